@@ -1,1 +1,159 @@
-public enum ServerPlaceholder {}
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SchedulerCore
+import SchedulerStore
+import SchedulerWire
+import ServiceLifecycle
+import Synchronization
+
+/// The RPC server: listens on TCP and/or Unix sockets and answers calls. Run it as a
+/// `Service`; on graceful shutdown it stops accepting, sends GoAway on every connection,
+/// lets the calls already started finish (up to the drain timeout) and returns.
+public final class Server: Service, Sendable {
+    public static let version = "0.1.0"
+
+    private let runtime: ServerRuntime
+    private let group: MultiThreadedEventLoopGroup
+    private let state = Mutex(Lifecycle())
+    private let stopped: EventLoopPromise<Void>
+
+    private struct Lifecycle {
+        var listeners: [any Channel] = []
+        var started = false
+        var shuttingDown = false
+    }
+
+    public init(
+        configuration: ServerConfiguration, store: any Store, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        var registry = HandlerRegistry(decodeBudget: configuration.decodeBudgetBytes)
+        AdminService(store: store, version: Self.version, startedAt: .now).register(in: &registry)
+        let methods = try MethodTable(handlers: registry.handlers)
+        runtime = ServerRuntime(configuration: configuration, methods: methods, store: store, logger: logger, now: now)
+        let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        stopped = group.next().makePromise()
+    }
+
+    /// The addresses the server listens on (port 0 is replaced by the real port). Empty before `start()`.
+    public var localAddresses: [SocketAddress] {
+        state.withLock { $0.listeners.compactMap(\.localAddress) }
+    }
+
+    /// Binds every listener. `run()` calls it; tests call it to learn the port first.
+    public func start() async throws {
+        guard state.withLock({ state in
+            defer { state.started = true }
+            return !state.started
+        }) else { return }
+        let runtime = self.runtime
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime))
+                }
+            }
+        var listeners: [any Channel] = []
+        for listener in runtime.configuration.listeners {
+            switch listener {
+            case .tcp(let host, let port):
+                listeners.append(try await bootstrap.bind(host: host, port: port).get())
+            case .unix(let path):
+                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+                // Only the server's user may connect: the socket file's permissions are the access control.
+                chmod(path, 0o600)
+                listeners.append(channel)
+            }
+        }
+        state.withLock { $0.listeners = listeners }
+        runtime.logger.info(
+            "sosched-server listening",
+            metadata: ["addresses": "\(listeners.compactMap(\.localAddress).map { "\($0)" })", "store": "\(runtime.store.kind)"])
+    }
+
+    public func run() async throws {
+        try await start()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await stopped.futureResult.get()
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
+        } onCancel: {
+            self.beginShutdown(force: true)
+        }
+        try await group.shutdownGracefully()
+    }
+
+    /// Stops accepting, drains every connection and waits until all are closed.
+    public func shutdownGracefully() async throws {
+        beginShutdown()
+        try await stopped.futureResult.get()
+        try await group.shutdownGracefully()
+    }
+
+    private func beginShutdown(force: Bool = false) {
+        let (listeners, first) = state.withLock { state in
+            defer { state.shuttingDown = true }
+            return (state.listeners, !state.shuttingDown)
+        }
+        let channels = runtime.openChannels
+        if force {
+            for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DrainEvent.force) }
+        }
+        guard first else { return }
+        runtime.beginDraining()
+        runtime.logger.info("shutting down: draining connections", metadata: ["connections": "\(channels.count)"])
+        let eventLoop = group.next()
+        let listenersClosed = listeners.map { $0.close() }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DrainEvent.begin) }
+        let closed = channels.map(\.closeFuture) + listenersClosed
+        let drainTimer = eventLoop.scheduleTask(in: TimeAmount(runtime.configuration.drainTimeout)) {
+            for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DrainEvent.force) }
+        }
+        let stopped = self.stopped
+        EventLoopFuture.andAllComplete(closed, on: eventLoop).whenComplete { _ in
+            drainTimer.cancel()
+            stopped.succeed()
+        }
+    }
+}
+
+/// Forgets idempotency keys older than the retention (48 hours by default, so a key lives at
+/// least the 24 hours `protocol.md` promises), once an hour.
+public struct IdempotencyJanitor: Service {
+    let store: any Store
+    let retention: Duration
+    let logger: Logger
+
+    public init(store: any Store, retention: Duration = .seconds(48 * 3600), logger: Logger) {
+        self.store = store
+        self.retention = retention
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+                    let purged = try await store.purgeIdempotencyKeys(before: cutoff)
+                    if purged > 0 { logger.info("purged idempotency keys", metadata: ["count": "\(purged)"]) }
+                    try await Task.sleep(for: .seconds(3600))
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("purging idempotency keys failed", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(60))
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,89 @@
-public enum StorePlaceholder {}
+import Foundation
+import SchedulerCore
+
+/// Who is changing what, for the audit log and idempotency. Every mutating store method takes
+/// one and, in the same transaction as the change, checks and records its idempotency key and
+/// appends an audit entry.
+public struct MutationContext: Sendable {
+    /// The caller's token id; `nil` for the server's own command line.
+    public var actor: String?
+    /// The RPC method path, or a command name such as `sosched-server token create`.
+    public var method: String
+    /// The caller's idempotency key; `nil` when none was given.
+    public var idempotencyKey: String?
+    /// A digest of the request (method and payload), to tell a retry from a different request.
+    public var requestDigest: [UInt8]
+    public var now: Date
+    /// Called inside the transaction just before it commits; throwing rolls the change back.
+    /// The server uses it so that a call past its deadline commits nothing.
+    public var beforeCommit: @Sendable () throws -> Void
+
+    public init(
+        actor: String?, method: String, idempotencyKey: String? = nil, requestDigest: [UInt8] = [],
+        now: Date = Date(), beforeCommit: @escaping @Sendable () throws -> Void = {}
+    ) {
+        self.actor = actor
+        self.method = method
+        self.idempotencyKey = idempotencyKey
+        self.requestDigest = requestDigest
+        self.now = now
+        self.beforeCommit = beforeCommit
+    }
+}
+
+/// The outcome of a mutating store call.
+public enum Mutated<Value: Sendable>: Sendable {
+    /// The change was made; `reply` is what was stored under the idempotency key.
+    case applied(Value, reply: [UInt8])
+    /// An earlier call with the same key and request made the change; this is its stored reply.
+    case replayed(reply: [UInt8])
+}
+
+/// A newly created token: the record and its secret, which is shown once and never stored.
+public struct IssuedToken: Sendable, Hashable {
+    public var token: AccessToken
+    public var secret: String
+}
+
+/// One line of the append-only audit log.
+public struct AuditEntry: Sendable, Hashable {
+    public var sequence: Int64
+    public var at: Date
+    /// Token id of the caller, `nil` for the server's command line.
+    public var actor: String?
+    public var method: String
+    /// The records the change touched, e.g. `token:tok_4m2k9x7q1d`.
+    public var records: [String]
+}
+
+/// Everything the scheduler keeps. One implementation per database (SQLite now, PostgreSQL
+/// later); later features extend this protocol.
+public protocol Store: Sendable {
+    /// `sqlite` or `postgres`, for `Health`.
+    var kind: String { get }
+
+    // MARK: Tokens
+
+    /// The active token whose secret is `secret`, or `nil` (unknown or revoked).
+    func activeToken(secret: String) async throws -> AccessToken?
+    func token(id: String) async throws -> AccessToken?
+    /// Tokens in creation order after the cursor `after` (exclusive); returns the page and the next cursor.
+    func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?)
+    /// Creates a token. `reply` turns the result into the bytes stored for idempotent retries.
+    func createToken(
+        role: Role, scope: Scope?, name: String, context: MutationContext,
+        reply: @escaping @Sendable (IssuedToken) throws -> [UInt8]
+    ) async throws -> Mutated<IssuedToken>
+    /// Revokes a token (already revoked: unchanged). `notFound` when there is no such token.
+    func revokeToken(
+        id: String, context: MutationContext, reply: @escaping @Sendable (AccessToken) throws -> [UInt8]
+    ) async throws -> Mutated<AccessToken>
+
+    // MARK: Audit and housekeeping
+
+    func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry]
+    /// Forgets idempotency keys stored before `date`; returns how many.
+    func purgeIdempotencyKeys(before date: Date) async throws -> Int
+
+    func close() async throws
+}

@@ -1,0 +1,37 @@
+import SchedulerCore
+import SchedulerWire
+
+/// Typed calls of `sos.scheduler.v1.AdminService`.
+extension SchedulerClient {
+    static let admin = "/sos.scheduler.v1.AdminService/"
+
+    public func health(options: CallOptions = CallOptions()) async throws -> HealthResponse {
+        try await call(Self.admin + "Health", HealthRequest(), options: options)
+    }
+
+    public func whoAmI(options: CallOptions = CallOptions()) async throws -> TokenInfo {
+        let response: WhoAmIResponse = try await call(Self.admin + "WhoAmI", WhoAmIRequest(), options: options)
+        guard let token = response.token else { throw RPCError(Status(.internal, "WhoAmI answered without a token")) }
+        return token
+    }
+
+    public func createToken(
+        role: Role?, scope: String = "", name: String = "", options: CallOptions = .mutation()
+    ) async throws -> CreateTokenResponse {
+        try await call(Self.admin + "CreateToken", CreateTokenRequest(role: role, scope: scope, name: name), options: options)
+    }
+
+    public func revokeToken(id: String, options: CallOptions = .mutation()) async throws -> TokenInfo {
+        let response: RevokeTokenResponse = try await call(Self.admin + "RevokeToken", RevokeTokenRequest(id: id), options: options)
+        guard let token = response.token else { throw RPCError(Status(.internal, "RevokeToken answered without a token")) }
+        return token
+    }
+
+    public func listTokens(
+        includeRevoked: Bool = false, pageSize: UInt32 = 0, pageToken: String = "", options: CallOptions = CallOptions()
+    ) async throws -> ListTokensResponse {
+        try await call(
+            Self.admin + "ListTokens",
+            ListTokensRequest(includeRevoked: includeRevoked, pageSize: pageSize, pageToken: pageToken), options: options)
+    }
+}

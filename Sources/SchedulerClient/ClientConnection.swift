@@ -1,0 +1,203 @@
+import NIOCore
+import NIOPosix
+import SchedulerWire
+import Synchronization
+
+/// Why a call on a connection did not get a reply from the server.
+enum ConnectionFailure: Error {
+    /// The server's GoAway said it did not start the call: safe to retry anywhere.
+    case notStarted(Status)
+    /// The connection closed while the call was in flight: the call may or may not have run.
+    case closed(Status)
+}
+
+/// Handles one connection's frames on its event loop: sends the preface, matches replies to
+/// calls by id, answers pongs, and fails what is left when the connection ends.
+final class ClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var reader: FrameReader
+    private var pending: [UInt64: EventLoopPromise<Reply>] = [:]
+    private var pings: [UInt64: EventLoopPromise<Void>] = [:]
+    private var context: ChannelHandlerContext?
+    private let onGoAway: @Sendable () -> Void
+    private(set) var goAway: GoAway?
+    private var closed = false
+
+    init(maxFrameBytes: Int, onGoAway: @escaping @Sendable () -> Void) {
+        reader = FrameReader(maxFrameBytes: maxFrameBytes)
+        self.onGoAway = onGoAway
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: Preface.count)
+        buffer.writeBytes(Preface.bytes)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func send(_ call: Call, promise: EventLoopPromise<Reply>) {
+        guard let context, !closed else {
+            promise.fail(ConnectionFailure.notStarted(Status(.unavailable, "the connection is closed")))
+            return
+        }
+        if let goAway, call.callID > goAway.lastCallID {
+            promise.fail(ConnectionFailure.notStarted(goAway.status))
+            return
+        }
+        pending[call.callID] = promise
+        var buffer = context.channel.allocator.buffer(capacity: 64 + call.payload.count)
+        FrameCodec.encode(.call(call), into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func cancel(_ callID: UInt64) {
+        guard let promise = pending.removeValue(forKey: callID), let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        FrameCodec.encode(.cancel(callID: callID), into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        promise.fail(CancellationError())
+    }
+
+    func ping(_ opaque: UInt64, promise: EventLoopPromise<Void>) {
+        guard let context, !closed else {
+            promise.fail(ConnectionFailure.closed(Status(.unavailable, "the connection is closed")))
+            return
+        }
+        pings[opaque] = promise
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        FrameCodec.encode(.ping(opaque: opaque), into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        reader.append(&bytes)
+        do {
+            while let body = try reader.next() {
+                switch try FrameCodec.decodeServerFrame(body, budget: WireCodec.defaultDecodeBudget) {
+                case .reply(let reply):
+                    pending.removeValue(forKey: reply.callID)?.succeed(reply)
+                case .pong(let opaque):
+                    pings.removeValue(forKey: opaque)?.succeed()
+                case .goAway(let goAway):
+                    receivedGoAway(goAway)
+                }
+            }
+        } catch {
+            failAll(Status(.internal, "the server sent a frame the client cannot read: \(error.message)"))
+            context.close(promise: nil)
+        }
+    }
+
+    private func receivedGoAway(_ goAway: GoAway) {
+        self.goAway = goAway
+        onGoAway()
+        for (id, promise) in pending where id > goAway.lastCallID {
+            pending[id] = nil
+            promise.fail(ConnectionFailure.notStarted(goAway.status))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        let status = goAway?.status ?? Status(.unavailable, "the connection to the server closed")
+        failAll(status)
+        onGoAway()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ status: Status) {
+        let calls = pending
+        pending.removeAll()
+        for (_, promise) in calls { promise.fail(ConnectionFailure.closed(status)) }
+        let waiting = pings
+        pings.removeAll()
+        for (_, promise) in waiting { promise.fail(ConnectionFailure.closed(status)) }
+    }
+}
+
+/// One open connection: its channel and handler.
+final class ClientConnection: Sendable {
+    let channel: any Channel
+    private let handler: NIOLoopBound<ClientHandler>
+    private let goingAway = Atomic<Bool>(false)
+
+    private init(channel: any Channel, handler: NIOLoopBound<ClientHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Whether new calls should go to a fresh connection (GoAway received or closed).
+    var isUsable: Bool { !goingAway.load(ordering: .acquiring) && channel.isActive }
+
+    static func connect(to address: ServerAddress, group: any EventLoopGroup, maxFrameBytes: Int) async throws -> ClientConnection {
+        let marker = GoAwayMarker()
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ClientHandler(maxFrameBytes: maxFrameBytes, onGoAway: { marker.set() }))
+                }
+            }
+        let channel: any Channel
+        switch address {
+        case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port).get()
+        case .unix(let path): channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
+        }
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        let connection = ClientConnection(channel: channel, handler: handler)
+        marker.connection.withLock { $0 = connection }
+        if marker.isSet { connection.markGoingAway() }
+        return connection
+    }
+
+    func markGoingAway() { goingAway.store(true, ordering: .releasing) }
+
+    func send(_ call: Call) -> EventLoopFuture<Reply> {
+        let promise = channel.eventLoop.makePromise(of: Reply.self)
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.send(call, promise: promise) }
+        return promise.futureResult
+    }
+
+    func cancel(_ callID: UInt64) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.cancel(callID) }
+    }
+
+    func ping(_ opaque: UInt64) -> EventLoopFuture<Void> {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.ping(opaque, promise: promise) }
+        return promise.futureResult
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Lets the handler flag its connection as going away before the connection object exists.
+final class GoAwayMarker: Sendable {
+    private let flag = Atomic<Bool>(false)
+    let connection = Mutex<ClientConnection?>(nil)
+
+    func set() {
+        flag.store(true, ordering: .releasing)
+        connection.withLock { $0?.markGoingAway() }
+    }
+
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}

@@ -1,0 +1,163 @@
+import NIOCore
+import NIOPosix
+import SchedulerCore
+import SchedulerWire
+import Synchronization
+
+/// An RPC call that ended with a non-OK status.
+public struct RPCError: Error, Sendable, CustomStringConvertible {
+    public var status: Status
+    public init(_ status: Status) { self.status = status }
+    public var code: StatusCode { status.code }
+    public var description: String { status.description }
+}
+
+/// The async client: many calls in flight on one connection, deadlines, cancellation, and safe
+/// retries (only UNAVAILABLE or calls a GoAway refused; mutating calls only with their
+/// idempotency key), reconnecting when the connection goes away.
+public final class SchedulerClient: Sendable {
+    public let address: ServerAddress
+    public let token: String?
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let maxFrameBytes: Int
+    private let nextCallID = Atomic<UInt64>(1)
+    private let connection = Mutex<Task<ClientConnection, any Error>?>(nil)
+
+    public init(address: ServerAddress, token: String? = nil, group: (any EventLoopGroup)? = nil, maxFrameBytes: Int = 4 << 20) {
+        self.address = address
+        self.token = token
+        self.maxFrameBytes = maxFrameBytes
+        if let group {
+            self.group = group
+            ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            ownsGroup = true
+        }
+    }
+
+    /// Closes the connection (and the client's own event loop, if it made one).
+    public func close() async {
+        let current = connection.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        if let current, let open = try? await current.value { await open.close() }
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    private func currentConnection() async throws -> ClientConnection {
+        let task = connection.withLock { task -> Task<ClientConnection, any Error> in
+            if let task { return task }
+            let address = self.address, group = self.group, maxFrameBytes = self.maxFrameBytes
+            let new = Task { try await ClientConnection.connect(to: address, group: group, maxFrameBytes: maxFrameBytes) }
+            task = new
+            return new
+        }
+        do {
+            let open = try await task.value
+            if open.isUsable { return open }
+        } catch {
+            connection.withLock { if $0 == task { $0 = nil } }
+            throw RPCError(Status(.unavailable, "cannot connect to \(address): \(error)"))
+        }
+        // The connection went away: replace it (once, whoever gets here first).
+        connection.withLock { if $0 == task { $0 = nil } }
+        return try await currentConnection()
+    }
+
+    // MARK: Calls
+
+    /// Calls `method` with a typed request and decodes the typed response.
+    public func call<Request: WireMessage, Response: WireMessage>(
+        _ method: String, _ request: Request, as response: Response.Type = Response.self, options: CallOptions = CallOptions()
+    ) async throws -> Response {
+        let payload = try WireCodec.encode(request)
+        let reply = try await call(method: method, payload: payload, options: options)
+        do {
+            return try WireCodec.decode(Response.self, from: reply)
+        } catch {
+            throw RPCError(Status(.internal, "the server's reply does not decode as \(Response.protoName): \(error.message)"))
+        }
+    }
+
+    /// Calls `method` with raw payload bytes; returns the reply payload or throws `RPCError`.
+    public func call(method: String, payload: [UInt8], options: CallOptions = CallOptions()) async throws -> [UInt8] {
+        let clock = ContinuousClock()
+        let deadline = options.timeout.map { clock.now + $0 }
+        let mayRetry = !options.mutating || options.idempotencyKey != nil
+        var attempt = 0
+        while true {
+            do {
+                return try await attemptCall(method: method, payload: payload, options: options, deadline: deadline)
+            } catch let failure as RetryableFailure {
+                attempt += 1
+                guard failure.safeToRetry || mayRetry, attempt <= options.maxRetries else { throw RPCError(failure.status) }
+                // Jittered exponential backoff: 50 ms, 100 ms, 200 ms, 400 ms (x 0.5-1.5), inside the deadline.
+                let base = 0.05 * Double(1 << (attempt - 1))
+                let delay = Duration.seconds(base * Double.random(in: 0.5...1.5))
+                if let deadline, clock.now + delay >= deadline { throw RPCError(failure.status) }
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private struct RetryableFailure: Error {
+        var status: Status
+        /// The server said it never started the call, so even a change without a key is safe to resend.
+        var safeToRetry: Bool
+    }
+
+    private func attemptCall(method: String, payload: [UInt8], options: CallOptions, deadline: ContinuousClock.Instant?) async throws -> [UInt8] {
+        var timeoutMs: UInt32 = 0
+        if let deadline {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw RPCError(Status(.deadlineExceeded, "the call's deadline passed")) }
+            let ms = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
+            timeoutMs = UInt32(clamping: max(1, ms))
+        }
+        let open = try await currentConnection()
+        let id = nextCallID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let call = Call(
+            callID: id, method: method, payload: payload, timeoutMs: timeoutMs,
+            authorization: token ?? "", idempotencyKey: options.idempotencyKey ?? "")
+        let future = open.send(call)
+        // A local timer too, in case the server never answers: a little after the server's own deadline.
+        let timer = timeoutMs > 0
+            ? open.channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs) + 250)) { open.cancel(id) } : nil
+        defer { timer?.cancel() }
+        let reply: Reply
+        do {
+            reply = try await withTaskCancellationHandler {
+                try await future.get()
+            } onCancel: {
+                open.cancel(id)
+            }
+        } catch ConnectionFailure.notStarted(let status) {
+            throw RetryableFailure(status: Status(.unavailable, status.message), safeToRetry: true)
+        } catch ConnectionFailure.closed(let status) {
+            throw RetryableFailure(status: Status(.unavailable, status.message), safeToRetry: false)
+        } catch is CancellationError {
+            if Task.isCancelled { throw CancellationError() }
+            throw RPCError(Status(.deadlineExceeded, "no reply before the call's deadline"))
+        }
+        switch reply.status.code {
+        case .ok: return reply.payload
+        case .unavailable: throw RetryableFailure(status: reply.status, safeToRetry: false)
+        default: throw RPCError(reply.status)
+        }
+    }
+
+    /// Round-trip time of a Ping.
+    public func ping() async throws -> Duration {
+        let open = try await currentConnection()
+        let start = ContinuousClock.now
+        do {
+            try await open.ping(UInt64.random(in: 1...UInt64.max)).get()
+        } catch ConnectionFailure.closed(let status) {
+            throw RPCError(status)
+        }
+        return ContinuousClock.now - start
+    }
+}

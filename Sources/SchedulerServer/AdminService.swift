@@ -1,0 +1,97 @@
+import Foundation
+import SchedulerCore
+import SchedulerStore
+import SchedulerWire
+
+/// `sos.scheduler.v1.AdminService`: health, identity and tokens.
+struct AdminService {
+    static let prefix = "/sos.scheduler.v1.AdminService/"
+    let store: any Store
+    let version: String
+    let startedAt: ContinuousClock.Instant
+
+    func register(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let version = self.version
+        let startedAt = self.startedAt
+
+        registry.inline(Self.prefix + "Health") { (_: HealthRequest, _) in
+            let uptime = ContinuousClock.now - startedAt
+            let ms = uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000
+            return HealthResponse(version: version, store: store.kind, uptimeMs: UInt64(max(0, ms)))
+        }
+
+        registry.async(Self.prefix + "WhoAmI") { (_: WhoAmIRequest, context) in
+            let principal = try context.requirePrincipal()
+            guard let token = try await store.token(id: principal.tokenID) else {
+                throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
+            }
+            return WhoAmIResponse(token: TokenInfo(token))
+        }
+
+        registry.mutating(Self.prefix + "CreateToken") { (request: CreateTokenRequest, context) in
+            guard let role = request.role else {
+                throw SchedulerError(
+                    .invalidArgument, "role is required: ROLE_ADMIN, ROLE_MANAGER, ROLE_COUNSELLOR or ROLE_COORDINATOR",
+                    field: "role")
+            }
+            let scope = try request.scope.isEmpty ? nil : Scope(parsing: request.scope)
+            try role.validate(scope: scope)
+            guard request.name.count <= 200 else {
+                throw SchedulerError(.invalidArgument, "name is longer than 200 characters", field: "name")
+            }
+            // The stored reply (for retries with the same idempotency key) leaves the secret out:
+            // it is never stored anywhere.
+            let outcome = try await store.createToken(
+                role: role, scope: scope, name: request.name, context: context.mutation()
+            ) { issued in
+                try WireCodec.encode(CreateTokenResponse(token: TokenInfo(issued.token), secret: ""))
+            }
+            switch outcome {
+            case .applied(let issued, _):
+                return try WireCodec.encode(CreateTokenResponse(token: TokenInfo(issued.token), secret: issued.secret))
+            case .replayed(let reply):
+                return reply
+            }
+        }
+
+        registry.mutating(Self.prefix + "RevokeToken") { (request: RevokeTokenRequest, context) in
+            guard !request.id.isEmpty else {
+                throw SchedulerError(.invalidArgument, "id is required", field: "id")
+            }
+            let outcome = try await store.revokeToken(id: request.id, context: context.mutation()) { token in
+                try WireCodec.encode(RevokeTokenResponse(token: TokenInfo(token)))
+            }
+            switch outcome {
+            case .applied(_, let reply), .replayed(let reply): return reply
+            }
+        }
+
+        registry.async(Self.prefix + "ListTokens") { (request: ListTokensRequest, _) in
+            guard request.pageSize <= 1000 else {
+                throw SchedulerError(.invalidArgument, "page_size is over 1000", field: "page_size")
+            }
+            var after: Int64?
+            if !request.pageToken.isEmpty {
+                guard let cursor = Int64(request.pageToken), cursor >= 0 else {
+                    throw SchedulerError(
+                        .invalidArgument, "page_token is not one this server gave out", field: "page_token")
+                }
+                after = cursor
+            }
+            let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
+            let page = try await store.listTokens(includeRevoked: request.includeRevoked, after: after, limit: limit)
+            return ListTokensResponse(tokens: page.tokens.map(TokenInfo.init), nextPageToken: page.next.map(String.init) ?? "")
+        }
+    }
+}
+
+extension TokenInfo {
+    init(_ token: AccessToken) {
+        self.init(
+            id: token.id, role: token.role, scope: token.scope?.description ?? "", name: token.name,
+            createdAtMs: Int64((token.createdAt.timeIntervalSince1970 * 1000).rounded()),
+            revokedAtMs: token.revokedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0,
+            createdBy: token.createdBy ?? "")
+    }
+}

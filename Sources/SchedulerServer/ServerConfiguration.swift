@@ -1,0 +1,37 @@
+/// Where the server listens and the limits it enforces. Every limit has a flag on
+/// `sosched-server serve` and a line in `Docs/operations.md`.
+public struct ServerConfiguration: Sendable {
+    public enum Listener: Sendable, Hashable, CustomStringConvertible {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+
+        public var description: String {
+            switch self {
+            case .tcp(let host, let port): "\(host):\(port)"
+            case .unix(let path): "unix:\(path)"
+            }
+        }
+    }
+
+    public var listeners: [Listener] = [.tcp(host: "127.0.0.1", port: 7433)]
+    /// Largest frame accepted, checked on the length prefix (default 4 MiB, gRPC's default).
+    public var maxFrameBytes = 4 << 20
+    /// Most bytes protobuf-c may allocate to decode one frame or payload (default 16 x the frame limit).
+    public var decodeBudgetBytes = 64 << 20
+    /// Calls in flight on one connection before new ones get RESOURCE_EXHAUSTED.
+    public var maxCallsInFlight = 100
+    /// Open connections before new ones are refused with a GoAway.
+    public var maxConnections = 4096
+    /// Time a new connection has to send the 8-byte preface.
+    public var prefaceTimeout: Duration = .seconds(10)
+    /// Time a started frame has to arrive completely.
+    public var partialFrameTimeout: Duration = .seconds(30)
+    /// Time a connection may stay silent with no call in flight.
+    public var idleTimeout: Duration = .seconds(300)
+    /// On shutdown, time calls already started have to finish.
+    public var drainTimeout: Duration = .seconds(30)
+    /// Number of event loop threads; 0 means one per core.
+    public var eventLoopThreads = 0
+
+    public init() {}
+}

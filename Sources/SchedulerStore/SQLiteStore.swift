@@ -1,0 +1,239 @@
+import Foundation
+import GRDB
+import SchedulerCore
+
+/// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`, so every
+/// acknowledged change is on disk. Writes are serialized by SQLite; reads run in parallel.
+public final class SQLiteStore: Store {
+    public let kind = "sqlite"
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the store in `directory` and applies pending migrations.
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.path = directory.appendingPathComponent("sosched.sqlite").path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The versioned schema. Append new migrations; never edit a released one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-access") { db in
+            try db.execute(sql: """
+                CREATE TABLE token (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    hash BLOB NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    scope TEXT,
+                    name TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    created_by TEXT,
+                    revoked_at_ms INTEGER
+                );
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_ms INTEGER NOT NULL,
+                    actor TEXT,
+                    method TEXT NOT NULL,
+                    records TEXT NOT NULL
+                );
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TABLE idempotency (
+                    actor TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    request_digest BLOB NOT NULL,
+                    reply BLOB NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (actor, key)
+                );
+                CREATE INDEX idempotency_created ON idempotency(created_at_ms);
+                """)
+        }
+        return migrator
+    }
+
+    /// The names of the migrations applied to the file, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: Mutations
+
+    /// Runs `change` in one write transaction together with the idempotency check, the audit
+    /// entry and the stored reply; `beforeCommit` runs last, so a late call commits nothing.
+    private func mutate<Value: Sendable>(
+        _ context: MutationContext,
+        reply: @escaping @Sendable (Value) throws -> [UInt8],
+        _ change: @escaping @Sendable (Database) throws -> (Value, records: [String])
+    ) async throws -> Mutated<Value> {
+        try await pool.write { db in
+            let actor = context.actor ?? ""
+            if let key = context.idempotencyKey,
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?",
+                    arguments: [actor, key])
+            {
+                let method: String = row["method"]
+                let digest: Data = row["request_digest"]
+                guard method == context.method, Array(digest) == context.requestDigest else {
+                    throw SchedulerError(
+                        .alreadyExists, "the idempotency key was already used for a different request",
+                        field: "idempotency_key")
+                }
+                let stored: Data = row["reply"]
+                return .replayed(reply: Array(stored))
+            }
+            let (value, records) = try change(db)
+            let bytes = try reply(value)
+            let now = context.now.millisecondsSince1970
+            try db.execute(
+                sql: "INSERT INTO audit (at_ms, actor, method, records) VALUES (?, ?, ?, ?)",
+                arguments: [now, context.actor, context.method, records.joined(separator: ",")])
+            if let key = context.idempotencyKey {
+                try db.execute(
+                    sql: """
+                        INSERT INTO idempotency (actor, key, method, request_digest, reply, created_at_ms)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [actor, key, context.method, Data(context.requestDigest), Data(bytes), now])
+            }
+            try context.beforeCommit()
+            return .applied(value, reply: bytes)
+        }
+    }
+
+    // MARK: Tokens
+
+    private static let tokenColumns = "seq, id, role, scope, name, created_at_ms, created_by, revoked_at_ms"
+
+    private static func token(from row: Row) throws -> AccessToken {
+        let roleText: String = row["role"]
+        guard let role = Role(rawValue: roleText) else {
+            throw SchedulerError(.internal, "stored token has unknown role \(roleText)")
+        }
+        let scopeText: String? = row["scope"]
+        let scope = try scopeText.map { text throws(SchedulerError) in try Scope(parsing: text) }
+        let revoked: Int64? = row["revoked_at_ms"]
+        return AccessToken(
+            id: row["id"], role: role, scope: scope, name: row["name"],
+            createdAt: Date(millisecondsSince1970: row["created_at_ms"]),
+            createdBy: row["created_by"],
+            revokedAt: revoked.map(Date.init(millisecondsSince1970:)))
+    }
+
+    public func activeToken(secret: String) async throws -> AccessToken? {
+        let hash = Data(TokenSecret.hash(secret))
+        return try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE hash = ? AND revoked_at_ms IS NULL",
+                arguments: [hash]
+            ).map(Self.token(from:))
+        }
+    }
+
+    public func token(id: String) async throws -> AccessToken? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
+                .map(Self.token(from:))
+        }
+    }
+
+    public func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?) {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.tokenColumns) FROM token
+                    WHERE seq > ? AND (? OR revoked_at_ms IS NULL)
+                    ORDER BY seq LIMIT ?
+                    """,
+                arguments: [after ?? 0, includeRevoked, limit + 1])
+            let page = rows.prefix(limit)
+            let next: Int64? = rows.count > limit ? page.last?["seq"] : nil
+            return (try page.map(Self.token(from:)), next)
+        }
+    }
+
+    public func createToken(
+        role: Role, scope: Scope?, name: String, context: MutationContext,
+        reply: @escaping @Sendable (IssuedToken) throws -> [UInt8]
+    ) async throws -> Mutated<IssuedToken> {
+        try role.validate(scope: scope)
+        return try await mutate(context, reply: reply) { db in
+            let token = AccessToken(
+                id: TokenSecret.makeID(), role: role, scope: scope, name: name,
+                createdAt: context.now, createdBy: context.actor, revokedAt: nil)
+            let secret = TokenSecret.make()
+            try db.execute(
+                sql: """
+                    INSERT INTO token (id, hash, role, scope, name, created_at_ms, created_by)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    token.id, Data(TokenSecret.hash(secret)), role.rawValue, scope?.description, name,
+                    token.createdAt.millisecondsSince1970, token.createdBy,
+                ])
+            return (IssuedToken(token: token, secret: secret), ["token:\(token.id)"])
+        }
+    }
+
+    public func revokeToken(
+        id: String, context: MutationContext, reply: @escaping @Sendable (AccessToken) throws -> [UInt8]
+    ) async throws -> Mutated<AccessToken> {
+        try await mutate(context, reply: reply) { db in
+            try db.execute(
+                sql: "UPDATE token SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
+                arguments: [context.now.millisecondsSince1970, id])
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
+            else { throw SchedulerError(.notFound, "no token with id \(id)", field: "id") }
+            return (try Self.token(from: row), ["token:\(id)"])
+        }
+    }
+
+    // MARK: Audit and housekeeping
+
+    public func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, at_ms, actor, method, records FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [after, limit]
+            ).map { row in
+                let records: String = row["records"]
+                return AuditEntry(
+                    sequence: row["seq"], at: Date(millisecondsSince1970: row["at_ms"]), actor: row["actor"],
+                    method: row["method"], records: records.isEmpty ? [] : records.components(separatedBy: ","))
+            }
+        }
+    }
+
+    public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM idempotency WHERE created_at_ms < ?", arguments: [date.millisecondsSince1970])
+            return db.changesCount
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+}
+
+extension Date {
+    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    init(millisecondsSince1970 ms: Int64) {
+        self.init(timeIntervalSince1970: Double(ms) / 1000)
+    }
+}
