@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SchedulerCore
+import SchedulerServer
+import SchedulerStore
+import ServiceLifecycle
+import UnixSignals
+
+@main
+struct SoschedServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sosched-server",
+        abstract: "The sosched scheduling server: nursery places, counsellor sessions, mentor batches.",
+        discussion: """
+            Example:
+              sosched-server token create --data ./var --role admin --name "first admin"
+              sosched-server serve --data ./var --listen 127.0.0.1:7433
+            """,
+        version: Server.version,
+        subcommands: [Serve.self, Migrate.self, TokenCommand.self]
+    )
+}
+
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory of the SQLite store (created if missing).")
+    var data: String = "./var"
+
+    func openStore() throws -> SQLiteStore {
+        try SQLiteStore(directory: URL(fileURLWithPath: data, isDirectory: true))
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server in the foreground until SIGTERM or SIGINT.",
+        discussion: """
+            Pending migrations are applied at start. On SIGTERM/SIGINT the server stops accepting,
+            sends GoAway on every connection, lets started calls finish (up to --drain-timeout) and exits.
+
+            Example:
+              sosched-server serve --data ./var --listen 127.0.0.1:7433 --unix /run/sosched/sosched.sock
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "TCP address to listen on, HOST:PORT (port 0 picks a free port). Use 'none' for no TCP listener.")
+    var listen: String = "127.0.0.1:7433"
+
+    @Option(help: "Also listen on this Unix domain socket (mode 600).")
+    var unix: String?
+
+    @Option(help: "Largest frame in bytes, checked on the length prefix.")
+    var maxFrameBytes: Int = 4 << 20
+
+    @Option(help: "Most bytes the decoder may allocate for one frame or request.")
+    var decodeBudgetBytes: Int = 64 << 20
+
+    @Option(help: "Calls in flight on one connection.")
+    var maxCallsInFlight: Int = 100
+
+    @Option(help: "Open connections.")
+    var maxConnections: Int = 4096
+
+    @Option(help: "Seconds a new connection has to send the preface.")
+    var prefaceTimeout: Double = 10
+
+    @Option(help: "Seconds a started frame has to arrive completely.")
+    var partialFrameTimeout: Double = 30
+
+    @Option(help: "Seconds a connection may stay silent with no call in flight.")
+    var idleTimeout: Double = 300
+
+    @Option(help: "Seconds started calls have to finish on shutdown.")
+    var drainTimeout: Double = 30
+
+    @Option(help: "Event loop threads (0: one per core).")
+    var threads: Int = 0
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        for (name, value) in [
+            ("--max-frame-bytes", maxFrameBytes), ("--decode-budget-bytes", decodeBudgetBytes),
+            ("--max-calls-in-flight", maxCallsInFlight), ("--max-connections", maxConnections),
+        ] where value <= 0 {
+            throw ValidationError("\(name) must be a positive number")
+        }
+        for (name, value) in [
+            ("--preface-timeout", prefaceTimeout), ("--partial-frame-timeout", partialFrameTimeout),
+            ("--idle-timeout", idleTimeout), ("--drain-timeout", drainTimeout),
+        ] where !(value > 0) {
+            throw ValidationError("\(name) must be a positive number of seconds")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if listen != "none", Self.parseHostPort(listen) == nil {
+            throw ValidationError("--listen must be HOST:PORT (e.g. 127.0.0.1:7433) or none")
+        }
+        if listen == "none", unix == nil {
+            throw ValidationError("with --listen none, give --unix PATH")
+        }
+    }
+
+    static func parseHostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "sosched-server")
+        var configuration = ServerConfiguration()
+        configuration.listeners = []
+        if listen != "none", let (host, port) = Self.parseHostPort(listen) {
+            configuration.listeners.append(.tcp(host: host, port: port))
+        }
+        if let unix { configuration.listeners.append(.unix(path: unix)) }
+        configuration.maxFrameBytes = maxFrameBytes
+        configuration.decodeBudgetBytes = decodeBudgetBytes
+        configuration.maxCallsInFlight = maxCallsInFlight
+        configuration.maxConnections = maxConnections
+        configuration.prefaceTimeout = .milliseconds(Int64(prefaceTimeout * 1000))
+        configuration.partialFrameTimeout = .milliseconds(Int64(partialFrameTimeout * 1000))
+        configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        configuration.eventLoopThreads = threads
+
+        let store = try data.openStore()
+        let server = try Server(configuration: configuration, store: store, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: IdempotencyJanitor(store: store, logger: logger)),
+                    .init(service: server),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        try await store.close()
+        logger.info("sosched-server stopped")
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the store or bring its schema up to date, then exit.",
+        discussion: "Example:\n  sosched-server migrate --data ./var")
+
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        let store = try data.openStore()
+        let applied = try store.appliedMigrations()
+        try await store.close()
+        print("store at \(store.path) is up to date (\(applied.count) migrations: \(applied.joined(separator: ", ")))")
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Manage tokens directly in the store (works while the server runs).",
+        subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print it, alone, on the last line of standard output.",
+            discussion: """
+                The token is shown once: only its SHA-256 is stored.
+
+                Examples:
+                  sosched-server token create --data ./var --role admin --name "first admin"
+                  sosched-server token create --data ./var --role manager --scope site:almaty --name "Almaty office"
+                """)
+
+        @OptionGroup var data: DataOptions
+
+        @Option(help: "admin, manager, counsellor or coordinator.")
+        var role: String
+
+        @Option(help: "site:ID, nursery:ID or counsellor:ID (required for every role but admin).")
+        var scope: String?
+
+        @Option(help: "A label for people.")
+        var name: String = ""
+
+        func run() async throws {
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError("--role must be admin, manager, counsellor or coordinator")
+            }
+            let parsedScope: Scope?
+            do {
+                parsedScope = try scope.map { text throws(SchedulerError) in try Scope(parsing: text) }
+                try role.validate(scope: parsedScope)
+            } catch {
+                throw ValidationError(error.message.replacingOccurrences(of: "scope", with: "--scope", options: .anchored))
+            }
+            let store = try data.openStore()
+            let outcome = try await store.createToken(
+                role: role, scope: parsedScope, name: name,
+                context: MutationContext(actor: nil, method: "sosched-server token create")
+            ) { _ in [] }
+            try await store.close()
+            guard case .applied(let issued, _) = outcome else { throw ExitCode.failure }
+            print("created \(issued.token.role.rawValue) token \(issued.token.id)\(issued.token.scope.map { " for \($0)" } ?? "") (shown once; keep it safe):")
+            print(issued.secret)
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import ArgumentParser
+import Foundation
+import SchedulerClient
+import SchedulerCore
+import SchedulerWire
+
+@main
+struct Sosched: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sosched",
+        abstract: "Talk to a sosched server: health, identity, tokens.",
+        discussion: """
+            The server is --server, else $SOSCHED_SERVER, else 127.0.0.1:7433.
+            The token is --token, else $SOSCHED_TOKEN, else the file --token-file, else ./var/admin.token.
+
+            Examples:
+              sosched health
+              sosched whoami --json
+              sosched token create --role manager --scope site:almaty --name "Almaty office"
+            """,
+        subcommands: [Health.self, WhoAmI.self, TokenCommands.self]
+    )
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Server address: HOST:PORT or unix:PATH (env SOSCHED_SERVER; default 127.0.0.1:7433).")
+    var server: String?
+
+    @Option(help: "Token (env SOSCHED_TOKEN). Prefer --token-file or the environment: a flag shows in ps.")
+    var token: String?
+
+    @Option(help: "File holding the token (default ./var/admin.token when it exists).")
+    var tokenFile: String?
+
+    @Flag(help: "Print one JSON document instead of text.")
+    var json = false
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Double = 30
+
+    func address() throws -> ServerAddress {
+        let text = server ?? ProcessInfo.processInfo.environment["SOSCHED_SERVER"] ?? ServerAddress.default.description
+        guard let address = ServerAddress(parsing: text) else {
+            throw ValidationError("server address '\(text)' is not HOST:PORT or unix:PATH")
+        }
+        return address
+    }
+
+    func resolvedToken() throws -> String? {
+        if let token, !token.isEmpty { return token }
+        if let env = ProcessInfo.processInfo.environment["SOSCHED_TOKEN"], !env.isEmpty { return env }
+        let path = tokenFile ?? "./var/admin.token"
+        guard FileManager.default.fileExists(atPath: path) else {
+            if tokenFile != nil { throw ValidationError("token file \(path) does not exist") }
+            return nil
+        }
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw ValidationError("cannot read token file \(path): \(error.localizedDescription)")
+        }
+    }
+
+    var callOptions: CallOptions { CallOptions(timeout: .milliseconds(Int64(timeout * 1000))) }
+    var mutationOptions: CallOptions { .mutation(timeout: .milliseconds(Int64(timeout * 1000))) }
+
+    /// Runs `body` with a connected client; RPC errors become a sentence on stderr and exit 1.
+    func withClient<T>(_ body: (SchedulerClient) async throws -> T) async throws -> T {
+        let client = SchedulerClient(address: try address(), token: try resolvedToken())
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch let error as RPCError {
+            await client.close()
+            var line = "error: \(error.status.code.name): \(error.status.message)"
+            if error.code == .unauthenticated {
+                line += "\nhint: give a token with --token-file FILE or SOSCHED_TOKEN"
+            } else if error.code == .unavailable {
+                line += "\nhint: is the server running at \(try address())? (Scripts/serve starts one)"
+            }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            throw ExitCode(1)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+}
+
+/// Prints `value` as pretty JSON on standard output.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// A plain text table with aligned columns.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    print(line(header))
+    for row in rows { print(line(row)) }
+}
+
+func formatTime(ms: Int64) -> String {
+    guard ms != 0 else { return "-" }
+    let formatter = ISO8601DateFormatter()
+    return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show whether the server answers, its version, store and uptime (no token needed).",
+        discussion: "Example:\n  sosched health --server 127.0.0.1:7433")
+
+    @OptionGroup var global: GlobalOptions
+
+    struct Output: Encodable {
+        var version: String
+        var store: String
+        var uptimeMs: UInt64
+        var server: String
+    }
+
+    func run() async throws {
+        let address = try global.address()
+        let health = try await global.withClient { try await $0.health(options: global.callOptions) }
+        if global.json {
+            try printJSON(Output(version: health.version, store: health.store, uptimeMs: health.uptimeMs, server: address.description))
+        } else {
+            let seconds = health.uptimeMs / 1000
+            print("sosched-server \(health.version) at \(address) is up (store: \(health.store), uptime \(seconds / 3600)h \(seconds / 60 % 60)m \(seconds % 60)s)")
+        }
+    }
+}
+
+/// JSON form of a token.
+struct TokenOutput: Encodable {
+    var id: String
+    var role: String
+    var scope: String?
+    var name: String
+    var createdAt: String
+    var revokedAt: String?
+    var createdBy: String?
+
+    init(_ token: TokenInfo) {
+        id = token.id
+        role = token.role?.rawValue ?? "unspecified"
+        scope = token.scope.isEmpty ? nil : token.scope
+        name = token.name
+        createdAt = formatTime(ms: token.createdAtMs)
+        revokedAt = token.revokedAtMs == 0 ? nil : formatTime(ms: token.revokedAtMs)
+        createdBy = token.createdBy.isEmpty ? nil : token.createdBy
+    }
+}
+
+struct WhoAmI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whoami",
+        abstract: "Show the token you are using: its id, role and scope.",
+        discussion: "Example:\n  sosched whoami --token-file ~/.sosched-token")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let token = try await global.withClient { try await $0.whoAmI(options: global.callOptions) }
+        if global.json {
+            try printJSON(TokenOutput(token))
+        } else {
+            let scope = token.scope.isEmpty ? "everywhere" : token.scope
+            let name = token.name.isEmpty ? "" : " (\(token.name))"
+            print("token \(token.id)\(name): role \(token.role?.rawValue ?? "unspecified"), scope \(scope)")
+        }
+    }
+}
+
+struct TokenCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Create, list and revoke access tokens (admin only).",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; it is printed once, alone on the last line.",
+            discussion: """
+                Roles: admin (no scope), manager (site:ID or nursery:ID), counsellor (site:ID or
+                counsellor:ID), coordinator (site:ID).
+
+                Example:
+                  sosched token create --role manager --scope nursery:almaty-1 --name "Almaty nursery"
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "admin, manager, counsellor or coordinator.")
+        var role: String
+
+        @Option(help: "site:ID, nursery:ID or counsellor:ID.")
+        var scope: String = ""
+
+        @Option(help: "A label for people.")
+        var name: String = ""
+
+        func validate() throws {
+            guard Role(rawValue: role) != nil else {
+                throw ValidationError("--role must be admin, manager, counsellor or coordinator")
+            }
+        }
+
+        struct Output: Encodable {
+            var token: TokenOutput
+            var secret: String
+        }
+
+        func run() async throws {
+            let response = try await global.withClient {
+                try await $0.createToken(role: Role(rawValue: role), scope: scope, name: name, options: global.mutationOptions)
+            }
+            guard let token = response.token else { throw ExitCode(1) }
+            if global.json {
+                try printJSON(Output(token: TokenOutput(token), secret: response.secret))
+            } else {
+                let scopeText = token.scope.isEmpty ? "" : " for \(token.scope)"
+                print("created \(token.role?.rawValue ?? "") token \(token.id)\(scopeText) (shown once; keep it safe):")
+                print(response.secret)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List tokens (active ones; --all for revoked too).",
+            discussion: "Example:\n  sosched token list --all")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Include revoked tokens.")
+        var all = false
+
+        func run() async throws {
+            let tokens = try await global.withClient { client in
+                var tokens: [TokenInfo] = []
+                var pageToken = ""
+                repeat {
+                    let page = try await client.listTokens(includeRevoked: all, pageSize: 500, pageToken: pageToken, options: global.callOptions)
+                    tokens += page.tokens
+                    pageToken = page.nextPageToken
+                } while !pageToken.isEmpty
+                return tokens
+            }
+            if global.json {
+                try printJSON(tokens.map(TokenOutput.init))
+            } else if tokens.isEmpty {
+                print("no tokens")
+            } else {
+                printTable(
+                    ["ID", "ROLE", "SCOPE", "NAME", "CREATED", "REVOKED"],
+                    tokens.map { token in
+                        [token.id, token.role?.rawValue ?? "?", token.scope.isEmpty ? "-" : token.scope,
+                         token.name.isEmpty ? "-" : token.name, formatTime(ms: token.createdAtMs), formatTime(ms: token.revokedAtMs)]
+                    })
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by id; it stops working at once.",
+            discussion: "Example:\n  sosched token revoke tok_4m2k9x7q1d")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The token's id (tok_...), as `sosched token list` shows it.")
+        var id: String
+
+        func run() async throws {
+            let token = try await global.withClient { try await $0.revokeToken(id: id, options: global.mutationOptions) }
+            if global.json {
+                try printJSON(TokenOutput(token))
+            } else {
+                print("token \(token.id) is revoked (since \(formatTime(ms: token.revokedAtMs)))")
+            }
+        }
+    }
+}
