@@ -109,7 +109,13 @@ let package = Package(
 
         .target(
             name: "SchedulerTesting",
-            dependencies: ["SchedulerServer", "SchedulerStore", "SchedulerClient", "SchedulerWire"],
+            dependencies: [
+                "SchedulerServer", "SchedulerStore", "SchedulerClient", "SchedulerWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/SchedulerTesting",
             swiftSettings: swiftSettings
         ),
@@ -121,13 +127,17 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerStoreTests",
-            dependencies: ["SchedulerStore", "SchedulerCore", "SchedulerTesting"],
+            dependencies: [
+                "SchedulerStore", "SchedulerCore", "SchedulerTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SchedulerServerTests",
             dependencies: [
                 "SchedulerServer", "SchedulerClient", "SchedulerWire", "SchedulerStore", "SchedulerTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -69,6 +69,12 @@ public final class SQLiteStore: Store {
         try pool.read { db in try Self.migrator.appliedMigrations(db) }
     }
 
+    /// A pragma's value on a pooled connection, for checks (`synchronous`, `journal_mode`).
+    public func pragma(_ name: String) throws -> String? {
+        guard name.allSatisfy({ $0.isLetter || $0 == "_" }) else { return nil }
+        return try pool.read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+    }
+
     // MARK: Mutations
 
     /// Runs `change` in one write transaction together with the idempotency check, the audit

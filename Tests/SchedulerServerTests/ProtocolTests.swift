@@ -1,0 +1,373 @@
+import Foundation
+import NIOCore
+import SchedulerClient
+import SchedulerCore
+import SchedulerServer
+import SchedulerStore
+import SchedulerTesting
+import SchedulerWire
+import Testing
+
+let admin = "/sos.scheduler.v1.AdminService/"
+
+func call(_ id: UInt64, _ method: String, _ payload: [UInt8] = [], token: String = "", timeoutMs: UInt32 = 0, key: String = "") -> ClientFrame {
+    .call(Call(callID: id, method: admin + method, payload: payload, timeoutMs: timeoutMs, authorization: token, idempotencyKey: key))
+}
+
+func createPayload(_ name: String = "t") throws -> [UInt8] {
+    try WireCodec.encode(CreateTokenRequest(role: .coordinator, scope: "site:almaty", name: name))
+}
+
+func tokenCount(_ server: TestServer) async throws -> Int {
+    try await server.store.listTokens(includeRevoked: true, after: nil, limit: 10_000).tokens.count
+}
+
+func auditCount(_ server: TestServer) async throws -> Int {
+    try await server.store.auditEntries(after: 0, limit: 100_000).count
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct ConnectionTests {
+    @Test func thousandCallsInFlightOnOneConnectionAreAllAnsweredAndMatched() async throws {
+        try await TestServer.with(configure: { $0.maxCallsInFlight = 2000 }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            // WhoAmI runs off the event loop (token lookup), so the calls really are in flight together.
+            var bytes = ByteBuffer()
+            for id in 1...1000 { FrameCodec.encode(call(UInt64(id), "WhoAmI", token: server.adminToken), into: &bytes) }
+            try await connection.send(Array(bytes.readableBytesView))
+            var seen = Set<UInt64>()
+            for _ in 1...1000 {
+                let reply = try await connection.nextReply()
+                #expect(reply.status.isOK)
+                #expect(reply.endOfStream)
+                #expect(try WireCodec.decode(WhoAmIResponse.self, from: reply.payload).token?.role == .admin)
+                seen.insert(reply.callID)
+            }
+            #expect(seen == Set(1...1000))
+            await connection.close()
+        }
+    }
+
+    @Test func theClientMultiplexesAThousandConcurrentCalls() async throws {
+        try await TestServer.with(configure: { $0.maxCallsInFlight = 2000 }) { server in
+            let client = server.client(token: server.adminToken)
+            let roles = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<1000 {
+                    group.addTask {
+                        if index % 2 == 0 { return try await client.whoAmI().role == .admin }
+                        return try await client.health().store == "sqlite"
+                    }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(roles == 1000)
+            await client.close()
+        }
+    }
+
+    @Test func repliesComeInTheOrderCallsFinish() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let lock = try WriteLock(directory: server.directory)
+            try await connection.send(call(1, "CreateToken", try createPayload(), token: server.adminToken))
+            try await connection.send(call(2, "Health"))
+            let first = try await connection.nextReply()
+            #expect(first.callID == 2)
+            #expect(try WireCodec.decode(HealthResponse.self, from: first.payload).store == "sqlite")
+            try lock.release()
+            let second = try await connection.nextReply()
+            #expect(second.callID == 1)
+            #expect(second.status.isOK)
+            #expect(try WireCodec.decode(CreateTokenResponse.self, from: second.payload).token?.role == .coordinator)
+            await connection.close()
+        }
+    }
+
+    @Test func callsBeyondTheInFlightLimitAreRefusedAndTheConnectionStaysUsable() async throws {
+        try await TestServer.with(configure: { $0.maxCallsInFlight = 2 }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let lock = try WriteLock(directory: server.directory)
+            for id in 1...3 { try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken)) }
+            let refused = try await connection.nextReply()
+            #expect(refused.callID == 3)
+            #expect(refused.status.code == .resourceExhausted)
+            #expect(refused.status.message.contains("max-calls-in-flight"))
+            // Ping is answered at once even while both calls are stuck.
+            try await connection.send(.ping(opaque: 77))
+            #expect(try await connection.nextFrame() == .pong(opaque: 77))
+            try lock.release()
+            let done = [try await connection.nextReply(), try await connection.nextReply()]
+            #expect(Set(done.map(\.callID)) == [1, 2])
+            #expect(done.allSatisfy { $0.status.isOK })
+            await connection.close()
+        }
+    }
+
+    @Test func aCallPastItsDeadlineIsAnsweredAndCommitsNothing() async throws {
+        try await TestServer.with { server in
+            let tokens = try await tokenCount(server)
+            let audit = try await auditCount(server)
+            let connection = try await RawConnection.connect(port: server.port)
+            let lock = try WriteLock(directory: server.directory)
+            try await connection.send(call(1, "CreateToken", try createPayload(), token: server.adminToken, timeoutMs: 200))
+            let reply = try await connection.nextReply()
+            #expect(reply.status.code == .deadlineExceeded)
+            try lock.release()
+            // Let the blocked transaction reach its commit point and roll back.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await tokenCount(server) == tokens)
+            #expect(try await auditCount(server) == audit)
+            try await connection.send(.ping(opaque: 1))
+            #expect(try await connection.nextFrame() == .pong(opaque: 1))
+            await connection.close()
+        }
+    }
+
+    @Test func aCancelledCallIsAnsweredCancelledAndCommitsNothing() async throws {
+        try await TestServer.with { server in
+            let tokens = try await tokenCount(server)
+            let connection = try await RawConnection.connect(port: server.port)
+            let lock = try WriteLock(directory: server.directory)
+            try await connection.send(call(9, "CreateToken", try createPayload(), token: server.adminToken))
+            try await Task.sleep(for: .milliseconds(50))
+            try await connection.send(.cancel(callID: 9))
+            let reply = try await connection.nextReply()
+            #expect(reply.callID == 9)
+            #expect(reply.status.code == .cancelled)
+            try lock.release()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await tokenCount(server) == tokens)
+            // No second reply for the cancelled call.
+            #expect(try await connection.next(timeout: .milliseconds(200)) == nil)
+            await connection.close()
+        }
+    }
+
+    @Test func theClientHonoursDeadlinesAndCancellation() async throws {
+        try await TestServer.with { server in
+            let client = server.client(token: server.adminToken)
+            let lock = try WriteLock(directory: server.directory)
+            await #expect {
+                try await client.createToken(role: .admin, options: .mutation(timeout: .milliseconds(200)))
+            } throws: { error in
+                (error as? RPCError)?.code == .deadlineExceeded
+            }
+            let task = Task { try await client.createToken(role: .admin) }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            await #expect(throws: CancellationError.self) { try await task.value }
+            try lock.release()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await tokenCount(server) == 1)
+            await client.close()
+        }
+    }
+
+    @Test func theClientReconnectsAfterTheServerClosesAnIdleConnection() async throws {
+        try await TestServer.with(configure: { $0.idleTimeout = .milliseconds(200) }) { server in
+            let client = server.client(token: server.adminToken)
+            #expect(try await client.whoAmI().role == .admin)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await client.whoAmI().role == .admin)
+            await client.close()
+        }
+    }
+
+    @Test func theClientGivesUpOnAServerThatIsNotThere() async throws {
+        let client = SchedulerClient(address: .tcp(host: "127.0.0.1", port: 1))
+        await #expect {
+            try await client.health(options: CallOptions(timeout: .seconds(5), maxRetries: 2))
+        } throws: { error in
+            (error as? RPCError)?.code == .unavailable
+        }
+        await client.close()
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct BadInputTests {
+    @Test func anHTTPRequestGetsAClearRefusal() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port, sendPreface: false)
+            try await connection.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            let goAway = try await connection.expectGoAwayAndClose()
+            #expect(goAway.status.code == .invalidArgument)
+            #expect(goAway.status.message.contains("preface"))
+        }
+    }
+
+    @Test func silentAndSlowClientsAreClosed() async throws {
+        try await TestServer.with(configure: {
+            $0.prefaceTimeout = .milliseconds(200)
+            $0.partialFrameTimeout = .milliseconds(200)
+            $0.idleTimeout = .milliseconds(400)
+        }) { server in
+            let silent = try await RawConnection.connect(port: server.port, sendPreface: false)
+            let halfPreface = try await RawConnection.connect(port: server.port, sendPreface: false)
+            try await halfPreface.send(Array(Preface.bytes.prefix(4)))
+            let partial = try await RawConnection.connect(port: server.port)
+            try await partial.send([0, 0, 0, 20, 1, 2])
+            let idle = try await RawConnection.connect(port: server.port)
+
+            #expect(try await silent.expectGoAwayAndClose().status.message.contains("preface-timeout"))
+            #expect(try await halfPreface.expectGoAwayAndClose().status.message.contains("preface-timeout"))
+            #expect(try await partial.expectGoAwayAndClose().status.message.contains("partial-frame-timeout"))
+            let idleGoAway = try await idle.expectGoAwayAndClose()
+            #expect(idleGoAway.status.code == .unavailable)
+            #expect(idleGoAway.status.message.contains("idle-timeout"))
+        }
+    }
+
+    @Test func frameLimitsAreCheckedOnThePrefix() async throws {
+        try await TestServer.with(configure: { $0.maxFrameBytes = 1024 }) { server in
+            let large = try await RawConnection.connect(port: server.port)
+            try await large.send([0, 0, 4, 1])  // 1025 bytes announced, nothing more sent
+            let goAway = try await large.expectGoAwayAndClose()
+            #expect(goAway.status.code == .resourceExhausted)
+            #expect(goAway.status.message.contains("max-frame-bytes"))
+
+            let empty = try await RawConnection.connect(port: server.port)
+            try await empty.send([0, 0, 0, 0])
+            #expect(try await empty.expectGoAwayAndClose().status.code == .invalidArgument)
+        }
+    }
+
+    @Test func garbageNeverCostsOtherClientsTheirService() async throws {
+        try await TestServer.with { server in
+            let client = server.client(token: server.adminToken)
+            var generator = SystemRandomNumberGenerator()
+            for round in 0..<40 {
+                let connection = try await RawConnection.connect(port: server.port, sendPreface: round % 2 == 0)
+                let count = Int.random(in: 1...200, using: &generator)
+                let garbage = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                try await connection.send(round % 4 == 0 ? RawConnection.framed(garbage) : garbage)
+                // Whatever the bytes, the server answers or closes; it never hangs or crashes.
+                _ = try await connection.next(timeout: .milliseconds(300))
+                await connection.close()
+                #expect(try await client.health().store == "sqlite")
+            }
+            // A deeply nested frame body: a clean GoAway.
+            var nested: [UInt8] = []
+            for _ in 0..<10_000 { nested = [0x0a] + leb128(nested.count) + nested }
+            let deep = try await RawConnection.connect(port: server.port)
+            try await deep.send(RawConnection.framed(nested))
+            #expect(try await deep.expectGoAwayAndClose().status.code == .invalidArgument)
+            #expect(try await client.whoAmI().role == .admin)
+            await client.close()
+        }
+    }
+
+    @Test func badPayloadsGetFieldNamedErrorsAndTheConnectionLives() async throws {
+        try await TestServer.with(configure: { $0.decodeBudgetBytes = 2 << 20 }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let token = server.adminToken
+
+            try await connection.send(.call(Call(callID: 1, method: "/sos.scheduler.v1.AdminService/Nope")))
+            #expect(try await connection.nextReply().status.code == .unimplemented)
+
+            try await connection.send(call(2, "CreateToken", [0x0a, 0x05, 1], token: token))
+            let undecodable = try await connection.nextReply()
+            #expect(undecodable.status.code == .invalidArgument, "\(undecodable.status)")
+
+            // name = 0xff 0xfe
+            try await connection.send(call(3, "CreateToken", [0x08, 0x04, 0x12, 0x0b] + Array("site:almaty".utf8) + [0x1a, 0x02, 0xff, 0xfe], token: token))
+            let utf8 = try await connection.nextReply()
+            #expect(utf8.status.code == .invalidArgument)
+            let violation = try utf8.status.details.first?.decode(as: BadRequest.self)?.violations.first
+            #expect(violation?.field == "name")
+
+            try await connection.send(call(4, "CreateToken", [0x08, 42], token: token))
+            let enumReply = try await connection.nextReply()
+            #expect(enumReply.status.code == .invalidArgument)
+            #expect(try enumReply.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")
+
+            try await connection.send(call(5, "CreateToken", try WireCodec.encode(CreateTokenRequest(role: nil)), token: token))
+            let missing = try await connection.nextReply()
+            #expect(missing.status.code == .invalidArgument)
+            #expect(try missing.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")
+
+            var nested: [UInt8] = []
+            for _ in 0..<10_000 { nested = [0x0a] + leb128(nested.count) + nested }
+            // No request message nests, so deep nesting is one unknown field: skipped, never recursed into.
+            try await connection.send(call(6, "WhoAmI", nested, token: token))
+            #expect(try await connection.nextReply().status.isOK)
+
+            // 512 KiB of empty unknown fields costs far more than the 2 MiB budget to decode.
+            let exploding: [UInt8] = (0..<(1 << 19)).map { $0 % 2 == 0 ? 0x7a : 0x00 }
+            try await connection.send(call(7, "ListTokens", exploding, token: token))
+            let budget = try await connection.nextReply()
+            #expect(budget.status.code == .resourceExhausted)
+            #expect(budget.status.message.contains("decode-budget-bytes"))
+
+            // Invalid UTF-8 in the method itself.
+            try await connection.send(RawConnection.framed([0x0a, 0x05, 0x08, 0x08, 0x12, 0x01, 0xc3]))
+            let method = try await connection.nextReply()
+            #expect(method.callID == 8)
+            #expect(method.status.code == .invalidArgument)
+
+            try await connection.send(.ping(opaque: 5))
+            #expect(try await connection.nextFrame() == .pong(opaque: 5))
+            await connection.close()
+        }
+    }
+
+    @Test func connectionsBeyondTheLimitAreRefused() async throws {
+        try await TestServer.with(configure: { $0.maxConnections = 2 }) { server in
+            let a = try await RawConnection.connect(port: server.port)
+            let b = try await RawConnection.connect(port: server.port)
+            try await a.send(.ping(opaque: 1))
+            try await b.send(.ping(opaque: 2))
+            #expect(try await a.nextFrame() == .pong(opaque: 1))
+            #expect(try await b.nextFrame() == .pong(opaque: 2))
+            let c = try await RawConnection.connect(port: server.port, sendPreface: false)
+            let goAway = try await c.expectGoAwayAndClose()
+            #expect(goAway.status.code == .resourceExhausted)
+            #expect(goAway.status.message.contains("max-connections"))
+            await a.close()
+            try await Task.sleep(for: .milliseconds(100))
+            let d = try await RawConnection.connect(port: server.port)
+            try await d.send(.ping(opaque: 4))
+            #expect(try await d.nextFrame() == .pong(opaque: 4))
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct ShutdownTests {
+    @Test func gracefulShutdownSendsGoAwayAndFinishesCallsInFlight() async throws {
+        let server = try await TestServer.start()
+        let connection = try await RawConnection.connect(port: server.port)
+        let lock = try WriteLock(directory: server.directory)
+        try await connection.send(call(1, "CreateToken", try createPayload("in flight"), token: server.adminToken))
+        try await Task.sleep(for: .milliseconds(100))
+        let shutdown = Task { try await server.server.shutdownGracefully() }
+        let goAway = try await connection.nextFrame()
+        #expect(goAway == .goAway(GoAway(status: Status(.unavailable, "the server is shutting down"), lastCallID: 1)))
+        // A call after the GoAway is not started.
+        try await connection.send(call(2, "Health"))
+        let refused = try await connection.nextReply()
+        #expect(refused.callID == 2)
+        #expect(refused.status.code == .unavailable)
+        try lock.release()
+        let finished = try await connection.nextReply()
+        #expect(finished.callID == 1)
+        #expect(finished.status.isOK)
+        #expect(try await connection.next() == .closed)
+        try await shutdown.value
+        let names = try await server.store.listTokens(includeRevoked: true, after: nil, limit: 10).tokens.map(\.name)
+        #expect(names.contains("in flight"))
+        try await server.store.close()
+    }
+}
+
+func leb128(_ value: Int) -> [UInt8] {
+    var value = UInt64(value)
+    var bytes: [UInt8] = []
+    repeat {
+        var byte = UInt8(value & 0x7f)
+        value >>= 7
+        if value != 0 { byte |= 0x80 }
+        bytes.append(byte)
+    } while value != 0
+    return bytes
+}
