@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SchedulerTesting", "SchedulerClient", "SchedulerWire"],
+            dependencies: ["SchedulerTesting", "SchedulerClient", "SchedulerWire", "SchedulerCore"],
             swiftSettings: swiftSettings
         ),
     ]

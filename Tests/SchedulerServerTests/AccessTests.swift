@@ -1,0 +1,185 @@
+import Foundation
+import SchedulerClient
+import SchedulerCore
+import SchedulerServer
+import SchedulerStore
+import SchedulerTesting
+import SchedulerWire
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct AccessTests {
+    /// A valid request for every method. A new method without a sample here fails the test below.
+    static func samplePayload(for path: String, revocable: String) throws -> [UInt8]? {
+        switch path {
+        case admin + "Health": try WireCodec.encode(HealthRequest())
+        case admin + "WhoAmI": try WireCodec.encode(WhoAmIRequest())
+        case admin + "CreateToken": try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:n1", name: "sample"))
+        case admin + "RevokeToken": try WireCodec.encode(RevokeTokenRequest(id: revocable))
+        case admin + "ListTokens": try WireCodec.encode(ListTokensRequest())
+        default: nil
+        }
+    }
+
+    @Test func thePermissionTableCoversExactlyTheMethodsInProto() throws {
+        let generated = Set(MethodDescriptor.all.map(\.path))
+        #expect(Set(MethodPermissions.table.keys) == generated)
+        #expect(!generated.isEmpty)
+        // Only Health may be called without a token.
+        #expect(MethodPermissions.table.filter { $0.value.permission == .anyone }.keys.sorted() == [admin + "Health"])
+    }
+
+    enum Caller: CaseIterable, CustomStringConvertible {
+        case none, malformed, unknown, revoked, admin, manager, counsellor, coordinator
+
+        var role: Role? {
+            switch self {
+            case .admin: .admin
+            case .manager: .manager
+            case .counsellor: .counsellor
+            case .coordinator: .coordinator
+            default: nil
+            }
+        }
+
+        var description: String { "\(self)".uppercased() }
+    }
+
+    @Test func everyMethodChecksItsCallerAndChangesNothingWhenItRefuses() async throws {
+        try await TestServer.with { server in
+            var tokens: [Caller: String] = [.none: "", .malformed: "not a token \u{1F600}", .unknown: "sos_" + String(repeating: "A", count: 43)]
+            tokens[.admin] = server.adminToken
+            tokens[.manager] = try await server.makeToken(role: .manager, scope: Scope(kind: .site, id: "almaty"))
+            tokens[.counsellor] = try await server.makeToken(role: .counsellor, scope: Scope(kind: .counsellor, id: "c1"))
+            tokens[.coordinator] = try await server.makeToken(role: .coordinator, scope: Scope(kind: .site, id: "almaty"))
+            let revoked = try await server.makeToken(role: .admin)
+            tokens[.revoked] = revoked
+            let adminClient = server.client(token: server.adminToken)
+            let revokedID = try await server.client(token: revoked).whoAmI().id
+            _ = try await adminClient.revokeToken(id: revokedID)
+            let victim = try await server.client(token: try await server.makeToken(role: .admin)).whoAmI().id
+
+            let connection = try await RawConnection.connect(port: server.port)
+            var id: UInt64 = 0
+            for (path, rule) in MethodPermissions.table.sorted(by: { $0.key < $1.key }) {
+                let payload = try #require(try Self.samplePayload(for: path, revocable: victim), "no sample request for \(path)")
+                for caller in Caller.allCases {
+                    let tokensBefore = try await tokenCount(server)
+                    let auditBefore = try await auditCount(server)
+                    id += 1
+                    try await connection.send(.call(Call(
+                        callID: id, method: path, payload: payload, authorization: tokens[caller] ?? "",
+                        idempotencyKey: "key-\(id)")))
+                    let reply = try await connection.nextReply()
+                    #expect(reply.callID == id)
+                    let expected: StatusCode
+                    switch rule.permission {
+                    case .anyone:
+                        expected = .ok
+                    case .authenticated:
+                        expected = caller.role == nil ? .unauthenticated : .ok
+                    case .roles(let roles):
+                        if let role = caller.role { expected = roles.contains(role) ? .ok : .permissionDenied }
+                        else { expected = .unauthenticated }
+                    }
+                    #expect(reply.status.code == expected, "\(path) called by \(caller): \(reply.status)")
+                    if expected != .ok {
+                        #expect(try await tokenCount(server) == tokensBefore, "\(path) by \(caller) changed tokens")
+                        #expect(try await auditCount(server) == auditBefore, "\(path) by \(caller) wrote audit")
+                    } else if rule.mutating {
+                        #expect(try await auditCount(server) == auditBefore + 1, "\(path) by \(caller) was not audited")
+                    }
+                }
+            }
+            await connection.close()
+            await adminClient.close()
+        }
+    }
+
+    @Test func anIdempotentRetryReturnsTheFirstResultAndChangesNothing() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let payload = try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "site:astana", name: "retry me"))
+            try await connection.send(call(1, "CreateToken", payload, token: server.adminToken, key: "same-key"))
+            let first = try await connection.nextReply()
+            let created = try WireCodec.decode(CreateTokenResponse.self, from: first.payload)
+            #expect(created.secret.hasPrefix("sos_"))
+            let tokens = try await tokenCount(server)
+            let audit = try await auditCount(server)
+
+            try await connection.send(call(2, "CreateToken", payload, token: server.adminToken, key: "same-key"))
+            let second = try await connection.nextReply()
+            #expect(second.status.isOK)
+            let replayed = try WireCodec.decode(CreateTokenResponse.self, from: second.payload)
+            #expect(replayed.token == created.token)
+            // The secret is never stored, so a replay cannot repeat it.
+            #expect(replayed.secret.isEmpty)
+            #expect(try await tokenCount(server) == tokens)
+            #expect(try await auditCount(server) == audit)
+
+            let other = try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "site:astana", name: "another"))
+            try await connection.send(call(3, "CreateToken", other, token: server.adminToken, key: "same-key"))
+            let conflict = try await connection.nextReply()
+            #expect(conflict.status.code == .alreadyExists)
+            #expect(try await tokenCount(server) == tokens)
+
+            // Revoking twice with one key: one audit entry.
+            let revoke = try WireCodec.encode(RevokeTokenRequest(id: created.token?.id ?? ""))
+            for callID in [4, 5] as [UInt64] {
+                try await connection.send(call(callID, "RevokeToken", revoke, token: server.adminToken, key: "revoke-key"))
+                let reply = try await connection.nextReply()
+                #expect(try WireCodec.decode(RevokeTokenResponse.self, from: reply.payload).token?.revokedAtMs ?? 0 > 0)
+            }
+            #expect(try await auditCount(server) == audit + 1)
+            await connection.close()
+        }
+    }
+
+    @Test func adminCallsWorkThroughTheClient() async throws {
+        try await TestServer.with { server in
+            let client = server.client(token: server.adminToken)
+            let made = try await client.createToken(role: .coordinator, scope: "site:astana", name: "Astana planning")
+            let secret = made.secret
+            let coordinator = server.client(token: secret)
+            let me = try await coordinator.whoAmI()
+            #expect(me.role == .coordinator)
+            #expect(me.scope == "site:astana")
+            #expect(me.createdBy == (try await client.whoAmI().id))
+            await #expect {
+                try await coordinator.listTokens()
+            } throws: { error in
+                (error as? RPCError)?.code == .permissionDenied
+            }
+            // Paging walks every token once.
+            for index in 0..<5 { _ = try await client.createToken(role: .admin, name: "extra \(index)") }
+            var seen: [String] = []
+            var page = ""
+            repeat {
+                let response = try await client.listTokens(pageSize: 2, pageToken: page)
+                #expect(response.tokens.count <= 2)
+                seen += response.tokens.map(\.id)
+                page = response.nextPageToken
+            } while !page.isEmpty
+            #expect(seen.count == 7)
+            #expect(Set(seen).count == 7)
+            await #expect {
+                try await client.listTokens(pageSize: 5000)
+            } throws: { error in
+                (error as? RPCError)?.status.details.first.flatMap { try? $0.decode(as: BadRequest.self) }?.violations.first?.field == "page_size"
+            }
+            _ = try await client.revokeToken(id: me.id)
+            await #expect {
+                try await coordinator.whoAmI()
+            } throws: { error in
+                (error as? RPCError)?.code == .unauthenticated
+            }
+            await #expect {
+                try await client.revokeToken(id: "tok_nosuchtoken")
+            } throws: { error in
+                (error as? RPCError)?.code == .notFound
+            }
+            await coordinator.close()
+            await client.close()
+        }
+    }
+}
