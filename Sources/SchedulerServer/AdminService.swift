@@ -7,6 +7,7 @@ import SchedulerWire
 struct AdminService {
     static let prefix = "/sos.scheduler.v1.AdminService/"
     let store: any Store
+    let tokens: TokenCache
     let version: String
     let startedAt: ContinuousClock.Instant
 
@@ -14,6 +15,7 @@ struct AdminService {
         let store = self.store
         let version = self.version
         let startedAt = self.startedAt
+        let tokens = self.tokens
 
         registry.inline(Self.prefix + "Health") { (_: HealthRequest, _) in
             let uptime = ContinuousClock.now - startedAt
@@ -22,8 +24,7 @@ struct AdminService {
         }
 
         registry.async(Self.prefix + "WhoAmI") { (_: WhoAmIRequest, context) in
-            let principal = try context.requirePrincipal()
-            guard let token = try await store.token(id: principal.tokenID) else {
+            guard let token = context.token else {
                 throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
             }
             return WhoAmIResponse(token: TokenInfo(token))
@@ -62,6 +63,7 @@ struct AdminService {
             let outcome = try await store.revokeToken(id: request.id, context: context.mutation()) { token in
                 try WireCodec.encode(RevokeTokenResponse(token: TokenInfo(token)))
             }
+            tokens.remove(tokenID: request.id)
             switch outcome {
             case .applied(_, let reply), .replayed(let reply): return reply
             }

@@ -48,8 +48,10 @@ final class CallState: Sendable {
 public struct CallContext: Sendable {
     public var callID: UInt64
     public var method: String
+    /// The caller's token, when the call carried a valid one.
+    public var token: AccessToken?
     /// The caller, when the call carried a valid token.
-    public var principal: Principal?
+    public var principal: Principal? { token?.principal }
     public var idempotencyKey: String?
     public var payload: [UInt8]
     public var logger: Logger

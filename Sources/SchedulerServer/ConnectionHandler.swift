@@ -209,7 +209,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         callLogger[metadataKey: "call.id"] = "\(id)"
         callLogger[metadataKey: "rpc.method"] = "\(call.method)"
         let callContext = CallContext(
-            callID: id, method: call.method, principal: nil,
+            callID: id, method: call.method, token: nil,
             idempotencyKey: entry.mutating && !call.idempotencyKey.isEmpty ? call.idempotencyKey : nil,
             payload: call.payload, logger: callLogger, state: callState, now: runtime.now)
 
@@ -236,7 +236,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             let result: Result<[UInt8], any Error>
             do {
                 var callContext = callContext
-                callContext.principal = try await runtime.authenticate(entry, authorization: authorization)
+                callContext.token = try await runtime.authenticate(entry, authorization: authorization)
                 switch entry.handler {
                 case .inline(let handler): result = .success(try handler(callContext))
                 case .async(let handler): result = .success(try await handler(callContext))

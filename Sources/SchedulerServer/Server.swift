@@ -29,10 +29,12 @@ public final class Server: Service, Sendable {
         configuration: ServerConfiguration, store: any Store, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
+        let tokens = TokenCache()
         var registry = HandlerRegistry(decodeBudget: configuration.decodeBudgetBytes)
-        AdminService(store: store, version: Self.version, startedAt: .now).register(in: &registry)
+        AdminService(store: store, tokens: tokens, version: Self.version, startedAt: .now).register(in: &registry)
         let methods = try MethodTable(handlers: registry.handlers)
-        runtime = ServerRuntime(configuration: configuration, methods: methods, store: store, logger: logger, now: now)
+        runtime = ServerRuntime(
+            configuration: configuration, methods: methods, store: store, tokens: tokens, logger: logger, now: now)
         let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         stopped = group.next().makePromise()

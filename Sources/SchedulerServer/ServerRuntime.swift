@@ -15,10 +15,15 @@ final class ServerRuntime: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    let tokens: TokenCache
     private let draining = Atomic<Bool>(false)
 
-    init(configuration: ServerConfiguration, methods: MethodTable, store: any Store, logger: Logger, now: @escaping @Sendable () -> Date) {
+    init(
+        configuration: ServerConfiguration, methods: MethodTable, store: any Store, tokens: TokenCache, logger: Logger,
+        now: @escaping @Sendable () -> Date
+    ) {
         self.configuration = configuration
+        self.tokens = tokens
         self.methods = methods
         self.store = store
         self.logger = logger
@@ -45,18 +50,26 @@ final class ServerRuntime: Sendable {
     func beginDraining() { draining.store(true, ordering: .releasing) }
 
     /// Checks the caller's token against the method's permission.
-    func authenticate(_ entry: MethodEntry, authorization: String) async throws -> Principal? {
+    func authenticate(_ entry: MethodEntry, authorization: String) async throws -> AccessToken? {
         if entry.permission == .anyone { return nil }
         guard !authorization.isEmpty else {
             throw SchedulerError(.unauthenticated, "\(entry.descriptor.name) needs a token in Call.authorization")
         }
-        guard let token = try await store.activeToken(secret: authorization) else {
+        let hash = TokenSecret.hash(authorization)
+        let found: AccessToken?
+        if let cached = tokens.lookup(hash: hash) {
+            found = cached
+        } else {
+            found = try await store.activeToken(secret: authorization)
+            if let found { tokens.insert(found, hash: hash) }
+        }
+        guard let token = found else {
             throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
         }
         let principal = token.principal
         switch entry.permission.decide(for: principal) {
         case .allowed:
-            return principal
+            return token
         case .unauthenticated:
             throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
         case .denied:
@@ -72,4 +85,51 @@ enum DrainEvent: Sendable {
     case begin
     /// The drain timeout passed: cancel what is left and close.
     case force
+}
+
+/// Recently seen valid tokens, keyed by the secret's SHA-256, so authenticated calls need not
+/// read the store every time. An entry lives `lifetime` at most; revoking through this server
+/// drops it at once, and a revocation made through another server (PostgreSQL, later) takes
+/// effect here within `lifetime`.
+final class TokenCache: Sendable {
+    private struct Entry {
+        var token: AccessToken
+        var expires: ContinuousClock.Instant
+    }
+
+    let lifetime: Duration
+    let capacity: Int
+    private let entries = Mutex<[[UInt8]: Entry]>([:])
+
+    init(lifetime: Duration = .seconds(2), capacity: Int = 10_000) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    func lookup(hash: [UInt8]) -> AccessToken? {
+        let now = ContinuousClock.now
+        return entries.withLock { entries in
+            guard let entry = entries[hash] else { return nil }
+            guard entry.expires > now else {
+                entries[hash] = nil
+                return nil
+            }
+            return entry.token
+        }
+    }
+
+    func insert(_ token: AccessToken, hash: [UInt8]) {
+        let expires = ContinuousClock.now + lifetime
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[hash] = Entry(token: token, expires: expires)
+        }
+    }
+
+    /// Forgets a token at once (after it was revoked).
+    func remove(tokenID: String) {
+        entries.withLock { entries in
+            for (hash, entry) in entries where entry.token.id == tokenID { entries[hash] = nil }
+        }
+    }
 }
