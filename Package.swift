@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "SchedulerCoreTests", dependencies: ["SchedulerCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerWireTests",
-            dependencies: ["SchedulerWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SchedulerWire", "SchedulerTesting", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,6 +14,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private enum State { case awaitingPreface, open, draining, closed }
 
     private struct InFlight {
+        var method: String
         var state: CallState
         var task: Task<Void, Never>?
         var timer: Scheduled<Void>?
@@ -221,7 +222,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
 
         guard let context else { return }
-        var flight = InFlight(state: callState)
+        var flight = InFlight(method: call.method, state: callState)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         if call.timeoutMs > 0 {
             let timeout = call.timeoutMs
@@ -263,7 +264,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         flight.timer?.cancel()
         lastActivity = .now()
         if flight.state.finish() {
-            write(.reply(reply(id, result, method: "")))
+            write(.reply(reply(id, result, method: flight.method)))
             scheduleFlush()
         }
         closeIfDrained()

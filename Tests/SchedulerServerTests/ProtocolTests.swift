@@ -247,8 +247,7 @@ struct BadInputTests {
                 #expect(try await client.health().store == "sqlite")
             }
             // A deeply nested frame body: a clean GoAway.
-            var nested: [UInt8] = []
-            for _ in 0..<10_000 { nested = [0x0a] + leb128(nested.count) + nested }
+            let nested = deeplyNested(levels: 10_000)
             let deep = try await RawConnection.connect(port: server.port)
             try await deep.send(RawConnection.framed(nested))
             #expect(try await deep.expectGoAwayAndClose().status.code == .invalidArgument)
@@ -286,8 +285,7 @@ struct BadInputTests {
             #expect(missing.status.code == .invalidArgument)
             #expect(try missing.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")
 
-            var nested: [UInt8] = []
-            for _ in 0..<10_000 { nested = [0x0a] + leb128(nested.count) + nested }
+            let nested = deeplyNested(levels: 10_000)
             // No request message nests, so deep nesting is one unknown field: skipped, never recursed into.
             try await connection.send(call(6, "WhoAmI", nested, token: token))
             #expect(try await connection.nextReply().status.isOK)
@@ -360,14 +358,3 @@ struct ShutdownTests {
     }
 }
 
-func leb128(_ value: Int) -> [UInt8] {
-    var value = UInt64(value)
-    var bytes: [UInt8] = []
-    repeat {
-        var byte = UInt8(value & 0x7f)
-        value >>= 7
-        if value != 0 { byte |= 0x80 }
-        bytes.append(byte)
-    } while value != 0
-    return bytes
-}

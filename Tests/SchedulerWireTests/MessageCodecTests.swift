@@ -1,4 +1,5 @@
 import SchedulerCore
+import SchedulerTesting
 import SchedulerWire
 import Testing
 
@@ -86,8 +87,7 @@ struct MessageCodecTests {
 
     @Test func deeplyNestedInputIsACleanError() throws {
         // 10,000 levels of field 1 length-delimited, as a self-nesting message would be encoded.
-        var bytes: [UInt8] = []
-        for _ in 0..<10_000 { bytes = [0x0a] + varint(bytes.count) + bytes }
+        let bytes = deeplyNested(levels: 10_000)
         #expect(throws: WireError.self) { try WireCodec.decode(ListTokensResponse.self, from: bytes) }
         #expect(throws: WireError.self) { try WireCodec.decode(WhoAmIResponse.self, from: bytes) }
     }
@@ -127,18 +127,6 @@ struct MessageCodecTests {
         #expect(health?.inputType == "sos.scheduler.v1.HealthRequest")
         #expect(health?.outputType == "sos.scheduler.v1.HealthResponse")
     }
-}
-
-func varint(_ value: Int) -> [UInt8] {
-    var value = UInt64(value)
-    var bytes: [UInt8] = []
-    repeat {
-        var byte = UInt8(value & 0x7f)
-        value >>= 7
-        if value != 0 { byte |= 0x80 }
-        bytes.append(byte)
-    } while value != 0
-    return bytes
 }
 
 /// SplitMix64: a small seeded generator, so random tests repeat.
