@@ -144,7 +144,9 @@ struct BinaryTests {
         let lock = try WriteLock(directory: data)
         let payload = try WireCodec.encode(CreateTokenRequest(role: .admin, name: "during shutdown"))
         try await connection.send(.call(Call(callID: 1, method: "/sos.scheduler.v1.AdminService/CreateToken", payload: payload, authorization: token)))
-        try await Task.sleep(for: .milliseconds(200))
+        // Frames are handled in order: the Pong proves the call has started.
+        try await connection.send(.ping(opaque: 1))
+        #expect(try await connection.nextFrame() == .pong(opaque: 1))
         kill(running.process.processIdentifier, SIGTERM)
         let goAway = try await connection.nextFrame()
         guard case .goAway(let away) = goAway else {

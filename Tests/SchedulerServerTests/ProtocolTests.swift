@@ -337,7 +337,9 @@ struct ShutdownTests {
         let connection = try await RawConnection.connect(port: server.port)
         let lock = try WriteLock(directory: server.directory)
         try await connection.send(call(1, "CreateToken", try createPayload("in flight"), token: server.adminToken))
-        try await Task.sleep(for: .milliseconds(100))
+        // Frames are handled in order: the Pong proves the call has started.
+        try await connection.send(.ping(opaque: 1))
+        #expect(try await connection.nextFrame() == .pong(opaque: 1))
         let shutdown = Task { try await server.server.shutdownGracefully() }
         let goAway = try await connection.nextFrame()
         #expect(goAway == .goAway(GoAway(status: Status(.unavailable, "the server is shutting down"), lastCallID: 1)))
