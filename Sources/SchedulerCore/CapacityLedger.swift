@@ -20,6 +20,12 @@ public struct SessionOccupancy: Sendable, Hashable {
     public var capacity: Int
     public var sos: Int
     public var local: Int
+    public init(capacity: Int, sos: Int, local: Int) {
+        self.capacity = capacity
+        self.sos = sos
+        self.local = local
+    }
+
     public var taken: Int { sos + local }
     public var free: Int { max(0, capacity - taken) }
 }
@@ -163,6 +169,16 @@ public struct CapacityLedger: Sendable, Hashable {
             }
         }
         return latest
+    }
+
+    /// The first open week in `weeks` where the step function of `slot` and `kind` reaches `threshold`.
+    func firstWeek(_ slot: Slot, _ kind: FamilyKind?, atLeast threshold: Int, in weeks: ClosedRange<Int>) -> Int? {
+        for range in openRanges(weeks, slot.weekday) {
+            if let week = trees[treeIndex(slot, kind)].first(atLeast: threshold, range.lowerBound, range.upperBound) {
+                return week
+            }
+        }
+        return nil
     }
 
     /// Places taken in one session (closures and weekdays not considered).

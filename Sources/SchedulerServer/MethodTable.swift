@@ -32,7 +32,35 @@ public enum MethodPermissions {
         "/sos.scheduler.v1.AdminService/CreateToken": Rule(permission: .roles([.admin]), mutating: true),
         "/sos.scheduler.v1.AdminService/RevokeToken": Rule(permission: .roles([.admin]), mutating: true),
         "/sos.scheduler.v1.AdminService/ListTokens": Rule(permission: .roles([.admin]), mutating: false),
+        // Nursery work: admins and managers; each method then checks the records against the manager's scope.
+        "/sos.scheduler.v1.NurseryService/CreateSite": Rule(permission: .roles([.admin]), mutating: true),
+        "/sos.scheduler.v1.NurseryService/UpdateSite": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/CreateNursery": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/UpdateNursery": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/CreateGroup": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/UpdateGroup": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/RegisterFamily": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/UpdateFamily": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/RegisterChild": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/UpdateChild": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/BookPlace": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/EndPlacement": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/CancelPlacement": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.NurseryService/GetSite": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/ListSites": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/GetNursery": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/ListNurseries": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/GetGroup": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/ListGroups": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/GetFamily": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/ListFamilies": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/GetChild": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/ListChildren": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/ListPlacements": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.NurseryService/GetOccupancy": Rule(permission: nurseryWork, mutating: false),
     ]
+
+    private static let nurseryWork = Permission.roles([.admin, .manager])
 }
 
 /// Builds the dispatch table from the generated service descriptors and the handlers that

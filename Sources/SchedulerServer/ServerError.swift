@@ -9,6 +9,10 @@ enum StatusMapping {
         switch error {
         case let error as SchedulerError:
             return status(for: error)
+        case let refused as BookingRefused:
+            // RESOURCE_EXHAUSTED: the group has no room; details say where and what would fit.
+            let detail = try? Detail(BookingConflictDetail(refused))
+            return Status(.resourceExhausted, refused.description, details: detail.map { [$0] } ?? [])
         case let error as WireError:
             return status(for: error)
         case is CancellationError:

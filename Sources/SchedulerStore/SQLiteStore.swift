@@ -7,7 +7,9 @@ import SchedulerCore
 public final class SQLiteStore: Store {
     public let kind = "sqlite"
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
+    let writer: WriteBatcher
+    let ledgerCache = LedgerCache()
 
     /// Opens (creating if needed) the store in `directory` and applies pending migrations.
     public init(directory: URL) throws {
@@ -20,6 +22,7 @@ public final class SQLiteStore: Store {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        writer = WriteBatcher(pool: pool)
     }
 
     /// The versioned schema. Append new migrations; never edit a released one.
@@ -61,6 +64,7 @@ public final class SQLiteStore: Store {
                 CREATE INDEX idempotency_created ON idempotency(created_at_ms);
                 """)
         }
+        registerNurseryMigrations(&migrator)
         return migrator
     }
 
@@ -77,14 +81,15 @@ public final class SQLiteStore: Store {
 
     // MARK: Mutations
 
-    /// Runs `change` in one write transaction together with the idempotency check, the audit
-    /// entry and the stored reply; `beforeCommit` runs last, so a late call commits nothing.
-    private func mutate<Value: Sendable>(
+    /// Runs `change` in one write transaction (shared with other writers: group commit) together
+    /// with the idempotency check, the audit entry and the stored reply; `beforeCommit` runs last,
+    /// so a late call commits nothing.
+    func mutate<Value: Sendable>(
         _ context: MutationContext,
         reply: @escaping @Sendable (Value) throws -> [UInt8],
-        _ change: @escaping @Sendable (Database) throws -> (Value, records: [String])
+        _ change: @escaping @Sendable (Database, WriteBatcher.Batch) throws -> (Value, records: [String])
     ) async throws -> Mutated<Value> {
-        try await pool.write { db in
+        try await writer.submit { db, batch in
             let actor = context.actor ?? ""
             if let key = context.idempotencyKey,
                 let row = try Row.fetchOne(
@@ -101,7 +106,7 @@ public final class SQLiteStore: Store {
                 let stored: Data = row["reply"]
                 return .replayed(reply: Array(stored))
             }
-            let (value, records) = try change(db)
+            let (value, records) = try change(db, batch)
             let bytes = try reply(value)
             let now = context.now.millisecondsSince1970
             try db.execute(
@@ -177,9 +182,9 @@ public final class SQLiteStore: Store {
         reply: @escaping @Sendable (IssuedToken) throws -> [UInt8]
     ) async throws -> Mutated<IssuedToken> {
         try role.validate(scope: scope)
-        return try await mutate(context, reply: reply) { db in
+        return try await mutate(context, reply: reply) { db, _ in
             let token = AccessToken(
-                id: TokenSecret.makeID(), role: role, scope: scope, name: name,
+                id: RecordID.make("tok"), role: role, scope: scope, name: name,
                 createdAt: context.now, createdBy: context.actor, revokedAt: nil)
             let secret = TokenSecret.make()
             try db.execute(
@@ -198,7 +203,7 @@ public final class SQLiteStore: Store {
     public func revokeToken(
         id: String, context: MutationContext, reply: @escaping @Sendable (AccessToken) throws -> [UInt8]
     ) async throws -> Mutated<AccessToken> {
-        try await mutate(context, reply: reply) { db in
+        try await mutate(context, reply: reply) { db, _ in
             try db.execute(
                 sql: "UPDATE token SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
                 arguments: [context.now.millisecondsSince1970, id])

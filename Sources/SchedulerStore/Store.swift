@@ -58,7 +58,7 @@ public struct AuditEntry: Sendable, Hashable {
 
 /// Everything the scheduler keeps. One implementation per database (SQLite now, PostgreSQL
 /// later); later features extend this protocol.
-public protocol Store: Sendable {
+public protocol Store: NurseryStore {
     /// `sqlite` or `postgres`, for `Health`.
     var kind: String { get }
 

@@ -10,13 +10,6 @@ public enum TokenSecret {
         return "sos_" + base64URL(bytes)
     }
 
-    /// A new public token id: `tok_` and 12 random base32 characters.
-    public static func makeID() -> String {
-        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
-        var generator = SystemRandomNumberGenerator()
-        return "tok_" + String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
-    }
-
     public static func hash(_ secret: String) -> [UInt8] {
         Array(SHA256.hash(data: Array(secret.utf8)))
     }

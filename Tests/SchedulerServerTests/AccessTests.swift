@@ -9,15 +9,51 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2)))
 struct AccessTests {
-    /// A valid request for every method. A new method without a sample here fails the test below.
-    static func samplePayload(for path: String, revocable: String) throws -> [UInt8]? {
+    /// A valid request for every method, made afresh for each call (`n` is unique). A new method
+    /// without a sample here fails the test below.
+    static func samplePayload(for path: String, n: UInt64, revocable: String, server: TestServer, fixture: NurseryFixture) async throws -> [UInt8]? {
+        let nursery = "/sos.scheduler.v1.NurseryService/"
+        let store = server.store
+        let child = fixture.almatyChildren[0]
         switch path {
-        case admin + "Health": try WireCodec.encode(HealthRequest())
-        case admin + "WhoAmI": try WireCodec.encode(WhoAmIRequest())
-        case admin + "CreateToken": try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:n1", name: "sample"))
-        case admin + "RevokeToken": try WireCodec.encode(RevokeTokenRequest(id: revocable))
-        case admin + "ListTokens": try WireCodec.encode(ListTokensRequest())
-        default: nil
+        case admin + "Health": return try WireCodec.encode(HealthRequest())
+        case admin + "WhoAmI": return try WireCodec.encode(WhoAmIRequest())
+        case admin + "CreateToken": return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:n1", name: "sample"))
+        case admin + "RevokeToken": return try WireCodec.encode(RevokeTokenRequest(id: revocable))
+        case admin + "ListTokens": return try WireCodec.encode(ListTokensRequest())
+        case nursery + "CreateSite": return try WireCodec.encode(CreateSiteRequest(site: SiteMessage(id: "site-\(n)", name: "S", timeZone: "Asia/Almaty")))
+        case nursery + "GetSite": return try WireCodec.encode(GetSiteRequest(id: "almaty"))
+        case nursery + "ListSites": return try WireCodec.encode(ListSitesRequest())
+        case nursery + "UpdateSite": return try WireCodec.encode(UpdateSiteRequest(site: SiteMessage(id: "almaty", name: "Almaty \(n)"), updateMask: ["name"]))
+        case nursery + "CreateNursery": return try WireCodec.encode(CreateNurseryRequest(nursery: NurseryMessage(id: "n-\(n)", siteID: "almaty", name: "N")))
+        case nursery + "GetNursery": return try WireCodec.encode(GetNurseryRequest(id: "almaty-1"))
+        case nursery + "ListNurseries": return try WireCodec.encode(ListNurseriesRequest(siteID: "almaty"))
+        case nursery + "UpdateNursery": return try WireCodec.encode(UpdateNurseryRequest(nursery: NurseryMessage(id: "almaty-1", name: "N \(n)"), updateMask: ["name"]))
+        case nursery + "CreateGroup":
+            return try WireCodec.encode(CreateGroupRequest(group: GroupMessage(id: "g-\(n)", nurseryID: "almaty-1", name: "G", minAgeMonths: 12, maxAgeMonths: 48, capacity: 5)))
+        case nursery + "GetGroup": return try WireCodec.encode(GetGroupRequest(id: NurseryFixture.almatyGroup))
+        case nursery + "ListGroups": return try WireCodec.encode(ListGroupsRequest(nurseryID: "almaty-1"))
+        case nursery + "UpdateGroup": return try WireCodec.encode(UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, name: "T \(n)"), updateMask: ["name"]))
+        case nursery + "RegisterFamily": return try WireCodec.encode(RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)))
+        case nursery + "GetFamily": return try WireCodec.encode(GetFamilyRequest(id: fixture.almatyFamily.id))
+        case nursery + "ListFamilies": return try WireCodec.encode(ListFamiliesRequest(siteID: "almaty"))
+        case nursery + "UpdateFamily": return try WireCodec.encode(UpdateFamilyRequest(family: FamilyMessage(id: fixture.almatyFamily.id, singleParent: true), updateMask: ["single_parent"]))
+        case nursery + "RegisterChild": return try WireCodec.encode(RegisterChildRequest(child: ChildMessage(familyID: fixture.almatyFamily.id, givenName: "N", birthDate: "2024-03-15")))
+        case nursery + "GetChild": return try WireCodec.encode(GetChildRequest(id: child.id))
+        case nursery + "ListChildren": return try WireCodec.encode(ListChildrenRequest(familyID: fixture.almatyFamily.id))
+        case nursery + "UpdateChild": return try WireCodec.encode(UpdateChildRequest(child: ChildMessage(id: child.id, specialNeeds: true), updateMask: ["special_needs"]))
+        case nursery + "BookPlace":
+            let fresh = try await fixture.newAlmatyChild(store)
+            return try WireCodec.encode(BookPlaceRequest(childID: fresh.id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-01-07", pattern: "mon-fri:am"))
+        case nursery + "EndPlacement":
+            let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2030-01-07", pattern: "mon:pm")
+            return try WireCodec.encode(EndPlacementRequest(id: placed.id, fromDay: "2030-02-04"))
+        case nursery + "CancelPlacement":
+            let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2031-01-06", pattern: "tue:pm")
+            return try WireCodec.encode(CancelPlacementRequest(id: placed.id))
+        case nursery + "ListPlacements": return try WireCodec.encode(ListPlacementsRequest(nurseryID: "almaty-1"))
+        case nursery + "GetOccupancy": return try WireCodec.encode(GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-01-07", toDay: "2030-01-13"))
+        default: return nil
         }
     }
 
@@ -42,7 +78,15 @@ struct AccessTests {
             }
         }
 
-        var description: String { "\(self)".uppercased() }
+        var description: String {
+            switch self {
+            case .none: "no token"
+            case .malformed: "a malformed token"
+            case .unknown: "an unknown token"
+            case .revoked: "a revoked token"
+            case .admin, .manager, .counsellor, .coordinator: "a \(role?.rawValue ?? "") token"
+            }
+        }
     }
 
     @Test func everyMethodChecksItsCallerAndChangesNothingWhenItRefuses() async throws {
@@ -59,14 +103,16 @@ struct AccessTests {
             _ = try await adminClient.revokeToken(id: revokedID)
             let victim = try await server.client(token: try await server.makeToken(role: .admin)).whoAmI().id
 
+            let fixture = try await NurseryFixture.seed(server.store)
             let connection = try await RawConnection.connect(port: server.port)
             var id: UInt64 = 0
             for (path, rule) in MethodPermissions.table.sorted(by: { $0.key < $1.key }) {
-                let payload = try #require(try Self.samplePayload(for: path, revocable: victim), "no sample request for \(path)")
                 for caller in Caller.allCases {
+                    id += 1
+                    let sample = try await Self.samplePayload(for: path, n: id, revocable: victim, server: server, fixture: fixture)
+                    let payload = try #require(sample, "no sample request for \(path)")
                     let tokensBefore = try await tokenCount(server)
                     let auditBefore = try await auditCount(server)
-                    id += 1
                     try await connection.send(.call(Call(
                         callID: id, method: path, payload: payload, authorization: tokens[caller] ?? "",
                         idempotencyKey: "key-\(id)")))

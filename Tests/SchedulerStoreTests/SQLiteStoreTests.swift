@@ -164,7 +164,7 @@ struct SQLiteStoreTests {
             secret = issued.secret
             #expect(try store.pragma("synchronous") == "2")  // FULL
             #expect(try store.pragma("journal_mode") == "wal")
-            #expect(try store.appliedMigrations() == ["v1-access"])
+            #expect(try store.appliedMigrations() == ["v1-access", "v2-nursery"])
             try await store.close()
         }
         let reopened = try SQLiteStore(directory: directory)

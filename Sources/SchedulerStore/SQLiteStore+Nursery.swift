@@ -1,0 +1,634 @@
+import Foundation
+import GRDB
+import SchedulerCore
+
+extension SQLiteStore {
+    static func registerNurseryMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2-nursery") { db in
+            try db.execute(sql: """
+                CREATE TABLE site (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    time_zone TEXT NOT NULL
+                );
+                CREATE TABLE nursery (
+                    id TEXT PRIMARY KEY,
+                    site_id TEXT NOT NULL REFERENCES site(id),
+                    name TEXT NOT NULL,
+                    open_weekdays INTEGER NOT NULL,
+                    closures TEXT NOT NULL,
+                    morning TEXT NOT NULL,
+                    afternoon TEXT NOT NULL
+                );
+                CREATE INDEX nursery_site ON nursery(site_id);
+                CREATE TABLE nursery_group (
+                    id TEXT PRIMARY KEY,
+                    nursery_id TEXT NOT NULL REFERENCES nursery(id),
+                    name TEXT NOT NULL,
+                    min_age_months INTEGER NOT NULL,
+                    max_age_months INTEGER NOT NULL,
+                    capacity INTEGER NOT NULL,
+                    reserved_sos INTEGER NOT NULL,
+                    reserved_local INTEGER NOT NULL,
+                    ledger_version INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX nursery_group_nursery ON nursery_group(nursery_id);
+                CREATE TABLE family (
+                    id TEXT PRIMARY KEY,
+                    site_id TEXT NOT NULL REFERENCES site(id),
+                    kind TEXT NOT NULL,
+                    single_parent INTEGER NOT NULL,
+                    parents_working INTEGER NOT NULL,
+                    contact_ref TEXT NOT NULL
+                );
+                CREATE INDEX family_site ON family(site_id);
+                CREATE TABLE child (
+                    id TEXT PRIMARY KEY,
+                    family_id TEXT NOT NULL REFERENCES family(id),
+                    given_name TEXT NOT NULL,
+                    birth_day INTEGER NOT NULL,
+                    special_needs INTEGER NOT NULL
+                );
+                CREATE INDEX child_family ON child(family_id);
+                CREATE TABLE placement (
+                    id TEXT PRIMARY KEY,
+                    child_id TEXT NOT NULL REFERENCES child(id),
+                    group_id TEXT NOT NULL REFERENCES nursery_group(id),
+                    nursery_id TEXT NOT NULL REFERENCES nursery(id),
+                    kind TEXT NOT NULL,
+                    first_day INTEGER NOT NULL,
+                    last_day INTEGER,
+                    pattern INTEGER NOT NULL,
+                    state TEXT NOT NULL
+                );
+                CREATE INDEX placement_group ON placement(group_id, state);
+                CREATE INDEX placement_nursery ON placement(nursery_id, first_day);
+                CREATE INDEX placement_child ON placement(child_id);
+                """)
+        }
+    }
+
+    // MARK: Rows
+
+    static func site(_ row: Row) -> Site {
+        Site(id: row["id"], name: row["name"], timeZone: row["time_zone"])
+    }
+
+    static func nursery(_ row: Row) -> Nursery {
+        let bits: Int = row["open_weekdays"]
+        let closures: String = row["closures"]
+        return Nursery(
+            id: row["id"], siteID: row["site_id"], name: row["name"],
+            openWeekdays: Set(Weekday.allCases.filter { bits & (1 << ($0.rawValue - 1)) != 0 }),
+            closures: Set(closures.split(separator: ",").compactMap { Int($0).map(CivilDate.init(dayNumber:)) }),
+            morning: SessionTimes(parsing: row["morning"]) ?? .morning,
+            afternoon: SessionTimes(parsing: row["afternoon"]) ?? .afternoon)
+    }
+
+    static func group(_ row: Row) -> Group {
+        Group(
+            id: row["id"], nurseryID: row["nursery_id"], name: row["name"], minAgeMonths: row["min_age_months"],
+            maxAgeMonths: row["max_age_months"], capacity: row["capacity"], reservedSOS: row["reserved_sos"],
+            reservedLocal: row["reserved_local"])
+    }
+
+    static func family(_ row: Row) -> Family {
+        Family(
+            id: row["id"], siteID: row["site_id"], kind: FamilyKind(rawValue: row["kind"]) ?? .local,
+            singleParent: row["single_parent"], parentsWorking: row["parents_working"], contactRef: row["contact_ref"])
+    }
+
+    static func child(_ row: Row) -> Child {
+        Child(
+            id: row["id"], familyID: row["family_id"], givenName: row["given_name"],
+            birthDate: CivilDate(dayNumber: row["birth_day"]), specialNeeds: row["special_needs"])
+    }
+
+    static func placement(_ row: Row) -> Placement {
+        let last: Int? = row["last_day"]
+        let bits: Int = row["pattern"]
+        return Placement(
+            id: row["id"], childID: row["child_id"], groupID: row["group_id"],
+            kind: FamilyKind(rawValue: row["kind"]) ?? .local, first: CivilDate(dayNumber: row["first_day"]),
+            last: last.map(CivilDate.init(dayNumber:)), pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: bits)),
+            state: Placement.State(rawValue: row["state"]) ?? .active)
+    }
+
+    static func weekdayBits(_ days: Set<Weekday>) -> Int { days.reduce(0) { $0 | (1 << ($1.rawValue - 1)) } }
+
+    static func closuresText(_ days: Set<CivilDate>) -> String { days.map(\.dayNumber).sorted().map(String.init).joined(separator: ",") }
+
+    // MARK: Lookups inside a transaction
+
+    static func require<T>(_ value: T?, _ what: String, _ id: String, field: String) throws -> T {
+        guard let value else { throw SchedulerError(.notFound, "no \(what) with id \(id)", field: field) }
+        return value
+    }
+
+    static func fetchSite(_ db: Database, _ id: String) throws -> Site? {
+        try Row.fetchOne(db, sql: "SELECT * FROM site WHERE id = ?", arguments: [id]).map(site)
+    }
+
+    static func fetchNursery(_ db: Database, _ id: String) throws -> Nursery? {
+        try Row.fetchOne(db, sql: "SELECT * FROM nursery WHERE id = ?", arguments: [id]).map(nursery)
+    }
+
+    static func fetchGroup(_ db: Database, _ id: String) throws -> Group? {
+        try Row.fetchOne(db, sql: "SELECT * FROM nursery_group WHERE id = ?", arguments: [id]).map(group)
+    }
+
+    static func fetchFamily(_ db: Database, _ id: String) throws -> Family? {
+        try Row.fetchOne(db, sql: "SELECT * FROM family WHERE id = ?", arguments: [id]).map(family)
+    }
+
+    static func fetchChild(_ db: Database, _ id: String) throws -> Child? {
+        try Row.fetchOne(db, sql: "SELECT * FROM child WHERE id = ?", arguments: [id]).map(child)
+    }
+
+    static func fetchPlacement(_ db: Database, _ id: String) throws -> Placement? {
+        try Row.fetchOne(db, sql: "SELECT * FROM placement WHERE id = ?", arguments: [id]).map(placement)
+    }
+
+    /// The nursery's groups with each one's capacity ledger, from the cache (or this batch's
+    /// working copies) when current, else rebuilt from the placements.
+    ///
+    /// Inside a write batch, a ledger built or changed is kept with the batch and reaches the
+    /// shared cache only after the batch commits: a rolled-back batch leaves nothing behind.
+    func ledgers(_ db: Database, nursery: Nursery, batch: WriteBatcher.Batch?) throws -> (groups: [Group], ledgers: [String: CapacityLedger], versions: [String: Int64]) {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM nursery_group WHERE nursery_id = ? ORDER BY id", arguments: [nursery.id])
+        var groups: [Group] = []
+        var ledgers: [String: CapacityLedger] = [:]
+        var versions: [String: Int64] = [:]
+        var working = batch.map(workingLedgers) ?? [:]
+        for row in rows {
+            let group = Self.group(row)
+            let version: Int64 = row["ledger_version"]
+            groups.append(group)
+            versions[group.id] = version
+            if let (workingVersion, ledger) = working[group.id], workingVersion == version {
+                ledgers[group.id] = ledger
+            } else if let cached = ledgerCache.ledger(group: group.id, version: version) {
+                ledgers[group.id] = cached
+            } else {
+                var ledger = CapacityLedger(group: group, nursery: nursery)
+                let placements = try Row.fetchAll(
+                    db, sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
+                for placement in placements { ledger.add(Self.placement(placement).span) }
+                ledgers[group.id] = ledger
+                if batch == nil {
+                    ledgerCache.store(group: group.id, version: version, ledger: ledger)
+                } else {
+                    working[group.id] = (version, ledger)
+                }
+            }
+        }
+        if let batch { setWorkingLedgers(working, in: batch) }
+        return (groups, ledgers, versions)
+    }
+
+    private func workingLedgers(_ batch: WriteBatcher.Batch) -> [String: (Int64, CapacityLedger)] {
+        batch.values[ObjectIdentifier(LedgerCache.self)] as? [String: (Int64, CapacityLedger)] ?? [:]
+    }
+
+    private func setWorkingLedgers(_ working: [String: (Int64, CapacityLedger)], in batch: WriteBatcher.Batch) {
+        if batch.values[ObjectIdentifier(LedgerCache.self)] == nil {
+            // Once per batch: after the commit, the batch's ledgers become the cache's.
+            let cache = ledgerCache
+            batch.afterCommit.append { [unowned batch] in
+                let final = batch.values[ObjectIdentifier(LedgerCache.self)] as? [String: (Int64, CapacityLedger)] ?? [:]
+                for (group, (version, ledger)) in final { cache.store(group: group, version: version, ledger: ledger) }
+            }
+        }
+        batch.values[ObjectIdentifier(LedgerCache.self)] = working
+    }
+
+    /// Records a changed ledger: bumps the group's version, in this transaction, and keeps the
+    /// ledger with the batch (and, once committed, in the cache).
+    func publish(_ db: Database, batch: WriteBatcher.Batch, group: String, ledger: CapacityLedger, version: Int64) throws {
+        let next = version + 1
+        try db.execute(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [next, group])
+        var working = workingLedgers(batch)
+        working[group] = (next, ledger)
+        setWorkingLedgers(working, in: batch)
+    }
+
+    static func today(for nursery: Nursery, _ db: Database, now: Date) throws -> CivilDate {
+        let zone = try fetchSite(db, nursery.siteID)?.timeZone ?? "UTC"
+        return CivilDate(instant: now, timeZone: zone) ?? CivilDate(instant: now, timeZone: "UTC") ?? CivilDate(dayNumber: 0)
+    }
+
+    // MARK: Paging
+
+    private func page<T: Sendable>(_ sql: String, _ arguments: StatementArguments, limit: Int, id: @escaping @Sendable (T) -> String, map: @escaping @Sendable (Row) -> T) async throws -> Page<T> {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: sql + " LIMIT \(limit + 1)", arguments: arguments)
+            let items = rows.prefix(limit).map(map)
+            return Page(items: Array(items), next: rows.count > limit ? items.last.map(id) : nil)
+        }
+    }
+
+    // MARK: Sites
+
+    public func createSite(_ site: Site, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8]) async throws -> Mutated<Site> {
+        try await mutate(context, reply: reply) { db, _ in
+            guard try Self.fetchSite(db, site.id) == nil else {
+                throw SchedulerError(.alreadyExists, "a site with id \(site.id) exists", field: "site.id")
+            }
+            try db.execute(sql: "INSERT INTO site (id, name, time_zone) VALUES (?, ?, ?)", arguments: [site.id, site.name, site.timeZone])
+            return (site, ["site:\(site.id)"])
+        }
+    }
+
+    public func site(id: String) async throws -> Site? {
+        try await pool.read { db in try Self.fetchSite(db, id) }
+    }
+
+    public func listSites(after: String?, limit: Int) async throws -> Page<Site> {
+        try await page("SELECT * FROM site WHERE id > ? ORDER BY id", [after ?? ""], limit: limit, id: \.id, map: Self.site)
+    }
+
+    public func updateSite(id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void) async throws -> Mutated<Site> {
+        try await mutate(context, reply: reply) { db, _ in
+            var site = try Self.require(try Self.fetchSite(db, id), "site", id, field: "site.id")
+            try change(&site)
+            site.id = id
+            try db.execute(sql: "UPDATE site SET name = ?, time_zone = ? WHERE id = ?", arguments: [site.name, site.timeZone, id])
+            return (site, ["site:\(id)"])
+        }
+    }
+
+    // MARK: Nurseries
+
+    public func createNursery(_ nursery: Nursery, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8]) async throws -> Mutated<Nursery> {
+        try await mutate(context, reply: reply) { db, _ in
+            _ = try Self.require(try Self.fetchSite(db, nursery.siteID), "site", nursery.siteID, field: "nursery.site_id")
+            guard try Self.fetchNursery(db, nursery.id) == nil else {
+                throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
+            }
+            try db.execute(
+                sql: "INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [nursery.id, nursery.siteID, nursery.name, Self.weekdayBits(nursery.openWeekdays),
+                            Self.closuresText(nursery.closures), nursery.morning.description, nursery.afternoon.description])
+            return (nursery, ["nursery:\(nursery.id)"])
+        }
+    }
+
+    public func nursery(id: String) async throws -> Nursery? {
+        try await pool.read { db in try Self.fetchNursery(db, id) }
+    }
+
+    public func listNurseries(siteID: String?, after: String?, limit: Int) async throws -> Page<Nursery> {
+        try await page(
+            "SELECT * FROM nursery WHERE id > ? AND (? IS NULL OR site_id = ?) ORDER BY id", [after ?? "", siteID, siteID],
+            limit: limit, id: \.id, map: Self.nursery)
+    }
+
+    public func updateNursery(id: String, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8], _ change: @escaping @Sendable (inout Nursery) throws -> Void) async throws -> Mutated<Nursery> {
+        try await mutate(context, reply: reply) { db, batch in
+            let old = try Self.require(try Self.fetchNursery(db, id), "nursery", id, field: "nursery.id")
+            var nursery = old
+            try change(&nursery)
+            nursery.id = id
+            nursery.siteID = old.siteID
+            try db.execute(
+                sql: "UPDATE nursery SET name = ?, open_weekdays = ?, closures = ?, morning = ?, afternoon = ? WHERE id = ?",
+                arguments: [nursery.name, Self.weekdayBits(nursery.openWeekdays), Self.closuresText(nursery.closures),
+                            nursery.morning.description, nursery.afternoon.description, id])
+            if nursery.openWeekdays != old.openWeekdays || nursery.closures != old.closures {
+                // The calendar is part of every ledger of the nursery: rebuild and check them all.
+                let today = try Self.today(for: nursery, db, now: context.now)
+                let current = try self.ledgers(db, nursery: old, batch: batch)
+                for group in current.groups {
+                    var ledger = CapacityLedger(group: group, nursery: nursery)
+                    let rows = try Row.fetchAll(db, sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
+                    for row in rows { ledger.add(Self.placement(row).span) }
+                    if let violation = ledger.firstViolation(from: today) {
+                        throw SchedulerError(
+                            .failedPrecondition,
+                            "opening \(violation.date) would overfill group \(group.id) (\(violation.taken) children for \(violation.capacity) places)",
+                            field: "nursery.closures")
+                    }
+                    try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
+                }
+            }
+            return (nursery, ["nursery:\(id)"])
+        }
+    }
+
+    // MARK: Groups
+
+    public func createGroup(_ group: Group, context: MutationContext, reply: @escaping @Sendable (Group) throws -> [UInt8]) async throws -> Mutated<Group> {
+        try await mutate(context, reply: reply) { db, _ in
+            _ = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
+            guard try Self.fetchGroup(db, group.id) == nil else {
+                throw SchedulerError(.alreadyExists, "a group with id \(group.id) exists", field: "group.id")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO nursery_group (id, nursery_id, name, min_age_months, max_age_months, capacity, reserved_sos, reserved_local)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [group.id, group.nurseryID, group.name, group.minAgeMonths, group.maxAgeMonths, group.capacity,
+                            group.reservedSOS, group.reservedLocal])
+            return (group, ["group:\(group.id)"])
+        }
+    }
+
+    public func group(id: String) async throws -> Group? {
+        try await pool.read { db in try Self.fetchGroup(db, id) }
+    }
+
+    public func listGroups(nurseryID: String, after: String?, limit: Int) async throws -> Page<Group> {
+        try await page("SELECT * FROM nursery_group WHERE id > ? AND nursery_id = ? ORDER BY id", [after ?? "", nurseryID], limit: limit, id: \.id, map: Self.group)
+    }
+
+    public func updateGroup(id: String, context: MutationContext, reply: @escaping @Sendable (Group) throws -> [UInt8], _ change: @escaping @Sendable (inout Group) throws -> Void) async throws -> Mutated<Group> {
+        try await mutate(context, reply: reply) { db, batch in
+            let old = try Self.require(try Self.fetchGroup(db, id), "group", id, field: "group.id")
+            var group = old
+            try change(&group)
+            group.id = id
+            group.nurseryID = old.nurseryID
+            try group.validate()
+            try db.execute(
+                sql: """
+                    UPDATE nursery_group SET name = ?, min_age_months = ?, max_age_months = ?, capacity = ?, reserved_sos = ?,
+                    reserved_local = ? WHERE id = ?
+                    """,
+                arguments: [group.name, group.minAgeMonths, group.maxAgeMonths, group.capacity, group.reservedSOS, group.reservedLocal, id])
+            if group.capacity != old.capacity || group.reservedSOS != old.reservedSOS || group.reservedLocal != old.reservedLocal {
+                let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
+                let current = try self.ledgers(db, nursery: nursery, batch: batch)
+                guard var ledger = current.ledgers[id] else { throw SchedulerStoreError.internal("no ledger for group \(id)") }
+                ledger.update(group: group)
+                if let violation = ledger.firstViolation(from: try Self.today(for: nursery, db, now: context.now)) {
+                    throw SchedulerError(
+                        .failedPrecondition,
+                        "on \(violation.date) the group already holds \(violation.taken) children; "
+                            + "end or move placements before lowering its capacity or changing its reserves",
+                        field: "group.capacity")
+                }
+                try self.publish(db, batch: batch, group: id, ledger: ledger, version: current.versions[id] ?? 0)
+            }
+            return (group, ["group:\(id)"])
+        }
+    }
+
+    // MARK: Families and children
+
+    public func registerFamily(_ family: Family, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8]) async throws -> Mutated<Family> {
+        try await mutate(context, reply: reply) { db, _ in
+            _ = try Self.require(try Self.fetchSite(db, family.siteID), "site", family.siteID, field: "family.site_id")
+            var family = family
+            family.id = RecordID.make("fam")
+            try db.execute(
+                sql: "INSERT INTO family (id, site_id, kind, single_parent, parents_working, contact_ref) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [family.id, family.siteID, family.kind.rawValue, family.singleParent, family.parentsWorking, family.contactRef])
+            return (family, ["family:\(family.id)"])
+        }
+    }
+
+    public func family(id: String) async throws -> Family? {
+        try await pool.read { db in try Self.fetchFamily(db, id) }
+    }
+
+    public func listFamilies(siteID: String, after: String?, limit: Int) async throws -> Page<Family> {
+        try await page("SELECT * FROM family WHERE id > ? AND site_id = ? ORDER BY id", [after ?? "", siteID], limit: limit, id: \.id, map: Self.family)
+    }
+
+    public func updateFamily(id: String, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8], _ change: @escaping @Sendable (inout Family) throws -> Void) async throws -> Mutated<Family> {
+        try await mutate(context, reply: reply) { db, _ in
+            let old = try Self.require(try Self.fetchFamily(db, id), "family", id, field: "family.id")
+            var family = old
+            try change(&family)
+            family.id = id
+            family.siteID = old.siteID
+            if family.kind != old.kind {
+                let held = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
+                    arguments: [id]) ?? 0
+                guard held == 0 else {
+                    throw SchedulerError(.failedPrecondition, "the family's children hold \(held) placements, which count as \(old.kind.rawValue); end them before changing the kind", field: "family.kind")
+                }
+            }
+            try db.execute(
+                sql: "UPDATE family SET kind = ?, single_parent = ?, parents_working = ?, contact_ref = ? WHERE id = ?",
+                arguments: [family.kind.rawValue, family.singleParent, family.parentsWorking, family.contactRef, id])
+            return (family, ["family:\(id)"])
+        }
+    }
+
+    public func registerChild(_ child: Child, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8]) async throws -> Mutated<Child> {
+        try await mutate(context, reply: reply) { db, _ in
+            _ = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "child.family_id")
+            var child = child
+            child.id = RecordID.make("chd")
+            try db.execute(
+                sql: "INSERT INTO child (id, family_id, given_name, birth_day, special_needs) VALUES (?, ?, ?, ?, ?)",
+                arguments: [child.id, child.familyID, child.givenName, child.birthDate.dayNumber, child.specialNeeds])
+            return (child, ["child:\(child.id)"])
+        }
+    }
+
+    public func child(id: String) async throws -> Child? {
+        try await pool.read { db in try Self.fetchChild(db, id) }
+    }
+
+    public func listChildren(familyID: String?, siteID: String?, after: String?, limit: Int) async throws -> Page<Child> {
+        try await page(
+            """
+            SELECT child.* FROM child JOIN family ON family.id = child.family_id
+            WHERE child.id > ? AND (? IS NULL OR child.family_id = ?) AND (? IS NULL OR family.site_id = ?) ORDER BY child.id
+            """,
+            [after ?? "", familyID, familyID, siteID, siteID], limit: limit, id: \.id, map: Self.child)
+    }
+
+    public func updateChild(id: String, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8], _ change: @escaping @Sendable (inout Child) throws -> Void) async throws -> Mutated<Child> {
+        try await mutate(context, reply: reply) { db, _ in
+            let old = try Self.require(try Self.fetchChild(db, id), "child", id, field: "child.id")
+            var child = old
+            try change(&child)
+            child.id = id
+            child.familyID = old.familyID
+            try db.execute(
+                sql: "UPDATE child SET given_name = ?, birth_day = ?, special_needs = ? WHERE id = ?",
+                arguments: [child.givenName, child.birthDate.dayNumber, child.specialNeeds, id])
+            return (child, ["child:\(id)"])
+        }
+    }
+
+    // MARK: Placements
+
+    public func bookPlace(_ booking: BookingInput, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+        try await mutate(context, reply: reply) { db, batch in
+            let child = try Self.require(try Self.fetchChild(db, booking.childID), "child", booking.childID, field: "child_id")
+            let family = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "child_id")
+            let group = try Self.require(try Self.fetchGroup(db, booking.groupID), "group", booking.groupID, field: "group_id")
+            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group_id")
+            guard family.siteID == nursery.siteID else {
+                throw SchedulerError(
+                    .failedPrecondition, "the child's family belongs to site \(family.siteID), the group's nursery to site \(nursery.siteID)",
+                    field: "group_id")
+            }
+            // A child holds one place at a time: no two of its placements share a session.
+            let held = try Row.fetchAll(db, sql: "SELECT * FROM placement WHERE child_id = ? AND state = 'active'", arguments: [child.id]).map(Self.placement)
+            for other in held where !other.pattern.intersection(booking.pattern).isEmpty {
+                let overlaps = (booking.last.map { $0 >= other.first } ?? true) && (other.last.map { $0 >= booking.first } ?? true)
+                if overlaps {
+                    throw SchedulerError(
+                        .failedPrecondition,
+                        "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
+                        field: "child_id")
+                }
+            }
+            let current = try self.ledgers(db, nursery: nursery, batch: batch)
+            let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
+            switch try BookingPlanner.decide(request, nursery: nursery, groups: current.groups, ledgers: current.ledgers) {
+            case .full(let conflicts, let alternatives):
+                throw BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
+            case .fits:
+                let placement = Placement(
+                    id: RecordID.make("plc"), childID: child.id, groupID: group.id, kind: family.kind, first: booking.first,
+                    last: booking.last, pattern: booking.pattern)
+                try db.execute(
+                    sql: """
+                        INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
+                        """,
+                    arguments: [placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
+                                booking.last?.dayNumber, Int(booking.pattern.bits)])
+                var ledger = current.ledgers[group.id] ?? CapacityLedger(group: group, nursery: nursery)
+                ledger.add(placement.span)
+                try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
+                return (placement, ["placement:\(placement.id)", "child:\(child.id)", "group:\(group.id)"])
+            }
+        }
+    }
+
+    /// Replaces a placement's row and its share of the ledger.
+    private func replace(_ db: Database, batch: WriteBatcher.Batch, old: Placement, new: Placement) throws {
+        try db.execute(
+            sql: "UPDATE placement SET last_day = ?, state = ? WHERE id = ?",
+            arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
+        let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
+        let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
+        let current = try self.ledgers(db, nursery: nursery, batch: batch)
+        var ledger = current.ledgers[group.id] ?? CapacityLedger(group: group, nursery: nursery)
+        ledger.remove(old.span)
+        if new.state == .active { ledger.add(new.span) }
+        try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
+    }
+
+    public func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+        try await mutate(context, reply: reply) { db, batch in
+            let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
+            guard old.state == .active else {
+                throw SchedulerError(.failedPrecondition, "placement \(id) is cancelled", field: "id")
+            }
+            guard from > old.first else {
+                throw SchedulerError(
+                    .failedPrecondition, "from_day \(from) is not after the first day \(old.first); cancel the placement instead",
+                    field: "from_day")
+            }
+            if let last = old.last, from > last {
+                throw SchedulerError(.failedPrecondition, "the placement already ends on \(last)", field: "from_day")
+            }
+            var new = old
+            new.last = from.adding(days: -1)
+            try self.replace(db, batch: batch, old: old, new: new)
+            return (new, ["placement:\(id)"])
+        }
+    }
+
+    public func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+        try await mutate(context, reply: reply) { db, batch in
+            let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
+            guard old.state == .active else {
+                throw SchedulerError(.failedPrecondition, "placement \(id) is already cancelled", field: "id")
+            }
+            let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
+            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
+            let today = try Self.today(for: nursery, db, now: context.now)
+            guard old.first > today else {
+                throw SchedulerError(
+                    .failedPrecondition, "the placement started on \(old.first); end it from a day instead of cancelling it",
+                    field: "id")
+            }
+            var new = old
+            new.state = .cancelled
+            try self.replace(db, batch: batch, old: old, new: new)
+            return (new, ["placement:\(id)"])
+        }
+    }
+
+    public func placement(id: String) async throws -> Placement? {
+        try await pool.read { db in try Self.fetchPlacement(db, id) }
+    }
+
+    public func listPlacements(_ filter: PlacementFilter, after: String?, limit: Int) async throws -> Page<Placement> {
+        // Ordered by first day, then id; the cursor is "firstDay:id".
+        var afterDay = Int.min, afterID = ""
+        if let after {
+            let parts = after.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let day = Int(parts[0]) else {
+                throw SchedulerError(.invalidArgument, "page_token is not one this server gave out", field: "page_token")
+            }
+            afterDay = day
+            afterID = String(parts[1])
+        }
+        let sql = """
+            SELECT * FROM placement
+            WHERE (first_day > ? OR (first_day = ? AND id > ?))
+              AND (? IS NULL OR nursery_id = ?) AND (? IS NULL OR group_id = ?) AND (? IS NULL OR child_id = ?)
+              AND (? IS NULL OR last_day IS NULL OR last_day >= ?) AND (? IS NULL OR first_day <= ?)
+              AND (? OR state = 'active')
+            ORDER BY first_day, id
+            """
+        let arguments: StatementArguments = [
+            afterDay, afterDay, afterID, filter.nurseryID, filter.nurseryID, filter.groupID, filter.groupID,
+            filter.childID, filter.childID, filter.from?.dayNumber, filter.from?.dayNumber, filter.to?.dayNumber,
+            filter.to?.dayNumber, filter.includeCancelled,
+        ]
+        return try await page(sql, arguments, limit: limit, id: { "\($0.first.dayNumber):\($0.id)" }, map: Self.placement)
+    }
+
+    public func occupancy(nurseryID: String, from: CivilDate, to: CivilDate) async throws -> [OccupancyDay] {
+        try await pool.read { db in
+            let nursery = try Self.require(try Self.fetchNursery(db, nurseryID), "nursery", nurseryID, field: "nursery_id")
+            let current = try self.ledgers(db, nursery: nursery, batch: nil)
+            var days: [OccupancyDay] = []
+            var day = from
+            while day <= to {
+                if nursery.isOpen(on: day) {
+                    var sessions: [GroupSessionOccupancy] = []
+                    for group in current.groups {
+                        guard let ledger = current.ledgers[group.id] else { continue }
+                        for session in Session.allCases {
+                            sessions.append(GroupSessionOccupancy(groupID: group.id, session: session, occupancy: ledger.occupancy(on: day, session)))
+                        }
+                    }
+                    days.append(OccupancyDay(date: day, sessions: sessions))
+                }
+                day = day.adding(days: 1)
+            }
+            return days
+        }
+    }
+
+    public func recordRead(actor: String?, method: String, records: [String], at date: Date) async throws {
+        try await writer.submit { db, _ in
+            try db.execute(
+                sql: "INSERT INTO audit (at_ms, actor, method, records) VALUES (?, ?, ?, ?)",
+                arguments: [date.millisecondsSince1970, actor, method, records.joined(separator: ",")])
+        }
+    }
+}
+
+/// Server-made record ids: a prefix and 12 random base32 characters (`fam_4m2k9x7q1d3e`).
+public enum RecordID {
+    public static func make(_ prefix: String) -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        var generator = SystemRandomNumberGenerator()
+        return prefix + "_" + String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+}

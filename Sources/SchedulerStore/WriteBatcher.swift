@@ -1,0 +1,108 @@
+import Dispatch
+import GRDB
+import Synchronization
+
+/// Group commit: write jobs that arrive while a transaction is committing wait, then run
+/// together in the next transaction, so they share one fsync. Each job runs in a savepoint of
+/// its own, so a job that fails rolls back alone; jobs learn their outcome only after the
+/// transaction has committed (or failed, which fails them all).
+final class WriteBatcher: Sendable {
+    /// State one batch's jobs share (the nursery ledgers they have changed, for instance).
+    final class Batch {
+        var values: [ObjectIdentifier: Any] = [:]
+        var afterCommit: [() -> Void] = []
+    }
+
+    private struct Job: Sendable {
+        /// Runs inside the transaction; returns what to do once the batch's fate is known.
+        let run: @Sendable (Database, Batch) -> Outcome
+        /// Fails a job that never ran (the transaction could not start).
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct Outcome: Sendable {
+        let committed: @Sendable () -> Void
+        let failed: @Sendable (any Error) -> Void
+    }
+
+    private struct State {
+        var queue: [Job] = []
+        var draining = false
+    }
+
+    private let pool: DatabasePool
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "sosched.store.writer")
+    /// Most jobs in one transaction, so a flood cannot make one transaction (and its latency) huge.
+    let maxBatch: Int
+
+    init(pool: DatabasePool, maxBatch: Int = 512) {
+        self.pool = pool
+        self.maxBatch = maxBatch
+    }
+
+    /// Runs `work` in the next batch's transaction and returns its result once committed.
+    func submit<T: Sendable>(_ work: @escaping @Sendable (Database, Batch) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job(run: { db, batch in
+                // A job that fails leaves the batch's shared state as it found it.
+                let values = batch.values, hooks = batch.afterCommit.count
+                do {
+                    var value: T?
+                    try db.inSavepoint {
+                        value = try work(db, batch)
+                        return .commit
+                    }
+                    guard let value else { throw SchedulerStoreError.internal("a write job returned nothing") }
+                    return Outcome(
+                        committed: { continuation.resume(returning: value) },
+                        failed: { continuation.resume(throwing: $0) })
+                } catch {
+                    // This job's savepoint is rolled back; it fails whatever happens to the batch.
+                    batch.values = values
+                    batch.afterCommit.removeLast(batch.afterCommit.count - hooks)
+                    return Outcome(committed: { continuation.resume(throwing: error) }, failed: { _ in continuation.resume(throwing: error) })
+                }
+            }, fail: { continuation.resume(throwing: $0) })
+            let start = state.withLock { state -> Bool in
+                state.queue.append(job)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let jobs = state.withLock { state -> [Job] in
+                let taken = Array(state.queue.prefix(maxBatch))
+                state.queue.removeFirst(taken.count)
+                if taken.isEmpty { state.draining = false }
+                return taken
+            }
+            if jobs.isEmpty { return }
+            let batch = Batch()
+            var outcomes: [Outcome] = []
+            do {
+                try pool.write { db in
+                    outcomes = jobs.map { $0.run(db, batch) }
+                }
+                for action in batch.afterCommit { action() }
+                for outcome in outcomes { outcome.committed() }
+            } catch {
+                for index in jobs.indices {
+                    if index < outcomes.count { outcomes[index].failed(error) } else { jobs[index].fail(error) }
+                }
+            }
+        }
+    }
+}
+
+/// Errors of the store itself (not the domain's).
+public struct SchedulerStoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    static func `internal`(_ message: String) -> SchedulerStoreError { SchedulerStoreError(message: message) }
+    public var description: String { message }
+}
