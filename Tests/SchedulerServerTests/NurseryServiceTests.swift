@@ -1,0 +1,228 @@
+import Foundation
+import SchedulerClient
+import SchedulerCore
+import SchedulerServer
+import SchedulerStore
+import SchedulerTesting
+import SchedulerWire
+import Testing
+
+let nurseryPath = "/sos.scheduler.v1.NurseryService/"
+
+func rpcCode(_ error: any Error) -> StatusCode? { (error as? RPCError)?.code }
+
+@Suite(.timeLimit(.minutes(3)))
+struct NurseryServiceTests {
+    @Test func aManagerOfAlmatyCannotReadOrBookAstana() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let almaty = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .site, id: "almaty")))
+            // Almaty works.
+            let booked: PlacementMessage = try await almaty.call(
+                nurseryPath + "BookPlace",
+                BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:full"),
+                options: .mutation())
+            #expect(booked.state == .active)
+            // Astana does not, whichever way in.
+            let calls: [(String, any WireMessage)] = [
+                ("GetSite", GetSiteRequest(id: "astana")),
+                ("GetNursery", GetNurseryRequest(id: "astana-1")),
+                ("ListGroups", ListGroupsRequest(nurseryID: "astana-1")),
+                ("GetFamily", GetFamilyRequest(id: fixture.astanaFamily.id)),
+                ("GetChild", GetChildRequest(id: fixture.astanaChildren[0].id)),
+                ("ListChildren", ListChildrenRequest(siteID: "astana")),
+                ("ListPlacements", ListPlacementsRequest(nurseryID: "astana-1")),
+                ("GetOccupancy", GetOccupancyRequest(nurseryID: "astana-1", fromDay: "2026-09-01", toDay: "2026-09-07")),
+                ("BookPlace", BookPlaceRequest(childID: fixture.astanaChildren[0].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")),
+                // An Astana child into an Almaty group, and an Almaty child into an Astana group.
+                ("BookPlace", BookPlaceRequest(childID: fixture.astanaChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon:am")),
+                ("BookPlace", BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")),
+                ("UpdateGroup", UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.astanaGroup, capacity: 99), updateMask: ["capacity"])),
+            ]
+            for (method, request) in calls {
+                let payload = try WireCodec.encode(request)
+                await #expect(performing: {
+                    _ = try await almaty.call(method: nurseryPath + method, payload: payload, options: .mutation())
+                }, throws: { rpcCode($0) == .permissionDenied })
+            }
+            let listed: ListSitesResponse = try await almaty.call(nurseryPath + "ListSites", ListSitesRequest())
+            #expect(listed.sites.map(\.id) == ["almaty"])
+            let astanaPlacements = try await server.store.listPlacements(PlacementFilter(nurseryID: "astana-1"), after: nil, limit: 10)
+            #expect(astanaPlacements.items.isEmpty)
+            await almaty.close()
+        }
+    }
+
+    @Test func aNurseryManagerSeesItsNurseryAndItsSitesFamilies() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let manager = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .nursery, id: "almaty-1")))
+            let family: FamilyMessage = try await manager.call(nurseryPath + "GetFamily", GetFamilyRequest(id: fixture.almatyFamily.id))
+            #expect(family.kind == .local)
+            await #expect(performing: {
+                let _: NurseryMessage = try await manager.call(nurseryPath + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "almaty-2", siteID: "almaty", name: "Second")), options: .mutation())
+            }, throws: { rpcCode($0) == .permissionDenied })
+            await manager.close()
+        }
+    }
+
+    @Test func aFullGroupAnswersWithConflictsAndAlternatives() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store, capacity: 1)
+            _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2026-09-01", last: "2026-09-30")
+            _ = try await server.store.createGroup(
+                Group(id: "almaty-seniors", nurseryID: "almaty-1", name: "Seniors", minAgeMonths: 0, maxAgeMonths: 120, capacity: 3),
+                context: MutationContext(actor: nil, method: "test")) { _ in [] }
+            let client = server.client(token: server.adminToken)
+            let request = BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-14", pattern: "mon-fri:full")
+            do {
+                let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
+                Issue.record("the booking should not fit")
+            } catch let error as RPCError {
+                #expect(error.code == .resourceExhausted)
+                #expect(error.status.message.contains("2026-09-14"))
+                let detail = try #require(try error.status.details.first?.decode(as: BookingConflictDetail.self))
+                #expect(detail.conflicts.first?.date == "2026-09-14")
+                #expect(detail.conflicts.first?.reason == .full)
+                #expect(detail.alternatives.contains { $0.kind == .laterStart && $0.firstDay == "2026-10-01" && $0.groupID == NurseryFixture.almatyGroup })
+                #expect(detail.alternatives.contains { $0.kind == .otherGroup && $0.groupID == "almaty-seniors" })
+            }
+            // Nothing was written for the refusal.
+            #expect(try await server.store.listPlacements(PlacementFilter(childID: fixture.almatyChildren[1].id), after: nil, limit: 10).items.isEmpty)
+            await client.close()
+        }
+    }
+
+    @Test func bookEndCancelAndOccupancyThroughTheServer() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store, capacity: 2)
+            let client = server.client(token: server.adminToken)
+            let first: PlacementMessage = try await client.call(
+                nurseryPath + "BookPlace",
+                BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:am"),
+                options: .mutation())
+            #expect(first.pattern == "mon-fri:am")
+            #expect(first.familyKind == .local)
+            #expect(first.lastDay == "")
+            // The same child cannot hold two places in the same session.
+            await #expect(performing: {
+                let _: PlacementMessage = try await client.call(
+                    nurseryPath + "BookPlace",
+                    BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-10-01", pattern: "mon:am"),
+                    options: .mutation())
+            }, throws: { rpcCode($0) == .failedPrecondition })
+
+            let ended: PlacementMessage = try await client.call(nurseryPath + "EndPlacement", EndPlacementRequest(id: first.id, fromDay: "2026-09-15"), options: .mutation())
+            #expect(ended.lastDay == "2026-09-14")
+
+            let future: PlacementMessage = try await client.call(
+                nurseryPath + "BookPlace",
+                BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-02", pattern: "mon:full"),
+                options: .mutation())
+            let cancelled: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: future.id), options: .mutation())
+            #expect(cancelled.state == .cancelled)
+            // A started placement cannot be cancelled, only ended.
+            await #expect(performing: {
+                let _: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: first.id), options: .mutation())
+            }, throws: { rpcCode($0) == .failedPrecondition })
+
+            let occupancy: GetOccupancyResponse = try await client.call(
+                nurseryPath + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-12", toDay: "2026-09-15"))
+            // 12th and 13th are a weekend: the nursery is closed, so only the 14th and 15th.
+            #expect(occupancy.days.map(\.date) == ["2026-09-14", "2026-09-15"])
+            let monday = occupancy.days[0].sessions.first { $0.session == .morning }
+            #expect(monday?.local == 1 && monday?.free == 1)
+            let tuesday = occupancy.days[1].sessions.first { $0.session == .morning }
+            #expect(tuesday?.local == 0 && tuesday?.free == 2)
+
+            let listed: ListPlacementsResponse = try await client.call(
+                nurseryPath + "ListPlacements", ListPlacementsRequest(nurseryID: "almaty-1", includeCancelled: true, pageSize: 1))
+            #expect(listed.placements.count == 1)
+            let rest: ListPlacementsResponse = try await client.call(
+                nurseryPath + "ListPlacements", ListPlacementsRequest(nurseryID: "almaty-1", includeCancelled: true, pageToken: listed.nextPageToken))
+            #expect(Set((listed.placements + rest.placements).map(\.id)) == [first.id, future.id])
+            await client.close()
+        }
+    }
+
+    @Test func badRequestsNameTheirField() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let client = server.client(token: server.adminToken)
+            let child = fixture.almatyChildren[0].id
+            let cases: [(BookPlaceRequest, String)] = [
+                (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-02-30", pattern: "mon:am"), "first_day"),
+                (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", lastDay: "2026-08-01", pattern: "mon:am"), "last_day"),
+                (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "monday"), "pattern"),
+                (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "sat:am"), "pattern"),
+                (BookPlaceRequest(childID: child, groupID: "no-such-group", firstDay: "2026-09-01", pattern: "mon:am"), "group_id"),
+                (BookPlaceRequest(childID: "", groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon:am"), "child_id"),
+            ]
+            for (request, field) in cases {
+                await #expect(performing: {
+                    let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
+                }, throws: { error in
+                    let violation = (error as? RPCError)?.status.details.first.flatMap { try? $0.decode(as: BadRequest.self) }?.violations.first
+                    return violation?.field == field
+                })
+            }
+            await #expect(performing: {
+                let _: SiteMessage = try await client.call(nurseryPath + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "x", name: "X", timeZone: "Mars/Base")), options: .mutation())
+            }, throws: { rpcCode($0) == .invalidArgument })
+            // Lowering capacity below what is booked is refused.
+            _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2030-09-02")
+            _ = try await fixture.place(server.store, child: fixture.almatyChildren[1], first: "2030-09-02")
+            await #expect(performing: {
+                let _: GroupMessage = try await client.call(
+                    nurseryPath + "UpdateGroup", UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, capacity: 1), updateMask: ["capacity"]),
+                    options: .mutation())
+            }, throws: { rpcCode($0) == .failedPrecondition })
+            await client.close()
+        }
+    }
+
+    @Test func fiftyClientsRaceForTheLastFivePlaces() async throws {
+        let server = try await TestServer.start()
+        let fixture = try await NurseryFixture.seed(server.store, capacity: 10, children: 0)
+        // Five places taken, five left.
+        for index in 0..<5 {
+            _ = try await fixture.place(server.store, child: try await fixture.newAlmatyChild(server.store, name: "held \(index)"), first: "2026-09-01")
+        }
+        var children: [Child] = []
+        for index in 0..<50 { children.append(try await fixture.newAlmatyChild(server.store, name: "racer \(index)")) }
+        let clients = (0..<50).map { _ in server.client(token: server.adminToken) }
+        // Connect everyone first, so the bookings really arrive together.
+        for client in clients { _ = try await client.health() }
+        let codes = try await withThrowingTaskGroup(of: StatusCode.self) { group in
+            for (client, child) in zip(clients, children) {
+                group.addTask {
+                    do {
+                        let _: PlacementMessage = try await client.call(
+                            nurseryPath + "BookPlace",
+                            BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:full"),
+                            options: .mutation())
+                        return .ok
+                    } catch let error as RPCError {
+                        return error.code
+                    }
+                }
+            }
+            return try await group.reduce(into: [StatusCode]()) { $0.append($1) }
+        }
+        #expect(codes.filter { $0 == .ok }.count == 5)
+        #expect(codes.filter { $0 == .resourceExhausted }.count == 45)
+        for client in clients { await client.close() }
+        try await server.server.shutdownGracefully()
+        try await server.store.close()
+
+        // The database agrees after a restart.
+        let reopened = try SQLiteStore(directory: server.directory)
+        let placements = try await reopened.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 1000).items
+        #expect(placements.count == 10)
+        let occupancy = try await reopened.occupancy(nurseryID: "almaty-1", from: CivilDate(parsing: "2026-09-01")!, to: CivilDate(parsing: "2026-09-30")!)
+        #expect(occupancy.allSatisfy { day in day.sessions.allSatisfy { $0.occupancy.taken <= 10 } })
+        #expect(occupancy.first?.sessions.first?.occupancy.taken == 10)
+        try await reopened.close()
+        try? FileManager.default.removeItem(at: server.directory)
+    }
+}
