@@ -18,7 +18,7 @@ struct SoschedServer: AsyncParsableCommand {
               sosched-server serve --data ./var --listen 127.0.0.1:7433
             """,
         version: Server.version,
-        subcommands: [Serve.self, Migrate.self, TokenCommand.self]
+        subcommands: [Serve.self, Migrate.self, TokenCommand.self, Demo.self]
     )
 }
 

@@ -8,17 +8,21 @@ import SchedulerWire
 struct Sosched: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sosched",
-        abstract: "Talk to a sosched server: health, identity, tokens.",
+        abstract: "Talk to a sosched server: nursery places, sites, families, tokens.",
         discussion: """
             The server is --server, else $SOSCHED_SERVER, else 127.0.0.1:7433.
             The token is --token, else $SOSCHED_TOKEN, else the file --token-file, else ./var/admin.token.
 
             Examples:
               sosched health
-              sosched whoami --json
+              sosched occupancy --nursery almaty-1 --from 2026-09-01 --to 2026-09-05
+              sosched place book --child chd_x --group almaty-toddlers --from 2026-09-01 --pattern mon-fri:full
               sosched token create --role manager --scope site:almaty --name "Almaty office"
             """,
-        subcommands: [Health.self, WhoAmI.self, TokenCommands.self]
+        subcommands: [
+            Health.self, WhoAmI.self, TokenCommands.self, SiteCommands.self, NurseryCommands.self, GroupCommands.self,
+            FamilyCommands.self, ChildCommands.self, PlaceCommands.self, OccupancyCommand.self,
+        ]
     )
 }
 
@@ -68,6 +72,11 @@ struct GlobalOptions: ParsableArguments {
 
     /// Runs `body` with a connected client; RPC errors become a sentence on stderr and exit 1.
     func withClient<T>(_ body: (SchedulerClient) async throws -> T) async throws -> T {
+        try await withClient(explain: { _ in nil }, body)
+    }
+
+    /// As `withClient`, with `explain` adding lines for errors it knows more about.
+    func withClient<T>(explain: (RPCError) -> String?, _ body: (SchedulerClient) async throws -> T) async throws -> T {
         let client = SchedulerClient(address: try address(), token: try resolvedToken())
         do {
             let result = try await body(client)
@@ -76,6 +85,10 @@ struct GlobalOptions: ParsableArguments {
         } catch let error as RPCError {
             await client.close()
             var line = "error: \(error.status.code.name): \(error.status.message)"
+            if let field = error.status.details.lazy.compactMap({ try? $0.decode(as: BadRequest.self) }).first?.violations.first?.field {
+                line += " (field \(field))"
+            }
+            if let more = explain(error) { line += "\n" + more }
             if error.code == .unauthenticated {
                 line += "\nhint: give a token with --token-file FILE or SOSCHED_TOKEN"
             } else if error.code == .unavailable {

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import SchedulerCore
+import SchedulerStore
+
+/// Loads a realistic demo into a store: Almaty and Astana, a nursery of three age groups each,
+/// a few dozen SOS and local families with their children, and placements booked by the rules.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load demo sites, nurseries, families, children and placements into a new store.",
+        discussion: """
+            Refuses a store that already has sites. The data is made up and the same every time.
+
+            Example:
+              sosched-server demo --data ./var
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        let store = try data.openStore()
+        do {
+            let summary = try await DemoData.load(into: store)
+            try await store.close()
+            print(summary)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}
+
+enum DemoData {
+    static let names = [
+        "Aigerim", "Alikhan", "Amina", "Arman", "Aruzhan", "Dana", "Daniyar", "Dias", "Inkar", "Kamila", "Madina", "Nurlan",
+        "Sanzhar", "Sofia", "Timur", "Zarina", "Yerlan", "Aisha", "Ayan", "Miras", "Alina", "Bekzat", "Diana", "Eldar",
+    ]
+    static let holidays = [
+        "2026-12-16", "2027-01-01", "2027-01-02", "2027-01-07", "2027-03-08", "2027-03-20", "2027-03-21", "2027-03-22",
+        "2027-03-23", "2027-05-01", "2027-05-07", "2027-05-09",
+    ]
+
+    static func context() -> MutationContext { MutationContext(actor: nil, method: "sosched-server demo") }
+
+    static func load(into store: any Store) async throws -> String {
+        guard try await store.listSites(after: nil, limit: 1).items.isEmpty else {
+            throw DemoError(description: "the store already has sites; load the demo into a new --data directory")
+        }
+        var random = DemoRandom(seed: 2026)
+        var families = 0, children = 0, placements = 0, refused = 0
+        for (site, name) in [("almaty", "Almaty"), ("astana", "Astana")] {
+            _ = try await store.createSite(Site(id: site, name: "\(name) SOS Children's Village", timeZone: "Asia/Almaty"), context: context()) { _ in [] }
+            let nursery = Nursery(
+                id: "\(site)-1", siteID: site, name: "\(name) village nursery",
+                closures: Set(holidays.compactMap(CivilDate.init(parsing:))))
+            _ = try await store.createNursery(nursery, context: context()) { _ in [] }
+            let groups = [
+                Group(id: "\(site)-babies", nurseryID: nursery.id, name: "Babies", minAgeMonths: 6, maxAgeMonths: 18, capacity: 8, reservedSOS: 3),
+                Group(id: "\(site)-toddlers", nurseryID: nursery.id, name: "Toddlers", minAgeMonths: 18, maxAgeMonths: 36, capacity: 12, reservedSOS: 4, reservedLocal: 2),
+                Group(id: "\(site)-preschool", nurseryID: nursery.id, name: "Preschool", minAgeMonths: 36, maxAgeMonths: 72, capacity: 16, reservedSOS: 5, reservedLocal: 3),
+            ]
+            for group in groups { _ = try await store.createGroup(group, context: context()) { _ in [] } }
+
+            let start = CivilDate(parsing: "2026-09-01")!
+            let patterns = ["mon-fri:full", "mon-fri:full", "mon-fri:am", "mon-fri:pm", "mon,wed,fri:full", "tue-thu:am"]
+            for index in 0..<24 {
+                let kind: FamilyKind = index % 2 == 0 ? .sos : .local
+                guard case .applied(let family, _) = try await store.registerFamily(
+                    Family(id: "", siteID: site, kind: kind, singleParent: random.next(4) == 0, parentsWorking: kind == .local || random.next(3) == 0,
+                           contactRef: "\(site)-office:\(1000 + index)"),
+                    context: context(), reply: { _ in [] })
+                else { continue }
+                families += 1
+                for _ in 0..<(1 + random.next(kind == .sos ? 3 : 2)) {
+                    let birth = start.adding(days: -(200 + random.next(1900)))
+                    guard case .applied(let child, _) = try await store.registerChild(
+                        Child(id: "", familyID: family.id, givenName: names[random.next(names.count)], birthDate: birth, specialNeeds: random.next(10) == 0),
+                        context: context(), reply: { _ in [] })
+                    else { continue }
+                    children += 1
+                    let first = start.adding(days: random.next(3) * 7)
+                    let age = birth.months(until: first)
+                    guard random.next(10) < 7, let group = groups.first(where: { $0.accepts(ageMonths: age) }) else { continue }
+                    let last: CivilDate? = random.next(4) == 0 ? CivilDate(parsing: "2027-05-31") : nil
+                    do {
+                        _ = try await store.bookPlace(
+                            BookingInput(childID: child.id, groupID: group.id, first: first, last: last, pattern: try WeeklyPattern(parsing: patterns[random.next(patterns.count)])),
+                            context: context(), reply: { _ in [] })
+                        placements += 1
+                    } catch is BookingRefused {
+                        refused += 1
+                    }
+                }
+            }
+        }
+        return "loaded the demo: 2 sites (almaty, astana), 2 nurseries (almaty-1, astana-1), 6 groups, \(families) families, "
+            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out)"
+    }
+}
+
+/// A small seeded generator, so the demo is the same every time.
+struct DemoRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next(_ bound: Int) -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(bound))
+    }
+}
+
+struct DemoError: Error, CustomStringConvertible {
+    var description: String
+}
