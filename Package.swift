@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "sosched-bench",
             dependencies: [
-                "SchedulerWire",
+                "SchedulerWire", "SchedulerCore", "SchedulerClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -188,11 +188,14 @@ public struct Placement: Sendable, Hashable {
     public var last: CivilDate?
     public var pattern: WeeklyPattern
     public var state: State
+    /// The group's nursery (kept with the placement for listing by nursery).
+    public var nurseryID: String
 
     public init(
         id: String, childID: String, groupID: String, kind: FamilyKind, first: CivilDate, last: CivilDate?,
-        pattern: WeeklyPattern, state: State = .active
+        pattern: WeeklyPattern, state: State = .active, nurseryID: String = ""
     ) {
+        self.nurseryID = nurseryID
         self.id = id
         self.childID = childID
         self.groupID = groupID

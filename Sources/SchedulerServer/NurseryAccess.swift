@@ -29,6 +29,16 @@ struct NurseryAccess {
         throw denied(principal, "site \(siteID)")
     }
 
+    /// Site-level records, when the nursery in question is already known (no lookup needed).
+    func checkSite(_ principal: Principal, _ siteID: String, at nursery: Nursery) throws {
+        if principal.role == .admin { return }
+        if principal.role == .manager, let scope = principal.scope {
+            if scope.kind == .site, scope.id == siteID { return }
+            if scope.kind == .nursery, scope.id == nursery.id, nursery.siteID == siteID { return }
+        }
+        throw denied(principal, "site \(siteID)")
+    }
+
     /// A nursery and what hangs off it (groups, placements, occupancy).
     func checkNursery(_ principal: Principal, _ nursery: Nursery) throws {
         switch principal.role {

@@ -253,12 +253,15 @@ struct NurseryService {
             let first = try Field.date(request.firstDay, "first_day")
             let last = try Field.optionalDate(request.lastDay, "last_day")
             let pattern = try Field.pattern(request.pattern)
-            let (_, nursery) = try await access.group(groupID, field: "group_id")
-            try access.checkNursery(principal, nursery)
-            let (_, family) = try await access.child(childID, field: "child_id")
-            try await access.checkSite(principal, family.siteID)
             let booking = BookingInput(childID: childID, groupID: groupID, first: first, last: last, pattern: pattern)
-            return Self.reply(try await store.bookPlace(booking, context: context.mutation()) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
+            // The records are read and checked in the booking's own transaction: one trip to the store.
+            let outcome = try await store.bookPlace(booking, context: context.mutation(), authorize: { parties in
+                try access.checkNursery(principal, parties.nursery)
+                try access.checkSite(principal, parties.family.siteID, at: parties.nursery)
+            }, reply: { placement in
+                try WireCodec.encode(PlacementMessage(placement, nurseryID: placement.nurseryID))
+            })
+            return Self.reply(outcome)
         }
 
         registry.mutating(p + "EndPlacement") { (request: EndPlacementRequest, context) in

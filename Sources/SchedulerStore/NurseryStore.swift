@@ -80,7 +80,11 @@ public protocol NurseryStore: Sendable {
     func updateChild(id: String, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8], _ change: @escaping @Sendable (inout Child) throws -> Void) async throws -> Mutated<Child>
 
     /// Books a placement if it fits; throws `BookingRefused` (nothing written) if it does not.
-    func bookPlace(_ booking: BookingInput, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement>
+    /// `authorize` sees the records involved, inside the transaction, before anything is decided.
+    func bookPlace(
+        _ booking: BookingInput, context: MutationContext, authorize: @escaping @Sendable (BookingParties) throws -> Void,
+        reply: @escaping @Sendable (Placement) throws -> [UInt8]
+    ) async throws -> Mutated<Placement>
     /// Ends a placement early: its last day becomes the day before `from`.
     func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement>
     /// Cancels a placement whose first day is after today (in its site's zone).
@@ -92,4 +96,12 @@ public protocol NurseryStore: Sendable {
 
     /// Appends an audit entry for a read of personal records (a child's, say).
     func recordRead(actor: String?, method: String, records: [String], at: Date) async throws
+}
+
+/// The records a booking involves, for the caller's access check.
+public struct BookingParties: Sendable {
+    public var child: Child
+    public var family: Family
+    public var group: Group
+    public var nursery: Nursery
 }

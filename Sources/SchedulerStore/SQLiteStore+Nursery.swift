@@ -111,7 +111,7 @@ extension SQLiteStore {
             id: row["id"], childID: row["child_id"], groupID: row["group_id"],
             kind: FamilyKind(rawValue: row["kind"]) ?? .local, first: CivilDate(dayNumber: row["first_day"]),
             last: last.map(CivilDate.init(dayNumber:)), pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: bits)),
-            state: Placement.State(rawValue: row["state"]) ?? .active)
+            state: Placement.State(rawValue: row["state"]) ?? .active, nurseryID: row["nursery_id"])
     }
 
     static func weekdayBits(_ days: Set<Weekday>) -> Int { days.reduce(0) { $0 | (1 << ($1.rawValue - 1)) } }
@@ -126,27 +126,27 @@ extension SQLiteStore {
     }
 
     static func fetchSite(_ db: Database, _ id: String) throws -> Site? {
-        try Row.fetchOne(db, sql: "SELECT * FROM site WHERE id = ?", arguments: [id]).map(site)
+        try db.row(sql: "SELECT * FROM site WHERE id = ?", arguments: [id]).map(site)
     }
 
     static func fetchNursery(_ db: Database, _ id: String) throws -> Nursery? {
-        try Row.fetchOne(db, sql: "SELECT * FROM nursery WHERE id = ?", arguments: [id]).map(nursery)
+        try db.row(sql: "SELECT * FROM nursery WHERE id = ?", arguments: [id]).map(nursery)
     }
 
     static func fetchGroup(_ db: Database, _ id: String) throws -> Group? {
-        try Row.fetchOne(db, sql: "SELECT * FROM nursery_group WHERE id = ?", arguments: [id]).map(group)
+        try db.row(sql: "SELECT * FROM nursery_group WHERE id = ?", arguments: [id]).map(group)
     }
 
     static func fetchFamily(_ db: Database, _ id: String) throws -> Family? {
-        try Row.fetchOne(db, sql: "SELECT * FROM family WHERE id = ?", arguments: [id]).map(family)
+        try db.row(sql: "SELECT * FROM family WHERE id = ?", arguments: [id]).map(family)
     }
 
     static func fetchChild(_ db: Database, _ id: String) throws -> Child? {
-        try Row.fetchOne(db, sql: "SELECT * FROM child WHERE id = ?", arguments: [id]).map(child)
+        try db.row(sql: "SELECT * FROM child WHERE id = ?", arguments: [id]).map(child)
     }
 
     static func fetchPlacement(_ db: Database, _ id: String) throws -> Placement? {
-        try Row.fetchOne(db, sql: "SELECT * FROM placement WHERE id = ?", arguments: [id]).map(placement)
+        try db.row(sql: "SELECT * FROM placement WHERE id = ?", arguments: [id]).map(placement)
     }
 
     /// The nursery's groups with each one's capacity ledger, from the cache (or this batch's
@@ -155,7 +155,7 @@ extension SQLiteStore {
     /// Inside a write batch, a ledger built or changed is kept with the batch and reaches the
     /// shared cache only after the batch commits: a rolled-back batch leaves nothing behind.
     func ledgers(_ db: Database, nursery: Nursery, batch: WriteBatcher.Batch?) throws -> (groups: [Group], ledgers: [String: CapacityLedger], versions: [String: Int64]) {
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM nursery_group WHERE nursery_id = ? ORDER BY id", arguments: [nursery.id])
+        let rows = try db.rows(sql: "SELECT * FROM nursery_group WHERE nursery_id = ? ORDER BY id", arguments: [nursery.id])
         var groups: [Group] = []
         var ledgers: [String: CapacityLedger] = [:]
         var versions: [String: Int64] = [:]
@@ -206,7 +206,7 @@ extension SQLiteStore {
     /// ledger with the batch (and, once committed, in the cache).
     func publish(_ db: Database, batch: WriteBatcher.Batch, group: String, ledger: CapacityLedger, version: Int64) throws {
         let next = version + 1
-        try db.execute(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [next, group])
+        try db.run(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [next, group])
         var working = workingLedgers(batch)
         working[group] = (next, ledger)
         setWorkingLedgers(working, in: batch)
@@ -221,7 +221,7 @@ extension SQLiteStore {
 
     private func page<T: Sendable>(_ sql: String, _ arguments: StatementArguments, limit: Int, id: @escaping @Sendable (T) -> String, map: @escaping @Sendable (Row) -> T) async throws -> Page<T> {
         try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: sql + " LIMIT \(limit + 1)", arguments: arguments)
+            let rows = try db.rows(sql: sql + " LIMIT \(limit + 1)", arguments: arguments)
             let items = rows.prefix(limit).map(map)
             return Page(items: Array(items), next: rows.count > limit ? items.last.map(id) : nil)
         }
@@ -234,7 +234,7 @@ extension SQLiteStore {
             guard try Self.fetchSite(db, site.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a site with id \(site.id) exists", field: "site.id")
             }
-            try db.execute(sql: "INSERT INTO site (id, name, time_zone) VALUES (?, ?, ?)", arguments: [site.id, site.name, site.timeZone])
+            try db.run(sql: "INSERT INTO site (id, name, time_zone) VALUES (?, ?, ?)", arguments: [site.id, site.name, site.timeZone])
             return (site, ["site:\(site.id)"])
         }
     }
@@ -252,7 +252,7 @@ extension SQLiteStore {
             var site = try Self.require(try Self.fetchSite(db, id), "site", id, field: "site.id")
             try change(&site)
             site.id = id
-            try db.execute(sql: "UPDATE site SET name = ?, time_zone = ? WHERE id = ?", arguments: [site.name, site.timeZone, id])
+            try db.run(sql: "UPDATE site SET name = ?, time_zone = ? WHERE id = ?", arguments: [site.name, site.timeZone, id])
             return (site, ["site:\(id)"])
         }
     }
@@ -265,7 +265,7 @@ extension SQLiteStore {
             guard try Self.fetchNursery(db, nursery.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
             }
-            try db.execute(
+            try db.run(
                 sql: "INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [nursery.id, nursery.siteID, nursery.name, Self.weekdayBits(nursery.openWeekdays),
                             Self.closuresText(nursery.closures), nursery.morning.description, nursery.afternoon.description])
@@ -290,7 +290,7 @@ extension SQLiteStore {
             try change(&nursery)
             nursery.id = id
             nursery.siteID = old.siteID
-            try db.execute(
+            try db.run(
                 sql: "UPDATE nursery SET name = ?, open_weekdays = ?, closures = ?, morning = ?, afternoon = ? WHERE id = ?",
                 arguments: [nursery.name, Self.weekdayBits(nursery.openWeekdays), Self.closuresText(nursery.closures),
                             nursery.morning.description, nursery.afternoon.description, id])
@@ -300,7 +300,7 @@ extension SQLiteStore {
                 let current = try self.ledgers(db, nursery: old, batch: batch)
                 for group in current.groups {
                     var ledger = CapacityLedger(group: group, nursery: nursery)
-                    let rows = try Row.fetchAll(db, sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
+                    let rows = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
                     for row in rows { ledger.add(Self.placement(row).span) }
                     if let violation = ledger.firstViolation(from: today) {
                         throw SchedulerError(
@@ -323,7 +323,7 @@ extension SQLiteStore {
             guard try Self.fetchGroup(db, group.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a group with id \(group.id) exists", field: "group.id")
             }
-            try db.execute(
+            try db.run(
                 sql: """
                     INSERT INTO nursery_group (id, nursery_id, name, min_age_months, max_age_months, capacity, reserved_sos, reserved_local)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -350,7 +350,7 @@ extension SQLiteStore {
             group.id = id
             group.nurseryID = old.nurseryID
             try group.validate()
-            try db.execute(
+            try db.run(
                 sql: """
                     UPDATE nursery_group SET name = ?, min_age_months = ?, max_age_months = ?, capacity = ?, reserved_sos = ?,
                     reserved_local = ? WHERE id = ?
@@ -381,7 +381,7 @@ extension SQLiteStore {
             _ = try Self.require(try Self.fetchSite(db, family.siteID), "site", family.siteID, field: "family.site_id")
             var family = family
             family.id = RecordID.make("fam")
-            try db.execute(
+            try db.run(
                 sql: "INSERT INTO family (id, site_id, kind, single_parent, parents_working, contact_ref) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [family.id, family.siteID, family.kind.rawValue, family.singleParent, family.parentsWorking, family.contactRef])
             return (family, ["family:\(family.id)"])
@@ -411,7 +411,7 @@ extension SQLiteStore {
                     throw SchedulerError(.failedPrecondition, "the family's children hold \(held) placements, which count as \(old.kind.rawValue); end them before changing the kind", field: "family.kind")
                 }
             }
-            try db.execute(
+            try db.run(
                 sql: "UPDATE family SET kind = ?, single_parent = ?, parents_working = ?, contact_ref = ? WHERE id = ?",
                 arguments: [family.kind.rawValue, family.singleParent, family.parentsWorking, family.contactRef, id])
             return (family, ["family:\(id)"])
@@ -423,7 +423,7 @@ extension SQLiteStore {
             _ = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "child.family_id")
             var child = child
             child.id = RecordID.make("chd")
-            try db.execute(
+            try db.run(
                 sql: "INSERT INTO child (id, family_id, given_name, birth_day, special_needs) VALUES (?, ?, ?, ?, ?)",
                 arguments: [child.id, child.familyID, child.givenName, child.birthDate.dayNumber, child.specialNeeds])
             return (child, ["child:\(child.id)"])
@@ -450,7 +450,7 @@ extension SQLiteStore {
             try change(&child)
             child.id = id
             child.familyID = old.familyID
-            try db.execute(
+            try db.run(
                 sql: "UPDATE child SET given_name = ?, birth_day = ?, special_needs = ? WHERE id = ?",
                 arguments: [child.givenName, child.birthDate.dayNumber, child.specialNeeds, id])
             return (child, ["child:\(id)"])
@@ -459,27 +459,34 @@ extension SQLiteStore {
 
     // MARK: Placements
 
-    public func bookPlace(_ booking: BookingInput, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+    public func bookPlace(
+        _ booking: BookingInput, context: MutationContext, authorize: @escaping @Sendable (BookingParties) throws -> Void,
+        reply: @escaping @Sendable (Placement) throws -> [UInt8]
+    ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
             let child = try Self.require(try Self.fetchChild(db, booking.childID), "child", booking.childID, field: "child_id")
             let family = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "child_id")
             let group = try Self.require(try Self.fetchGroup(db, booking.groupID), "group", booking.groupID, field: "group_id")
             let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group_id")
+            try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
             guard family.siteID == nursery.siteID else {
                 throw SchedulerError(
                     .failedPrecondition, "the child's family belongs to site \(family.siteID), the group's nursery to site \(nursery.siteID)",
                     field: "group_id")
             }
             // A child holds one place at a time: no two of its placements share a session.
-            let held = try Row.fetchAll(db, sql: "SELECT * FROM placement WHERE child_id = ? AND state = 'active'", arguments: [child.id]).map(Self.placement)
-            for other in held where !other.pattern.intersection(booking.pattern).isEmpty {
-                let overlaps = (booking.last.map { $0 >= other.first } ?? true) && (other.last.map { $0 >= booking.first } ?? true)
-                if overlaps {
-                    throw SchedulerError(
-                        .failedPrecondition,
-                        "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
-                        field: "child_id")
-                }
+            let held = try db.rows(
+                sql: """
+                    SELECT * FROM placement WHERE child_id = ? AND state = 'active'
+                    AND (last_day IS NULL OR last_day >= ?) AND (? IS NULL OR first_day <= ?)
+                    """,
+                arguments: [child.id, booking.first.dayNumber, booking.last?.dayNumber, booking.last?.dayNumber]
+            ).map(Self.placement)
+            if let other = held.first(where: { !$0.pattern.intersection(booking.pattern).isEmpty }) {
+                throw SchedulerError(
+                    .failedPrecondition,
+                    "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
+                    field: "child_id")
             }
             let current = try self.ledgers(db, nursery: nursery, batch: batch)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
@@ -489,8 +496,8 @@ extension SQLiteStore {
             case .fits:
                 let placement = Placement(
                     id: RecordID.make("plc"), childID: child.id, groupID: group.id, kind: family.kind, first: booking.first,
-                    last: booking.last, pattern: booking.pattern)
-                try db.execute(
+                    last: booking.last, pattern: booking.pattern, nurseryID: nursery.id)
+                try db.run(
                     sql: """
                         INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
@@ -507,7 +514,7 @@ extension SQLiteStore {
 
     /// Replaces a placement's row and its share of the ledger.
     private func replace(_ db: Database, batch: WriteBatcher.Batch, old: Placement, new: Placement) throws {
-        try db.execute(
+        try db.run(
             sql: "UPDATE placement SET last_day = ?, state = ? WHERE id = ?",
             arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
         let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
@@ -617,7 +624,7 @@ extension SQLiteStore {
 
     public func recordRead(actor: String?, method: String, records: [String], at date: Date) async throws {
         try await writer.submit { db, _ in
-            try db.execute(
+            try db.run(
                 sql: "INSERT INTO audit (at_ms, actor, method, records) VALUES (?, ?, ?, ?)",
                 arguments: [date.millisecondsSince1970, actor, method, records.joined(separator: ",")])
         }

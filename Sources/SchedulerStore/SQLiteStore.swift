@@ -18,7 +18,7 @@ public final class SQLiteStore: Store {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.run(sql: "PRAGMA synchronous = FULL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
@@ -109,11 +109,11 @@ public final class SQLiteStore: Store {
             let (value, records) = try change(db, batch)
             let bytes = try reply(value)
             let now = context.now.millisecondsSince1970
-            try db.execute(
+            try db.run(
                 sql: "INSERT INTO audit (at_ms, actor, method, records) VALUES (?, ?, ?, ?)",
                 arguments: [now, context.actor, context.method, records.joined(separator: ",")])
             if let key = context.idempotencyKey {
-                try db.execute(
+                try db.run(
                     sql: """
                         INSERT INTO idempotency (actor, key, method, request_digest, reply, created_at_ms)
                         VALUES (?, ?, ?, ?, ?, ?)
@@ -156,7 +156,7 @@ public final class SQLiteStore: Store {
 
     public func token(id: String) async throws -> AccessToken? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
+            try db.row(sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
                 .map(Self.token(from:))
         }
     }
@@ -187,7 +187,7 @@ public final class SQLiteStore: Store {
                 id: RecordID.make("tok"), role: role, scope: scope, name: name,
                 createdAt: context.now, createdBy: context.actor, revokedAt: nil)
             let secret = TokenSecret.make()
-            try db.execute(
+            try db.run(
                 sql: """
                     INSERT INTO token (id, hash, role, scope, name, created_at_ms, created_by)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -204,10 +204,10 @@ public final class SQLiteStore: Store {
         id: String, context: MutationContext, reply: @escaping @Sendable (AccessToken) throws -> [UInt8]
     ) async throws -> Mutated<AccessToken> {
         try await mutate(context, reply: reply) { db, _ in
-            try db.execute(
+            try db.run(
                 sql: "UPDATE token SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
                 arguments: [context.now.millisecondsSince1970, id])
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
+            guard let row = try db.row(sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
             else { throw SchedulerError(.notFound, "no token with id \(id)", field: "id") }
             return (try Self.token(from: row), ["token:\(id)"])
         }
@@ -231,7 +231,7 @@ public final class SQLiteStore: Store {
 
     public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM idempotency WHERE created_at_ms < ?", arguments: [date.millisecondsSince1970])
+            try db.run(sql: "DELETE FROM idempotency WHERE created_at_ms < ?", arguments: [date.millisecondsSince1970])
             return db.changesCount
         }
     }

@@ -9,11 +9,25 @@ import Synchronization
 /// connections, keeping a fixed number of calls in flight on each (closed loop) or sending at a
 /// fixed total rate (open loop), and prints one JSON line per measurement.
 @main
-struct LoadGenerator: AsyncParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sosched-bench",
+        abstract: "Benchmarks for Scripts/bench; each prints one JSON line.",
+        subcommands: [LoadGenerator.self, BookingLoad.self, LedgerBench.self],
+        defaultSubcommand: LoadGenerator.self)
+}
+
+/// Prints one benchmark result as a JSON line.
+func emit(_ line: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+struct LoadGenerator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calls",
         abstract: "Measure read-call throughput and latency of a running sosched-server.",
-        discussion: "Example:\n  sosched-bench --port 7433 --connections 16 --in-flight 8 --seconds 5")
+        discussion: "Example:\n  sosched-bench calls --port 7433 --connections 16 --in-flight 8 --seconds 5")
 
     @Option(help: "Server host.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port: Int
@@ -43,8 +57,7 @@ struct LoadGenerator: AsyncParsableCommand {
             line["min"] = lines.first?.0
             line["max"] = lines.last?.0
         }
-        let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try emit(line)
     }
 
     private func measure() async throws -> (Double, [String: Any]) {

@@ -85,7 +85,7 @@ enum DemoData {
                     do {
                         _ = try await store.bookPlace(
                             BookingInput(childID: child.id, groupID: group.id, first: first, last: last, pattern: try WeeklyPattern(parsing: patterns[random.next(patterns.count)])),
-                            context: context(), reply: { _ in [] })
+                            context: context(), authorize: { _ in }, reply: { _ in [] })
                         placements += 1
                     } catch is BookingRefused {
                         refused += 1

@@ -56,6 +56,6 @@ public struct NurseryFixture: Sendable {
         try Self.applied(try await store.bookPlace(
             BookingInput(childID: child.id, groupID: group, first: CivilDate(parsing: first)!, last: last.flatMap { CivilDate(parsing: $0) },
                          pattern: try WeeklyPattern(parsing: pattern)),
-            context: Self.context()) { _ in [] })
+            context: Self.context(), authorize: { _ in }, reply: { _ in [] }))
     }
 }
