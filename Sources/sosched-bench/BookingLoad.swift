@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NIOCore
+import NIOPosix
 import SchedulerClient
 import SchedulerCore
 import SchedulerWire
@@ -45,12 +47,14 @@ struct BookingLoad: AsyncParsableCommand {
         // each is a real placement the ledger has to check and hold.
         let ids = childIDs
         let monday = CivilDate(parsing: "2027-01-04")!
+        // One event loop for all the clients, so the load generator leaves the server what CPU it can.
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         let started = ContinuousClock.now
         let results = try await withThrowingTaskGroup(of: (Int, Int, [Duration]).self) { group in
             for worker in 0..<clients {
                 group.addTask {
-                    let client = SchedulerClient(address: address, token: token)
+                    let client = SchedulerClient(address: address, token: token, group: loop)
                     var done = 0, failed = 0, round = 0
                     var latencies: [Duration] = []
                     while ContinuousClock.now < deadline {
@@ -75,6 +79,7 @@ struct BookingLoad: AsyncParsableCommand {
             return try await group.reduce(into: (0, 0, [Duration]())) { $0.0 += $1.0; $0.1 += $1.1; $0.2 += $1.2 }
         }
         let elapsed = ContinuousClock.now - started
+        try await loop.shutdownGracefully()
         let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let sorted = results.2.sorted()
         func micros(_ q: Double) -> Double {
