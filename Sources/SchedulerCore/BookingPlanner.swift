@@ -59,11 +59,16 @@ public enum BookingPlanner {
             throw SchedulerError(
                 .invalidArgument, "pattern includes \(days), but the nursery opens on \(open) only", field: "pattern")
         }
+        guard request.child.birthDate <= request.first else {
+            throw SchedulerError(
+                .failedPrecondition, "the child's birth date \(request.child.birthDate) is after first_day \(request.first)",
+                field: "first_day")
+        }
         let age = request.child.birthDate.months(until: request.first)
         guard group.accepts(ageMonths: age) else {
             throw SchedulerError(
                 .failedPrecondition,
-                "the child is \(max(age, 0)) months old on \(request.first); group \(group.id) takes children of "
+                "the child is \(age) months old on \(request.first); group \(group.id) takes children of "
                     + "\(group.minAgeMonths) to \(group.maxAgeMonths - 1) months",
                 field: "group_id")
         }
