@@ -75,14 +75,18 @@ extension SQLiteStore {
     }
 
     static func nursery(_ row: Row) -> Nursery {
-        let bits: Int = row["open_weekdays"]
-        let closures: String = row["closures"]
-        return Nursery(
-            id: row["id"], siteID: row["site_id"], name: row["name"],
+        nursery(
+            id: row["id"], siteID: row["site_id"], name: row["name"], weekdayBits: row["open_weekdays"], closures: row["closures"],
+            morning: row["morning"], afternoon: row["afternoon"])
+    }
+
+    static func nursery(id: String, siteID: String, name: String, weekdayBits bits: Int, closures: String, morning: String, afternoon: String) -> Nursery {
+        Nursery(
+            id: id, siteID: siteID, name: name,
             openWeekdays: Set(Weekday.allCases.filter { bits & (1 << ($0.rawValue - 1)) != 0 }),
             closures: Set(closures.split(separator: ",").compactMap { Int($0).map(CivilDate.init(dayNumber:)) }),
-            morning: SessionTimes(parsing: row["morning"]) ?? .morning,
-            afternoon: SessionTimes(parsing: row["afternoon"]) ?? .afternoon)
+            morning: SessionTimes(parsing: morning) ?? .morning,
+            afternoon: SessionTimes(parsing: afternoon) ?? .afternoon)
     }
 
     static func group(_ row: Row) -> Group {
@@ -159,57 +163,77 @@ extension SQLiteStore {
         var groups: [Group] = []
         var ledgers: [String: CapacityLedger] = [:]
         var versions: [String: Int64] = [:]
-        var working = batch.map(workingLedgers) ?? [:]
         for row in rows {
             let group = Self.group(row)
             let version: Int64 = row["ledger_version"]
             groups.append(group)
             versions[group.id] = version
-            if let (workingVersion, ledger) = working[group.id], workingVersion == version {
-                ledgers[group.id] = ledger
-            } else if let cached = ledgerCache.ledger(group: group.id, version: version) {
-                ledgers[group.id] = cached
-            } else {
-                var ledger = CapacityLedger(group: group, nursery: nursery)
-                let placements = try Row.fetchAll(
-                    db, sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
-                for placement in placements { ledger.add(Self.placement(placement).span) }
-                ledgers[group.id] = ledger
-                if batch == nil {
-                    ledgerCache.store(group: group.id, version: version, ledger: ledger)
-                } else {
-                    working[group.id] = (version, ledger)
-                }
-            }
+            ledgers[group.id] = try ledger(db, group: group, version: version, nursery: nursery, batch: batch)
         }
-        if let batch { setWorkingLedgers(working, in: batch) }
         return (groups, ledgers, versions)
     }
 
-    private func workingLedgers(_ batch: WriteBatcher.Batch) -> [String: (Int64, CapacityLedger)] {
-        batch.values[ObjectIdentifier(LedgerCache.self)] as? [String: (Int64, CapacityLedger)] ?? [:]
-    }
-
-    private func setWorkingLedgers(_ working: [String: (Int64, CapacityLedger)], in batch: WriteBatcher.Batch) {
-        if batch.values[ObjectIdentifier(LedgerCache.self)] == nil {
-            // Once per batch: after the commit, the batch's ledgers become the cache's.
-            let cache = ledgerCache
-            batch.afterCommit.append { [unowned batch] in
-                let final = batch.values[ObjectIdentifier(LedgerCache.self)] as? [String: (Int64, CapacityLedger)] ?? [:]
-                for (group, (version, ledger)) in final { cache.store(group: group, version: version, ledger: ledger) }
-            }
+    /// One group's ledger at `version`: this batch's working copy, the cache's, or rebuilt.
+    func ledger(_ db: Database, group: Group, version: Int64, nursery: Nursery, batch: WriteBatcher.Batch?) throws -> CapacityLedger {
+        if let batch, let entry = working(batch).entries[group.id], entry.version == version { return entry.ledger }
+        if let cached = ledgerCache.ledger(group: group.id, version: version) {
+            if let batch { working(batch).entries[group.id] = (version, cached) }
+            return cached
         }
-        batch.values[ObjectIdentifier(LedgerCache.self)] = working
+        var ledger = CapacityLedger(group: group, nursery: nursery)
+        let placements = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
+        for placement in placements { ledger.add(Self.placement(placement).span) }
+        if let batch {
+            working(batch).entries[group.id] = (version, ledger)
+        } else {
+            ledgerCache.store(group: group.id, version: version, ledger: ledger)
+        }
+        return ledger
     }
 
-    /// Records a changed ledger: bumps the group's version, in this transaction, and keeps the
-    /// ledger with the batch (and, once committed, in the cache).
+    /// The ledgers a write batch has loaded or changed. Inside a batch a ledger reaches the shared
+    /// cache only after the batch commits; a failed job's changes are undone by their inverse.
+    final class WorkingLedgers {
+        var entries: [String: (version: Int64, ledger: CapacityLedger)] = [:]
+    }
+
+    private func working(_ batch: WriteBatcher.Batch) -> WorkingLedgers {
+        if let existing = batch.values[ObjectIdentifier(WorkingLedgers.self)] as? WorkingLedgers { return existing }
+        let created = WorkingLedgers()
+        batch.values[ObjectIdentifier(WorkingLedgers.self)] = created
+        let cache = ledgerCache
+        batch.afterCommit.append {
+            for (group, entry) in created.entries { cache.store(group: group, version: entry.version, ledger: entry.ledger) }
+        }
+        return created
+    }
+
+    /// Changes a group's ledger in place, in this batch, and bumps its version in the
+    /// transaction; `inverse` undoes the change if the job fails. The ledger must be loaded.
+    func change(
+        _ db: Database, batch: WriteBatcher.Batch, group: String, version: Int64,
+        _ change: @escaping (inout CapacityLedger) -> Void, inverse: @escaping (inout CapacityLedger) -> Void
+    ) throws {
+        let working = self.working(batch)
+        guard working.entries[group]?.version == version else {
+            throw SchedulerStoreError.internal("ledger of group \(group) is not loaded at version \(version)")
+        }
+        try db.run(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [version + 1, group])
+        working.entries[group]?.version = version + 1
+        change(&working.entries[group]!.ledger)
+        batch.undo.append {
+            working.entries[group]?.version = version
+            if working.entries[group] != nil { inverse(&working.entries[group]!.ledger) }
+        }
+    }
+
+    /// Replaces a group's ledger (after a calendar or capacity change) and bumps its version.
     func publish(_ db: Database, batch: WriteBatcher.Batch, group: String, ledger: CapacityLedger, version: Int64) throws {
-        let next = version + 1
-        try db.run(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [next, group])
-        var working = workingLedgers(batch)
-        working[group] = (next, ledger)
-        setWorkingLedgers(working, in: batch)
+        try db.run(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [version + 1, group])
+        let working = self.working(batch)
+        let previous = working.entries[group]
+        working.entries[group] = (version + 1, ledger)
+        batch.undo.append { working.entries[group] = previous }
     }
 
     static func today(for nursery: Nursery, _ db: Database, now: Date) throws -> CivilDate {
@@ -404,8 +428,8 @@ extension SQLiteStore {
             family.id = id
             family.siteID = old.siteID
             if family.kind != old.kind {
-                let held = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
+                let held = try db.int(
+                    sql: "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
                     arguments: [id]) ?? 0
                 guard held == 0 else {
                     throw SchedulerError(.failedPrecondition, "the family's children hold \(held) placements, which count as \(old.kind.rawValue); end them before changing the kind", field: "family.kind")
@@ -464,10 +488,36 @@ extension SQLiteStore {
         reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
-            let child = try Self.require(try Self.fetchChild(db, booking.childID), "child", booking.childID, field: "child_id")
-            let family = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "child_id")
-            let group = try Self.require(try Self.fetchGroup(db, booking.groupID), "group", booking.groupID, field: "group_id")
-            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group_id")
+            // Two joined reads give the child with its family and the group with its nursery.
+            guard let childRow = try db.row(
+                sql: """
+                    SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                           f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                    FROM child c JOIN family f ON f.id = c.family_id WHERE c.id = ?
+                    """,
+                arguments: [booking.childID])
+            else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
+            let child = Child(
+                id: childRow[0], familyID: childRow[1], givenName: childRow[2], birthDate: CivilDate(dayNumber: childRow[3]),
+                specialNeeds: childRow[4])
+            let family = Family(
+                id: child.familyID, siteID: childRow[5], kind: FamilyKind(rawValue: childRow[6]) ?? .local,
+                singleParent: childRow[7], parentsWorking: childRow[8], contactRef: childRow[9])
+            guard let groupRow = try db.row(
+                sql: """
+                    SELECT g.id, g.nursery_id, g.name, g.min_age_months, g.max_age_months, g.capacity, g.reserved_sos,
+                           g.reserved_local, g.ledger_version, n.site_id, n.name, n.open_weekdays, n.closures, n.morning, n.afternoon
+                    FROM nursery_group g JOIN nursery n ON n.id = g.nursery_id WHERE g.id = ?
+                    """,
+                arguments: [booking.groupID])
+            else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
+            let group = Group(
+                id: groupRow[0], nurseryID: groupRow[1], name: groupRow[2], minAgeMonths: groupRow[3], maxAgeMonths: groupRow[4],
+                capacity: groupRow[5], reservedSOS: groupRow[6], reservedLocal: groupRow[7])
+            let version: Int64 = groupRow[8]
+            let nursery = Self.nursery(
+                id: group.nurseryID, siteID: groupRow[9], name: groupRow[10], weekdayBits: groupRow[11], closures: groupRow[12],
+                morning: groupRow[13], afternoon: groupRow[14])
             try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
             guard family.siteID == nursery.siteID else {
                 throw SchedulerError(
@@ -488,27 +538,30 @@ extension SQLiteStore {
                     "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
                     field: "child_id")
             }
-            let current = try self.ledgers(db, nursery: nursery, batch: batch)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
-            switch try BookingPlanner.decide(request, nursery: nursery, groups: current.groups, ledgers: current.ledgers) {
-            case .full(let conflicts, let alternatives):
-                throw BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
-            case .fits:
-                let placement = Placement(
-                    id: RecordID.make("plc"), childID: child.id, groupID: group.id, kind: family.kind, first: booking.first,
-                    last: booking.last, pattern: booking.pattern, nurseryID: nursery.id)
-                try db.run(
-                    sql: """
-                        INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
-                        """,
-                    arguments: [placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
-                                booking.last?.dayNumber, Int(booking.pattern.bits)])
-                var ledger = current.ledgers[group.id] ?? CapacityLedger(group: group, nursery: nursery)
-                ledger.add(placement.span)
-                try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
-                return (placement, ["placement:\(placement.id)", "child:\(child.id)", "group:\(group.id)"])
-            }
+            // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
+            // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
+            let refusal: BookingRefused? = try {
+                let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
+                guard case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) else { return nil }
+                let all = try self.ledgers(db, nursery: nursery, batch: batch)
+                guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers) else { return nil }
+                return BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
+            }()
+            if let refusal { throw refusal }
+            let placement = Placement(
+                id: RecordID.make("plc"), childID: child.id, groupID: group.id, kind: family.kind, first: booking.first,
+                last: booking.last, pattern: booking.pattern, nurseryID: nursery.id)
+            try db.run(
+                sql: """
+                    INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
+                    """,
+                arguments: [placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
+                            booking.last?.dayNumber, Int(booking.pattern.bits)])
+            let span = placement.span
+            try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
+            return (placement, ["placement:\(placement.id)", "child:\(child.id)", "group:\(group.id)"])
         }
     }
 
@@ -519,11 +572,16 @@ extension SQLiteStore {
             arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
         let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
         let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
-        let current = try self.ledgers(db, nursery: nursery, batch: batch)
-        var ledger = current.ledgers[group.id] ?? CapacityLedger(group: group, nursery: nursery)
-        ledger.remove(old.span)
-        if new.state == .active { ledger.add(new.span) }
-        try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
+        let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
+        _ = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
+        let before = old.span, after = new.state == .active ? new.span : nil
+        try self.change(db, batch: batch, group: group.id, version: version, { ledger in
+            ledger.remove(before)
+            if let after { ledger.add(after) }
+        }, inverse: { ledger in
+            if let after { ledger.remove(after) }
+            ledger.add(before)
+        })
     }
 
     public func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {

@@ -92,8 +92,8 @@ public final class SQLiteStore: Store {
         try await writer.submit { db, batch in
             let actor = context.actor ?? ""
             if let key = context.idempotencyKey,
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?",
+                let row = try db.row(
+                    sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?",
                     arguments: [actor, key])
             {
                 let method: String = row["method"]
@@ -147,8 +147,8 @@ public final class SQLiteStore: Store {
     public func activeToken(secret: String) async throws -> AccessToken? {
         let hash = Data(TokenSecret.hash(secret))
         return try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE hash = ? AND revoked_at_ms IS NULL",
+            try db.row(
+                sql: "SELECT \(Self.tokenColumns) FROM token WHERE hash = ? AND revoked_at_ms IS NULL",
                 arguments: [hash]
             ).map(Self.token(from:))
         }
@@ -217,8 +217,8 @@ public final class SQLiteStore: Store {
 
     public func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT seq, at_ms, actor, method, records FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            try db.rows(
+                sql: "SELECT seq, at_ms, actor, method, records FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [after, limit]
             ).map { row in
                 let records: String = row["records"]

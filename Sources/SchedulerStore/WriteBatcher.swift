@@ -11,6 +11,9 @@ final class WriteBatcher: Sendable {
     final class Batch {
         var values: [ObjectIdentifier: Any] = [:]
         var afterCommit: [() -> Void] = []
+        /// Undoes the current job's changes to `values`' contents if the job fails (its
+        /// savepoint rolls back); emptied after every job.
+        var undo: [() -> Void] = []
     }
 
     private struct Job: Sendable {
@@ -46,7 +49,7 @@ final class WriteBatcher: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = Job(run: { db, batch in
                 // A job that fails leaves the batch's shared state as it found it.
-                let values = batch.values, hooks = batch.afterCommit.count
+                defer { batch.undo.removeAll() }
                 do {
                     var value: T?
                     try db.inSavepoint {
@@ -59,8 +62,7 @@ final class WriteBatcher: Sendable {
                         failed: { continuation.resume(throwing: $0) })
                 } catch {
                     // This job's savepoint is rolled back; it fails whatever happens to the batch.
-                    batch.values = values
-                    batch.afterCommit.removeLast(batch.afterCommit.count - hooks)
+                    for action in batch.undo.reversed() { action() }
                     return Outcome(committed: { continuation.resume(throwing: error) }, failed: { _ in continuation.resume(throwing: error) })
                 }
             }, fail: { continuation.resume(throwing: $0) })
