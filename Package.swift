@@ -119,7 +119,7 @@ let package = Package(
             path: "Tests/SchedulerTesting",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SchedulerCoreTests", dependencies: ["SchedulerCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerCoreTests", dependencies: ["SchedulerCore", "SchedulerTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerWireTests",
             dependencies: ["SchedulerWire", "SchedulerTesting", .product(name: "NIOCore", package: "swift-nio")],

@@ -106,7 +106,7 @@ struct MessageCodecTests {
     }
 
     @Test func randomBytesNeverCrash() throws {
-        var generator = SeededGenerator(seed: 0x5eed)
+        var generator = SeededRandom(seed: 0x5eed)
         var decodedCount = 0
         for _ in 0..<5_000 {
             let count = Int.random(in: 0..<64, using: &generator)
@@ -126,18 +126,5 @@ struct MessageCodecTests {
         let health = MethodDescriptor.all.first { $0.name == "Health" }
         #expect(health?.inputType == "sos.scheduler.v1.HealthRequest")
         #expect(health?.outputType == "sos.scheduler.v1.HealthResponse")
-    }
-}
-
-/// SplitMix64: a small seeded generator, so random tests repeat.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
