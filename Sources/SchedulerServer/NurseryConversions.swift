@@ -38,7 +38,14 @@ enum Field {
         }
     }
 
-    static func mask(_ paths: [String], allowed: Set<String>, prefix: String) throws(SchedulerError) -> Set<String> {
+    static func timeZone(_ text: String, _ field: String) throws(SchedulerError) -> String {
+        guard CivilDate.isKnownTimeZone(text) else {
+            throw SchedulerError(.invalidArgument, "\(field) must be an IANA zone such as Asia/Almaty", field: field)
+        }
+        return text
+    }
+
+    static func mask(_ paths: [String], allowed: Set<String>) throws(SchedulerError) -> Set<String> {
         guard !paths.isEmpty else {
             throw SchedulerError(.invalidArgument, "update_mask names no field; allowed: \(allowed.sorted().joined(separator: ", "))", field: "update_mask")
         }
@@ -47,7 +54,6 @@ enum Field {
                 .invalidArgument, "update_mask names \(path); allowed: \(allowed.sorted().joined(separator: ", "))",
                 field: "update_mask")
         }
-        _ = prefix
         return Set(paths)
     }
 }
@@ -72,11 +78,9 @@ extension SiteMessage {
     init(_ site: Site) { self.init(id: site.id, name: site.name, timeZone: site.timeZone) }
 
     func core() throws(SchedulerError) -> Site {
-        let zone = timeZone.isEmpty ? "" : timeZone
-        guard CivilDate.isKnownTimeZone(zone) else {
-            throw SchedulerError(.invalidArgument, "site.time_zone must be an IANA zone such as Asia/Almaty", field: "site.time_zone")
-        }
-        return Site(id: try Field.id(id, "site.id"), name: try Field.name(name, "site.name"), timeZone: zone)
+        Site(
+            id: try Field.id(id, "site.id"), name: try Field.name(name, "site.name"),
+            timeZone: try Field.timeZone(timeZone, "site.time_zone"))
     }
 }
 

@@ -43,15 +43,14 @@ struct NurseryService {
         registry.mutating(p + "UpdateSite") { (request: UpdateSiteRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.site else { throw SchedulerError(.invalidArgument, "site is required", field: "site") }
-            let mask = try Field.mask(request.updateMask, allowed: ["name", "time_zone"], prefix: "site")
-            try access.checkSiteAdministration(principal, message.id)
-            var update = message
-            if !mask.contains("name") { update.name = "unchanged" }
-            if !mask.contains("time_zone") { update.timeZone = "UTC" }
-            let checked = try update.core()
-            return Self.reply(try await store.updateSite(id: checked.id, context: context.mutation(), reply: { try WireCodec.encode(SiteMessage($0)) }) { site in
-                if mask.contains("name") { site.name = checked.name }
-                if mask.contains("time_zone") { site.timeZone = checked.timeZone }
+            let mask = try Field.mask(request.updateMask, allowed: ["name", "time_zone"])
+            let id = try Field.id(message.id, "site.id")
+            try access.checkSiteAdministration(principal, id)
+            let name = mask.contains("name") ? try Field.name(message.name, "site.name") : nil
+            let zone = mask.contains("time_zone") ? try Field.timeZone(message.timeZone, "site.time_zone") : nil
+            return Self.reply(try await store.updateSite(id: id, context: context.mutation(), reply: { try WireCodec.encode(SiteMessage($0)) }) { site in
+                if let name { site.name = name }
+                if let zone { site.timeZone = zone }
             })
         }
 
@@ -83,7 +82,7 @@ struct NurseryService {
         registry.mutating(p + "UpdateNursery") { (request: UpdateNurseryRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.nursery else { throw SchedulerError(.invalidArgument, "nursery is required", field: "nursery") }
-            let mask = try Field.mask(request.updateMask, allowed: ["name", "open_weekdays", "closures", "morning", "afternoon"], prefix: "nursery")
+            let mask = try Field.mask(request.updateMask, allowed: ["name", "open_weekdays", "closures", "morning", "afternoon"])
             let existing = try await access.nursery(message.id, field: "nursery.id")
             try access.checkNursery(principal, existing)
             let name = mask.contains("name") ? try Field.name(message.name, "nursery.name") : existing.name
@@ -132,8 +131,7 @@ struct NurseryService {
             let principal = try context.requirePrincipal()
             guard let message = request.group else { throw SchedulerError(.invalidArgument, "group is required", field: "group") }
             let mask = try Field.mask(
-                request.updateMask, allowed: ["name", "min_age_months", "max_age_months", "capacity", "reserved_sos", "reserved_local"],
-                prefix: "group")
+                request.updateMask, allowed: ["name", "min_age_months", "max_age_months", "capacity", "reserved_sos", "reserved_local"])
             let (existing, nursery) = try await access.group(message.id, field: "group.id")
             try access.checkNursery(principal, nursery)
             let name = mask.contains("name") ? try Field.name(message.name, "group.name") : existing.name
@@ -178,7 +176,7 @@ struct NurseryService {
         registry.mutating(p + "UpdateFamily") { (request: UpdateFamilyRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.family else { throw SchedulerError(.invalidArgument, "family is required", field: "family") }
-            let mask = try Field.mask(request.updateMask, allowed: ["kind", "single_parent", "parents_working", "contact_ref"], prefix: "family")
+            let mask = try Field.mask(request.updateMask, allowed: ["kind", "single_parent", "parents_working", "contact_ref"])
             let existing = try await access.family(message.id, field: "family.id")
             try await access.checkSite(principal, existing.siteID)
             let kind = mask.contains("kind") ? try message.kind.core("family.kind") : existing.kind
@@ -232,7 +230,7 @@ struct NurseryService {
         registry.mutating(p + "UpdateChild") { (request: UpdateChildRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.child else { throw SchedulerError(.invalidArgument, "child is required", field: "child") }
-            let mask = try Field.mask(request.updateMask, allowed: ["given_name", "birth_date", "special_needs"], prefix: "child")
+            let mask = try Field.mask(request.updateMask, allowed: ["given_name", "birth_date", "special_needs"])
             let (existing, family) = try await access.child(message.id, field: "child.id")
             try await access.checkSite(principal, family.siteID)
             let name = mask.contains("given_name") ? try Field.name(message.givenName, "child.given_name") : existing.givenName
