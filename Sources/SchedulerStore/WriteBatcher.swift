@@ -51,12 +51,17 @@ final class WriteBatcher: Sendable {
                 // A job that fails leaves the batch's shared state as it found it.
                 defer { batch.undo.removeAll() }
                 do {
-                    var value: T?
-                    try db.inSavepoint {
+                    // A savepoint per job, through the statement cache (this runs once per write).
+                    try db.run(sql: "SAVEPOINT job")
+                    let value: T
+                    do {
                         value = try work(db, batch)
-                        return .commit
+                    } catch {
+                        try db.run(sql: "ROLLBACK TO SAVEPOINT job")
+                        try db.run(sql: "RELEASE SAVEPOINT job")
+                        throw error
                     }
-                    guard let value else { throw SchedulerStoreError.internal("a write job returned nothing") }
+                    try db.run(sql: "RELEASE SAVEPOINT job")
                     return Outcome(
                         committed: { continuation.resume(returning: value) },
                         failed: { continuation.resume(throwing: $0) })

@@ -19,7 +19,7 @@ struct BookingLoad: AsyncParsableCommand {
     @Option(help: "An admin token.") var token: String
     @Option(help: "Concurrent clients, one connection each.") var clients = 16
     @Option(help: "Seconds to measure.") var seconds: Double = 5
-    @Option(help: "Children to spread the bookings over.") var children = 400
+    @Option(help: "Children to spread the bookings over (few placements each, as in life).") var children = 2000
     @Option(help: "Benchmark name in the output.") var name = "durable_bookings"
     @Option(help: "Store kind, for the output.") var store = "sqlite"
 
