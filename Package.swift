@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "sosched-server", targets: ["sosched-server"]),
         .executable(name: "sosched", targets: ["sosched"]),
         .library(name: "SchedulerClient", targets: ["SchedulerClient"]),
+        .library(name: "SchedulerWire", targets: ["SchedulerWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
