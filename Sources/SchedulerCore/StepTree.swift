@@ -4,30 +4,41 @@
 ///
 /// Adding a change, reading a value, and finding the largest value over a range, or the first or
 /// last position in a range where the value reaches a threshold, each take O(log n) expected
-/// time for n change points; memory is O(n).
+/// time for n change points; memory is O(n), 28 bytes a change point (positions and counts are
+/// kept as 32-bit numbers; arithmetic is done in `Int`).
 struct StepTree: Sendable, Hashable {
-    private var keys: [Int] = []
-    private var deltas: [Int] = []
-    private var sums: [Int] = []
-    /// Largest sum over the non-empty prefixes of the subtree, in key order.
-    private var maxPrefixes: [Int] = []
-    private var priorities: [UInt32] = []
-    private var lefts: [Int] = []
-    private var rights: [Int] = []
+    private struct Node: Sendable, Hashable {
+        var key: Int32
+        var delta: Int32
+        var sum: Int32
+        /// Largest sum over the non-empty prefixes of the subtree, in key order.
+        var maxPrefix: Int32
+        var priority: UInt32
+        var left: Int32
+        var right: Int32
+    }
+
+    private var nodes: [Node] = []
     private var root = -1
     private var seed: UInt64 = 0x2545_f491_4f6c_dd1d
 
     var isEmpty: Bool { root < 0 }
-    var nodeCount: Int { keys.count }
+    var nodeCount: Int { nodes.count }
 
-    private func sum(_ node: Int) -> Int { node < 0 ? 0 : sums[node] }
-    private func maxPrefix(_ node: Int) -> Int { node < 0 ? Int.min / 4 : maxPrefixes[node] }
+    private static let none = Int.min / 4
+
+    private func key(_ node: Int) -> Int { Int(nodes[node].key) }
+    private func delta(_ node: Int) -> Int { Int(nodes[node].delta) }
+    private func left(_ node: Int) -> Int { Int(nodes[node].left) }
+    private func right(_ node: Int) -> Int { Int(nodes[node].right) }
+    private func sum(_ node: Int) -> Int { node < 0 ? 0 : Int(nodes[node].sum) }
+    private func maxPrefix(_ node: Int) -> Int { node < 0 ? Self.none : Int(nodes[node].maxPrefix) }
 
     private mutating func pull(_ node: Int) {
-        let left = lefts[node], right = rights[node]
-        let throughNode = sum(left) + deltas[node]
-        sums[node] = throughNode + sum(right)
-        maxPrefixes[node] = max(maxPrefix(left), throughNode, throughNode + maxPrefix(right))
+        let l = left(node), r = right(node)
+        let throughNode = sum(l) + delta(node)
+        nodes[node].sum = Int32(truncatingIfNeeded: throughNode + sum(r))
+        nodes[node].maxPrefix = Int32(truncatingIfNeeded: max(maxPrefix(l), throughNode, throughNode + maxPrefix(r)))
     }
 
     private mutating func nextPriority() -> UInt32 {
@@ -41,14 +52,14 @@ struct StepTree: Sendable, Hashable {
     /// Splits `node` into keys < `key` and keys >= `key`.
     private mutating func split(_ node: Int, _ key: Int) -> (Int, Int) {
         guard node >= 0 else { return (-1, -1) }
-        if keys[node] < key {
-            let (a, b) = split(rights[node], key)
-            rights[node] = a
+        if self.key(node) < key {
+            let (a, b) = split(right(node), key)
+            nodes[node].right = Int32(a)
             pull(node)
             return (node, b)
         } else {
-            let (a, b) = split(lefts[node], key)
-            lefts[node] = b
+            let (a, b) = split(left(node), key)
+            nodes[node].left = Int32(b)
             pull(node)
             return (a, node)
         }
@@ -58,32 +69,27 @@ struct StepTree: Sendable, Hashable {
     private mutating func merge(_ a: Int, _ b: Int) -> Int {
         if a < 0 { return b }
         if b < 0 { return a }
-        if priorities[a] > priorities[b] {
-            rights[a] = merge(rights[a], b)
+        if nodes[a].priority > nodes[b].priority {
+            nodes[a].right = Int32(merge(right(a), b))
             pull(a)
             return a
         } else {
-            lefts[b] = merge(a, lefts[b])
+            nodes[b].left = Int32(merge(a, left(b)))
             pull(b)
             return b
         }
     }
 
-    /// Adds `delta` to the function from `key` on.
+    /// Adds `delta` to the function from `key` on. Keys must fit in 32 bits (week numbers do).
     mutating func add(_ delta: Int, at key: Int) {
         let (below, rest) = split(root, key)
         var (middle, above) = split(rest, key + 1)
         if middle < 0 {
-            middle = keys.count
-            keys.append(key)
-            deltas.append(delta)
-            sums.append(delta)
-            maxPrefixes.append(delta)
-            priorities.append(nextPriority())
-            lefts.append(-1)
-            rights.append(-1)
+            middle = nodes.count
+            let value = Int32(truncatingIfNeeded: delta)
+            nodes.append(Node(key: Int32(truncatingIfNeeded: key), delta: value, sum: value, maxPrefix: value, priority: nextPriority(), left: -1, right: -1))
         } else {
-            deltas[middle] += delta
+            nodes[middle].delta = Int32(truncatingIfNeeded: self.delta(middle) + delta)
             pull(middle)
         }
         root = merge(merge(below, middle), above)
@@ -93,11 +99,11 @@ struct StepTree: Sendable, Hashable {
     func sum(below key: Int) -> Int {
         var node = root, total = 0
         while node >= 0 {
-            if keys[node] < key {
-                total += sum(lefts[node]) + deltas[node]
-                node = rights[node]
+            if self.key(node) < key {
+                total += sum(left(node)) + delta(node)
+                node = right(node)
             } else {
-                node = lefts[node]
+                node = left(node)
             }
         }
         return total
@@ -109,18 +115,18 @@ struct StepTree: Sendable, Hashable {
     /// Sum and largest non-empty prefix sum of the changes at keys in `low...high`, within the
     /// subtree at `node` whose keys all lie strictly between `floor` and `ceiling`.
     private func aggregate(_ node: Int, _ low: Int, _ high: Int, _ floor: Int, _ ceiling: Int) -> (sum: Int, maxPrefix: Int) {
-        guard node >= 0, floor < high, ceiling > low else { return (0, Int.min / 4) }
-        if low <= floor + 1, ceiling - 1 <= high { return (sums[node], maxPrefixes[node]) }
-        let key = keys[node]
-        let left = aggregate(lefts[node], low, high, floor, key)
-        var sum = left.sum, best = left.maxPrefix
+        guard node >= 0, floor < high, ceiling > low else { return (0, Self.none) }
+        if low <= floor + 1, ceiling - 1 <= high { return (sum(node), maxPrefix(node)) }
+        let key = self.key(node)
+        let l = aggregate(left(node), low, high, floor, key)
+        var sum = l.sum, best = l.maxPrefix
         if key >= low, key <= high {
-            sum += deltas[node]
+            sum += delta(node)
             best = max(best, sum)
         }
-        let right = aggregate(rights[node], low, high, key, ceiling)
-        best = max(best, sum + right.maxPrefix)
-        return (sum + right.sum, best)
+        let r = aggregate(right(node), low, high, key, ceiling)
+        best = max(best, sum + r.maxPrefix)
+        return (sum + r.sum, best)
     }
 
     /// The largest value over `low...high`.
@@ -141,31 +147,31 @@ struct StepTree: Sendable, Hashable {
     private func findFirst(_ node: Int, _ low: Int, _ high: Int, _ floor: Int, _ ceiling: Int, _ offset: Int, _ threshold: Int) -> (key: Int?, sum: Int) {
         guard node >= 0, floor < high, ceiling > low else { return (nil, 0) }
         if low <= floor + 1, ceiling - 1 <= high {
-            guard offset + maxPrefixes[node] >= threshold else { return (nil, sums[node]) }
+            guard offset + maxPrefix(node) >= threshold else { return (nil, sum(node)) }
             var current = node, running = offset
             while current >= 0 {
-                let left = lefts[current]
-                if left >= 0, running + maxPrefix(left) >= threshold {
-                    current = left
+                let l = left(current)
+                if l >= 0, running + maxPrefix(l) >= threshold {
+                    current = l
                     continue
                 }
-                running += sum(left) + deltas[current]
-                if running >= threshold { return (keys[current], 0) }
-                current = rights[current]
+                running += sum(l) + delta(current)
+                if running >= threshold { return (key(current), 0) }
+                current = right(current)
             }
-            return (nil, sums[node])
+            return (nil, sum(node))
         }
-        let key = keys[node]
-        let left = findFirst(lefts[node], low, high, floor, key, offset, threshold)
-        if left.key != nil { return left }
-        var consumed = left.sum
+        let key = self.key(node)
+        let l = findFirst(left(node), low, high, floor, key, offset, threshold)
+        if l.key != nil { return l }
+        var consumed = l.sum
         if key >= low, key <= high {
-            consumed += deltas[node]
+            consumed += delta(node)
             if offset + consumed >= threshold { return (key, 0) }
         }
-        let right = findFirst(rights[node], low, high, key, ceiling, offset + consumed, threshold)
-        if right.key != nil { return right }
-        return (nil, consumed + right.sum)
+        let r = findFirst(right(node), low, high, key, ceiling, offset + consumed, threshold)
+        if r.key != nil { return r }
+        return (nil, consumed + r.sum)
     }
 
     /// The last position in `low...high` where the value is at least `threshold`.
@@ -176,46 +182,46 @@ struct StepTree: Sendable, Hashable {
         // the value there already does), the value holds until the next change point.
         let from: Int
         if let found { from = found } else if base >= threshold { from = low } else { return nil }
-        guard let next = firstKey(after: from, in: root), next <= high else { return high }
+        guard let next = firstKey(after: from), next <= high else { return high }
         return next - 1
     }
 
     private func findLast(_ node: Int, _ low: Int, _ high: Int, _ floor: Int, _ ceiling: Int, _ offset: Int, _ threshold: Int) -> Int? {
         guard node >= 0, floor < high, ceiling > low else { return nil }
         if low <= floor + 1, ceiling - 1 <= high {
-            guard offset + maxPrefixes[node] >= threshold else { return nil }
+            guard offset + maxPrefix(node) >= threshold else { return nil }
             var current = node, running = offset
             while current >= 0 {
-                let left = lefts[current], right = rights[current]
-                let through = running + sum(left) + deltas[current]
-                if right >= 0, through + maxPrefix(right) >= threshold {
+                let l = left(current), r = right(current)
+                let through = running + sum(l) + delta(current)
+                if r >= 0, through + maxPrefix(r) >= threshold {
                     running = through
-                    current = right
+                    current = r
                 } else if through >= threshold {
-                    return keys[current]
+                    return key(current)
                 } else {
-                    current = left
+                    current = l
                 }
             }
             return nil
         }
-        let key = keys[node]
-        var through = offset + aggregate(lefts[node], low, high, floor, key).sum
-        if key >= low, key <= high { through += deltas[node] }
-        if let found = findLast(rights[node], low, high, key, ceiling, through, threshold) { return found }
+        let key = self.key(node)
+        var through = offset + aggregate(left(node), low, high, floor, key).sum
+        if key >= low, key <= high { through += delta(node) }
+        if let found = findLast(right(node), low, high, key, ceiling, through, threshold) { return found }
         if key >= low, key <= high, through >= threshold { return key }
-        return findLast(lefts[node], low, high, floor, key, offset, threshold)
+        return findLast(left(node), low, high, floor, key, offset, threshold)
     }
 
-    private func firstKey(after key: Int, in subtree: Int) -> Int? {
-        var node = subtree
+    private func firstKey(after key: Int) -> Int? {
+        var node = root
         var best: Int?
         while node >= 0 {
-            if keys[node] > key {
-                best = keys[node]
-                node = lefts[node]
+            if self.key(node) > key {
+                best = self.key(node)
+                node = left(node)
             } else {
-                node = rights[node]
+                node = right(node)
             }
         }
         return best
