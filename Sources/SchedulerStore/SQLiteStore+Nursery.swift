@@ -220,10 +220,10 @@ extension SQLiteStore {
         }
         try db.run(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [version + 1, group])
         working.entries[group]?.version = version + 1
-        change(&working.entries[group]!.ledger)
+        working.entries[group]?.ledger.apply(change)
         batch.undo.append {
             working.entries[group]?.version = version
-            if working.entries[group] != nil { inverse(&working.entries[group]!.ledger) }
+            working.entries[group]?.ledger.apply(inverse)
         }
     }
 
@@ -696,4 +696,9 @@ public enum RecordID {
         var generator = SystemRandomNumberGenerator()
         return prefix + "_" + String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
+}
+
+extension CapacityLedger {
+    /// Runs `body` on the ledger in place (through optional chaining, without a copy).
+    mutating func apply(_ body: (inout CapacityLedger) -> Void) { body(&self) }
 }
