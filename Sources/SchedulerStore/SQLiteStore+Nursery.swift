@@ -177,14 +177,14 @@ extension SQLiteStore {
     func ledger(_ db: Database, group: Group, version: Int64, nursery: Nursery, batch: WriteBatcher.Batch?) throws -> CapacityLedger {
         if let batch, let entry = working(batch).entries[group.id], entry.version == version { return entry.ledger }
         if let cached = ledgerCache.ledger(group: group.id, version: version) {
-            if let batch { working(batch).entries[group.id] = (version, cached) }
+            if let batch { keep(cached, group: group.id, version: version, in: batch) }
             return cached
         }
         var ledger = CapacityLedger(group: group, nursery: nursery)
         let placements = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
         for placement in placements { ledger.add(Self.placement(placement).span) }
         if let batch {
-            working(batch).entries[group.id] = (version, ledger)
+            keep(ledger, group: group.id, version: version, in: batch)
         } else {
             ledgerCache.store(group: group.id, version: version, ledger: ledger)
         }
@@ -195,6 +195,14 @@ extension SQLiteStore {
     /// cache only after the batch commits; a failed job's changes are undone by their inverse.
     final class WorkingLedgers {
         var entries: [String: (version: Int64, ledger: CapacityLedger)] = [:]
+    }
+
+    /// Keeps a loaded ledger with the batch; if the job that loaded it fails, it is dropped again.
+    private func keep(_ ledger: CapacityLedger, group: String, version: Int64, in batch: WriteBatcher.Batch) {
+        let working = self.working(batch)
+        let previous = working.entries[group]
+        working.entries[group] = (version, ledger)
+        batch.undo.append { working.entries[group] = previous }
     }
 
     private func working(_ batch: WriteBatcher.Batch) -> WorkingLedgers {
@@ -374,15 +382,17 @@ extension SQLiteStore {
             group.id = id
             group.nurseryID = old.nurseryID
             try group.validate()
+            let limitsChanged = group.capacity != old.capacity || group.reservedSOS != old.reservedSOS || group.reservedLocal != old.reservedLocal
+            // Load the ledgers before the row changes: rebuilt afterwards they would hold the new limits at the old version.
+            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
+            let current = limitsChanged ? try self.ledgers(db, nursery: nursery, batch: batch) : nil
             try db.run(
                 sql: """
                     UPDATE nursery_group SET name = ?, min_age_months = ?, max_age_months = ?, capacity = ?, reserved_sos = ?,
                     reserved_local = ? WHERE id = ?
                     """,
                 arguments: [group.name, group.minAgeMonths, group.maxAgeMonths, group.capacity, group.reservedSOS, group.reservedLocal, id])
-            if group.capacity != old.capacity || group.reservedSOS != old.reservedSOS || group.reservedLocal != old.reservedLocal {
-                let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
-                let current = try self.ledgers(db, nursery: nursery, batch: batch)
+            if let current {
                 guard var ledger = current.ledgers[id] else { throw SchedulerStoreError.internal("no ledger for group \(id)") }
                 ledger.update(group: group)
                 if let violation = ledger.firstViolation(from: try Self.today(for: nursery, db, now: context.now)) {
@@ -567,13 +577,14 @@ extension SQLiteStore {
 
     /// Replaces a placement's row and its share of the ledger.
     private func replace(_ db: Database, batch: WriteBatcher.Batch, old: Placement, new: Placement) throws {
-        try db.run(
-            sql: "UPDATE placement SET last_day = ?, state = ? WHERE id = ?",
-            arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
+        // Load the ledger first: rebuilt after the row changed, it would hold the change already.
         let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
         let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
         let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
         _ = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
+        try db.run(
+            sql: "UPDATE placement SET last_day = ?, state = ? WHERE id = ?",
+            arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
         let before = old.span, after = new.state == .active ? new.span : nil
         try self.change(db, batch: batch, group: group.id, version: version, { ledger in
             ledger.remove(before)

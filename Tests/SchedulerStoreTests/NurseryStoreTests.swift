@@ -107,3 +107,85 @@ struct NurseryStoreTests {
         }
     }
 }
+
+/// Changes made right after a restart, when no ledger is cached yet.
+struct ColdCacheTests {
+    func context() -> MutationContext { MutationContext(actor: "tok_test", method: "test") }
+
+    @Test func cancellingOnAColdCacheDoesNotFreeAPlaceTwice() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var store = try SQLiteStore(directory: directory)
+        let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
+        var placements: [Placement] = []
+        for index in 0..<3 {
+            placements.append(try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", pattern: "mon:am"))
+        }
+        try await store.close()
+        store = try SQLiteStore(directory: directory)
+        _ = try await store.cancelPlacement(id: placements[0].id, context: context(), reply: { _ in [] })
+        // One place is free again: one more booking fits, a second does not.
+        _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "a"), first: "2030-09-02", pattern: "mon:am")
+        let extra = try await fixture.newAlmatyChild(store, name: "b")
+        await #expect(throws: BookingRefused.self) {
+            try await fixture.place(store, child: extra, first: "2030-09-02", pattern: "mon:am")
+        }
+        try await store.close()
+    }
+
+    @Test func endingOnAColdCacheKeepsTheCountRight() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var store = try SQLiteStore(directory: directory)
+        let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
+        let first = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "1"), first: "2030-09-02", pattern: "mon:am")
+        _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "2"), first: "2030-09-02", pattern: "mon:am")
+        try await store.close()
+        store = try SQLiteStore(directory: directory)
+        _ = try await store.endPlacement(id: first.id, from: CivilDate(parsing: "2030-10-07")!, context: context(), reply: { _ in [] })
+        // Before 2030-10-07 both places are still taken.
+        let early = try await fixture.newAlmatyChild(store, name: "early")
+        await #expect(throws: BookingRefused.self) {
+            try await fixture.place(store, child: early, first: "2030-09-09", last: "2030-09-30", pattern: "mon:am")
+        }
+        // From 2030-10-07 exactly one place is free.
+        _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "late"), first: "2030-10-07", pattern: "mon:am")
+        let later = try await fixture.newAlmatyChild(store, name: "later")
+        await #expect(throws: BookingRefused.self) {
+            try await fixture.place(store, child: later, first: "2030-10-07", pattern: "mon:am")
+        }
+        try await store.close()
+    }
+
+    @Test func aRefusedCapacityChangeOnAColdCacheChangesNothing() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var store = try SQLiteStore(directory: directory)
+        let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
+        guard case .applied(let sosFamily, _) = try await store.registerFamily(Family(id: "", siteID: "almaty", kind: .sos), context: context(), reply: { _ in [] })
+        else { throw TestFailure("no family") }
+        for index in 0..<2 {
+            guard case .applied(let child, _) = try await store.registerChild(
+                Child(id: "", familyID: sosFamily.id, givenName: "\(index)", birthDate: CivilDate(parsing: "2028-01-01")!),
+                context: context(), reply: { _ in [] })
+            else { throw TestFailure("no child") }
+            _ = try await fixture.place(store, child: child, first: "2030-09-02", pattern: "mon:am")
+        }
+        try await store.close()
+        store = try SQLiteStore(directory: directory)
+        // Capacity 4 with 3 reserved for local families leaves SOS families 1 place: refused (two hold places).
+        await #expect(throws: SchedulerError.self) {
+            try await store.updateGroup(id: NurseryFixture.almatyGroup, context: context(), reply: { _ in [] }) { group in
+                group.capacity = 4
+                group.reservedLocal = 3
+            }
+        }
+        #expect(try await store.group(id: NurseryFixture.almatyGroup)?.capacity == 2)
+        // The group still has 2 places, both taken: a local child does not fit.
+        let third = try await fixture.newAlmatyChild(store, name: "third")
+        await #expect(throws: BookingRefused.self) {
+            try await fixture.place(store, child: third, first: "2030-09-02", pattern: "mon:am")
+        }
+        try await store.close()
+    }
+}
