@@ -2,8 +2,8 @@
 public struct CallOptions: Sendable {
     /// The call's deadline, sent to the server as `timeout_ms`; `nil` for none.
     public var timeout: Duration?
-    /// Set on calls that change data; the server stores the result under it, and the client
-    /// reuses it on its own retries so a retried change happens once.
+    /// The server stores a change's result under it, and the client reuses it on its own retries
+    /// so a retried change happens once. The client makes one when none is given.
     public var idempotencyKey: String?
     /// Whether the call changes data. A mutating call is retried only with an idempotency key.
     public var mutating: Bool

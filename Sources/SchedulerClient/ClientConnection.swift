@@ -138,11 +138,11 @@ final class ClientConnection: Sendable {
     /// Whether new calls should go to a fresh connection (GoAway received or closed).
     var isUsable: Bool { !goingAway.load(ordering: .acquiring) && channel.isActive }
 
-    static func connect(to address: ServerAddress, group: any EventLoopGroup, maxFrameBytes: Int) async throws -> ClientConnection {
+    static func connect(to address: ServerAddress, group: any EventLoopGroup, maxFrameBytes: Int, timeout: Duration) async throws -> ClientConnection {
         let marker = GoAwayMarker()
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(10))
+            .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

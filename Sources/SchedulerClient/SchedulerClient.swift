@@ -47,11 +47,11 @@ public final class SchedulerClient: Sendable {
         if ownsGroup { try? await group.shutdownGracefully() }
     }
 
-    private func currentConnection() async throws -> ClientConnection {
+    private func currentConnection(timeout: Duration = .seconds(10)) async throws -> ClientConnection {
         let task = connection.withLock { task -> Task<ClientConnection, any Error> in
             if let task { return task }
             let address = self.address, group = self.group, maxFrameBytes = self.maxFrameBytes
-            let new = Task { try await ClientConnection.connect(to: address, group: group, maxFrameBytes: maxFrameBytes) }
+            let new = Task { try await ClientConnection.connect(to: address, group: group, maxFrameBytes: maxFrameBytes, timeout: timeout) }
             task = new
             return new
         }
@@ -60,11 +60,12 @@ public final class SchedulerClient: Sendable {
             if open.isUsable { return open }
         } catch {
             connection.withLock { if $0 == task { $0 = nil } }
-            throw RPCError(Status(.unavailable, "cannot connect to \(address): \(error)"))
+            // Nothing was sent: always safe to try again.
+            throw RetryableFailure(status: Status(.unavailable, "cannot connect to \(address): \(error)"), safeToRetry: true)
         }
         // The connection went away: replace it (once, whoever gets here first).
         connection.withLock { if $0 == task { $0 = nil } }
-        return try await currentConnection()
+        return try await currentConnection(timeout: timeout)
     }
 
     // MARK: Calls
@@ -86,6 +87,10 @@ public final class SchedulerClient: Sendable {
     public func call(method: String, payload: [UInt8], options: CallOptions = CallOptions()) async throws -> [UInt8] {
         let clock = ContinuousClock()
         let deadline = options.timeout.map { clock.now + $0 }
+        // Every call carries a key (servers use it only for methods that change data), so a retry
+        // of a change the caller did not mark as one still cannot happen twice.
+        var options = options
+        if options.idempotencyKey == nil { options.idempotencyKey = IdempotencyKey.make() }
         let mayRetry = !options.mutating || options.idempotencyKey != nil
         var attempt = 0
         while true {
@@ -117,7 +122,8 @@ public final class SchedulerClient: Sendable {
             let ms = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
             timeoutMs = UInt32(clamping: max(1, ms))
         }
-        let open = try await currentConnection()
+        let remaining = deadline.map { $0 - ContinuousClock.now } ?? .seconds(10)
+        let open = try await currentConnection(timeout: min(.seconds(10), max(.milliseconds(1), remaining)))
         let id = nextCallID.wrappingAdd(1, ordering: .relaxed).oldValue
         let call = Call(
             callID: id, method: method, payload: payload, timeoutMs: timeoutMs,
@@ -151,7 +157,12 @@ public final class SchedulerClient: Sendable {
 
     /// Round-trip time of a Ping.
     public func ping() async throws -> Duration {
-        let open = try await currentConnection()
+        let open: ClientConnection
+        do {
+            open = try await currentConnection()
+        } catch let failure as RetryableFailure {
+            throw RPCError(failure.status)
+        }
         let start = ContinuousClock.now
         do {
             try await open.ping(UInt64.random(in: 1...UInt64.max)).get()

@@ -34,6 +34,9 @@ final class CallState: Sendable {
         }
     }
 
+    /// Whether nothing has stopped the call yet.
+    var isRunning: Bool { phase.withLock { $0 == .running } }
+
     /// The handler is done: true if its result should be sent.
     func finish() -> Bool {
         phase.withLock { phase in
@@ -65,7 +68,7 @@ public struct CallContext: Sendable {
         return MutationContext(
             actor: principal?.tokenID, method: method, idempotencyKey: idempotencyKey,
             requestDigest: TokenSecret.digest(method: method, payload: payload), now: now(),
-            beforeCommit: { try state.enterCommit() })
+            beforeCommit: { try state.enterCommit() }, isWanted: { state.isRunning })
     }
 
     /// The caller, or `unauthenticated` (for handlers of methods that need a token).

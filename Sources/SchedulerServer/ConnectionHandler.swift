@@ -97,6 +97,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         do {
             while state == .open || state == .draining, let body = try reader.next() {
+                partialSince = nil
                 handleFrame(body)
             }
         } catch {
@@ -110,6 +111,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         flush()
         context.fireChannelReadComplete()
+    }
+
+    /// A client that does not read its replies stops being read from, so unsent replies cannot
+    /// pile up without bound; reading resumes when the socket drains.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

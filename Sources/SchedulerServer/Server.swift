@@ -64,16 +64,28 @@ public final class Server: Service, Sendable {
                 }
             }
         var listeners: [any Channel] = []
-        for listener in runtime.configuration.listeners {
-            switch listener {
-            case .tcp(let host, let port):
-                listeners.append(try await bootstrap.bind(host: host, port: port).get())
-            case .unix(let path):
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-                // Only the server's user may connect: the socket file's permissions are the access control.
-                chmod(path, 0o600)
-                listeners.append(channel)
+        do {
+            for listener in runtime.configuration.listeners {
+                switch listener {
+                case .tcp(let host, let port):
+                    listeners.append(try await bootstrap.bind(host: host, port: port).get())
+                case .unix(let path):
+                    // Only the server's user may connect: the socket file's permissions are the access
+                    // control, so the file is created with them (umask) and checked afterwards.
+                    let previous = umask(0o077)
+                    let bound = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+                    umask(previous)
+                    listeners.append(bound)
+                    guard chmod(path, 0o600) == 0 else {
+                        throw SchedulerError(.internal, "cannot restrict the permissions of the Unix socket \(path)")
+                    }
+                }
             }
+        } catch {
+            // Nothing half-started: close what did bind, so a later start() can try again.
+            for channel in listeners { try? await channel.close() }
+            state.withLock { $0.started = false }
+            throw error
         }
         state.withLock { $0.listeners = listeners }
         runtime.logger.info(
@@ -107,12 +119,13 @@ public final class Server: Service, Sendable {
             defer { state.shuttingDown = true }
             return (state.listeners, !state.shuttingDown)
         }
+        // Draining first: a connection admitted from now on refuses itself; any earlier one is listed below.
+        if first { runtime.beginDraining() }
         let channels = runtime.openChannels
         if force {
             for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DrainEvent.force) }
         }
         guard first else { return }
-        runtime.beginDraining()
         runtime.logger.info("shutting down: draining connections", metadata: ["connections": "\(channels.count)"])
         let eventLoop = group.next()
         let listenersClosed = listeners.map { $0.close() }

@@ -99,7 +99,13 @@ final class TokenCache: Sendable {
 
     let lifetime: Duration
     let capacity: Int
-    private let entries = Mutex<[[UInt8]: Entry]>([:])
+    private struct State {
+        var entries: [[UInt8]: Entry] = [:]
+        /// Tokens revoked through this server: a lookup that raced with the revocation cannot put them back.
+        var revoked: Set<String> = []
+    }
+
+    private let state = Mutex(State())
 
     init(lifetime: Duration = .seconds(2), capacity: Int = 10_000) {
         self.lifetime = lifetime
@@ -108,10 +114,10 @@ final class TokenCache: Sendable {
 
     func lookup(hash: [UInt8]) -> AccessToken? {
         let now = ContinuousClock.now
-        return entries.withLock { entries in
-            guard let entry = entries[hash] else { return nil }
-            guard entry.expires > now else {
-                entries[hash] = nil
+        return state.withLock { state in
+            guard let entry = state.entries[hash] else { return nil }
+            guard entry.expires > now, !state.revoked.contains(entry.token.id) else {
+                state.entries[hash] = nil
                 return nil
             }
             return entry.token
@@ -120,16 +126,19 @@ final class TokenCache: Sendable {
 
     func insert(_ token: AccessToken, hash: [UInt8]) {
         let expires = ContinuousClock.now + lifetime
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[hash] = Entry(token: token, expires: expires)
+        state.withLock { state in
+            guard !state.revoked.contains(token.id) else { return }
+            if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[hash] = Entry(token: token, expires: expires)
         }
     }
 
-    /// Forgets a token at once (after it was revoked).
+    /// Forgets a token at once and for good (it was revoked).
     func remove(tokenID: String) {
-        entries.withLock { entries in
-            for (hash, entry) in entries where entry.token.id == tokenID { entries[hash] = nil }
+        state.withLock { state in
+            if state.revoked.count >= capacity { state.revoked.removeAll(keepingCapacity: true) }
+            state.revoked.insert(tokenID)
+            for (hash, entry) in state.entries where entry.token.id == tokenID { state.entries[hash] = nil }
         }
     }
 }

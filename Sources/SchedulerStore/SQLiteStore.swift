@@ -90,6 +90,9 @@ public final class SQLiteStore: Store {
         _ change: @escaping @Sendable (Database, WriteBatcher.Batch) throws -> (Value, records: [String])
     ) async throws -> Mutated<Value> {
         try await writer.submit { db, batch in
+            guard context.isWanted() else {
+                throw SchedulerError(.cancelled, "the call ended before its change was made")
+            }
             let actor = context.actor ?? ""
             if let key = context.idempotencyKey,
                 let row = try db.row(

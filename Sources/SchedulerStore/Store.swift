@@ -17,11 +17,16 @@ public struct MutationContext: Sendable {
     /// Called inside the transaction just before it commits; throwing rolls the change back.
     /// The server uses it so that a call past its deadline commits nothing.
     public var beforeCommit: @Sendable () throws -> Void
+    /// Asked when the change's turn comes: false (the call timed out or was cancelled while it
+    /// waited) skips the work altogether.
+    public var isWanted: @Sendable () -> Bool
 
     public init(
         actor: String?, method: String, idempotencyKey: String? = nil, requestDigest: [UInt8] = [],
-        now: Date = Date(), beforeCommit: @escaping @Sendable () throws -> Void = {}
+        now: Date = Date(), beforeCommit: @escaping @Sendable () throws -> Void = {},
+        isWanted: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.isWanted = isWanted
         self.actor = actor
         self.method = method
         self.idempotencyKey = idempotencyKey

@@ -1,5 +1,6 @@
 import Dispatch
 import GRDB
+import SchedulerCore
 import Synchronization
 
 /// Group commit: write jobs that arrive while a transaction is committing wait, then run
@@ -39,9 +40,13 @@ final class WriteBatcher: Sendable {
     /// Most jobs in one transaction, so a flood cannot make one transaction (and its latency) huge.
     let maxBatch: Int
 
-    init(pool: DatabasePool, maxBatch: Int = 512) {
+    /// Most writes waiting at once; more are refused with RESOURCE_EXHAUSTED rather than queued without end.
+    let maxQueued: Int
+
+    init(pool: DatabasePool, maxBatch: Int = 512, maxQueued: Int = 20_000) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.maxQueued = maxQueued
     }
 
     /// Runs `work` in the next batch's transaction and returns its result once committed.
@@ -71,13 +76,23 @@ final class WriteBatcher: Sendable {
                     return Outcome(committed: { continuation.resume(throwing: error) }, failed: { _ in continuation.resume(throwing: error) })
                 }
             }, fail: { continuation.resume(throwing: $0) })
-            let start = state.withLock { state -> Bool in
+            let limit = maxQueued
+            let start = state.withLock { state -> Bool? in
+                guard state.queue.count < limit else { return nil }
                 state.queue.append(job)
                 if state.draining { return false }
                 state.draining = true
                 return true
             }
-            if start { queue.async { self.drain() } }
+            switch start {
+            case nil:
+                continuation.resume(throwing: SchedulerError(
+                    .resourceExhausted, "the store has \(limit) writes waiting; try again shortly"))
+            case true?:
+                queue.async { self.drain() }
+            case false?:
+                break
+            }
         }
     }
 

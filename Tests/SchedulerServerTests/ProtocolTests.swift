@@ -173,6 +173,22 @@ struct ConnectionTests {
         }
     }
 
+    @Test func theClientRetriesUntilAStartingServerAnswers() async throws {
+        // Learn a free port, then start the real server on it a little after the call begins.
+        let probe = try await TestServer.start()
+        let port = probe.port
+        try await probe.stop()
+        let starting = Task {
+            try await Task.sleep(for: .milliseconds(150))
+            return try await TestServer.start { $0.listeners = [.tcp(host: "127.0.0.1", port: port)] }
+        }
+        let client = SchedulerClient(address: .tcp(host: "127.0.0.1", port: port))
+        let health = try await client.health(options: CallOptions(timeout: .seconds(10)))
+        #expect(health.store == "sqlite")
+        await client.close()
+        try await starting.value.stop()
+    }
+
     @Test func theClientGivesUpOnAServerThatIsNotThere() async throws {
         let client = SchedulerClient(address: .tcp(host: "127.0.0.1", port: 1))
         await #expect {
@@ -215,6 +231,25 @@ struct BadInputTests {
             let idleGoAway = try await idle.expectGoAwayAndClose()
             #expect(idleGoAway.status.code == .unavailable)
             #expect(idleGoAway.status.message.contains("idle-timeout"))
+        }
+    }
+
+    @Test func aSteadyStreamOfSplitFramesIsNotTakenForAStalledOne() async throws {
+        try await TestServer.with(configure: { $0.partialFrameTimeout = .milliseconds(300) }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            var bytes = ByteBuffer()
+            for opaque in 1...12 { FrameCodec.encode(.ping(opaque: UInt64(opaque)), into: &bytes) }
+            let stream = Array(bytes.readableBytesView)
+            // Every write ends in the middle of a frame, for well over the partial-frame timeout.
+            let chunk = stream.count / 16 + 1
+            for start in stride(from: 0, to: stream.count, by: chunk) {
+                try await connection.send(Array(stream[start..<min(stream.count, start + chunk)]))
+                try await Task.sleep(for: .milliseconds(60))
+            }
+            for opaque in 1...12 {
+                #expect(try await connection.nextFrame() == .pong(opaque: UInt64(opaque)))
+            }
+            await connection.close()
         }
     }
 
