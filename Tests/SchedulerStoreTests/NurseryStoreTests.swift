@@ -4,15 +4,16 @@ import SchedulerStore
 import SchedulerTesting
 import Testing
 
+/// Nursery behaviour every store must have; runs once per `StoreKind`.
 struct NurseryStoreTests {
     func context(beforeCommit: @escaping @Sendable () throws -> Void = {}) -> MutationContext {
         MutationContext(actor: "tok_test", method: "test", beforeCommit: beforeCommit)
     }
 
-    func withStore(_ body: (SQLiteStore, URL, NurseryFixture) async throws -> Void) async throws {
+    func withStore(_ kind: StoreKind, _ body: (any Store, URL, NurseryFixture) async throws -> Void) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(directory: directory)
+        let store = try await kind.open(directory)
         do {
             let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
             try await body(store, directory, fixture)
@@ -23,8 +24,9 @@ struct NurseryStoreTests {
         }
     }
 
-    @Test func reopeningAClosedDayThatWouldOverfillIsRefused() async throws {
-        try await withStore { store, _, fixture in
+    @Test(arguments: StoreKind.all)
+    func reopeningAClosedDayThatWouldOverfillIsRefused(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _, fixture in
             let closed = CivilDate(parsing: "2030-09-02")!
             _ = try await store.updateNursery(id: "almaty-1", context: context(), reply: { _ in [] }) { $0.closures = [closed] }
             // The closed Monday does not count, so a fourth child can be booked from that day on...
@@ -42,8 +44,9 @@ struct NurseryStoreTests {
         }
     }
 
-    @Test func lateCommitsInABatchLeaveNoTraceInTheCache() async throws {
-        try await withStore { store, directory, fixture in
+    @Test(arguments: StoreKind.all)
+    func lateCommitsInABatchLeaveNoTraceInTheCache(kind: StoreKind) async throws {
+        try await withStore(kind) { store, directory, fixture in
             var children: [Child] = []
             for index in 0..<60 { children.append(try await fixture.newAlmatyChild(store, name: "\(index)")) }
             // Sixty concurrent bookings share transactions; every third is too late to commit.
@@ -71,7 +74,7 @@ struct NurseryStoreTests {
             let from = CivilDate(parsing: "2030-09-02")!, to = CivilDate(parsing: "2030-09-13")!
             let live = try await store.occupancy(nurseryID: "almaty-1", from: from, to: to)
             // A second store on the same file builds its ledgers from the rows alone.
-            let fresh = try SQLiteStore(directory: directory)
+            let fresh = try await kind.open(directory)
             let rebuilt = try await fresh.occupancy(nurseryID: "almaty-1", from: from, to: to)
             try await fresh.close()
             #expect(live == rebuilt)
@@ -81,8 +84,9 @@ struct NurseryStoreTests {
         }
     }
 
-    @Test func cancelOnlyBeforeTheFirstDayAndEndOnlyInside() async throws {
-        try await withStore { store, _, fixture in
+    @Test(arguments: StoreKind.all)
+    func cancelOnlyBeforeTheFirstDayAndEndOnlyInside(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _, fixture in
             let child = try await fixture.newAlmatyChild(store)
             let started = try await fixture.place(store, child: child, first: "2025-01-06", last: "2025-12-31", pattern: "mon:am")
             await #expect(throws: SchedulerError.self) {
@@ -112,17 +116,18 @@ struct NurseryStoreTests {
 struct ColdCacheTests {
     func context() -> MutationContext { MutationContext(actor: "tok_test", method: "test") }
 
-    @Test func cancellingOnAColdCacheDoesNotFreeAPlaceTwice() async throws {
+    @Test(arguments: StoreKind.all)
+    func cancellingOnAColdCacheDoesNotFreeAPlaceTwice(kind: StoreKind) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var store = try SQLiteStore(directory: directory)
+        var store = try await kind.open(directory)
         let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
         var placements: [Placement] = []
         for index in 0..<3 {
             placements.append(try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", pattern: "mon:am"))
         }
         try await store.close()
-        store = try SQLiteStore(directory: directory)
+        store = try await kind.open(directory)
         _ = try await store.cancelPlacement(id: placements[0].id, context: context(), reply: { _ in [] })
         // One place is free again: one more booking fits, a second does not.
         _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "a"), first: "2030-09-02", pattern: "mon:am")
@@ -133,15 +138,16 @@ struct ColdCacheTests {
         try await store.close()
     }
 
-    @Test func endingOnAColdCacheKeepsTheCountRight() async throws {
+    @Test(arguments: StoreKind.all)
+    func endingOnAColdCacheKeepsTheCountRight(kind: StoreKind) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var store = try SQLiteStore(directory: directory)
+        var store = try await kind.open(directory)
         let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
         let first = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "1"), first: "2030-09-02", pattern: "mon:am")
         _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "2"), first: "2030-09-02", pattern: "mon:am")
         try await store.close()
-        store = try SQLiteStore(directory: directory)
+        store = try await kind.open(directory)
         _ = try await store.endPlacement(id: first.id, from: CivilDate(parsing: "2030-10-07")!, context: context(), reply: { _ in [] })
         // Before 2030-10-07 both places are still taken.
         let early = try await fixture.newAlmatyChild(store, name: "early")
@@ -157,10 +163,11 @@ struct ColdCacheTests {
         try await store.close()
     }
 
-    @Test func aRefusedCapacityChangeOnAColdCacheChangesNothing() async throws {
+    @Test(arguments: StoreKind.all)
+    func aRefusedCapacityChangeOnAColdCacheChangesNothing(kind: StoreKind) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var store = try SQLiteStore(directory: directory)
+        var store = try await kind.open(directory)
         let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
         guard case .applied(let sosFamily, _) = try await store.registerFamily(Family(id: "", siteID: "almaty", kind: .sos), context: context(), reply: { _ in [] })
         else { throw TestFailure("no family") }
@@ -172,7 +179,7 @@ struct ColdCacheTests {
             _ = try await fixture.place(store, child: child, first: "2030-09-02", pattern: "mon:am")
         }
         try await store.close()
-        store = try SQLiteStore(directory: directory)
+        store = try await kind.open(directory)
         // Capacity 4 with 3 reserved for local families leaves SOS families 1 place: refused (two hold places).
         await #expect(throws: SchedulerError.self) {
             try await store.updateGroup(id: NurseryFixture.almatyGroup, context: context(), reply: { _ in [] }) { group in

@@ -5,11 +5,12 @@ import SchedulerStore
 import SchedulerTesting
 import Testing
 
-struct SQLiteStoreTests {
-    func withStore<T>(_ body: (SQLiteStore, URL) async throws -> T) async throws -> T {
+/// Access, audit and idempotency behaviour every store must have; runs once per `StoreKind`.
+struct StoreConformanceTests: Sendable {
+    func withStore<T>(_ kind: StoreKind, _ body: (any Store, URL) async throws -> T) async throws -> T {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(directory: directory)
+        let store = try await kind.open(directory)
         do {
             let result = try await body(store, directory)
             try await store.close()
@@ -24,31 +25,13 @@ struct SQLiteStoreTests {
         MutationContext(actor: actor, method: "/test/Create", idempotencyKey: key, requestDigest: digest, beforeCommit: beforeCommit)
     }
 
-    func create(_ store: SQLiteStore, role: Role = .manager, scope: Scope? = Scope(kind: .site, id: "almaty"), _ context: MutationContext) async throws -> Mutated<IssuedToken> {
+    func create(_ store: any Store, role: Role = .manager, scope: Scope? = Scope(kind: .site, id: "almaty"), _ context: MutationContext) async throws -> Mutated<IssuedToken> {
         try await store.createToken(role: role, scope: scope, name: "n", context: context) { issued in Array(issued.token.id.utf8) }
     }
 
-    @Test func createdTokenIsFoundBySecretOnlyAndStoredAsHash() async throws {
-        try await withStore { store, directory in
-            guard case .applied(let issued, _) = try await create(store, context()) else {
-                Issue.record("not applied")
-                return
-            }
-            #expect(issued.secret.hasPrefix("sos_") && issued.secret.count == 47)
-            let found = try await store.activeToken(secret: issued.secret)
-            #expect(found?.id == issued.token.id)
-            #expect(found?.scope == Scope(kind: .site, id: "almaty"))
-            #expect(try await store.activeToken(secret: issued.secret + "x") == nil)
-            // The secret itself is nowhere in the file.
-            let queue = try DatabaseQueue(path: directory.appendingPathComponent("sosched.sqlite").path)
-            let hashes = try await queue.read { db in try Data.fetchAll(db, sql: "SELECT hash FROM token") }
-            #expect(hashes == [Data(TokenSecret.hash(issued.secret))])
-            try queue.close()
-        }
-    }
-
-    @Test func revokedTokenStopsWorking() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreKind.all)
+    func revokedTokenStopsWorking(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
             guard case .applied(let issued, _) = try await create(store, context()) else { return }
             let revoked = try await store.revokeToken(id: issued.token.id, context: context()) { _ in [] }
             guard case .applied(let token, _) = revoked else {
@@ -63,8 +46,9 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test func idempotentRetryReturnsTheStoredReplyAndChangesNothing() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreKind.all)
+    func idempotentRetryReturnsTheStoredReplyAndChangesNothing(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
             let first = try await create(store, context("key-1"))
             guard case .applied(let issued, let reply) = first else {
                 Issue.record("not applied")
@@ -95,8 +79,9 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test func aRefusedCommitLeavesNoTrace() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreKind.all)
+    func aRefusedCommitLeavesNoTrace(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
             await #expect(throws: SchedulerError.self) {
                 try await create(store, context("k", beforeCommit: { throw SchedulerError(.deadlineExceeded, "late") }))
             }
@@ -110,24 +95,9 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test func auditLogIsAppendOnly() async throws {
-        try await withStore { store, directory in
-            _ = try await create(store, context())
-            let entries = try await store.auditEntries(after: 0, limit: 10)
-            #expect(entries.count == 1)
-            #expect(entries.first?.method == "/test/Create")
-            #expect(entries.first?.actor == "tok_admin")
-            #expect(entries.first?.records.first?.hasPrefix("token:tok_") == true)
-            let queue = try DatabaseQueue(path: directory.appendingPathComponent("sosched.sqlite").path)
-            #expect(throws: (any Error).self) { try queue.write { db in try db.execute(sql: "UPDATE audit SET method = 'x'") } }
-            #expect(throws: (any Error).self) { try queue.write { db in try db.execute(sql: "DELETE FROM audit") } }
-            try queue.close()
-            #expect(try await store.auditEntries(after: 0, limit: 10) == entries)
-        }
-    }
-
-    @Test func listTokensPages() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreKind.all)
+    func listTokensPages(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
             for _ in 0..<7 { _ = try await create(store, context()) }
             var all: [AccessToken] = []
             var cursor: Int64?
@@ -142,8 +112,9 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test func purgeForgetsOldKeys() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: StoreKind.all)
+    func purgeForgetsOldKeys(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
             _ = try await create(store, context("old"))
             #expect(try await store.purgeIdempotencyKeys(before: Date().addingTimeInterval(-3600)) == 0)
             #expect(try await store.purgeIdempotencyKeys(before: Date().addingTimeInterval(1)) == 1)
@@ -151,6 +122,56 @@ struct SQLiteStoreTests {
                 Issue.record("a purged key is free again")
                 return
             }
+        }
+    }
+}
+
+/// What only the SQLite store promises about its file.
+struct SQLiteFileTests {
+    let conformance = StoreConformanceTests()
+
+    func withStore<T>(_ kind: StoreKind, _ body: (any Store, URL) async throws -> T) async throws -> T {
+        try await conformance.withStore(kind, body)
+    }
+
+    func context() -> MutationContext { conformance.context() }
+
+    func create(_ store: any Store, _ context: MutationContext) async throws -> Mutated<IssuedToken> {
+        try await conformance.create(store, context)
+    }
+
+    @Test func createdTokenIsFoundBySecretOnlyAndStoredAsHash() async throws {
+        try await withStore(.sqlite) { store, directory in
+            guard case .applied(let issued, _) = try await create(store, context()) else {
+                Issue.record("not applied")
+                return
+            }
+            #expect(issued.secret.hasPrefix("sos_") && issued.secret.count == 47)
+            let found = try await store.activeToken(secret: issued.secret)
+            #expect(found?.id == issued.token.id)
+            #expect(found?.scope == Scope(kind: .site, id: "almaty"))
+            #expect(try await store.activeToken(secret: issued.secret + "x") == nil)
+            // The secret itself is nowhere in the file.
+            let queue = try DatabaseQueue(path: directory.appendingPathComponent("sosched.sqlite").path)
+            let hashes = try await queue.read { db in try Data.fetchAll(db, sql: "SELECT hash FROM token") }
+            #expect(hashes == [Data(TokenSecret.hash(issued.secret))])
+            try queue.close()
+        }
+    }
+
+    @Test func auditLogIsAppendOnly() async throws {
+        try await withStore(.sqlite) { store, directory in
+            _ = try await create(store, context())
+            let entries = try await store.auditEntries(after: 0, limit: 10)
+            #expect(entries.count == 1)
+            #expect(entries.first?.method == "/test/Create")
+            #expect(entries.first?.actor == "tok_admin")
+            #expect(entries.first?.records.first?.hasPrefix("token:tok_") == true)
+            let queue = try DatabaseQueue(path: directory.appendingPathComponent("sosched.sqlite").path)
+            #expect(throws: (any Error).self) { try queue.write { db in try db.execute(sql: "UPDATE audit SET method = 'x'") } }
+            #expect(throws: (any Error).self) { try queue.write { db in try db.execute(sql: "DELETE FROM audit") } }
+            try queue.close()
+            #expect(try await store.auditEntries(after: 0, limit: 10) == entries)
         }
     }
 

@@ -1,0 +1,21 @@
+import Foundation
+import SchedulerStore
+
+/// A kind of store that the store conformance tests run against: every test written against
+/// `any Store` runs once per kind. (A PostgreSQL store joins this list when it exists.)
+public struct StoreKind: Sendable, CustomStringConvertible {
+    public let name: String
+    /// Opens, or reopens, the store whose data lives under `directory`.
+    public let open: @Sendable (URL) async throws -> any Store
+
+    public init(name: String, open: @escaping @Sendable (URL) async throws -> any Store) {
+        self.name = name
+        self.open = open
+    }
+
+    public static let sqlite = StoreKind(name: "sqlite") { try SQLiteStore(directory: $0) }
+
+    public static let all: [StoreKind] = [.sqlite]
+
+    public var description: String { name }
+}
