@@ -109,6 +109,9 @@ public struct CapacityLedger: Sendable, Hashable {
         placementCount -= 1
     }
 
+    /// The change points held in all of the ledger's step functions: its size (28 bytes each).
+    public var changePointCount: Int { trees.reduce(0) { $0 + $1.nodeCount } }
+
     /// Changes the group's capacity and reserves (the placements stay as they are).
     public mutating func update(group: Group) { self.group = group }
 
