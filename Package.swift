@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "sosched-server",
             dependencies: [
-                "SchedulerCore", "SchedulerStore", "SchedulerServer",
+                "SchedulerCore", "SchedulerStore", "SchedulerServer", "SchedulerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,21 +5,18 @@ public struct CallOptions: Sendable {
     /// The server stores a change's result under it, and the client reuses it on its own retries
     /// so a retried change happens once. The client makes one when none is given.
     public var idempotencyKey: String?
-    /// Whether the call changes data. A mutating call is retried only with an idempotency key.
-    public var mutating: Bool
     /// Retries after UNAVAILABLE (or a GoAway that refused the call), with jittered backoff.
     public var maxRetries: Int
 
-    public init(timeout: Duration? = .seconds(30), idempotencyKey: String? = nil, mutating: Bool = false, maxRetries: Int = 4) {
+    public init(timeout: Duration? = .seconds(30), idempotencyKey: String? = nil, maxRetries: Int = 4) {
         self.timeout = timeout
         self.idempotencyKey = idempotencyKey
-        self.mutating = mutating
         self.maxRetries = maxRetries
     }
 
     /// Options for a call that changes data, with a fresh idempotency key.
     public static func mutation(timeout: Duration? = .seconds(30)) -> CallOptions {
-        CallOptions(timeout: timeout, idempotencyKey: IdempotencyKey.make(), mutating: true)
+        CallOptions(timeout: timeout, idempotencyKey: IdempotencyKey.make())
     }
 }
 

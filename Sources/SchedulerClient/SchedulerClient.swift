@@ -61,7 +61,7 @@ public final class SchedulerClient: Sendable {
         } catch {
             connection.withLock { if $0 == task { $0 = nil } }
             // Nothing was sent: always safe to try again.
-            throw RetryableFailure(status: Status(.unavailable, "cannot connect to \(address): \(error)"), safeToRetry: true)
+            throw RetryableFailure(status: Status(.unavailable, "cannot connect to \(address): \(error)"))
         }
         // The connection went away: replace it (once, whoever gets here first).
         connection.withLock { if $0 == task { $0 = nil } }
@@ -87,18 +87,17 @@ public final class SchedulerClient: Sendable {
     public func call(method: String, payload: [UInt8], options: CallOptions = CallOptions()) async throws -> [UInt8] {
         let clock = ContinuousClock()
         let deadline = options.timeout.map { clock.now + $0 }
-        // Every call carries a key (servers use it only for methods that change data), so a retry
-        // of a change the caller did not mark as one still cannot happen twice.
+        // Every call carries a key (servers use it only for methods that change data), so every
+        // retry below is safe: a change is made once whatever the caller says of the method.
         var options = options
         if options.idempotencyKey == nil { options.idempotencyKey = IdempotencyKey.make() }
-        let mayRetry = !options.mutating || options.idempotencyKey != nil
         var attempt = 0
         while true {
             do {
                 return try await attemptCall(method: method, payload: payload, options: options, deadline: deadline)
             } catch let failure as RetryableFailure {
                 attempt += 1
-                guard failure.safeToRetry || mayRetry, attempt <= options.maxRetries else { throw RPCError(failure.status) }
+                guard attempt <= options.maxRetries else { throw RPCError(failure.status) }
                 // Jittered exponential backoff: 50 ms, 100 ms, 200 ms, 400 ms (x 0.5-1.5), inside the deadline.
                 let base = 0.05 * Double(1 << (attempt - 1))
                 let delay = Duration.seconds(base * Double.random(in: 0.5...1.5))
@@ -108,10 +107,9 @@ public final class SchedulerClient: Sendable {
         }
     }
 
+    /// UNAVAILABLE, a call a GoAway did not start, or a failed connect: worth another try.
     private struct RetryableFailure: Error {
         var status: Status
-        /// The server said it never started the call, so even a change without a key is safe to resend.
-        var safeToRetry: Bool
     }
 
     private func attemptCall(method: String, payload: [UInt8], options: CallOptions, deadline: ContinuousClock.Instant?) async throws -> [UInt8] {
@@ -141,16 +139,16 @@ public final class SchedulerClient: Sendable {
                 open.cancel(id)
             }
         } catch ConnectionFailure.notStarted(let status) {
-            throw RetryableFailure(status: Status(.unavailable, status.message), safeToRetry: true)
+            throw RetryableFailure(status: Status(.unavailable, status.message))
         } catch ConnectionFailure.closed(let status) {
-            throw RetryableFailure(status: Status(.unavailable, status.message), safeToRetry: false)
+            throw RetryableFailure(status: Status(.unavailable, status.message))
         } catch is CancellationError {
             if Task.isCancelled { throw CancellationError() }
             throw RPCError(Status(.deadlineExceeded, "no reply before the call's deadline"))
         }
         switch reply.status.code {
         case .ok: return reply.payload
-        case .unavailable: throw RetryableFailure(status: reply.status, safeToRetry: false)
+        case .unavailable: throw RetryableFailure(status: reply.status)
         default: throw RPCError(reply.status)
         }
     }

@@ -157,13 +157,6 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func token(id: String) async throws -> AccessToken? {
-        try await pool.read { db in
-            try db.row(sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
-                .map(Self.token(from:))
-        }
-    }
-
     public func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?) {
         try await pool.read { db in
             let rows = try Row.fetchAll(

@@ -71,7 +71,6 @@ public protocol Store: NurseryStore {
 
     /// The active token whose secret is `secret`, or `nil` (unknown or revoked).
     func activeToken(secret: String) async throws -> AccessToken?
-    func token(id: String) async throws -> AccessToken?
     /// Tokens in creation order after the cursor `after` (exclusive); returns the page and the next cursor.
     func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?)
     /// Creates a token. `reply` turns the result into the bytes stored for idempotent retries.

@@ -40,27 +40,14 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Method: health (no token, answered on the event loop) or whoami (token checked in the store).")
     var method = "health"
     @Option(help: "Token for whoami.") var token = ""
-    @Option(help: "Measure this many times and report the run with the median throughput.") var runs = 1
 
     func validate() throws {
         guard ["health", "whoami"].contains(method) else { throw ValidationError("--method must be health or whoami") }
-        guard runs >= 1, connections >= 1, inFlight >= 1, seconds > 0 else { throw ValidationError("counts must be positive") }
+        guard connections >= 1, inFlight >= 1, seconds > 0 else { throw ValidationError("counts must be positive") }
     }
 
+    /// One measurement; `Scripts/bench` repeats it and keeps the median.
     func run() async throws {
-        var lines: [(Double, [String: Any])] = []
-        for _ in 0..<runs { lines.append(try await measure()) }
-        lines.sort { $0.0 < $1.0 }
-        var line = lines[lines.count / 2].1
-        if runs > 1 {
-            line["runs"] = runs
-            line["min"] = lines.first?.0
-            line["max"] = lines.last?.0
-        }
-        try emit(line)
-    }
-
-    private func measure() async throws -> (Double, [String: Any]) {
         let call = method == "health"
             ? CallTemplate(method: "/sos.scheduler.v1.AdminService/Health", payload: try WireCodec.encode(HealthRequest()), token: "")
             : CallTemplate(method: "/sos.scheduler.v1.AdminService/WhoAmI", payload: try WireCodec.encode(WhoAmIRequest()), token: token)
@@ -99,7 +86,7 @@ struct LoadGenerator: AsyncParsableCommand {
             "errors": result.errors, "seconds": seconds, "client_threads": threads,
         ]
         if rate > 0 { line["target_rate"] = rate } else { line["in_flight"] = inFlight }
-        return (value, line)
+        try emit(line)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SchedulerClient
 import SchedulerCore
 import SchedulerServer
 import SchedulerStore
@@ -104,13 +105,10 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// `--listen` as a TCP address, parsed like every `host:port` the CLI takes.
     static func parseHostPort(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
+        guard case .tcp(let host, let port)? = ServerAddress(parsing: text) else { return nil }
+        return (host, port)
     }
 
     func run() async throws {

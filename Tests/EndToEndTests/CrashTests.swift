@@ -53,7 +53,7 @@ struct CrashTests {
                             do {
                                 let placed: PlacementMessage = try await client.call(
                                     p + "BookPlace", BookPlaceRequest(childID: child, groupID: "g", firstDay: "2026-09-01", pattern: pattern),
-                                    options: CallOptions(timeout: .seconds(5), idempotencyKey: IdempotencyKey.make(), mutating: true, maxRetries: 0))
+                                    options: CallOptions(timeout: .seconds(5), idempotencyKey: IdempotencyKey.make(), maxRetries: 0))
                                 outcomes.acknowledged.withLock { $0[child] = placed.id }
                             } catch let error as RPCError where error.code == .resourceExhausted {
                                 outcomes.refused.withLock { _ = $0.insert(child) }

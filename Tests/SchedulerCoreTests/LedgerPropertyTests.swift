@@ -115,7 +115,6 @@ struct LedgerPropertyTests {
         var siblingPlacements: [Placement] = []
         let horizon = Self.start.adding(days: 540)
         let child = Child(id: "c", familyID: "f", givenName: "A", birthDate: CivilDate(parsing: "2024-01-01")!)
-        var refused = 0
 
         for step in 0..<40 {
             let operation = Int.random(in: 0..<10, using: &random)
@@ -142,7 +141,6 @@ struct LedgerPropertyTests {
                     placements.append(candidate)
                     ledgers[group.id]?.add(candidate.span)
                 case .full(let conflicts, let alternatives):
-                    refused += 1
                     #expect(!wouldBreak.isEmpty, "seed \(seed) step \(step): refused a booking that fits")
                     // The first conflict named is the first session that would break.
                     if let firstBad = wouldBreak.first, let firstNamed = conflicts.first {
@@ -192,7 +190,6 @@ struct LedgerPropertyTests {
                 #expect(occupancy?.sos == counted.sos && occupancy?.local == counted.local, "seed \(seed): occupancy")
             }
         }
-        _ = refused
     }
 
     @Test func aLedgerOfTenThousandPlacementsAnswersLikeTheChecker() throws {
