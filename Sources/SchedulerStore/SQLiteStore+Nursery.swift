@@ -75,18 +75,9 @@ extension SQLiteStore {
     }
 
     static func nursery(_ row: Row) -> Nursery {
-        nursery(
+        StoreRules.nursery(
             id: row["id"], siteID: row["site_id"], name: row["name"], weekdayBits: row["open_weekdays"], closures: row["closures"],
             morning: row["morning"], afternoon: row["afternoon"])
-    }
-
-    static func nursery(id: String, siteID: String, name: String, weekdayBits bits: Int, closures: String, morning: String, afternoon: String) -> Nursery {
-        Nursery(
-            id: id, siteID: siteID, name: name,
-            openWeekdays: Set(Weekday.allCases.filter { bits & (1 << ($0.rawValue - 1)) != 0 }),
-            closures: Set(closures.split(separator: ",").compactMap { Int($0).map(CivilDate.init(dayNumber:)) }),
-            morning: SessionTimes(parsing: morning) ?? .morning,
-            afternoon: SessionTimes(parsing: afternoon) ?? .afternoon)
     }
 
     static func group(_ row: Row) -> Group {
@@ -109,24 +100,15 @@ extension SQLiteStore {
     }
 
     static func placement(_ row: Row) -> Placement {
-        let last: Int? = row["last_day"]
-        let bits: Int = row["pattern"]
-        return Placement(
-            id: row["id"], childID: row["child_id"], groupID: row["group_id"],
-            kind: FamilyKind(rawValue: row["kind"]) ?? .local, first: CivilDate(dayNumber: row["first_day"]),
-            last: last.map(CivilDate.init(dayNumber:)), pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: bits)),
-            state: Placement.State(rawValue: row["state"]) ?? .active, nurseryID: row["nursery_id"])
+        StoreRules.placement(
+            id: row["id"], childID: row["child_id"], groupID: row["group_id"], nurseryID: row["nursery_id"], kind: row["kind"],
+            firstDay: row["first_day"], lastDay: row["last_day"], patternBits: row["pattern"], state: row["state"])
     }
-
-    static func weekdayBits(_ days: Set<Weekday>) -> Int { days.reduce(0) { $0 | (1 << ($1.rawValue - 1)) } }
-
-    static func closuresText(_ days: Set<CivilDate>) -> String { days.map(\.dayNumber).sorted().map(String.init).joined(separator: ",") }
 
     // MARK: Lookups inside a transaction
 
     static func require<T>(_ value: T?, _ what: String, _ id: String, field: String) throws -> T {
-        guard let value else { throw SchedulerError(.notFound, "no \(what) with id \(id)", field: field) }
-        return value
+        try StoreRules.require(value, what, id, field: field)
     }
 
     static func fetchSite(_ db: Database, _ id: String) throws -> Site? {
@@ -245,8 +227,7 @@ extension SQLiteStore {
     }
 
     static func today(for nursery: Nursery, _ db: Database, now: Date) throws -> CivilDate {
-        let zone = try fetchSite(db, nursery.siteID)?.timeZone ?? "UTC"
-        return CivilDate(instant: now, timeZone: zone) ?? CivilDate(instant: now, timeZone: "UTC") ?? CivilDate(dayNumber: 0)
+        StoreRules.today(timeZone: try fetchSite(db, nursery.siteID)?.timeZone, now: now)
     }
 
     // MARK: Paging
@@ -299,8 +280,8 @@ extension SQLiteStore {
             }
             try db.run(
                 sql: "INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [nursery.id, nursery.siteID, nursery.name, Self.weekdayBits(nursery.openWeekdays),
-                            Self.closuresText(nursery.closures), nursery.morning.description, nursery.afternoon.description])
+                arguments: [nursery.id, nursery.siteID, nursery.name, StoreRules.weekdayBits(nursery.openWeekdays),
+                            StoreRules.closuresText(nursery.closures), nursery.morning.description, nursery.afternoon.description])
             return (nursery, ["nursery:\(nursery.id)"])
         }
     }
@@ -324,7 +305,7 @@ extension SQLiteStore {
             nursery.siteID = old.siteID
             try db.run(
                 sql: "UPDATE nursery SET name = ?, open_weekdays = ?, closures = ?, morning = ?, afternoon = ? WHERE id = ?",
-                arguments: [nursery.name, Self.weekdayBits(nursery.openWeekdays), Self.closuresText(nursery.closures),
+                arguments: [nursery.name, StoreRules.weekdayBits(nursery.openWeekdays), StoreRules.closuresText(nursery.closures),
                             nursery.morning.description, nursery.afternoon.description, id])
             if nursery.openWeekdays != old.openWeekdays || nursery.closures != old.closures {
                 // The calendar is part of every ledger of the nursery: rebuild and check them all.
@@ -334,12 +315,7 @@ extension SQLiteStore {
                     var ledger = CapacityLedger(group: group, nursery: nursery)
                     let rows = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
                     for row in rows { ledger.add(Self.placement(row).span) }
-                    if let violation = ledger.firstViolation(from: today) {
-                        throw SchedulerError(
-                            .failedPrecondition,
-                            "opening \(violation.date) would overfill group \(group.id) (\(violation.taken) children for \(violation.capacity) places)",
-                            field: "nursery.closures")
-                    }
+                    try StoreRules.checkCalendar(ledger, group: group, today: today)
                     try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
                 }
             }
@@ -382,7 +358,7 @@ extension SQLiteStore {
             group.id = id
             group.nurseryID = old.nurseryID
             try group.validate()
-            let limitsChanged = group.capacity != old.capacity || group.reservedSOS != old.reservedSOS || group.reservedLocal != old.reservedLocal
+            let limitsChanged = StoreRules.limitsChanged(old, group)
             // Load the ledgers before the row changes: rebuilt afterwards they would hold the new limits at the old version.
             let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
             let current = limitsChanged ? try self.ledgers(db, nursery: nursery, batch: batch) : nil
@@ -395,13 +371,7 @@ extension SQLiteStore {
             if let current {
                 guard var ledger = current.ledgers[id] else { throw SchedulerStoreError.internal("no ledger for group \(id)") }
                 ledger.update(group: group)
-                if let violation = ledger.firstViolation(from: try Self.today(for: nursery, db, now: context.now)) {
-                    throw SchedulerError(
-                        .failedPrecondition,
-                        "on \(violation.date) the group already holds \(violation.taken) children; "
-                            + "end or move placements before lowering its capacity or changing its reserves",
-                        field: "group.capacity")
-                }
+                try StoreRules.checkLimits(ledger, today: try Self.today(for: nursery, db, now: context.now))
                 try self.publish(db, batch: batch, group: id, ledger: ledger, version: current.versions[id] ?? 0)
             }
             return (group, ["group:\(id)"])
@@ -441,9 +411,7 @@ extension SQLiteStore {
                 let held = try db.int(
                     sql: "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
                     arguments: [id]) ?? 0
-                guard held == 0 else {
-                    throw SchedulerError(.failedPrecondition, "the family's children hold \(held) placements, which count as \(old.kind.rawValue); end them before changing the kind", field: "family.kind")
-                }
+                try StoreRules.checkKindChange(old: old, new: family, heldPlacements: held)
             }
             try db.run(
                 sql: "UPDATE family SET kind = ?, single_parent = ?, parents_working = ?, contact_ref = ? WHERE id = ?",
@@ -525,15 +493,11 @@ extension SQLiteStore {
                 id: groupRow[0], nurseryID: groupRow[1], name: groupRow[2], minAgeMonths: groupRow[3], maxAgeMonths: groupRow[4],
                 capacity: groupRow[5], reservedSOS: groupRow[6], reservedLocal: groupRow[7])
             let version: Int64 = groupRow[8]
-            let nursery = Self.nursery(
+            let nursery = StoreRules.nursery(
                 id: group.nurseryID, siteID: groupRow[9], name: groupRow[10], weekdayBits: groupRow[11], closures: groupRow[12],
                 morning: groupRow[13], afternoon: groupRow[14])
             try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
-            guard family.siteID == nursery.siteID else {
-                throw SchedulerError(
-                    .failedPrecondition, "the child's family belongs to site \(family.siteID), the group's nursery to site \(nursery.siteID)",
-                    field: "group_id")
-            }
+            try StoreRules.checkSameSite(family: family, nursery: nursery)
             // A child holds one place at a time: no two of its placements share a session.
             let held = try db.rows(
                 sql: """
@@ -542,26 +506,19 @@ extension SQLiteStore {
                     """,
                 arguments: [child.id, booking.first.dayNumber, booking.last?.dayNumber, booking.last?.dayNumber]
             ).map(Self.placement)
-            if let other = held.first(where: { !$0.pattern.intersection(booking.pattern).isEmpty }) {
-                throw SchedulerError(
-                    .failedPrecondition,
-                    "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
-                    field: "child_id")
-            }
+            try StoreRules.checkNoSharedSession(held: held, booking: booking)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
             // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
             // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
             let refusal: BookingRefused? = try {
                 let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
-                guard case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) else { return nil }
-                let all = try self.ledgers(db, nursery: nursery, batch: batch)
-                guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers) else { return nil }
-                return BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
+                return try StoreRules.refusal(request, group: group, nursery: nursery, ledger: ledger) {
+                    let all = try self.ledgers(db, nursery: nursery, batch: batch)
+                    return (all.groups, all.ledgers)
+                }
             }()
             if let refusal { throw refusal }
-            let placement = Placement(
-                id: RecordID.make("plc"), childID: child.id, groupID: group.id, kind: family.kind, first: booking.first,
-                last: booking.last, pattern: booking.pattern, nurseryID: nursery.id)
+            let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
             try db.run(
                 sql: """
                     INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
@@ -571,7 +528,7 @@ extension SQLiteStore {
                             booking.last?.dayNumber, Int(booking.pattern.bits)])
             let span = placement.span
             try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
-            return (placement, ["placement:\(placement.id)", "child:\(child.id)", "group:\(group.id)"])
+            return (placement, StoreRules.bookingRecords(placement))
         }
     }
 
@@ -585,32 +542,14 @@ extension SQLiteStore {
         try db.run(
             sql: "UPDATE placement SET last_day = ?, state = ? WHERE id = ?",
             arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
-        let before = old.span, after = new.state == .active ? new.span : nil
-        try self.change(db, batch: batch, group: group.id, version: version, { ledger in
-            ledger.remove(before)
-            if let after { ledger.add(after) }
-        }, inverse: { ledger in
-            if let after { ledger.remove(after) }
-            ledger.add(before)
-        })
+        let replacement = StoreRules.replacement(old: old, new: new)
+        try self.change(db, batch: batch, group: group.id, version: version, replacement.change, inverse: replacement.inverse)
     }
 
     public func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
-            guard old.state == .active else {
-                throw SchedulerError(.failedPrecondition, "placement \(id) is cancelled", field: "id")
-            }
-            guard from > old.first else {
-                throw SchedulerError(
-                    .failedPrecondition, "from_day \(from) is not after the first day \(old.first); cancel the placement instead",
-                    field: "from_day")
-            }
-            if let last = old.last, from > last {
-                throw SchedulerError(.failedPrecondition, "the placement already ends on \(last)", field: "from_day")
-            }
-            var new = old
-            new.last = from.adding(days: -1)
+            let new = try StoreRules.ended(old, from: from)
             try self.replace(db, batch: batch, old: old, new: new)
             return (new, ["placement:\(id)"])
         }
@@ -619,19 +558,10 @@ extension SQLiteStore {
     public func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
-            guard old.state == .active else {
-                throw SchedulerError(.failedPrecondition, "placement \(id) is already cancelled", field: "id")
-            }
+            try StoreRules.checkActive(old)
             let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
             let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
-            let today = try Self.today(for: nursery, db, now: context.now)
-            guard old.first > today else {
-                throw SchedulerError(
-                    .failedPrecondition, "the placement started on \(old.first); end it from a day instead of cancelling it",
-                    field: "id")
-            }
-            var new = old
-            new.state = .cancelled
+            let new = try StoreRules.cancelled(old, today: try Self.today(for: nursery, db, now: context.now))
             try self.replace(db, batch: batch, old: old, new: new)
             return (new, ["placement:\(id)"])
         }
@@ -643,15 +573,7 @@ extension SQLiteStore {
 
     public func listPlacements(_ filter: PlacementFilter, after: String?, limit: Int) async throws -> Page<Placement> {
         // Ordered by first day, then id; the cursor is "firstDay:id".
-        var afterDay = Int.min, afterID = ""
-        if let after {
-            let parts = after.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let day = Int(parts[0]) else {
-                throw SchedulerError(.invalidArgument, "page_token is not one this server gave out", field: "page_token")
-            }
-            afterDay = day
-            afterID = String(parts[1])
-        }
+        let (afterDay, afterID) = try StoreRules.placementCursor(after)
         let sql = """
             SELECT * FROM placement
             WHERE (first_day > ? OR (first_day = ? AND id > ?))
@@ -665,29 +587,14 @@ extension SQLiteStore {
             filter.childID, filter.childID, filter.from?.dayNumber, filter.from?.dayNumber, filter.to?.dayNumber,
             filter.to?.dayNumber, filter.includeCancelled,
         ]
-        return try await page(sql, arguments, limit: limit, id: { "\($0.first.dayNumber):\($0.id)" }, map: Self.placement)
+        return try await page(sql, arguments, limit: limit, id: StoreRules.placementCursor(of:), map: Self.placement)
     }
 
     public func occupancy(nurseryID: String, from: CivilDate, to: CivilDate) async throws -> [OccupancyDay] {
         try await pool.read { db in
             let nursery = try Self.require(try Self.fetchNursery(db, nurseryID), "nursery", nurseryID, field: "nursery_id")
             let current = try self.ledgers(db, nursery: nursery, batch: nil)
-            var days: [OccupancyDay] = []
-            var day = from
-            while day <= to {
-                if nursery.isOpen(on: day) {
-                    var sessions: [GroupSessionOccupancy] = []
-                    for group in current.groups {
-                        guard let ledger = current.ledgers[group.id] else { continue }
-                        for session in Session.allCases {
-                            sessions.append(GroupSessionOccupancy(groupID: group.id, session: session, occupancy: ledger.occupancy(on: day, session)))
-                        }
-                    }
-                    days.append(OccupancyDay(date: day, sessions: sessions))
-                }
-                day = day.adding(days: 1)
-            }
-            return days
+            return StoreRules.occupancy(nursery: nursery, groups: current.groups, ledgers: current.ledgers, from: from, to: to)
         }
     }
 

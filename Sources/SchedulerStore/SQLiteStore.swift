@@ -91,7 +91,7 @@ public final class SQLiteStore: Store {
     ) async throws -> Mutated<Value> {
         try await writer.submit { db, batch in
             guard context.isWanted() else {
-                throw SchedulerError(.cancelled, "the call ended before its change was made")
+                throw StoreRules.cancelledBeforeItsTurn()
             }
             let actor = context.actor ?? ""
             if let key = context.idempotencyKey,
@@ -99,15 +99,9 @@ public final class SQLiteStore: Store {
                     sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?",
                     arguments: [actor, key])
             {
-                let method: String = row["method"]
-                let digest: Data = row["request_digest"]
-                guard method == context.method, Array(digest) == context.requestDigest else {
-                    throw SchedulerError(
-                        .alreadyExists, "the idempotency key was already used for a different request",
-                        field: "idempotency_key")
-                }
-                let stored: Data = row["reply"]
-                return .replayed(reply: Array(stored))
+                let digest: Data = row["request_digest"], stored: Data = row["reply"]
+                return .replayed(reply: try StoreRules.replay(
+                    storedMethod: row["method"], storedDigest: Array(digest), reply: Array(stored), context: context))
             }
             let (value, records) = try change(db, batch)
             let bytes = try reply(value)
@@ -133,18 +127,9 @@ public final class SQLiteStore: Store {
     private static let tokenColumns = "seq, id, role, scope, name, created_at_ms, created_by, revoked_at_ms"
 
     private static func token(from row: Row) throws -> AccessToken {
-        let roleText: String = row["role"]
-        guard let role = Role(rawValue: roleText) else {
-            throw SchedulerError(.internal, "stored token has unknown role \(roleText)")
-        }
-        let scopeText: String? = row["scope"]
-        let scope = try scopeText.map { text throws(SchedulerError) in try Scope(parsing: text) }
-        let revoked: Int64? = row["revoked_at_ms"]
-        return AccessToken(
-            id: row["id"], role: role, scope: scope, name: row["name"],
-            createdAt: Date(millisecondsSince1970: row["created_at_ms"]),
-            createdBy: row["created_by"],
-            revokedAt: revoked.map(Date.init(millisecondsSince1970:)))
+        try StoreRules.token(
+            id: row["id"], role: row["role"], scope: row["scope"], name: row["name"], createdAtMS: row["created_at_ms"],
+            createdBy: row["created_by"], revokedAtMS: row["revoked_at_ms"])
     }
 
     public func activeToken(secret: String) async throws -> AccessToken? {
@@ -217,10 +202,9 @@ public final class SQLiteStore: Store {
                 sql: "SELECT seq, at_ms, actor, method, records FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [after, limit]
             ).map { row in
-                let records: String = row["records"]
-                return AuditEntry(
+                AuditEntry(
                     sequence: row["seq"], at: Date(millisecondsSince1970: row["at_ms"]), actor: row["actor"],
-                    method: row["method"], records: records.isEmpty ? [] : records.components(separatedBy: ","))
+                    method: row["method"], records: StoreRules.auditRecords(row["records"]))
             }
         }
     }

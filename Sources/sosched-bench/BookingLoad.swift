@@ -15,24 +15,34 @@ struct BookingLoad: AsyncParsableCommand {
         discussion: "Example:\n  sosched-bench bookings --port 7433 --token sos_... --clients 16 --seconds 5")
 
     @Option(help: "Server host.") var host = "127.0.0.1"
-    @Option(help: "Server port.") var port: Int
+    @Option(help: "Server port; repeat it for several servers on one store (clients are spread over them).") var port: [Int]
     @Option(help: "An admin token.") var token: String
     @Option(help: "Concurrent clients, one connection each.") var clients = 16
     @Option(help: "Seconds to measure.") var seconds: Double = 5
     @Option(help: "Children to spread the bookings over (few placements each, as in life).") var children = 2000
     @Option(help: "Benchmark name in the output.") var name = "durable_bookings"
     @Option(help: "Store kind, for the output.") var store = "sqlite"
+    @Option(help: "Groups to spread the bookings over (a booking locks its group's row on PostgreSQL).") var groups = 1
+
+    func validate() throws {
+        guard !port.isEmpty else { throw ValidationError("give at least one --port") }
+        guard groups > 0 else { throw ValidationError("--groups must be positive") }
+    }
 
     func run() async throws {
-        let address = ServerAddress.tcp(host: host, port: port)
+        let addresses = port.map { ServerAddress.tcp(host: host, port: $0) }
+        let address = addresses[0]
         let setup = SchedulerClient(address: address, token: token)
         let run = "b\(UInt32.random(in: 0...UInt32.max))"
         let p = "/sos.scheduler.v1.NurseryService/"
         let _: SiteMessage = try await setup.call(p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: run, name: "Bench", timeZone: "UTC")), options: .mutation())
         let _: NurseryMessage = try await setup.call(p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: run, siteID: run, name: "Bench")), options: .mutation())
-        let _: GroupMessage = try await setup.call(
-            p + "CreateGroup", CreateGroupRequest(group: GroupMessage(id: run, nurseryID: run, name: "Bench", minAgeMonths: 0, maxAgeMonths: 240, capacity: 1000)),
-            options: .mutation())
+        let groupIDs = (0..<groups).map { "\(run)-\($0)" }
+        for id in groupIDs {
+            let _: GroupMessage = try await setup.call(
+                p + "CreateGroup", CreateGroupRequest(group: GroupMessage(id: id, nurseryID: run, name: "Bench", minAgeMonths: 0, maxAgeMonths: 240, capacity: 1000)),
+                options: .mutation())
+        }
         let family: FamilyMessage = try await setup.call(p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: run, kind: .local)), options: .mutation())
         var childIDs: [String] = []
         for _ in 0..<children {
@@ -54,7 +64,7 @@ struct BookingLoad: AsyncParsableCommand {
         let results = try await withThrowingTaskGroup(of: (Int, Int, [Duration]).self) { group in
             for worker in 0..<clients {
                 group.addTask {
-                    let client = SchedulerClient(address: address, token: token, group: loop)
+                    let client = SchedulerClient(address: addresses[worker % addresses.count], token: token, group: loop)
                     var done = 0, failed = 0, round = 0
                     var latencies: [Duration] = []
                     while ContinuousClock.now < deadline {
@@ -62,7 +72,7 @@ struct BookingLoad: AsyncParsableCommand {
                         round += 1
                         let child = ids[index % ids.count]
                         let day = monday.adding(days: (index / ids.count) * 7 + (index % 5))
-                        let request = BookPlaceRequest(childID: child, groupID: run, firstDay: day.description, lastDay: day.description, pattern: "mon-fri:am")
+                        let request = BookPlaceRequest(childID: child, groupID: groupIDs[index % groupIDs.count], firstDay: day.description, lastDay: day.description, pattern: "mon-fri:am")
                         let begin = ContinuousClock.now
                         do {
                             let _: PlacementMessage = try await client.call(p + "BookPlace", request, options: .mutation())
@@ -89,7 +99,7 @@ struct BookingLoad: AsyncParsableCommand {
         }
         try emit([
             "name": name, "value": (Double(results.0) / secondsTaken).rounded(), "unit": "bookings/s", "clients": clients,
-            "store": store, "errors": results.1, "p50_us": micros(0.5), "p99_us": micros(0.99), "seconds": seconds,
+            "store": store, "servers": addresses.count, "groups": groups, "errors": results.1, "p50_us": micros(0.5), "p99_us": micros(0.99), "seconds": seconds,
         ])
     }
 }

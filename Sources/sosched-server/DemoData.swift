@@ -18,7 +18,7 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() async throws {
-        let store = try data.openStore()
+        let store = try await data.openStore()
         do {
             let summary = try await DemoData.load(into: store)
             try await store.close()

@@ -17,18 +17,57 @@ struct SoschedServer: AsyncParsableCommand {
             Example:
               sosched-server token create --data ./var --role admin --name "first admin"
               sosched-server serve --data ./var --listen 127.0.0.1:7433
+              SOSCHED_PG_PASSWORD=... sosched-server serve --store postgres://sosched@db.internal:5432/sosched
             """,
         version: Server.version,
-        subcommands: [Serve.self, Migrate.self, TokenCommand.self, Demo.self]
+        subcommands: [Serve.self, Migrate.self, TokenCommand.self, Demo.self, Export.self, Import.self]
     )
 }
 
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Directory of the SQLite store (created if missing).")
+    @Option(name: .long, help: "Directory of the SQLite store (created if missing). Not used with --store.")
     var data: String = "./var"
 
-    func openStore() throws -> SQLiteStore {
-        try SQLiteStore(directory: URL(fileURLWithPath: data, isDirectory: true))
+    @Option(name: .long, help: ArgumentHelp(
+        "A PostgreSQL store instead of SQLite: postgres://USER@HOST:PORT/DATABASE (add ?sslmode=require for TLS).",
+        discussion: "The password comes from the environment (SOSCHED_PG_PASSWORD, else PGPASSWORD) or --store-password-file, never from a flag."))
+    var store: String?
+
+    @Option(name: .long, help: "File whose first line is the PostgreSQL password.")
+    var storePasswordFile: String?
+
+    @Option(name: .long, help: "Most connections this process opens to PostgreSQL.")
+    var storeConnections: Int = 20
+
+    func validate() throws {
+        if let store {
+            do { _ = try PostgresLocation(parsing: store) } catch let error as SchedulerError { throw ValidationError("--store: \(error.message)") }
+        }
+        if storePasswordFile != nil, store == nil { throw ValidationError("--store-password-file needs --store") }
+        if storeConnections <= 0 { throw ValidationError("--store-connections must be a positive number") }
+    }
+
+    /// Where the data is, for messages.
+    var storeDescription: String {
+        if let store, let location = try? PostgresLocation(parsing: store) { return location.description }
+        return URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("sosched.sqlite").path
+    }
+
+    func openStore() async throws -> any StoreTransfer {
+        guard let store else { return try SQLiteStore(directory: URL(fileURLWithPath: data, isDirectory: true)) }
+        let location = try PostgresLocation(parsing: store)
+        return try await PostgresStore(location: location, password: try password(), maxConnections: storeConnections)
+    }
+
+    private func password() throws -> String? {
+        if let storePasswordFile {
+            guard let text = try? String(contentsOfFile: storePasswordFile, encoding: .utf8) else {
+                throw ValidationError("--store-password-file: cannot read \(storePasswordFile)")
+            }
+            return text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        }
+        let environment = ProcessInfo.processInfo.environment
+        return environment["SOSCHED_PG_PASSWORD"] ?? environment["PGPASSWORD"]
     }
 }
 
@@ -134,7 +173,7 @@ struct Serve: AsyncParsableCommand {
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.eventLoopThreads = threads
 
-        let store = try data.openStore()
+        let store = try await data.openStore()
         let server = try Server(configuration: configuration, store: store, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -158,10 +197,10 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() async throws {
-        let store = try data.openStore()
-        let applied = try store.appliedMigrations()
+        let store = try await data.openStore()
+        let applied = try await store.appliedMigrations()
         try await store.close()
-        print("store at \(store.path) is up to date (\(applied.count) migrations: \(applied.joined(separator: ", ")))")
+        print("store at \(data.storeDescription) is up to date (\(applied.count) migrations: \(applied.joined(separator: ", ")))")
     }
 }
 
@@ -204,7 +243,7 @@ struct TokenCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError(error.message.replacingOccurrences(of: "scope", with: "--scope", options: .anchored))
             }
-            let store = try data.openStore()
+            let store = try await data.openStore()
             let outcome = try await store.createToken(
                 role: role, scope: parsedScope, name: name,
                 context: MutationContext(actor: nil, method: "sosched-server token create")

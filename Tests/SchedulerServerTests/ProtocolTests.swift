@@ -214,9 +214,10 @@ struct BadInputTests {
 
     @Test func silentAndSlowClientsAreClosed() async throws {
         try await TestServer.with(configure: {
-            $0.prefaceTimeout = .milliseconds(200)
-            $0.partialFrameTimeout = .milliseconds(200)
-            $0.idleTimeout = .milliseconds(400)
+            // Long enough that a test starved of CPU by its neighbours still sends in time.
+            $0.prefaceTimeout = .milliseconds(1000)
+            $0.partialFrameTimeout = .milliseconds(1000)
+            $0.idleTimeout = .milliseconds(1500)
         }) { server in
             let silent = try await RawConnection.connect(port: server.port, sendPreface: false)
             let halfPreface = try await RawConnection.connect(port: server.port, sendPreface: false)
@@ -235,7 +236,7 @@ struct BadInputTests {
     }
 
     @Test func aSteadyStreamOfSplitFramesIsNotTakenForAStalledOne() async throws {
-        try await TestServer.with(configure: { $0.partialFrameTimeout = .milliseconds(300) }) { server in
+        try await TestServer.with(configure: { $0.partialFrameTimeout = .milliseconds(1000) }) { server in
             let connection = try await RawConnection.connect(port: server.port)
             var bytes = ByteBuffer()
             for opaque in 1...12 { FrameCodec.encode(.ping(opaque: UInt64(opaque)), into: &bytes) }
@@ -244,7 +245,7 @@ struct BadInputTests {
             let chunk = stream.count / 16 + 1
             for start in stride(from: 0, to: stream.count, by: chunk) {
                 try await connection.send(Array(stream[start..<min(stream.count, start + chunk)]))
-                try await Task.sleep(for: .milliseconds(60))
+                try await Task.sleep(for: .milliseconds(100))
             }
             for opaque in 1...12 {
                 #expect(try await connection.nextFrame() == .pong(opaque: UInt64(opaque)))

@@ -15,7 +15,10 @@ public struct StoreKind: Sendable, CustomStringConvertible {
 
     public static let sqlite = StoreKind(name: "sqlite") { try SQLiteStore(directory: $0) }
 
-    public static let all: [StoreKind] = [.sqlite]
+    /// A database of its own per directory on the test run's PostgreSQL server (`TestPostgres`).
+    public static let postgres = StoreKind(name: "postgres") { try await TestPostgres.openStore(for: $0) }
+
+    public static let all: [StoreKind] = [.sqlite, .postgres]
 
     public var description: String { name }
 }

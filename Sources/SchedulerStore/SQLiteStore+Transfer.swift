@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+import SchedulerCore
+
+extension SQLiteStore: StoreTransfer {
+    public func exportRows(_ sink: @escaping @Sendable (StoreDump.Row) throws -> Void) async throws {
+        try await pool.read { db in
+            for table in StoreDump.tables {
+                let cursor = try Row.fetchCursor(db, sql: "SELECT \(table.columnList) FROM \(table.name) ORDER BY \(table.order)")
+                while let row = try cursor.next() {
+                    let values = table.columns.indices.map { index -> StoreDump.Value in
+                        let value = row[index] as DatabaseValue
+                        if value.isNull { return .null }
+                        switch table.columns[index].type {
+                        case .int: return .int(Int64.fromDatabaseValue(value) ?? 0)
+                        case .text: return .text(String.fromDatabaseValue(value) ?? "")
+                        case .bool: return .bool(Bool.fromDatabaseValue(value) ?? false)
+                        case .bytes: return .bytes(Array(Data.fromDatabaseValue(value) ?? Data()))
+                        }
+                    }
+                    try sink(StoreDump.Row(table: table.name, values: values))
+                }
+            }
+        }
+    }
+
+    public func importRows(_ rows: [StoreDump.Row]) async throws {
+        try await pool.write { db in
+            for table in StoreDump.tables {
+                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0
+                guard count == 0 else {
+                    throw SchedulerError(.failedPrecondition, "the store already holds data (table \(table.name) has \(count) rows); import needs an empty store", field: "store")
+                }
+            }
+            for row in rows {
+                let table = try StoreDump.table(row.table)
+                let marks = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
+                let arguments = StatementArguments(row.values.map { value -> (any DatabaseValueConvertible)? in
+                    switch value {
+                    case .null: return nil
+                    case .int(let number): return number
+                    case .text(let text): return text
+                    case .bool(let flag): return flag
+                    case .bytes(let bytes): return Data(bytes)
+                    }
+                })
+                try db.run(sql: "INSERT INTO \(table.name) (\(table.columnList)) VALUES (\(marks))", arguments: arguments)
+            }
+        }
+    }
+}

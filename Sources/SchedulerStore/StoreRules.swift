@@ -1,0 +1,225 @@
+import Foundation
+import SchedulerCore
+
+/// What every store stores the same way and decides the same way, whatever its SQL: the
+/// columns' stored forms and the checks a change makes inside its transaction, with their
+/// messages. Each store reads the records, calls these, and writes the outcome.
+enum StoreRules {
+    // MARK: Stored forms
+
+    static func weekdayBits(_ days: Set<Weekday>) -> Int { days.reduce(0) { $0 | (1 << ($1.rawValue - 1)) } }
+
+    static func closuresText(_ days: Set<CivilDate>) -> String { days.map(\.dayNumber).sorted().map(String.init).joined(separator: ",") }
+
+    static func nursery(id: String, siteID: String, name: String, weekdayBits bits: Int, closures: String, morning: String, afternoon: String) -> Nursery {
+        Nursery(
+            id: id, siteID: siteID, name: name,
+            openWeekdays: Set(Weekday.allCases.filter { bits & (1 << ($0.rawValue - 1)) != 0 }),
+            closures: Set(closures.split(separator: ",").compactMap { Int($0).map(CivilDate.init(dayNumber:)) }),
+            morning: SessionTimes(parsing: morning) ?? .morning,
+            afternoon: SessionTimes(parsing: afternoon) ?? .afternoon)
+    }
+
+    static func placement(
+        id: String, childID: String, groupID: String, nurseryID: String, kind: String, firstDay: Int, lastDay: Int?, patternBits: Int, state: String
+    ) -> Placement {
+        Placement(
+            id: id, childID: childID, groupID: groupID, kind: FamilyKind(rawValue: kind) ?? .local, first: CivilDate(dayNumber: firstDay),
+            last: lastDay.map(CivilDate.init(dayNumber:)), pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: patternBits)),
+            state: Placement.State(rawValue: state) ?? .active, nurseryID: nurseryID)
+    }
+
+    static func token(
+        id: String, role roleText: String, scope scopeText: String?, name: String, createdAtMS: Int64, createdBy: String?, revokedAtMS: Int64?
+    ) throws -> AccessToken {
+        guard let role = Role(rawValue: roleText) else {
+            throw SchedulerError(.internal, "stored token has unknown role \(roleText)")
+        }
+        let scope = try scopeText.map { text throws(SchedulerError) in try Scope(parsing: text) }
+        return AccessToken(
+            id: id, role: role, scope: scope, name: name, createdAt: Date(millisecondsSince1970: createdAtMS),
+            createdBy: createdBy, revokedAt: revokedAtMS.map(Date.init(millisecondsSince1970:)))
+    }
+
+    static func auditRecords(_ text: String) -> [String] { text.isEmpty ? [] : text.components(separatedBy: ",") }
+
+    // MARK: Checks
+
+    static func require<T>(_ value: T?, _ what: String, _ id: String, field: String) throws -> T {
+        guard let value else { throw SchedulerError(.notFound, "no \(what) with id \(id)", field: field) }
+        return value
+    }
+
+    /// A stored idempotency key: the stored reply if the request is the same, else ALREADY_EXISTS.
+    static func replay(storedMethod: String, storedDigest: [UInt8], reply: [UInt8], context: MutationContext) throws -> [UInt8] {
+        guard storedMethod == context.method, storedDigest == context.requestDigest else {
+            throw SchedulerError(
+                .alreadyExists, "the idempotency key was already used for a different request", field: "idempotency_key")
+        }
+        return reply
+    }
+
+    static func cancelledBeforeItsTurn() -> SchedulerError {
+        SchedulerError(.cancelled, "the call ended before its change was made")
+    }
+
+    /// Today in the site's zone (UTC if the zone is unknown).
+    static func today(timeZone: String?, now: Date) -> CivilDate {
+        CivilDate(instant: now, timeZone: timeZone ?? "UTC") ?? CivilDate(instant: now, timeZone: "UTC") ?? CivilDate(dayNumber: 0)
+    }
+
+    static func checkSameSite(family: Family, nursery: Nursery) throws {
+        guard family.siteID == nursery.siteID else {
+            throw SchedulerError(
+                .failedPrecondition, "the child's family belongs to site \(family.siteID), the group's nursery to site \(nursery.siteID)",
+                field: "group_id")
+        }
+    }
+
+    /// A child holds one place at a time: no two of its placements share a session.
+    /// `held` are the child's active placements that overlap the booking's dates.
+    static func checkNoSharedSession(held: [Placement], booking: BookingInput) throws {
+        if let other = held.first(where: { !$0.pattern.intersection(booking.pattern).isEmpty }) {
+            throw SchedulerError(
+                .failedPrecondition,
+                "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
+                field: "child_id")
+        }
+    }
+
+    /// Decides a booking with the group's own ledger; only a refusal needs the other groups
+    /// (`allLedgers`, for alternatives). Returns the refusal, or nil if the booking fits.
+    static func refusal(
+        _ request: BookingRequest, group: Group, nursery: Nursery, ledger: CapacityLedger,
+        allLedgers: () throws -> (groups: [Group], ledgers: [String: CapacityLedger])
+    ) throws -> BookingRefused? {
+        guard case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) else { return nil }
+        let all = try allLedgers()
+        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers)
+        else { return nil }
+        return BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
+    }
+
+    static func newPlacement(_ booking: BookingInput, family: Family, nurseryID: String) -> Placement {
+        Placement(
+            id: RecordID.make("plc"), childID: booking.childID, groupID: booking.groupID, kind: family.kind, first: booking.first,
+            last: booking.last, pattern: booking.pattern, nurseryID: nurseryID)
+    }
+
+    static func bookingRecords(_ placement: Placement) -> [String] {
+        ["placement:\(placement.id)", "child:\(placement.childID)", "group:\(placement.groupID)"]
+    }
+
+    /// The placement ended from `from` (its last day the day before), if that is allowed.
+    static func ended(_ old: Placement, from: CivilDate) throws -> Placement {
+        guard old.state == .active else {
+            throw SchedulerError(.failedPrecondition, "placement \(old.id) is cancelled", field: "id")
+        }
+        guard from > old.first else {
+            throw SchedulerError(
+                .failedPrecondition, "from_day \(from) is not after the first day \(old.first); cancel the placement instead",
+                field: "from_day")
+        }
+        if let last = old.last, from > last {
+            throw SchedulerError(.failedPrecondition, "the placement already ends on \(last)", field: "from_day")
+        }
+        var new = old
+        new.last = from.adding(days: -1)
+        return new
+    }
+
+    static func checkActive(_ old: Placement) throws {
+        guard old.state == .active else {
+            throw SchedulerError(.failedPrecondition, "placement \(old.id) is already cancelled", field: "id")
+        }
+    }
+
+    /// The placement cancelled, if its first day is still ahead (`today` in the site's zone).
+    static func cancelled(_ old: Placement, today: CivilDate) throws -> Placement {
+        try checkActive(old)
+        guard old.first > today else {
+            throw SchedulerError(
+                .failedPrecondition, "the placement started on \(old.first); end it from a day instead of cancelling it",
+                field: "id")
+        }
+        var new = old
+        new.state = .cancelled
+        return new
+    }
+
+    /// Changes a placement's share of a ledger from `old` to `new` (and back, for the inverse).
+    static func replacement(old: Placement, new: Placement) -> (change: (inout CapacityLedger) -> Void, inverse: (inout CapacityLedger) -> Void) {
+        let before = old.span, after = new.state == .active ? new.span : nil
+        return ({ ledger in
+            ledger.remove(before)
+            if let after { ledger.add(after) }
+        }, { ledger in
+            if let after { ledger.remove(after) }
+            ledger.add(before)
+        })
+    }
+
+    static func checkCalendar(_ ledger: CapacityLedger, group: Group, today: CivilDate) throws {
+        if let violation = ledger.firstViolation(from: today) {
+            throw SchedulerError(
+                .failedPrecondition,
+                "opening \(violation.date) would overfill group \(group.id) (\(violation.taken) children for \(violation.capacity) places)",
+                field: "nursery.closures")
+        }
+    }
+
+    static func checkLimits(_ ledger: CapacityLedger, today: CivilDate) throws {
+        if let violation = ledger.firstViolation(from: today) {
+            throw SchedulerError(
+                .failedPrecondition,
+                "on \(violation.date) the group already holds \(violation.taken) children; "
+                    + "end or move placements before lowering its capacity or changing its reserves",
+                field: "group.capacity")
+        }
+    }
+
+    static func limitsChanged(_ old: Group, _ new: Group) -> Bool {
+        new.capacity != old.capacity || new.reservedSOS != old.reservedSOS || new.reservedLocal != old.reservedLocal
+    }
+
+    static func checkKindChange(old: Family, new: Family, heldPlacements held: Int) throws {
+        guard new.kind == old.kind || held == 0 else {
+            throw SchedulerError(
+                .failedPrecondition,
+                "the family's children hold \(held) placements, which count as \(old.kind.rawValue); end them before changing the kind",
+                field: "family.kind")
+        }
+    }
+
+    /// Occupancy of every group and session on each open day of `from...to`.
+    static func occupancy(nursery: Nursery, groups: [Group], ledgers: [String: CapacityLedger], from: CivilDate, to: CivilDate) -> [OccupancyDay] {
+        var days: [OccupancyDay] = []
+        var day = from
+        while day <= to {
+            if nursery.isOpen(on: day) {
+                var sessions: [GroupSessionOccupancy] = []
+                for group in groups {
+                    guard let ledger = ledgers[group.id] else { continue }
+                    for session in Session.allCases {
+                        sessions.append(GroupSessionOccupancy(groupID: group.id, session: session, occupancy: ledger.occupancy(on: day, session)))
+                    }
+                }
+                days.append(OccupancyDay(date: day, sessions: sessions))
+            }
+            day = day.adding(days: 1)
+        }
+        return days
+    }
+
+    /// The placements cursor "firstDay:id" (placements are listed by first day, then id).
+    static func placementCursor(_ after: String?) throws -> (day: Int, id: String) {
+        guard let after else { return (Int(Int32.min), "") }
+        let parts = after.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let day = Int(parts[0]) else {
+            throw SchedulerError(.invalidArgument, "page_token is not one this server gave out", field: "page_token")
+        }
+        return (day, String(parts[1]))
+    }
+
+    static func placementCursor(of placement: Placement) -> String { "\(placement.first.dayNumber):\(placement.id)" }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SchedulerCore
+import SchedulerStore
+
+/// The PostgreSQL server of a test run. `Scripts/test` starts one in a temporary directory and
+/// names it in `SOSCHED_TEST_POSTGRES` (and its password in `SOSCHED_TEST_POSTGRES_PASSWORD`);
+/// without it every PostgreSQL test fails, saying so, rather than being skipped.
+public enum TestPostgres {
+    public struct NotConfigured: Error, CustomStringConvertible {
+        public var description: String {
+            "no PostgreSQL server for the tests: SOSCHED_TEST_POSTGRES is not set. Run Scripts/test, which starts one."
+        }
+    }
+
+    /// The server's maintenance database and the password.
+    public static func server() throws -> (location: PostgresLocation, password: String?) {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["SOSCHED_TEST_POSTGRES"], !url.isEmpty else { throw NotConfigured() }
+        return (try PostgresLocation(parsing: url), environment["SOSCHED_TEST_POSTGRES_PASSWORD"])
+    }
+
+    /// A database of its own for the data under `directory` (a test's temporary directory),
+    /// created the first time: opening the same directory again reopens the same database.
+    public static func database(for directory: URL) async throws -> (location: PostgresLocation, password: String?) {
+        let (server, password) = try server()
+        let name = "t_" + directory.lastPathComponent.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+        var location = server
+        location.database = String(name.prefix(63))
+        let configuration = PostgresConnection.Configuration(
+            host: server.host, port: server.port, username: server.user, password: password, database: server.database, tls: .disable)
+        let logger = Logger(label: "sosched.test.postgres")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            let exists = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(location.database)", logger: logger)
+                .collect().count > 0
+            if !exists {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(location.database)\""), logger: logger)
+            }
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return (location, password)
+    }
+
+    /// Opens (creating if needed) the PostgreSQL store for `directory`.
+    public static func openStore(for directory: URL, maxConnections: Int = 8) async throws -> PostgresStore {
+        let (location, password) = try await database(for: directory)
+        return try await PostgresStore(location: location, password: password, maxConnections: maxConnections)
+    }
+}
