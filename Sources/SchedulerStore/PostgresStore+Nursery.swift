@@ -3,10 +3,12 @@ import PostgresNIO
 import SchedulerCore
 
 /// The nursery side on PostgreSQL. Locks, always taken in this order, keep the capacity
-/// invariant across servers: a booking locks its child (and shares its family's row), then
-/// its group; ending or cancelling locks the group, then the placement; a calendar change
-/// locks the nursery, then its groups by id. A group's ledger is read, checked and changed only
-/// while its row is locked, at the `ledger_version` read under that lock.
+/// invariant across servers: a booking locks its child (and shares its family's row), shares
+/// its nursery's key (the lock its placement's foreign key would take anyway, taken first so
+/// it cannot deadlock with a calendar change), then locks its group; ending or cancelling
+/// locks the group, then the placement; a calendar change locks the nursery, then its groups
+/// by id. A group's ledger is read, checked and changed only while its row is locked, at the
+/// `ledger_version` read under that lock.
 extension PostgresStore {
     // MARK: Rows (columns by position)
 
@@ -90,14 +92,16 @@ extension PostgresStore {
     }
 
     /// A group's ledger at `version`: the cached one if current, else rebuilt from its active
-    /// placements as this transaction sees them. A rebuilt ledger is cached after the commit.
-    func ledger(_ tx: PostgresTransaction, group: Group, version: Int64, nursery: Nursery) async throws -> CapacityLedger {
+    /// placements as this transaction sees them. A rebuilt ledger is cached after the commit if
+    /// its rows surely are those of `version`: read under the group's row lock (`locked`) or in
+    /// one snapshot with the version.
+    func ledger(_ tx: PostgresTransaction, group: Group, version: Int64, nursery: Nursery, locked: Bool) async throws -> CapacityLedger {
         if let cached = ledgerCache.ledger(group: group.id, version: version) { return cached }
         var ledger = CapacityLedger(group: group, nursery: nursery)
         for row in try await tx.rows("SELECT \(unescaped: Self.placementColumns) FROM placement WHERE group_id = \(group.id) AND state = 'active'") {
             ledger.add(try Self.placement(row).span)
         }
-        tx.ledgersAfterCommit.append((group.id, version, ledger))
+        if locked || tx.snapshot { tx.ledgersAfterCommit.append((group.id, version, ledger)) }
         return ledger
     }
 
@@ -111,7 +115,7 @@ extension PostgresStore {
             let (group, version) = try Self.group(row)
             groups.append(group)
             versions[group.id] = version
-            ledgers[group.id] = try await ledger(tx, group: group, version: version, nursery: nursery)
+            ledgers[group.id] = try await ledger(tx, group: group, version: version, nursery: nursery, locked: lock)
         }
         return (groups, ledgers, versions)
     }
@@ -256,7 +260,7 @@ extension PostgresStore {
             if StoreRules.limitsChanged(old, group) {
                 let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
                 // Loaded before the row changes: rebuilt afterwards it would hold the new limits at the old version.
-                var ledger = try await ledger(tx, group: old, version: version, nursery: nursery)
+                var ledger = try await ledger(tx, group: old, version: version, nursery: nursery, locked: true)
                 ledger.update(group: group)
                 try StoreRules.checkLimits(ledger, today: try await today(tx, siteID: nursery.siteID, now: context.now))
                 try await publish(tx, group: id, ledger: ledger, version: version)
@@ -375,19 +379,27 @@ extension PostgresStore {
                 """)
             else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
             let child = try Self.child(childRow), family = try Self.family(childRow, at: 5)
-            // Then the group's row: every booking, end and cancel of the group waits here in turn.
-            let (group, version) = try StoreRules.require(try await fetchGroup(tx, booking.groupID, lock: true), "group", booking.groupID, field: "group_id")
-            let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "group_id")
-            try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
-            try StoreRules.checkSameSite(family: family, nursery: nursery)
+            // The child's other placements (its lock keeps them as they are), checked before the
+            // group is locked, so the group's lock is held for as few statements as possible.
             let held = try await tx.rows("""
                 SELECT \(unescaped: Self.placementColumns) FROM placement WHERE child_id = \(child.id) AND state = 'active'
                 AND (last_day IS NULL OR last_day >= \(booking.first.dayNumber))
                 AND (\(booking.last?.dayNumber)::bigint IS NULL OR first_day <= \(booking.last?.dayNumber))
                 """).map(Self.placement)
+            // The nursery's key, shared: its calendar cannot change until this booking is done.
+            guard let nurseryRow = try await tx.row("""
+                SELECT \(unescaped: Self.nurseryColumns) FROM nursery
+                WHERE id = (SELECT nursery_id FROM nursery_group WHERE id = \(booking.groupID)) FOR KEY SHARE
+                """)
+            else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
+            let nursery = try Self.nursery(nurseryRow)
+            // Then the group's row: every booking, end and cancel of the group waits here in turn.
+            let (group, version) = try StoreRules.require(try await fetchGroup(tx, booking.groupID, lock: true), "group", booking.groupID, field: "group_id")
+            try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
+            try StoreRules.checkSameSite(family: family, nursery: nursery)
             try StoreRules.checkNoSharedSession(held: held, booking: booking)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
-            var ledger = try await ledger(tx, group: group, version: version, nursery: nursery)
+            var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
             // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
             var others: (groups: [Group], ledgers: [String: CapacityLedger])?
             if case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) {
@@ -398,13 +410,17 @@ extension PostgresStore {
                 throw refusal
             }
             let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
+            // The row and the version bump in one statement (one round trip under the group's lock).
             try await tx.run("""
-                INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
-                VALUES (\(placement.id), \(child.id), \(group.id), \(nursery.id), \(family.kind.rawValue), \(booking.first.dayNumber),
-                        \(booking.last?.dayNumber), \(Int(booking.pattern.bits)), 'active')
+                WITH added AS (
+                    INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
+                    VALUES (\(placement.id), \(child.id), \(group.id), \(nursery.id), \(family.kind.rawValue), \(booking.first.dayNumber),
+                            \(booking.last?.dayNumber), \(Int(booking.pattern.bits)), 'active')
+                )
+                UPDATE nursery_group SET ledger_version = \(Int(version + 1)) WHERE id = \(group.id)
                 """)
             ledger.add(placement.span)
-            try await publish(tx, group: group.id, ledger: ledger, version: version)
+            tx.ledgersAfterCommit.append((group.id, version + 1, ledger))
             return (placement, StoreRules.bookingRecords(placement))
         }
     }
@@ -421,7 +437,7 @@ extension PostgresStore {
         let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "id")
         let new = try await decide(old, { try await self.today(tx, siteID: nursery.siteID, now: now) })
         // The ledger is loaded before the row changes: rebuilt afterwards, it would hold the change already.
-        var ledger = try await ledger(tx, group: group, version: version, nursery: nursery)
+        var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
         try await tx.run("UPDATE placement SET last_day = \(new.last?.dayNumber), state = \(new.state.rawValue) WHERE id = \(id)")
         StoreRules.replacement(old: old, new: new).change(&ledger)
         try await publish(tx, group: group.id, ledger: ledger, version: version)

@@ -4,7 +4,8 @@ import SchedulerCore
 
 extension PostgresStore: StoreTransfer {
     public func exportRows(_ sink: @escaping @Sendable (StoreDump.Row) throws -> Void) async throws {
-        try await read { tx in
+        // Not retried: the rows already handed to the sink cannot be taken back.
+        try await transaction(readOnly: true, retry: false) { tx in
             for table in StoreDump.tables {
                 let rows = try await tx.connection.query(
                     PostgresQuery(unsafeSQL: "SELECT \(table.columnList) FROM \(table.name) ORDER BY \(table.order)"), logger: tx.logger)
@@ -26,7 +27,7 @@ extension PostgresStore: StoreTransfer {
     }
 
     public func importRows(_ rows: [StoreDump.Row]) async throws {
-        try await transaction { tx in
+        try await transaction(retry: false) { tx in
             for table in StoreDump.tables {
                 let count = try await tx.row(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)"))?.int(0) ?? 0
                 guard count == 0 else {

@@ -25,7 +25,10 @@ public final class PostgresStore: Store {
             tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(10)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own chatter (including a warning when the first lease races run()'s start) stays out of the log.
+        var background = logger
+        background.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         runner = Task { await client.run() }
         do {
@@ -70,12 +73,15 @@ public final class PostgresStore: Store {
     /// Runs `body` in a transaction, retried (a few times, from the start) when PostgreSQL
     /// refuses it for a reason a retry cures: a serialization failure, a deadlock, or a unique
     /// key another transaction took first (the retry then sees that transaction's row).
-    func transaction<T: Sendable>(readOnly: Bool = false, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
+    ///
+    /// `retry: false` is for bodies with effects outside the database (an export's output) or
+    /// whose conflicts a retry cannot cure (an import's duplicate rows).
+    func transaction<T: Sendable>(readOnly: Bool = false, retry: Bool = true, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
                 return try await client.withConnection { connection in
-                    let tx = PostgresTransaction(connection: connection, logger: logger)
+                    let tx = PostgresTransaction(connection: connection, logger: logger, snapshot: readOnly)
                     try await tx.run(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
                     do {
                         let value = try await body(tx)
@@ -90,12 +96,39 @@ public final class PostgresStore: Store {
                         throw error
                     }
                 }
-            } catch let error as PSQLError where attempt < 8 && Self.isRetryable(error) {
+            } catch let error as PSQLError where retry && attempt < 8 && Self.isRetryable(error) {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 4)))))
-            } catch let error as PSQLError {
-                throw SchedulerError(.unavailable, "the PostgreSQL store failed: \(Self.describe(error))")
+            } catch {
+                throw Self.schedulerError(error, logger: logger)
             }
+        }
+    }
+
+    /// What a client is told when the database fails: UNAVAILABLE (retry later) for outages and
+    /// conflicts, INVALID_ARGUMENT for a value PostgreSQL refuses (a NUL character in a text,
+    /// say), FAILED_PRECONDITION for a broken constraint. The server's own message goes to the
+    /// log, not to the client.
+    static func schedulerError(_ error: any Error, logger: Logger) -> any Error {
+        switch error {
+        case is SchedulerError, is BookingRefused:
+            return error
+        case is CancellationError:
+            return SchedulerError(.cancelled, "the call was cancelled")
+        case let error as PSQLError:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            logger.warning("PostgreSQL refused a statement", metadata: ["error": "\(describe(error))"])
+            if state.hasPrefix("22") {
+                return SchedulerError(.invalidArgument, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (texts may not hold NUL characters)")
+            }
+            if state.hasPrefix("23") {
+                return SchedulerError(.failedPrecondition, "the change conflicts with the stored records (constraint \(error.serverInfo?[.constraintName] ?? "unknown"))")
+            }
+            return SchedulerError(.unavailable, "the PostgreSQL store is unavailable (\(state.isEmpty ? "\(error.code)" : state)); try again")
+        default:
+            // The pool could not lease a connection (database down, pool closed) or a row did not decode.
+            logger.warning("PostgreSQL store error", metadata: ["error": "\(String(describing: error))"])
+            return SchedulerError(.unavailable, "the PostgreSQL store is unavailable; try again")
         }
     }
 
@@ -129,24 +162,32 @@ public final class PostgresStore: Store {
         guard context.isWanted() else { throw StoreRules.cancelledBeforeItsTurn() }
         return try await transaction { tx in
             let actor = context.actor ?? ""
-            if let key = context.idempotencyKey,
-                let row = try await tx.row("SELECT method, request_digest, reply FROM idempotency WHERE actor = \(actor) AND key = \(key)")
-            {
-                return .replayed(reply: try StoreRules.replay(
-                    storedMethod: try row.text(0), storedDigest: try row.bytes(1), reply: try row.bytes(2), context: context))
+            if let key = context.idempotencyKey {
+                // Calls with the same key take turns (on every server): a retry racing its
+                // original waits here, then finds the original's stored reply. (A separate
+                // statement: the lookup's snapshot must be taken after the lock is held.)
+                try await tx.run("SELECT pg_advisory_xact_lock(hashtextextended(\(actor + "\u{1F}" + key), 7433))")
+                if let row = try await tx.row("SELECT method, request_digest, reply FROM idempotency WHERE actor = \(actor) AND key = \(key)") {
+                    return .replayed(reply: try StoreRules.replay(
+                        storedMethod: try row.text(0), storedDigest: try row.bytes(1), reply: try row.bytes(2), context: context))
+                }
             }
             let (value, records) = try await change(tx)
             let bytes = try reply(value)
             let now = context.now.millisecondsSince1970
-            try await tx.run(
-                "INSERT INTO audit (at_ms, actor, method, records) VALUES (\(now), \(context.actor), \(context.method), \(records.joined(separator: ",")))")
             if let key = context.idempotencyKey {
-                // A second call with the same key racing this one waits on the key here, then fails
-                // with a unique violation and is retried, when it finds this stored reply.
+                // One statement (one round trip) for the audit entry and the stored reply.
                 try await tx.run("""
+                    WITH entry AS (
+                        INSERT INTO audit (at_ms, actor, method, records)
+                        VALUES (\(now), \(context.actor), \(context.method), \(records.joined(separator: ",")))
+                    )
                     INSERT INTO idempotency (actor, key, method, request_digest, reply, created_at_ms)
                     VALUES (\(actor), \(key), \(context.method), \(Data(context.requestDigest)), \(Data(bytes)), \(now))
                     """)
+            } else {
+                try await tx.run(
+                    "INSERT INTO audit (at_ms, actor, method, records) VALUES (\(now), \(context.actor), \(context.method), \(records.joined(separator: ",")))")
             }
             try context.beforeCommit()
             return .applied(value, reply: bytes)
@@ -288,12 +329,15 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 final class PostgresTransaction {
     let connection: PostgresConnection
     let logger: Logger
+    /// Every statement sees one snapshot (REPEATABLE READ): a version and the rows read after it agree.
+    let snapshot: Bool
     /// Ledgers this transaction built or changed, cached (at their new versions) after the commit.
     var ledgersAfterCommit: [(group: String, version: Int64, ledger: CapacityLedger)] = []
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, logger: Logger, snapshot: Bool) {
         self.connection = connection
         self.logger = logger
+        self.snapshot = snapshot
     }
 
     func run(_ query: PostgresQuery) async throws {

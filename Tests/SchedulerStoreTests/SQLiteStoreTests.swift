@@ -193,3 +193,43 @@ struct SQLiteFileTests {
         try await reopened.close()
     }
 }
+
+/// What only the PostgreSQL store promises about its database.
+struct PostgresDatabaseTests {
+    let conformance = StoreConformanceTests()
+
+    @Test func tokensAreStoredAsHashesAndTheAuditLogIsAppendOnly() async throws {
+        try await conformance.withStore(.postgres) { store, directory in
+            guard case .applied(let issued, _) = try await conformance.create(store, conformance.context()) else {
+                Issue.record("not applied")
+                return
+            }
+            let hashes = try await TestPostgres.execute("SELECT encode(hash, 'hex') FROM token", for: directory)
+            #expect(hashes == [[TokenSecret.hash(issued.secret).map { String(format: "%02x", $0) }.joined()]])
+            let secrets = try await TestPostgres.execute("SELECT count(*)::text FROM token WHERE position(\(quote(issued.secret)) in row_to_json(token)::text) > 0", for: directory)
+            #expect(secrets == [["0"]])
+            let before = try await store.auditEntries(after: 0, limit: 10)
+            #expect(before.count == 1)
+            for statement in ["UPDATE audit SET method = 'x'", "DELETE FROM audit", "TRUNCATE audit"] {
+                await #expect(throws: (any Error).self, "\(statement)") { _ = try await TestPostgres.execute(statement, for: directory) }
+            }
+            #expect(try await store.auditEntries(after: 0, limit: 10) == before)
+        }
+    }
+
+    @Test func serversStartingTogetherMigrateOnce() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try await TestPostgres.database(for: directory)  // an empty database; the stores race to set it up
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await TestPostgres.openStore(for: directory, maxConnections: 2) } }
+            return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
+        }
+        for store in stores {
+            #expect(try await store.appliedMigrations() == ["v1-access", "v2-nursery"])
+            try await store.close()
+        }
+    }
+
+    func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+}

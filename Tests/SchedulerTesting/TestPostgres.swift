@@ -36,7 +36,11 @@ public enum TestPostgres {
             let exists = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(location.database)", logger: logger)
                 .collect().count > 0
             if !exists {
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(location.database)\""), logger: logger)
+                do {
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(location.database)\""), logger: logger)
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
+                    // Created meanwhile by another open of the same directory.
+                }
             }
             try await connection.close()
         } catch {
@@ -44,6 +48,27 @@ public enum TestPostgres {
             throw error
         }
         return (location, password)
+    }
+
+    /// Runs `sql` on the database of `directory` as the server's superuser, outside any store;
+    /// returns each row's columns as text (select bytes as `encode(col, 'hex')`).
+    public static func execute(_ sql: String, for directory: URL) async throws -> [[String?]] {
+        let (location, password) = try await database(for: directory)
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password, database: location.database, tls: .disable)
+        let logger = Logger(label: "sosched.test.postgres")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
+        do {
+            var result: [[String?]] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                result.append(try row.map { try $0.decode(String?.self) })
+            }
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 
     /// Opens (creating if needed) the PostgreSQL store for `directory`.
