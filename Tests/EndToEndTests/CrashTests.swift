@@ -1,5 +1,6 @@
 import Foundation
 import SchedulerClient
+import SchedulerStore
 import SchedulerTesting
 import SchedulerWire
 import Synchronization
@@ -14,13 +15,23 @@ struct CrashTests {
         let refused = Mutex<Set<String>>([])
     }
 
-    @Test func acknowledgedBookingsSurviveKillNine() async throws {
+    /// On SQLite the server's file; on PostgreSQL a database of the test's own.
+    @Test(arguments: ["sqlite", "postgres"])
+    func acknowledgedBookingsSurviveKillNine(store: String) async throws {
         let work = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("var")
-        let made = try await runProcess(try Binaries.url("sosched-server"), ["token", "create", "--data", data.path, "--role", "admin"])
+        var storeArguments = ["--data", data.path]
+        var environment: [String: String] = [:]
+        if store == "postgres" {
+            let (location, password) = try await TestPostgres.database(for: work)
+            storeArguments = ["--store", location.description]
+            environment["SOSCHED_PG_PASSWORD"] = password ?? ""
+        }
+        let made = try await runProcess(try Binaries.url("sosched-server"), ["token", "create", "--role", "admin"] + storeArguments, environment: environment)
         let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
-        let first = try await SpawnedServer.start(directory: data)
+        let serve = ["--listen", "127.0.0.1:0"] + storeArguments
+        let first = try await SpawnedServer.start(directory: data, arguments: serve, environment: environment)
         let address = ServerAddress.tcp(host: "127.0.0.1", port: first.port)
         let p = "/sos.scheduler.v1.NurseryService/"
         let setup = SchedulerClient(address: address, token: token)
@@ -82,7 +93,7 @@ struct CrashTests {
         // The server really died mid-stream: many bookings never got an answer.
         #expect(acknowledged.count + refused.count < children.count)
 
-        let second = try await SpawnedServer.start(directory: data)
+        let second = try await SpawnedServer.start(directory: data, arguments: serve, environment: environment)
         let reader = SchedulerClient(address: .tcp(host: "127.0.0.1", port: second.port), token: token)
         var stored: [PlacementMessage] = []
         var page = ""
