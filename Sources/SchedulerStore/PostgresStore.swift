@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 import SchedulerCore
 
@@ -28,6 +29,18 @@ public final class PostgresStore: Store {
         // The pool's own chatter (including a warning when the first lease races run()'s start) stays out of the log.
         var background = logger
         background.logLevel = .error
+        // One direct connection first: the pool retries a failing connect without end, so a wrong
+        // password or host would otherwise hang the start instead of saying what is wrong.
+        do {
+            let probe = try await PostgresConnection.connect(
+                configuration: PostgresConnection.Configuration(
+                    host: location.host, port: location.port, username: location.user, password: password, database: location.database,
+                    tls: location.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable),
+                id: 0, logger: background)
+            try await probe.close()
+        } catch {
+            throw SchedulerError(.unavailable, "cannot open the PostgreSQL store at \(location): \(PostgresStore.describe(error))")
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         runner = Task { await client.run() }

@@ -109,7 +109,7 @@ struct BinaryTests {
         ["sosched", "--help"], ["sosched", "health", "--help"], ["sosched", "whoami", "--help"],
         ["sosched", "token", "create", "--help"], ["sosched", "token", "list", "--help"], ["sosched", "token", "revoke", "--help"],
         ["sosched-server", "--help"], ["sosched-server", "serve", "--help"], ["sosched-server", "migrate", "--help"],
-        ["sosched-server", "token", "create", "--help"],
+        ["sosched-server", "token", "create", "--help"], ["sosched-server", "export", "--help"], ["sosched-server", "import", "--help"],
     ])
     func everyCommandsHelpHasAnExample(_ command: [String]) async throws {
         let result = try await runProcess(try Binaries.url(command[0]), Array(command.dropFirst()))

@@ -87,6 +87,8 @@ struct PostgresServerTests {
         let environment = ["SOSCHED_PG_PASSWORD": password ?? ""]
         let first = try await SpawnedServer.start(directory: directory, arguments: serverArguments(location), environment: environment)
         let second = try await SpawnedServer.start(directory: directory, arguments: serverArguments(location), environment: environment)
+        let health = try await runProcess(try Binaries.url("sosched"), ["health", "--server", first.address, "--json"])
+        #expect(health.stdout.contains("\"postgres\""), "\(health.stdout)")
         let a = SchedulerClient(address: .tcp(host: "127.0.0.1", port: first.port), token: admin.secret)
         let b = SchedulerClient(address: .tcp(host: "127.0.0.1", port: second.port), token: admin.secret)
         // Both servers have the group's ledger cached before anything is booked.
@@ -157,6 +159,29 @@ struct PostgresServerTests {
         #expect(whoami.status == 0, "\(whoami.stderr)")
         #expect(whoami.stdout.contains("\"admin\""))
         _ = try await spawned.stop()
+    }
+
+    @Test func storeOptionsAreCheckedAndErrorsSayWhatToDo() async throws {
+        let server = try Binaries.url("sosched-server")
+        let withPassword = try await runProcess(server, ["serve", "--store", "postgres://sosched:secret@127.0.0.1:5432/sosched"])
+        #expect(withPassword.status != 0)
+        #expect(withPassword.stderr.contains("SOSCHED_PG_PASSWORD"))
+        #expect(!withPassword.stderr.contains("secret@"))
+        let otherScheme = try await runProcess(server, ["migrate", "--store", "mysql://sosched@127.0.0.1/sosched"])
+        #expect(otherScheme.status != 0)
+        #expect(otherScheme.stderr.contains("postgres://USER@HOST:PORT/DATABASE"))
+
+        let work = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let (location, password) = try await TestPostgres.database(for: work)
+        let wrong = try await runProcess(server, ["migrate", "--store", location.description], environment: ["SOSCHED_PG_PASSWORD": "wrong"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("cannot open the PostgreSQL store at \(location.description)"), "\(wrong.stderr)")
+        let passwordFile = work.appendingPathComponent("pgpass").path
+        try Data(((password ?? "") + "\n").utf8).write(to: URL(fileURLWithPath: passwordFile))
+        let migrated = try await runProcess(server, ["migrate", "--store", location.description, "--store-password-file", passwordFile])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stdout.contains("v1-access, v2-nursery"))
     }
 
     func rows(of store: some StoreTransfer) async throws -> [StoreDump.Row] {

@@ -212,45 +212,68 @@ struct BadInputTests {
         }
     }
 
-    @Test func silentAndSlowClientsAreClosed() async throws {
-        try await TestServer.with(configure: {
-            // Long enough that a test starved of CPU by its neighbours still sends in time.
-            $0.prefaceTimeout = .milliseconds(1000)
-            $0.partialFrameTimeout = .milliseconds(1000)
-            $0.idleTimeout = .milliseconds(1500)
-        }) { server in
-            let silent = try await RawConnection.connect(port: server.port, sendPreface: false)
-            let halfPreface = try await RawConnection.connect(port: server.port, sendPreface: false)
-            try await halfPreface.send(Array(Preface.bytes.prefix(4)))
-            let partial = try await RawConnection.connect(port: server.port)
-            try await partial.send([0, 0, 0, 20, 1, 2])
-            let idle = try await RawConnection.connect(port: server.port)
+    /// Runs a timing-sensitive scenario up to three times: a run whose test task was starved of
+    /// CPU by its neighbours past a timeout goes again. A server that gets the rule wrong fails
+    /// every attempt the same way, so a real fault still fails the test.
+    func withAttempts(_ body: () async throws -> Void) async throws {
+        for attempt in 1...3 {
+            do {
+                return try await body()
+            } catch where attempt < 3 {
+                continue
+            }
+        }
+    }
 
-            #expect(try await silent.expectGoAwayAndClose().status.message.contains("preface-timeout"))
-            #expect(try await halfPreface.expectGoAwayAndClose().status.message.contains("preface-timeout"))
-            #expect(try await partial.expectGoAwayAndClose().status.message.contains("partial-frame-timeout"))
-            let idleGoAway = try await idle.expectGoAwayAndClose()
-            #expect(idleGoAway.status.code == .unavailable)
-            #expect(idleGoAway.status.message.contains("idle-timeout"))
+    @Test func silentAndSlowClientsAreClosed() async throws {
+        try await withAttempts {
+            try await TestServer.with(configure: {
+                $0.prefaceTimeout = .milliseconds(1000)
+                $0.partialFrameTimeout = .milliseconds(1000)
+                $0.idleTimeout = .milliseconds(1500)
+            }) { server in
+                let silent = try await RawConnection.connect(port: server.port, sendPreface: false)
+                let halfPreface = try await RawConnection.connect(port: server.port, sendPreface: false)
+                try await halfPreface.send(Array(Preface.bytes.prefix(4)))
+                let partial = try await RawConnection.connect(port: server.port)
+                try await partial.send([0, 0, 0, 20, 1, 2])
+                let idle = try await RawConnection.connect(port: server.port)
+
+                let expected: [(RawConnection, String)] = [
+                    (silent, "preface-timeout"), (halfPreface, "preface-timeout"), (partial, "partial-frame-timeout"), (idle, "idle-timeout"),
+                ]
+                for (connection, limit) in expected {
+                    let goAway = try await connection.expectGoAwayAndClose()
+                    guard goAway.status.message.contains(limit) else {
+                        throw TestFailure("expected a GoAway naming \(limit), got: \(goAway.status.message)")
+                    }
+                    if limit == "idle-timeout", goAway.status.code != .unavailable {
+                        throw TestFailure("an idle connection's GoAway should be UNAVAILABLE, got \(goAway.status.code)")
+                    }
+                }
+            }
         }
     }
 
     @Test func aSteadyStreamOfSplitFramesIsNotTakenForAStalledOne() async throws {
-        try await TestServer.with(configure: { $0.partialFrameTimeout = .milliseconds(1000) }) { server in
-            let connection = try await RawConnection.connect(port: server.port)
-            var bytes = ByteBuffer()
-            for opaque in 1...12 { FrameCodec.encode(.ping(opaque: UInt64(opaque)), into: &bytes) }
-            let stream = Array(bytes.readableBytesView)
-            // Every write ends in the middle of a frame, for well over the partial-frame timeout.
-            let chunk = stream.count / 16 + 1
-            for start in stride(from: 0, to: stream.count, by: chunk) {
-                try await connection.send(Array(stream[start..<min(stream.count, start + chunk)]))
-                try await Task.sleep(for: .milliseconds(100))
+        try await withAttempts {
+            try await TestServer.with(configure: { $0.partialFrameTimeout = .milliseconds(1000) }) { server in
+                let connection = try await RawConnection.connect(port: server.port)
+                var bytes = ByteBuffer()
+                for opaque in 1...12 { FrameCodec.encode(.ping(opaque: UInt64(opaque)), into: &bytes) }
+                let stream = Array(bytes.readableBytesView)
+                // Every write ends in the middle of a frame, for well over the partial-frame timeout.
+                let chunk = stream.count / 16 + 1
+                for start in stride(from: 0, to: stream.count, by: chunk) {
+                    try await connection.send(Array(stream[start..<min(stream.count, start + chunk)]))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                for opaque in 1...12 {
+                    let frame = try await connection.nextFrame()
+                    guard frame == .pong(opaque: UInt64(opaque)) else { throw TestFailure("expected pong \(opaque), got \(frame)") }
+                }
+                await connection.close()
             }
-            for opaque in 1...12 {
-                #expect(try await connection.nextFrame() == .pong(opaque: UInt64(opaque)))
-            }
-            await connection.close()
         }
     }
 
