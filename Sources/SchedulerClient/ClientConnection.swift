@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SchedulerWire
 import Synchronization
 
@@ -24,6 +25,7 @@ final class ClientHandler: ChannelInboundHandler {
     private let onGoAway: @Sendable () -> Void
     private(set) var goAway: GoAway?
     private var closed = false
+    private var failure: String?
 
     init(maxFrameBytes: Int, onGoAway: @escaping @Sendable () -> Void) {
         reader = FrameReader(maxFrameBytes: maxFrameBytes)
@@ -41,7 +43,7 @@ final class ClientHandler: ChannelInboundHandler {
 
     func send(_ call: Call, promise: EventLoopPromise<Reply>) {
         guard let context, !closed else {
-            promise.fail(ConnectionFailure.notStarted(Status(.unavailable, "the connection is closed")))
+            promise.fail(ConnectionFailure.notStarted(Status(.unavailable, failure ?? "the connection is closed")))
             return
         }
         if let goAway, call.callID > goAway.lastCallID {
@@ -64,7 +66,7 @@ final class ClientHandler: ChannelInboundHandler {
 
     func ping(_ opaque: UInt64, promise: EventLoopPromise<Void>) {
         guard let context, !closed else {
-            promise.fail(ConnectionFailure.closed(Status(.unavailable, "the connection is closed")))
+            promise.fail(ConnectionFailure.closed(Status(.unavailable, failure ?? "the connection is closed")))
             return
         }
         pings[opaque] = promise
@@ -104,13 +106,17 @@ final class ClientHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        let status = goAway?.status ?? Status(.unavailable, "the connection to the server closed")
+        let status = goAway?.status ?? Status(.unavailable, failure ?? "the connection to the server closed")
         failAll(status)
         onGoAway()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A failed TLS handshake (untrusted certificate, wrong name, a server without TLS) says so.
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            failure = "TLS with the server failed (\(error)); check --tls-ca and the server's certificate"
+        }
         context.close(promise: nil)
     }
 
@@ -138,13 +144,23 @@ final class ClientConnection: Sendable {
     /// Whether new calls should go to a fresh connection (GoAway received or closed).
     var isUsable: Bool { !goingAway.load(ordering: .acquiring) && channel.isActive }
 
-    static func connect(to address: ServerAddress, group: any EventLoopGroup, maxFrameBytes: Int, timeout: Duration) async throws -> ClientConnection {
+    static func connect(
+        to address: ServerAddress, group: any EventLoopGroup, maxFrameBytes: Int, timeout: Duration, tls: NIOSSLContext? = nil
+    ) async throws -> ClientConnection {
         let marker = GoAwayMarker()
+        // TLS only over TCP; the server's name (not an IP address, which is checked against the
+        // certificate's IP entries instead) goes in SNI and is verified.
+        var serverName: String?
+        if case .tcp(let host, _) = address, (try? SocketAddress(ipAddress: host, port: 0)) == nil { serverName = host }
+        let useTLS: NIOSSLContext? = if case .tcp = address { tls } else { nil }
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let useTLS {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: useTLS, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ClientHandler(maxFrameBytes: maxFrameBytes, onGoAway: { marker.set() }))
                 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SchedulerCore
 import SchedulerWire
 import Synchronization
@@ -21,10 +22,24 @@ public final class SchedulerClient: Sendable {
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let maxFrameBytes: Int
+    private let tls: NIOSSLContext?
     private let nextCallID = Atomic<UInt64>(1)
     private let connection = Mutex<Task<ClientConnection, any Error>?>(nil)
 
-    public init(address: ServerAddress, token: String? = nil, group: (any EventLoopGroup)? = nil, maxFrameBytes: Int = 4 << 20) {
+    public convenience init(address: ServerAddress, token: String? = nil, group: (any EventLoopGroup)? = nil, maxFrameBytes: Int = 4 << 20) {
+        self.init(address: address, token: token, group: group, maxFrameBytes: maxFrameBytes, tlsContext: nil)
+    }
+
+    /// A client that speaks TLS to a TCP address, verifying the server's certificate (see
+    /// `ClientTLS`). Throws for TLS settings that cannot be used (an unreadable trust file).
+    public convenience init(
+        address: ServerAddress, token: String? = nil, group: (any EventLoopGroup)? = nil, maxFrameBytes: Int = 4 << 20, tls: ClientTLS
+    ) throws {
+        self.init(address: address, token: token, group: group, maxFrameBytes: maxFrameBytes, tlsContext: try tls.context())
+    }
+
+    private init(address: ServerAddress, token: String?, group: (any EventLoopGroup)?, maxFrameBytes: Int, tlsContext: NIOSSLContext?) {
+        self.tls = tlsContext
         self.address = address
         self.token = token
         self.maxFrameBytes = maxFrameBytes
@@ -50,8 +65,8 @@ public final class SchedulerClient: Sendable {
     private func currentConnection(timeout: Duration = .seconds(10)) async throws -> ClientConnection {
         let task = connection.withLock { task -> Task<ClientConnection, any Error> in
             if let task { return task }
-            let address = self.address, group = self.group, maxFrameBytes = self.maxFrameBytes
-            let new = Task { try await ClientConnection.connect(to: address, group: group, maxFrameBytes: maxFrameBytes, timeout: timeout) }
+            let address = self.address, group = self.group, maxFrameBytes = self.maxFrameBytes, tls = self.tls
+            let new = Task { try await ClientConnection.connect(to: address, group: group, maxFrameBytes: maxFrameBytes, timeout: timeout, tls: tls) }
             task = new
             return new
         }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SchedulerCore
 import SchedulerStore
 import SchedulerWire
@@ -18,6 +19,33 @@ public final class Server: Service, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(Lifecycle())
     private let stopped: EventLoopPromise<Void>
+    private let tlsContext: NIOSSLContext?
+
+    /// The TLS context of the TCP listeners; a file that cannot be read or parsed is named.
+    static func tlsContext(_ files: ServerConfiguration.TLSFiles) throws -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
+        } catch {
+            throw SchedulerError(.invalidArgument, "cannot read a PEM certificate chain from \(files.certificateChain): \(error)", field: "tls-cert")
+        }
+        guard !chain.isEmpty else {
+            throw SchedulerError(.invalidArgument, "\(files.certificateChain) holds no certificate", field: "tls-cert")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
+        } catch {
+            throw SchedulerError(.invalidArgument, "cannot read a PEM private key from \(files.privateKey): \(error)", field: "tls-key")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw SchedulerError(.invalidArgument, "the TLS certificate and key do not make a usable pair: \(error)", field: "tls-key")
+        }
+    }
 
     private struct Lifecycle {
         var listeners: [any Channel] = []
@@ -36,6 +64,7 @@ public final class Server: Service, Sendable {
         let methods = try MethodTable(handlers: registry.handlers)
         runtime = ServerRuntime(
             configuration: configuration, methods: methods, store: store, tokens: tokens, logger: logger, now: now)
+        tlsContext = try configuration.tls.map(Self.tlsContext)
         let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         stopped = group.next().makePromise()
@@ -53,27 +82,32 @@ public final class Server: Service, Sendable {
             return !state.started
         }) else { return }
         let runtime = self.runtime
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime))
+        /// TCP connections start with TLS when it is configured; Unix sockets never do.
+        func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
+            ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime))
+                    }
                 }
-            }
+        }
+        let tcp = bootstrap(tls: tlsContext), local = bootstrap(tls: nil)
         var listeners: [any Channel] = []
         do {
             for listener in runtime.configuration.listeners {
                 switch listener {
                 case .tcp(let host, let port):
-                    listeners.append(try await bootstrap.bind(host: host, port: port).get())
+                    listeners.append(try await tcp.bind(host: host, port: port).get())
                 case .unix(let path):
                     // Only the server's user may connect: the socket file's permissions are the access
                     // control, so the file is created with them (umask) and checked afterwards.
                     let previous = umask(0o077)
-                    let bound = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+                    let bound = try await local.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
                     umask(previous)
                     listeners.append(bound)
                     guard chmod(path, 0o600) == 0 else {
@@ -90,7 +124,10 @@ public final class Server: Service, Sendable {
         state.withLock { $0.listeners = listeners }
         runtime.logger.info(
             "sosched-server listening",
-            metadata: ["addresses": "\(listeners.compactMap(\.localAddress).map { "\($0)" })", "store": "\(runtime.store.kind)"])
+            metadata: [
+                "addresses": "\(listeners.compactMap(\.localAddress).map { "\($0)" })", "store": "\(runtime.store.kind)",
+                "tls": "\(tlsContext != nil ? "on TCP listeners" : "off")",
+            ])
     }
 
     public func run() async throws {

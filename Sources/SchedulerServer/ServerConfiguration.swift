@@ -32,6 +32,19 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(30)
     /// Number of event loop threads; 0 means one per core.
     public var eventLoopThreads = 0
+    /// TLS for the TCP listeners (Unix sockets are protected by their file permissions instead).
+    public var tls: TLSFiles?
+
+    /// A certificate chain and its private key, PEM files.
+    public struct TLSFiles: Sendable, Hashable {
+        public var certificateChain: String
+        public var privateKey: String
+
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
 
     public init() {}
 }

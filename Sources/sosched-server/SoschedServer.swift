@@ -80,6 +80,7 @@ struct Serve: AsyncParsableCommand {
 
             Example:
               sosched-server serve --data ./var --listen 127.0.0.1:7433 --unix /run/sosched/sosched.sock
+              sosched-server serve --data ./var --listen 0.0.0.0:7433 --tls-cert server.pem --tls-key server.key
             """)
 
     @OptionGroup var data: DataOptions
@@ -120,6 +121,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "PEM certificate chain for TLS on the TCP listeners (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
     func validate() throws {
         for (name, value) in [
             ("--max-frame-bytes", maxFrameBytes), ("--decode-budget-bytes", decodeBudgetBytes),
@@ -141,6 +148,9 @@ struct Serve: AsyncParsableCommand {
         }
         if listen == "none", unix == nil {
             throw ValidationError("with --listen none, give --unix PATH")
+        }
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("give both --tls-cert and --tls-key, or neither")
         }
     }
 
@@ -172,9 +182,16 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.eventLoopThreads = threads
+        if let tlsCert, let tlsKey { configuration.tls = .init(certificateChain: tlsCert, privateKey: tlsKey) }
 
         let store = try await data.openStore()
-        let server = try Server(configuration: configuration, store: store, logger: logger)
+        let server: Server
+        do {
+            server = try Server(configuration: configuration, store: store, logger: logger)
+        } catch let error as SchedulerError {
+            try? await store.close()
+            throw ValidationError("--\(error.field ?? "tls"): \(error.message)")
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

@@ -43,6 +43,25 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the answer.")
     var timeout: Double = 30
 
+    @Flag(help: "Speak TLS to a TCP server, verifying its certificate against the system's trusted roots (env SOSCHED_TLS=1).")
+    var tls = false
+
+    @Option(name: .customLong("tls-ca"), help: "PEM file of the certificates to trust instead (a private CA, or the server's own); implies --tls (env SOSCHED_TLS_CA).")
+    var tlsCA: String?
+
+    func makeClient() throws -> SchedulerClient {
+        let environment = ProcessInfo.processInfo.environment
+        let trust = tlsCA ?? environment["SOSCHED_TLS_CA"].flatMap { $0.isEmpty ? nil : $0 }
+        guard tls || trust != nil || environment["SOSCHED_TLS"] == "1" else {
+            return SchedulerClient(address: try address(), token: try resolvedToken())
+        }
+        do {
+            return try SchedulerClient(address: try address(), token: try resolvedToken(), tls: ClientTLS(trustRoots: trust))
+        } catch let error as SchedulerError {
+            throw ValidationError("--tls-ca: \(error.message)")
+        }
+    }
+
     func address() throws -> ServerAddress {
         let text = server ?? ProcessInfo.processInfo.environment["SOSCHED_SERVER"] ?? ServerAddress.default.description
         guard let address = ServerAddress(parsing: text) else {
@@ -77,7 +96,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// As `withClient`, with `explain` adding lines for errors it knows more about.
     func withClient<T>(explain: (RPCError) -> String?, _ body: (SchedulerClient) async throws -> T) async throws -> T {
-        let client = SchedulerClient(address: try address(), token: try resolvedToken())
+        let client = try makeClient()
         do {
             let result = try await body(client)
             await client.close()
@@ -92,7 +111,7 @@ struct GlobalOptions: ParsableArguments {
             if error.code == .unauthenticated {
                 line += "\nhint: give a token with --token-file FILE or SOSCHED_TOKEN"
             } else if error.code == .unavailable {
-                line += "\nhint: is the server running at \(try address())? (Scripts/serve starts one)"
+                line += "\nhint: is the server running at \(try address())? (Scripts/serve starts one; a server with TLS needs --tls or --tls-ca)"
             }
             FileHandle.standardError.write(Data((line + "\n").utf8))
             throw ExitCode(1)
