@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "sosched-bench",
             dependencies: [
-                "SchedulerWire", "SchedulerCore", "SchedulerClient",
+                "SchedulerWire", "SchedulerCore", "SchedulerClient", "SchedulerStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
