@@ -1,0 +1,173 @@
+/// Intake rounds (domain.md, "Intake rounds"): families apply for a term's places, then one
+/// run allocates every application at once by child-proposing deferred acceptance with
+/// reserves, deterministic for a given round and seed.
+///
+/// **Seats.** An offer has `places` seats: `reservedSOS` only children of SOS families may
+/// hold, `reservedLocal` only children of local families, the rest open to all (the same
+/// hard reserves as the capacity ledger, so results book without breaking it).
+///
+/// **Choice at an offer** (which children it holds among those proposing to it): the open
+/// seats go to the highest-priority children, whatever their family; then the SOS seats to
+/// the highest-priority SOS children left, and the local seats to the local children left.
+/// Open seats first means a reserved seat is extra help: an SOS child who would win an open
+/// seat anyway does not use up one of the SOS seats.
+public struct IntakeOffer: Sendable, Hashable {
+    public var id: String
+    public var groupID: String
+    /// The group's nursery, for the sibling criterion.
+    public var nurseryID: String
+    public var pattern: WeeklyPattern
+    public var places: Int
+    public var reservedSOS: Int
+    public var reservedLocal: Int
+
+    public init(id: String, groupID: String, nurseryID: String, pattern: WeeklyPattern, places: Int, reservedSOS: Int = 0, reservedLocal: Int = 0) {
+        self.id = id
+        self.groupID = groupID
+        self.nurseryID = nurseryID
+        self.pattern = pattern
+        self.places = places
+        self.reservedSOS = reservedSOS
+        self.reservedLocal = reservedLocal
+    }
+
+    public var openPlaces: Int { places - reservedSOS - reservedLocal }
+
+    public func validate() throws(SchedulerError) {
+        guard places > 0 else { throw SchedulerError(.invalidArgument, "an offer needs at least one place", field: "offer.places") }
+        guard reservedSOS >= 0, reservedLocal >= 0, reservedSOS + reservedLocal <= places else {
+            throw SchedulerError(.invalidArgument, "reserved places (\(reservedSOS) SOS + \(reservedLocal) local) exceed the offer's \(places) places", field: "offer.reserved_sos")
+        }
+    }
+}
+
+/// One child's application: the offers the family would accept, best first.
+public struct IntakeApplication: Sendable, Hashable {
+    public var childID: String
+    public var familyKind: FamilyKind
+    /// Nurseries where a sibling already holds a place (or an accepted offer).
+    public var siblingNurseries: Set<String>
+    public var specialNeeds: Bool
+    public var singleParent: Bool
+    public var parentsWorking: Bool
+    /// Submission time (milliseconds since 1970); earlier ranks higher.
+    public var submittedAt: Int64
+    /// Offer ids, best first, without repeats.
+    public var ranking: [String]
+
+    public init(
+        childID: String, familyKind: FamilyKind, siblingNurseries: Set<String> = [], specialNeeds: Bool = false, singleParent: Bool = false,
+        parentsWorking: Bool = false, submittedAt: Int64, ranking: [String]
+    ) {
+        self.childID = childID
+        self.familyKind = familyKind
+        self.siblingNurseries = siblingNurseries
+        self.specialNeeds = specialNeeds
+        self.singleParent = singleParent
+        self.parentsWorking = parentsWorking
+        self.submittedAt = submittedAt
+        self.ranking = ranking
+    }
+}
+
+/// The criteria that order children for a place, compared in a round's order (lexicographic).
+public enum PriorityCriterion: String, Sendable, Hashable, CaseIterable, Codable {
+    /// For a reserved seat, a child of the class it is reserved for (reserved seats take no one else).
+    case reservedPlace = "reserved_place"
+    /// A sibling already placed at the offer's nursery.
+    case sibling
+    case specialNeeds = "special_needs"
+    case singleParent = "single_parent"
+    case parentsWorking = "parents_working"
+    /// Earlier submission first.
+    case earlierApplication = "earlier_application"
+    /// A number drawn from the round's seed: the last tie-break, the same on every re-run.
+    case lottery
+
+    /// domain.md's default order.
+    public static let defaultOrder: [PriorityCriterion] = [
+        .reservedPlace, .sibling, .specialNeeds, .singleParent, .parentsWorking, .earlierApplication, .lottery,
+    ]
+
+    /// How a family is told this criterion decided.
+    public var reason: String {
+        switch self {
+        case .reservedPlace: "a place reserved for another kind of family"
+        case .sibling: "a sibling already placed at that nursery"
+        case .specialNeeds: "special needs"
+        case .singleParent: "a single-parent household"
+        case .parentsWorking: "parents working or in training"
+        case .earlierApplication: "earlier application"
+        case .lottery: "lottery"
+        }
+    }
+}
+
+/// Which kind of seat a child holds at an offer.
+public enum SeatKind: String, Sendable, Hashable, Codable {
+    case open
+    case reservedSOS = "reserved_sos"
+    case reservedLocal = "reserved_local"
+
+    func admits(_ kind: FamilyKind) -> Bool {
+        switch self {
+        case .open: true
+        case .reservedSOS: kind == .sos
+        case .reservedLocal: kind == .local
+        }
+    }
+}
+
+/// A round's allocation: who holds which offer, and everyone's waitlist positions. Kept as
+/// numbers (children in id order, offers in the round's order); look children and offers up
+/// by id.
+public struct IntakeResult: Sendable, Hashable {
+    public struct Seat: Sendable, Hashable {
+        public var offerID: String
+        public var kind: SeatKind
+        /// The child's rank in its own list (0: first choice).
+        public var choice: Int
+    }
+
+    /// Every applicant, in id order.
+    public let childIDs: [String]
+    /// The round's offers, in its order.
+    public let offerIDs: [String]
+    /// Per child: the offer number held (-1: none), the seat kind and the choice rank.
+    let seatOffer: [Int32]
+    let seatKind: [SeatKind]
+    let seatChoice: [Int32]
+    /// Per offer: the children holding it, and those waiting for it, best priority first.
+    let holderNumbers: [[Int32]]
+    let waitlistNumbers: [[Int32]]
+
+    func childNumber(_ childID: String) -> Int? { childIDs.indexSortedByUTF8(of: childID) }
+
+    /// The seat `childID` holds, if any.
+    public func seat(of childID: String) -> Seat? {
+        guard let child = childNumber(childID), seatOffer[child] >= 0 else { return nil }
+        return Seat(offerID: offerIDs[Int(seatOffer[child])], kind: seatKind[child], choice: Int(seatChoice[child]))
+    }
+
+    /// The children holding `offerID`, best priority first.
+    public func holders(of offerID: String) -> [String] {
+        offerIDs.firstIndex(of: offerID).map { holderNumbers[$0].map { childIDs[Int($0)] } } ?? []
+    }
+
+    /// The children waiting for `offerID` (each ranked it above their result), best priority first.
+    public func waitlist(of offerID: String) -> [String] {
+        offerIDs.firstIndex(of: offerID).map { waitlistNumbers[$0].map { childIDs[Int($0)] } } ?? []
+    }
+
+    /// How many children hold a seat.
+    public var placedCount: Int { seatOffer.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
+
+    /// Every seat held, by child id (builds a dictionary: for reports, not hot paths).
+    public var seats: [String: Seat] {
+        var seats: [String: Seat] = [:]
+        for child in childIDs.indices where seatOffer[child] >= 0 {
+            seats[childIDs[child]] = Seat(offerID: offerIDs[Int(seatOffer[child])], kind: seatKind[child], choice: Int(seatChoice[child]))
+        }
+        return seats
+    }
+}

@@ -1,0 +1,284 @@
+import SchedulerCore
+import SchedulerTesting
+import Testing
+
+/// An independent checker of an intake result: it orders children itself (from the
+/// applications, the round's order and its own draw of the seeded lottery) and labels seats
+/// itself, then checks feasibility, no justified envy, non-wastefulness and the waitlists.
+struct IntakeChecker {
+    let offers: [String: IntakeOffer]
+    let applications: [String: IntakeApplication]
+    let order: [PriorityCriterion]
+    let lottery: [String: Int]
+
+    init(offers: [IntakeOffer], applications: [IntakeApplication], order: [PriorityCriterion], seed: UInt64) {
+        self.offers = Dictionary(uniqueKeysWithValues: offers.map { ($0.id, $0) })
+        self.applications = Dictionary(uniqueKeysWithValues: applications.map { ($0.childID, $0) })
+        self.order = order
+        let ids = applications.map(\.childID).sorted()
+        // The lottery as domain.md and the allocator's doc define it: a Fisher-Yates shuffle of
+        // the children in id order, driven by SplitMix64 from the round's seed.
+        var draw = Array(ids.indices)
+        var random = SeededRandom(seed: seed)
+        if draw.count > 1 {
+            for index in stride(from: draw.count - 1, to: 0, by: -1) { draw.swapAt(index, Int(random.next() % UInt64(index + 1))) }
+        }
+        var lottery: [String: Int] = [:]
+        for (position, index) in draw.enumerated() { lottery[ids[index]] = position }
+        self.lottery = lottery
+    }
+
+    /// Whether `a` is ahead of `b` at `offer`.
+    func ahead(_ a: String, _ b: String, at offer: IntakeOffer) -> Bool {
+        guard let x = applications[a], let y = applications[b] else { return false }
+        for criterion in order {
+            let pair: (Int, Int)
+            switch criterion {
+            case .reservedPlace: continue
+            case .sibling: pair = (x.siblingNurseries.contains(offer.nurseryID) ? 1 : 0, y.siblingNurseries.contains(offer.nurseryID) ? 1 : 0)
+            case .specialNeeds: pair = (x.specialNeeds ? 1 : 0, y.specialNeeds ? 1 : 0)
+            case .singleParent: pair = (x.singleParent ? 1 : 0, y.singleParent ? 1 : 0)
+            case .parentsWorking: pair = (x.parentsWorking ? 1 : 0, y.parentsWorking ? 1 : 0)
+            case .earlierApplication: pair = (x.submittedAt < y.submittedAt ? 1 : 0, y.submittedAt < x.submittedAt ? 1 : 0)
+            case .lottery: pair = (-(lottery[a] ?? 0), -(lottery[b] ?? 0))
+            }
+            if pair.0 != pair.1 { return pair.0 > pair.1 }
+        }
+        return a < b
+    }
+
+    /// Open seats to the best holders, then reserved seats by family kind.
+    func labels(_ holders: [String], at offer: IntakeOffer) -> [String: SeatKind] {
+        let best = holders.sorted { ahead($0, $1, at: offer) }
+        var labels: [String: SeatKind] = [:]
+        for (index, child) in best.enumerated() {
+            labels[child] = index < offer.openPlaces ? .open : (applications[child]?.familyKind == .sos ? .reservedSOS : .reservedLocal)
+        }
+        return labels
+    }
+
+    func may(_ child: String, hold kind: SeatKind) -> Bool {
+        switch kind {
+        case .open: true
+        case .reservedSOS: applications[child]?.familyKind == .sos
+        case .reservedLocal: applications[child]?.familyKind == .local
+        }
+    }
+
+    /// Everything wrong with `result`, in words (empty: all good).
+    func problems(_ result: IntakeResult) -> [String] {
+        var problems: [String] = []
+        var holdersByOffer: [String: [String]] = [:]
+        let seats = result.seats
+        for (child, seat) in seats {
+            guard let application = applications[child], let choice = application.ranking.firstIndex(of: seat.offerID) else {
+                problems.append("\(child) holds \(seat.offerID), which is not on their list")
+                continue
+            }
+            if choice != seat.choice { problems.append("\(child)'s seat says choice \(seat.choice), the list says \(choice)") }
+            holdersByOffer[seat.offerID, default: []].append(child)
+        }
+        for (id, offer) in offers {
+            let holders = holdersByOffer[id] ?? []
+            if Set(holders) != Set(result.holders(of: id)) { problems.append("\(id): holders list and seats disagree") }
+            let sos = holders.filter { applications[$0]?.familyKind == .sos }.count, local = holders.count - sos
+            if holders.count > offer.places { problems.append("\(id) holds \(holders.count) for \(offer.places) places") }
+            if local > offer.places - offer.reservedSOS { problems.append("\(id): \(local) local children eat into the SOS reserve") }
+            if sos > offer.places - offer.reservedLocal { problems.append("\(id): \(sos) SOS children eat into the local reserve") }
+            let labels = labels(holders, at: offer)
+            let counts = Dictionary(grouping: labels.values, by: { $0 }).mapValues(\.count)
+            for (child, application) in applications {
+                let held = seats[child].map { $0.choice } ?? application.ranking.count
+                guard let rank = application.ranking.firstIndex(of: id), rank < held else { continue }
+                // The child prefers this offer to what they got.
+                for holder in holders where ahead(child, holder, at: offer) {
+                    if let kind = labels[holder], may(child, hold: kind) {
+                        problems.append("justified envy: \(child) prefers \(id), where \(holder) is behind them in a seat (\(kind)) they may hold")
+                    }
+                }
+                let freeOpen = (counts[.open] ?? 0) < offer.openPlaces
+                let own: SeatKind = application.familyKind == .sos ? .reservedSOS : .reservedLocal
+                let ownPlaces = own == .reservedSOS ? offer.reservedSOS : offer.reservedLocal
+                if freeOpen || (counts[own] ?? 0) < ownPlaces {
+                    problems.append("wasteful: \(child) prefers \(id), which has a free seat they may hold")
+                }
+            }
+            // The waitlist: exactly those who ranked it above their result, best first.
+            let expected = applications.values.filter { application in
+                let held = seats[application.childID].map { $0.choice } ?? application.ranking.count
+                return (application.ranking.firstIndex(of: id).map { $0 < held }) ?? false
+            }.map(\.childID).sorted { ahead($0, $1, at: offer) }
+            if result.waitlist(of: id) != expected { problems.append("\(id): waitlist \(result.waitlist(of: id)) should be \(expected)") }
+        }
+        return problems
+    }
+}
+
+/// A random round: few offers and places, so children compete and reserves bite.
+func randomRound(_ random: inout SeededRandom, children: ClosedRange<Int> = 4...40, offers: ClosedRange<Int> = 1...7) -> ([IntakeOffer], [IntakeApplication]) {
+    let offerCount = Int.random(in: offers, using: &random)
+    let nurseries = ["n1", "n2", "n3"]
+    let made = (0..<offerCount).map { index -> IntakeOffer in
+        let places = Int.random(in: 1...5, using: &random)
+        let sos = Int.random(in: 0...places, using: &random)
+        let local = Int.random(in: 0...(places - sos), using: &random)
+        return IntakeOffer(
+            id: "o\(index)", groupID: "g\(index)", nurseryID: nurseries[index % nurseries.count], pattern: WeeklyPattern(bits: 0x3ff),
+            places: places, reservedSOS: sos, reservedLocal: local)
+    }
+    let childCount = Int.random(in: children, using: &random)
+    let applications = (0..<childCount).map { index -> IntakeApplication in
+        let length = Int.random(in: 1...min(4, offerCount), using: &random)
+        let ranking = Array(made.map(\.id).shuffled(using: &random).prefix(length))
+        return IntakeApplication(
+            childID: "c\(index)", familyKind: Bool.random(using: &random) ? .sos : .local,
+            siblingNurseries: Int.random(in: 0..<4, using: &random) == 0 ? [nurseries.randomElement(using: &random) ?? "n1"] : [],
+            specialNeeds: Int.random(in: 0..<6, using: &random) == 0, singleParent: Int.random(in: 0..<4, using: &random) == 0,
+            parentsWorking: Bool.random(using: &random), submittedAt: Int64.random(in: 0..<20, using: &random), ranking: ranking)
+    }
+    return (made, applications)
+}
+
+struct IntakeAllocationTests {
+    /// 3,000 random rounds (30 batches of 100), each checked by the independent checker.
+    @Test(arguments: 0..<30)
+    func everyResultIsFeasibleEnvyFreeAndNotWasteful(batch: Int) throws {
+        var random = SeededRandom(seed: UInt64(1000 + batch))
+        for round in 0..<100 {
+            let (offers, applications) = randomRound(&random)
+            var order = PriorityCriterion.defaultOrder
+            // Some rounds reorder or drop criteria, as a site may.
+            if round % 3 == 1 { order.shuffle(using: &random) }
+            if round % 5 == 2 { order.removeAll { _ in Int.random(in: 0..<3, using: &random) == 0 } }
+            let seed = random.next()
+            let allocator = try IntakeAllocator(offers: offers, applications: applications, order: order, seed: seed)
+            let result = allocator.run()
+            let problems = IntakeChecker(offers: offers, applications: applications, order: order, seed: seed).problems(result)
+            #expect(problems.isEmpty, "batch \(batch) round \(round): \(problems.prefix(3))")
+            if !problems.isEmpty { return }
+        }
+    }
+
+    /// For random children, no reordering or shortening of their list gets them an offer they
+    /// truly rank higher than what the truth gets them.
+    @Test(arguments: 0..<10)
+    func applyingWithTheTrueRankingIsNeverWorse(batch: Int) throws {
+        var random = SeededRandom(seed: UInt64(5000 + batch))
+        for _ in 0..<60 {
+            let (offers, applications) = randomRound(&random, children: 4...25, offers: 2...6)
+            let seed = random.next()
+            let truth = try IntakeAllocator(offers: offers, applications: applications, seed: seed).run()
+            for _ in 0..<3 {
+                let liar = Int.random(in: 0..<applications.count, using: &random)
+                let trueRanking = applications[liar].ranking
+                let honest = truth.seat(of: applications[liar].childID).map(\.choice) ?? trueRanking.count
+                for _ in 0..<8 {
+                    var lie = applications
+                    let pool = offers.map(\.id).shuffled(using: &random)
+                    lie[liar].ranking = Array(pool.prefix(Int.random(in: 1...pool.count, using: &random)))
+                    let got = try IntakeAllocator(offers: offers, applications: lie, seed: seed).run().seat(of: applications[liar].childID)
+                    let gotRank = got.flatMap { trueRanking.firstIndex(of: $0.offerID) } ?? trueRanking.count
+                    #expect(gotRank >= honest, "child \(applications[liar].childID) gains by ranking \(lie[liar].ranking) instead of \(trueRanking)")
+                }
+            }
+        }
+    }
+
+    @Test func theSameRoundAndSeedGiveTheSameResultWhateverTheInputOrder() throws {
+        var random = SeededRandom(seed: 77)
+        for _ in 0..<50 {
+            let (offers, applications) = randomRound(&random)
+            let seed = random.next()
+            let first = try IntakeAllocator(offers: offers, applications: applications, seed: seed).run()
+            let second = try IntakeAllocator(offers: offers.shuffled(using: &random), applications: applications.shuffled(using: &random), seed: seed).run()
+            #expect(first == second)
+        }
+    }
+
+    @Test func aDifferentSeedChangesOnlyWhatTheLotteryDecided() throws {
+        var random = SeededRandom(seed: 91)
+        var changedWhenTied = false
+        for _ in 0..<40 {
+            var (offers, applications) = randomRound(&random)
+            // Distinct submission times: the lottery never decides, so the seed cannot matter.
+            for index in applications.indices { applications[index].submittedAt = Int64(index) }
+            let a = try IntakeAllocator(offers: offers, applications: applications, seed: 1).run()
+            let b = try IntakeAllocator(offers: offers, applications: applications, seed: 2).run()
+            #expect(a == b)
+            // Everyone tied on every criterion but the lottery: seeds do change results.
+            let tied = applications.map { application in
+                IntakeApplication(childID: application.childID, familyKind: application.familyKind, submittedAt: 0, ranking: application.ranking)
+            }
+            let x = try IntakeAllocator(offers: offers, applications: tied, seed: 1).run()
+            let y = try IntakeAllocator(offers: offers, applications: tied, seed: 2).run()
+            if x != y { changedWhenTied = true }
+        }
+        #expect(changedWhenTied)
+    }
+
+    @Test func badRoundsAreRefusedNamingTheField() {
+        let offer = IntakeOffer(id: "o", groupID: "g", nurseryID: "n", pattern: WeeklyPattern(bits: 1), places: 2, reservedSOS: 2, reservedLocal: 1)
+        #expect(throws: SchedulerError.self) { try IntakeAllocator(offers: [offer], applications: [], seed: 1) }
+        let fine = IntakeOffer(id: "o", groupID: "g", nurseryID: "n", pattern: WeeklyPattern(bits: 1), places: 2)
+        let unknown = IntakeApplication(childID: "c", familyKind: .sos, submittedAt: 0, ranking: ["missing"])
+        #expect { try IntakeAllocator(offers: [fine], applications: [unknown], seed: 1) } throws: { ($0 as? SchedulerError)?.field == "applications.ranking" }
+        let twice = IntakeApplication(childID: "c", familyKind: .sos, submittedAt: 0, ranking: ["o", "o"])
+        #expect { try IntakeAllocator(offers: [fine], applications: [twice], seed: 1) } throws: { ($0 as? SchedulerError)?.field == "applications.ranking" }
+        #expect { try IntakeAllocator(offers: [fine, fine], applications: [], seed: 1) } throws: { ($0 as? SchedulerError)?.field == "offers.id" }
+    }
+}
+
+struct IntakeExplanationTests {
+    /// Two places at offer A: one open, one reserved for SOS families. Aruzhan (local, sibling
+    /// at the nursery) takes the open place; Dias (SOS) the SOS place; Timur (local, applied
+    /// earlier than Dias but no sibling) gets neither and falls back to offer B.
+    func round() throws -> (IntakeAllocator, IntakeResult) {
+        let offers = [
+            IntakeOffer(id: "A", groupID: "g1", nurseryID: "n1", pattern: WeeklyPattern(bits: 0x3ff), places: 2, reservedSOS: 1),
+            IntakeOffer(id: "B", groupID: "g2", nurseryID: "n2", pattern: WeeklyPattern(bits: 0x3ff), places: 1),
+        ]
+        let applications = [
+            IntakeApplication(childID: "aruzhan", familyKind: .local, siblingNurseries: ["n1"], submittedAt: 30, ranking: ["A"]),
+            IntakeApplication(childID: "dias", familyKind: .sos, submittedAt: 20, ranking: ["A", "B"]),
+            IntakeApplication(childID: "timur", familyKind: .local, submittedAt: 10, ranking: ["A", "B"]),
+        ]
+        let allocator = try IntakeAllocator(offers: offers, applications: applications, seed: 7)
+        return (allocator, allocator.run())
+    }
+
+    @Test func saysWhoHoldsWhatAndWhy() throws {
+        let (allocator, result) = try round()
+        #expect(result.seat(of: "aruzhan")?.kind == .open)
+        #expect(result.seat(of: "dias")?.kind == .reservedSOS)
+        #expect(result.seat(of: "timur")?.offerID == "B")
+        #expect(result.waitlist(of: "A") == ["timur"])
+
+        let timur = try #require(allocator.explain(child: "timur", offer: "A", in: result))
+        #expect(timur.outcome == .notAdmitted)
+        #expect(timur.waitlistPosition == 1)
+        #expect(timur.cutoffs.first?.decidedBy == .sibling)
+        #expect(timur.reservedForOthers?.places == 1)
+        let sentence = timur.sentence(name: "Timur")
+        #expect(sentence.contains("a sibling already placed at that nursery"))
+        #expect(sentence.contains("places reserved for SOS families") || sentence.contains("place reserved for SOS families"))
+        #expect(sentence.contains("1st on its waitlist"))
+        // Other children are never named.
+        #expect(!sentence.contains("aruzhan") && !sentence.contains("dias"))
+
+        #expect(allocator.explain(child: "dias", offer: "A", in: result)?.outcome == .holds(.reservedSOS))
+        #expect(allocator.explain(child: "dias", offer: "B", in: result)?.outcome == .heldHigherChoice(offerID: "A", choice: 0))
+        #expect(allocator.explain(child: "aruzhan", offer: "B", in: result)?.outcome == .didNotApply)
+        #expect(allocator.explain(child: "nobody", offer: "A", in: result) == nil)
+    }
+
+    @Test func withoutTheSiblingCriterionTheEarlierApplicationWins() throws {
+        let (base, _) = try round()
+        let order = PriorityCriterion.defaultOrder.filter { $0 != .sibling }
+        let allocator = try IntakeAllocator(offers: base.offers, applications: base.applications, order: order, seed: 7)
+        let result = allocator.run()
+        #expect(result.seat(of: "timur")?.offerID == "A")
+        let aruzhan = try #require(allocator.explain(child: "aruzhan", offer: "A", in: result))
+        #expect(aruzhan.cutoffs.first?.decidedBy == .earlierApplication)
+        #expect(aruzhan.sentence(name: "Aruzhan").contains("earlier application"))
+    }
+}
