@@ -171,3 +171,96 @@ public struct IntakeResult: Sendable, Hashable {
         return seats
     }
 }
+
+/// A round as the store keeps it: its site, the term its places are for, the deadline for
+/// applications, the seed of its lottery and its priority order.
+public struct IntakeRoundInfo: Sendable, Hashable {
+    public enum State: String, Sendable, Hashable {
+        /// Offers may open and applications come in (until the deadline).
+        case open
+        /// The round has run: its results are final.
+        case allocated
+    }
+
+    public var id: String
+    public var siteID: String
+    public var name: String
+    /// The term the places are for.
+    public var first: CivilDate
+    public var last: CivilDate
+    /// Applications are taken until this instant (milliseconds since 1970).
+    public var deadline: Int64
+    public var seed: UInt64
+    public var order: [PriorityCriterion]
+    public var state: State
+    /// Bumped by every change to the round's offers or applications, so a run can tell its
+    /// inputs did not change before its results were stored.
+    public var inputsVersion: Int64
+
+    public init(
+        id: String, siteID: String, name: String, first: CivilDate, last: CivilDate, deadline: Int64, seed: UInt64,
+        order: [PriorityCriterion] = PriorityCriterion.defaultOrder, state: State = .open, inputsVersion: Int64 = 0
+    ) {
+        self.id = id
+        self.siteID = siteID
+        self.name = name
+        self.first = first
+        self.last = last
+        self.deadline = deadline
+        self.seed = seed
+        self.order = order
+        self.state = state
+        self.inputsVersion = inputsVersion
+    }
+
+    public func validate() throws(SchedulerError) {
+        guard !id.isEmpty else { throw SchedulerError(.invalidArgument, "a round needs an id", field: "round.id") }
+        guard !siteID.isEmpty else { throw SchedulerError(.invalidArgument, "a round needs a site", field: "round.site_id") }
+        guard first <= last else { throw SchedulerError(.invalidArgument, "the term ends (\(last)) before it starts (\(first))", field: "round.term_last") }
+        guard Set(order).count == order.count else { throw SchedulerError(.invalidArgument, "a priority criterion appears twice", field: "round.priority_order") }
+    }
+
+    /// The order as stored: criteria names joined by commas.
+    public var orderText: String { order.map(\.rawValue).joined(separator: ",") }
+
+    public static func order(parsing text: String) throws(SchedulerError) -> [PriorityCriterion] {
+        var order: [PriorityCriterion] = []
+        for name in text.split(separator: ",") {
+            guard let criterion = PriorityCriterion(rawValue: String(name)) else {
+                throw SchedulerError(
+                    .invalidArgument, "unknown priority criterion \(name); use \(PriorityCriterion.allCases.map(\.rawValue).joined(separator: ", "))",
+                    field: "round.priority_order")
+            }
+            order.append(criterion)
+        }
+        return order
+    }
+}
+
+/// An application as a family submits it: the child and the offers, best first.
+public struct ApplicationInput: Sendable, Hashable {
+    public var childID: String
+    public var ranking: [String]
+
+    public init(childID: String, ranking: [String]) {
+        self.childID = childID
+        self.ranking = ranking
+    }
+}
+
+/// Everything a run needs, read in one snapshot.
+public struct IntakeInputs: Sendable {
+    public var round: IntakeRoundInfo
+    public var offers: [IntakeOffer]
+    public var applications: [IntakeApplication]
+
+    public init(round: IntakeRoundInfo, offers: [IntakeOffer], applications: [IntakeApplication]) {
+        self.round = round
+        self.offers = offers
+        self.applications = applications
+    }
+
+    public func allocator() throws(SchedulerError) -> IntakeAllocator {
+        try IntakeAllocator(offers: offers, applications: applications, order: round.order, seed: round.seed)
+    }
+}

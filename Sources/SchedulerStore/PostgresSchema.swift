@@ -111,5 +111,53 @@ enum PostgresSchema {
             "CREATE INDEX placement_nursery ON placement(nursery_id, first_day)",
             "CREATE INDEX placement_child ON placement(child_id)",
         ]),
+        ("v3-intake", [
+            """
+            CREATE TABLE intake_round (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                name TEXT NOT NULL,
+                first_day BIGINT NOT NULL,
+                last_day BIGINT NOT NULL,
+                deadline_ms BIGINT NOT NULL,
+                seed BIGINT NOT NULL,
+                priority_order TEXT NOT NULL,
+                state TEXT NOT NULL,
+                inputs_version BIGINT NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE TABLE intake_offer (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                group_id TEXT COLLATE "C" NOT NULL REFERENCES nursery_group(id),
+                nursery_id TEXT COLLATE "C" NOT NULL REFERENCES nursery(id),
+                pattern BIGINT NOT NULL,
+                places BIGINT NOT NULL,
+                reserved_sos BIGINT NOT NULL,
+                reserved_local BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX intake_offer_round ON intake_offer(round_id)",
+            """
+            CREATE TABLE intake_application (
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                child_id TEXT COLLATE "C" NOT NULL REFERENCES child(id),
+                ranking TEXT NOT NULL,
+                submitted_at_ms BIGINT NOT NULL,
+                PRIMARY KEY (round_id, child_id)
+            )
+            """,
+            """
+            CREATE TABLE intake_result (
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                child_id TEXT COLLATE "C" NOT NULL REFERENCES child(id),
+                offer_id TEXT COLLATE "C" NOT NULL REFERENCES intake_offer(id),
+                seat TEXT NOT NULL,
+                choice BIGINT NOT NULL,
+                PRIMARY KEY (round_id, child_id)
+            )
+            """,
+        ]),
     ]
 }

@@ -65,6 +65,7 @@ public final class SQLiteStore: Store {
                 """)
         }
         registerNurseryMigrations(&migrator)
+        registerIntakeMigrations(&migrator)
         return migrator
     }
 

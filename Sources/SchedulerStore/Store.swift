@@ -63,7 +63,7 @@ public struct AuditEntry: Sendable, Hashable {
 
 /// Everything the scheduler keeps. One implementation per database (SQLite now, PostgreSQL
 /// later); later features extend this protocol.
-public protocol Store: NurseryStore {
+public protocol Store: NurseryStore, IntakeStore {
     /// `sqlite` or `postgres`, for `Health`.
     var kind: String { get }
 

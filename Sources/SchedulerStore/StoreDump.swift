@@ -52,6 +52,18 @@ public enum StoreDump {
             ("id", .text), ("child_id", .text), ("group_id", .text), ("nursery_id", .text), ("kind", .text), ("first_day", .int),
             ("last_day", .int), ("pattern", .int), ("state", .text),
         ], sequence: nil, order: "id"),
+        Table(name: "intake_round", columns: [
+            ("id", .text), ("site_id", .text), ("name", .text), ("first_day", .int), ("last_day", .int), ("deadline_ms", .int), ("seed", .int),
+            ("priority_order", .text), ("state", .text), ("inputs_version", .int),
+        ], sequence: nil, order: "id"),
+        Table(name: "intake_offer", columns: [
+            ("id", .text), ("round_id", .text), ("group_id", .text), ("nursery_id", .text), ("pattern", .int), ("places", .int),
+            ("reserved_sos", .int), ("reserved_local", .int),
+        ], sequence: nil, order: "id"),
+        Table(name: "intake_application", columns: [("round_id", .text), ("child_id", .text), ("ranking", .text), ("submitted_at_ms", .int)], sequence: nil, order: "round_id, child_id"),
+        Table(name: "intake_result", columns: [
+            ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
+        ], sequence: nil, order: "round_id, child_id"),
     ]
 
     static func table(_ name: String) throws -> Table {

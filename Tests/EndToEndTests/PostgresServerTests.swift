@@ -181,7 +181,7 @@ struct PostgresServerTests {
         try Data(((password ?? "") + "\n").utf8).write(to: URL(fileURLWithPath: passwordFile))
         let migrated = try await runProcess(server, ["migrate", "--store", location.description, "--store-password-file", passwordFile])
         #expect(migrated.status == 0, "\(migrated.stderr)")
-        #expect(migrated.stdout.contains("v1-access, v2-nursery"))
+        #expect(migrated.stdout.contains("v1-access, v2-nursery, v3-intake"))
     }
 
     func rows(of store: some StoreTransfer) async throws -> [StoreDump.Row] {

@@ -1,0 +1,90 @@
+import Foundation
+import SchedulerCore
+
+/// One child's stored result in a round that has run.
+public struct IntakeSeatRecord: Sendable, Hashable {
+    public var childID: String
+    public var offerID: String
+    public var seat: SeatKind
+    public var choice: Int
+
+    public init(childID: String, offerID: String, seat: SeatKind, choice: Int) {
+        self.childID = childID
+        self.offerID = offerID
+        self.seat = seat
+        self.choice = choice
+    }
+}
+
+/// Intake rounds in the store: rounds, their offers and applications, and the results of the
+/// run. The allocation itself runs outside the store (`IntakeAllocator`) on `intakeInputs`;
+/// `recordAllocation` stores its result only if the inputs did not change meanwhile.
+public protocol IntakeStore: Sendable {
+    func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo>
+    func round(id: String) async throws -> IntakeRoundInfo?
+    /// Opens an offer if the group can take all its seats over the round's term, with the
+    /// round's other offers of that group.
+    func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer>
+    /// Submits or updates applications (an update keeps the first submission time) until the
+    /// deadline. `authorize` sees each child's family before anything is written.
+    func submitApplications(
+        roundID: String, _ applications: [ApplicationInput], context: MutationContext, authorize: @escaping @Sendable ([Family]) throws -> Void,
+        reply: @escaping @Sendable (Int) throws -> [UInt8]
+    ) async throws -> Mutated<Int>
+    func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String>
+    /// The round, its offers and its applications with the facts priorities need, in one snapshot.
+    func intakeInputs(roundID: String) async throws -> IntakeInputs
+    /// Stores a run's result and closes the round, if it is still open at `inputsVersion`.
+    func recordAllocation(roundID: String, inputsVersion: Int64, seats: [IntakeSeatRecord], context: MutationContext, reply: @escaping @Sendable (Int) throws -> [UInt8]) async throws -> Mutated<Int>
+    func intakeResults(roundID: String) async throws -> [IntakeSeatRecord]
+}
+
+extension StoreRules {
+    static func openRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
+        let round = try require(round, "intake round", id, field: "round_id")
+        guard round.state == .open else {
+            throw SchedulerError(.failedPrecondition, "round \(id) has already run; its results are final", field: "round_id")
+        }
+        return round
+    }
+
+    static func checkBeforeDeadline(_ round: IntakeRoundInfo, now: Date) throws {
+        guard now.millisecondsSince1970 <= round.deadline else {
+            throw SchedulerError(.failedPrecondition, "the round's deadline for applications has passed", field: "round_id")
+        }
+    }
+
+    static func checkOfferFits(_ ledger: CapacityLedger, offers: [IntakeOffer], round: IntakeRoundInfo) throws {
+        if let conflict = ledger.intakeViolation(for: offers, first: round.first, last: round.last) {
+            let why = conflict.reason == .full ? "the group is full" : "the free places are reserved for the other kind of family"
+            throw SchedulerError(
+                .failedPrecondition,
+                "the group cannot take all the round's offered places: on \(conflict.date) (\(conflict.session.shortName)) \(why)",
+                field: "offer.places")
+        }
+    }
+
+    static func checkApplication(_ input: ApplicationInput, index: Int, offers: Set<String>) throws {
+        guard !input.ranking.isEmpty else {
+            throw SchedulerError(.invalidArgument, "an application ranks at least one offer", field: "applications[\(index)].ranking")
+        }
+        guard Set(input.ranking).count == input.ranking.count else {
+            throw SchedulerError(.invalidArgument, "an offer appears twice in the ranking", field: "applications[\(index)].ranking")
+        }
+        if let unknown = input.ranking.first(where: { !offers.contains($0) }) {
+            throw SchedulerError(.invalidArgument, "\(unknown) is not an offer of this round", field: "applications[\(index)].ranking")
+        }
+    }
+
+    static func checkRunnable(_ round: IntakeRoundInfo, expected version: Int64) throws {
+        guard round.inputsVersion == version else {
+            throw SchedulerError(.aborted, "the round's offers or applications changed while it ran; run it again", field: "round_id")
+        }
+    }
+
+    static func application(_ childID: String, ranking: String, submittedAt: Int64, child: Child, family: Family, siblings: Set<String>) -> IntakeApplication {
+        IntakeApplication(
+            childID: childID, familyKind: family.kind, siblingNurseries: siblings, specialNeeds: child.specialNeeds, singleParent: family.singleParent,
+            parentsWorking: family.parentsWorking, submittedAt: submittedAt, ranking: ranking.split(separator: ",").map(String.init))
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import PostgresNIO
+import SchedulerCore
+
+/// Intake rounds on PostgreSQL. A change to a round's inputs locks the round's row, so
+/// offers opened together are checked against each other, and a run's result is stored only
+/// if no input changed after the run read them (`inputs_version`).
+extension PostgresStore {
+    static let roundColumns = "id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version"
+    static let offerColumns = "id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local"
+
+    static func intakeRound(_ row: PostgresRandomAccessRow) throws -> IntakeRoundInfo {
+        IntakeRoundInfo(
+            id: try row.text(0), siteID: try row.text(1), name: try row.text(2), first: CivilDate(dayNumber: try row.int(3)),
+            last: CivilDate(dayNumber: try row.int(4)), deadline: Int64(try row.int(5)), seed: UInt64(bitPattern: Int64(try row.int(6))),
+            order: try IntakeRoundInfo.order(parsing: try row.text(7)), state: IntakeRoundInfo.State(rawValue: try row.text(8)) ?? .open,
+            inputsVersion: Int64(try row.int(9)))
+    }
+
+    static func intakeOffer(_ row: PostgresRandomAccessRow) throws -> IntakeOffer {
+        IntakeOffer(
+            id: try row.text(0), groupID: try row.text(1), nurseryID: try row.text(2), pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: try row.int(3))),
+            places: try row.int(4), reservedSOS: try row.int(5), reservedLocal: try row.int(6))
+    }
+
+    func fetchRound(_ tx: PostgresTransaction, _ id: String, lock: Bool = false) async throws -> IntakeRoundInfo? {
+        try await tx.row("SELECT \(unescaped: Self.roundColumns) FROM intake_round WHERE id = \(id)\(unescaped: lock ? " FOR UPDATE" : "")").map(Self.intakeRound)
+    }
+
+    func roundOffers(_ tx: PostgresTransaction, _ roundID: String) async throws -> [IntakeOffer] {
+        try await tx.rows("SELECT \(unescaped: Self.offerColumns) FROM intake_offer WHERE round_id = \(roundID) ORDER BY id").map(Self.intakeOffer)
+    }
+
+    public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo> {
+        try round.validate()
+        return try await mutate(context, reply: reply) { tx in
+            _ = try StoreRules.require(try await fetchSite(tx, round.siteID), "site", round.siteID, field: "round.site_id")
+            guard try await fetchRound(tx, round.id) == nil else {
+                throw SchedulerError(.alreadyExists, "a round with id \(round.id) exists", field: "round.id")
+            }
+            var round = round
+            round.state = .open
+            round.inputsVersion = 0
+            try await tx.run("""
+                INSERT INTO intake_round (id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version)
+                VALUES (\(round.id), \(round.siteID), \(round.name), \(round.first.dayNumber), \(round.last.dayNumber), \(round.deadline),
+                        \(Int64(bitPattern: round.seed)), \(round.orderText), 'open', 0)
+                """)
+            return (round, ["intake_round:\(round.id)"])
+        }
+    }
+
+    public func round(id: String) async throws -> IntakeRoundInfo? {
+        try await read { tx in try await fetchRound(tx, id) }
+    }
+
+    public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer> {
+        try offer.validate()
+        return try await mutate(context, reply: reply) { tx in
+            // The round's row first: offers of one round open one at a time, each checked with the others.
+            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            let (group, version) = try StoreRules.require(try await fetchGroup(tx, offer.groupID, lock: true), "group", offer.groupID, field: "offer.group_id")
+            let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "offer.group_id")
+            guard nursery.siteID == round.siteID else {
+                throw SchedulerError(.failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
+            }
+            guard try await tx.row("SELECT 1 FROM intake_offer WHERE id = \(offer.id)") == nil else {
+                throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
+            }
+            var offer = offer
+            offer.nurseryID = nursery.id
+            let ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
+            let others = try await roundOffers(tx, roundID).filter { $0.groupID == group.id }
+            try StoreRules.checkOfferFits(ledger, offers: others + [offer], round: round)
+            try await tx.run("""
+                INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
+                VALUES (\(offer.id), \(roundID), \(group.id), \(nursery.id), \(Int(offer.pattern.bits)), \(offer.places), \(offer.reservedSOS), \(offer.reservedLocal))
+                """)
+            try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
+            return (offer, ["intake_offer:\(offer.id)", "intake_round:\(roundID)"])
+        }
+    }
+
+    public func submitApplications(
+        roundID: String, _ applications: [ApplicationInput], context: MutationContext, authorize: @escaping @Sendable ([Family]) throws -> Void,
+        reply: @escaping @Sendable (Int) throws -> [UInt8]
+    ) async throws -> Mutated<Int> {
+        try await mutate(context, reply: reply) { tx in
+            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            try StoreRules.checkBeforeDeadline(round, now: context.now)
+            let offers = Set(try await roundOffers(tx, roundID).map(\.id))
+            var families: [Family] = []
+            for (index, input) in applications.enumerated() {
+                try StoreRules.checkApplication(input, index: index, offers: offers)
+                let child = try StoreRules.require(try await fetchChild(tx, input.childID), "child", input.childID, field: "applications[\(index)].child_id")
+                let family = try StoreRules.require(try await fetchFamily(tx, child.familyID), "family", child.familyID, field: "applications[\(index)].child_id")
+                guard family.siteID == round.siteID else {
+                    throw SchedulerError(.failedPrecondition, "child \(child.id)'s family belongs to site \(family.siteID), the round to \(round.siteID)", field: "applications[\(index)].child_id")
+                }
+                families.append(family)
+            }
+            try authorize(families)
+            let now = context.now.millisecondsSince1970
+            for input in applications {
+                try await tx.run("""
+                    INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms)
+                    VALUES (\(roundID), \(input.childID), \(input.ranking.joined(separator: ",")), \(now))
+                    ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
+                    """)
+            }
+            try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
+            return (applications.count, ["intake_round:\(roundID)"] + applications.map { "child:\($0.childID)" })
+        }
+    }
+
+    public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String> {
+        try await mutate(context, reply: reply) { tx in
+            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            try StoreRules.checkBeforeDeadline(round, now: context.now)
+            let gone = try await tx.rows("DELETE FROM intake_application WHERE round_id = \(roundID) AND child_id = \(childID) RETURNING child_id")
+            guard !gone.isEmpty else {
+                throw SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
+            }
+            try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
+            return (childID, ["intake_round:\(roundID)", "child:\(childID)"])
+        }
+    }
+
+    public func intakeInputs(roundID: String) async throws -> IntakeInputs {
+        try await read { tx in
+            let round = try StoreRules.require(try await fetchRound(tx, roundID), "intake round", roundID, field: "round_id")
+            let offers = try await roundOffers(tx, roundID)
+            var siblings: [String: Set<String>] = [:]
+            for row in try await tx.rows("""
+                SELECT a.child_id, p.nursery_id FROM intake_application a
+                JOIN child c ON c.id = a.child_id JOIN child s ON s.family_id = c.family_id AND s.id <> c.id
+                JOIN placement p ON p.child_id = s.id AND p.state = 'active' AND (p.last_day IS NULL OR p.last_day >= \(round.first.dayNumber))
+                WHERE a.round_id = \(roundID)
+                """)
+            {
+                siblings[try row.text(0), default: []].insert(try row.text(1))
+            }
+            let applications = try await tx.rows("""
+                SELECT a.child_id, a.ranking, a.submitted_at_ms, c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
+                WHERE a.round_id = \(roundID) ORDER BY a.child_id
+                """).map { row -> IntakeApplication in
+                let child = try Self.child(row, at: 3), family = try Self.family(row, at: 8)
+                let childID = try row.text(0)
+                return StoreRules.application(
+                    childID, ranking: try row.text(1), submittedAt: Int64(try row.int(2)), child: child, family: family, siblings: siblings[childID] ?? [])
+            }
+            return IntakeInputs(round: round, offers: offers, applications: applications)
+        }
+    }
+
+    public func recordAllocation(roundID: String, inputsVersion: Int64, seats: [IntakeSeatRecord], context: MutationContext, reply: @escaping @Sendable (Int) throws -> [UInt8]) async throws -> Mutated<Int> {
+        try await mutate(context, reply: reply) { tx in
+            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            try StoreRules.checkRunnable(round, expected: inputsVersion)
+            // In slices, as one statement each: a round of 100,000 children is not 100,000 round trips.
+            var start = 0
+            while start < seats.count {
+                let slice = seats[start..<min(seats.count, start + 500)]
+                var bindings = PostgresBindings(capacity: slice.count * 5)
+                var tuples: [String] = []
+                for seat in slice {
+                    bindings.append(roundID)
+                    bindings.append(seat.childID)
+                    bindings.append(seat.offerID)
+                    bindings.append(seat.seat.rawValue)
+                    bindings.append(seat.choice)
+                    let base = bindings.count - 5
+                    tuples.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5))")
+                }
+                try await tx.run(PostgresQuery(
+                    unsafeSQL: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES \(tuples.joined(separator: ", "))", binds: bindings))
+                start += slice.count
+            }
+            try await tx.run("UPDATE intake_round SET state = 'allocated' WHERE id = \(roundID)")
+            return (seats.count, ["intake_round:\(roundID)"])
+        }
+    }
+
+    public func intakeResults(roundID: String) async throws -> [IntakeSeatRecord] {
+        try await read { tx in
+            try await tx.rows("SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = \(roundID) ORDER BY child_id").map { row in
+                IntakeSeatRecord(childID: try row.text(0), offerID: try row.text(1), seat: SeatKind(rawValue: try row.text(2)) ?? .open, choice: try row.int(3))
+            }
+        }
+    }
+}

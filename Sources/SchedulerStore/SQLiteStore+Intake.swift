@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+import SchedulerCore
+
+extension SQLiteStore {
+    static func registerIntakeMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v3-intake") { db in
+            try db.execute(sql: """
+                CREATE TABLE intake_round (
+                    id TEXT PRIMARY KEY,
+                    site_id TEXT NOT NULL REFERENCES site(id),
+                    name TEXT NOT NULL,
+                    first_day INTEGER NOT NULL,
+                    last_day INTEGER NOT NULL,
+                    deadline_ms INTEGER NOT NULL,
+                    seed INTEGER NOT NULL,
+                    priority_order TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    inputs_version INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE intake_offer (
+                    id TEXT PRIMARY KEY,
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    group_id TEXT NOT NULL REFERENCES nursery_group(id),
+                    nursery_id TEXT NOT NULL REFERENCES nursery(id),
+                    pattern INTEGER NOT NULL,
+                    places INTEGER NOT NULL,
+                    reserved_sos INTEGER NOT NULL,
+                    reserved_local INTEGER NOT NULL
+                );
+                CREATE INDEX intake_offer_round ON intake_offer(round_id);
+                CREATE TABLE intake_application (
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    child_id TEXT NOT NULL REFERENCES child(id),
+                    ranking TEXT NOT NULL,
+                    submitted_at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (round_id, child_id)
+                );
+                CREATE TABLE intake_result (
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    child_id TEXT NOT NULL REFERENCES child(id),
+                    offer_id TEXT NOT NULL REFERENCES intake_offer(id),
+                    seat TEXT NOT NULL,
+                    choice INTEGER NOT NULL,
+                    PRIMARY KEY (round_id, child_id)
+                );
+                """)
+        }
+    }
+
+    static func intakeRound(_ row: Row) throws -> IntakeRoundInfo {
+        let seed: Int64 = row["seed"]
+        return IntakeRoundInfo(
+            id: row["id"], siteID: row["site_id"], name: row["name"], first: CivilDate(dayNumber: row["first_day"]),
+            last: CivilDate(dayNumber: row["last_day"]), deadline: row["deadline_ms"], seed: UInt64(bitPattern: seed),
+            order: try IntakeRoundInfo.order(parsing: row["priority_order"]), state: IntakeRoundInfo.State(rawValue: row["state"]) ?? .open,
+            inputsVersion: row["inputs_version"])
+    }
+
+    static func intakeOffer(_ row: Row) -> IntakeOffer {
+        let bits: Int = row["pattern"]
+        return IntakeOffer(
+            id: row["id"], groupID: row["group_id"], nurseryID: row["nursery_id"], pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: bits)),
+            places: row["places"], reservedSOS: row["reserved_sos"], reservedLocal: row["reserved_local"])
+    }
+
+    static func fetchRound(_ db: Database, _ id: String) throws -> IntakeRoundInfo? {
+        try db.row(sql: "SELECT * FROM intake_round WHERE id = ?", arguments: [id]).map(intakeRound)
+    }
+
+    static func roundOffers(_ db: Database, _ roundID: String) throws -> [IntakeOffer] {
+        try db.rows(sql: "SELECT * FROM intake_offer WHERE round_id = ? ORDER BY id", arguments: [roundID]).map(intakeOffer)
+    }
+
+    public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo> {
+        try round.validate()
+        return try await mutate(context, reply: reply) { db, _ in
+            _ = try Self.require(try Self.fetchSite(db, round.siteID), "site", round.siteID, field: "round.site_id")
+            guard try Self.fetchRound(db, round.id) == nil else {
+                throw SchedulerError(.alreadyExists, "a round with id \(round.id) exists", field: "round.id")
+            }
+            var round = round
+            round.state = .open
+            round.inputsVersion = 0
+            try db.run(
+                sql: """
+                    INSERT INTO intake_round (id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 0)
+                    """,
+                arguments: [round.id, round.siteID, round.name, round.first.dayNumber, round.last.dayNumber, round.deadline,
+                            Int64(bitPattern: round.seed), round.orderText])
+            return (round, ["intake_round:\(round.id)"])
+        }
+    }
+
+    public func round(id: String) async throws -> IntakeRoundInfo? {
+        try await pool.read { db in try Self.fetchRound(db, id) }
+    }
+
+    public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer> {
+        try offer.validate()
+        return try await mutate(context, reply: reply) { db, batch in
+            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
+            let group = try Self.require(try Self.fetchGroup(db, offer.groupID), "group", offer.groupID, field: "offer.group_id")
+            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "offer.group_id")
+            guard nursery.siteID == round.siteID else {
+                throw SchedulerError(.failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
+            }
+            guard try db.int(sql: "SELECT 1 FROM intake_offer WHERE id = ?", arguments: [offer.id]) == nil else {
+                throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
+            }
+            var offer = offer
+            offer.nurseryID = nursery.id
+            let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
+            let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
+            let others = try Self.roundOffers(db, roundID).filter { $0.groupID == group.id }
+            try StoreRules.checkOfferFits(ledger, offers: others + [offer], round: round)
+            try db.run(
+                sql: """
+                    INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [offer.id, roundID, group.id, nursery.id, Int(offer.pattern.bits), offer.places, offer.reservedSOS, offer.reservedLocal])
+            try db.run(sql: "UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = ?", arguments: [roundID])
+            return (offer, ["intake_offer:\(offer.id)", "intake_round:\(roundID)"])
+        }
+    }
+
+    public func submitApplications(
+        roundID: String, _ applications: [ApplicationInput], context: MutationContext, authorize: @escaping @Sendable ([Family]) throws -> Void,
+        reply: @escaping @Sendable (Int) throws -> [UInt8]
+    ) async throws -> Mutated<Int> {
+        try await mutate(context, reply: reply) { db, _ in
+            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
+            try StoreRules.checkBeforeDeadline(round, now: context.now)
+            let offers = Set(try Self.roundOffers(db, roundID).map(\.id))
+            var families: [Family] = []
+            for (index, input) in applications.enumerated() {
+                try StoreRules.checkApplication(input, index: index, offers: offers)
+                let child = try Self.require(try Self.fetchChild(db, input.childID), "child", input.childID, field: "applications[\(index)].child_id")
+                let family = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "applications[\(index)].child_id")
+                guard family.siteID == round.siteID else {
+                    throw SchedulerError(.failedPrecondition, "child \(child.id)'s family belongs to site \(family.siteID), the round to \(round.siteID)", field: "applications[\(index)].child_id")
+                }
+                families.append(family)
+            }
+            try authorize(families)
+            let now = context.now.millisecondsSince1970
+            for input in applications {
+                try db.run(
+                    sql: """
+                        INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
+                        """,
+                    arguments: [roundID, input.childID, input.ranking.joined(separator: ","), now])
+            }
+            try db.run(sql: "UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = ?", arguments: [roundID])
+            return (applications.count, ["intake_round:\(roundID)"] + applications.map { "child:\($0.childID)" })
+        }
+    }
+
+    public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String> {
+        try await mutate(context, reply: reply) { db, _ in
+            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
+            try StoreRules.checkBeforeDeadline(round, now: context.now)
+            try db.run(sql: "DELETE FROM intake_application WHERE round_id = ? AND child_id = ?", arguments: [roundID, childID])
+            guard db.changesCount > 0 else {
+                throw SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
+            }
+            try db.run(sql: "UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = ?", arguments: [roundID])
+            return (childID, ["intake_round:\(roundID)", "child:\(childID)"])
+        }
+    }
+
+    public func intakeInputs(roundID: String) async throws -> IntakeInputs {
+        try await pool.read { db in
+            let round = try Self.require(try Self.fetchRound(db, roundID), "intake round", roundID, field: "round_id")
+            let offers = try Self.roundOffers(db, roundID)
+            // Nurseries where a sibling holds a place that reaches into the term.
+            var siblings: [String: Set<String>] = [:]
+            for row in try db.rows(
+                sql: """
+                    SELECT a.child_id, p.nursery_id FROM intake_application a
+                    JOIN child c ON c.id = a.child_id JOIN child s ON s.family_id = c.family_id AND s.id <> c.id
+                    JOIN placement p ON p.child_id = s.id AND p.state = 'active' AND (p.last_day IS NULL OR p.last_day >= ?)
+                    WHERE a.round_id = ?
+                    """,
+                arguments: [round.first.dayNumber, roundID])
+            {
+                siblings[row[0], default: []].insert(row[1])
+            }
+            let applications = try db.rows(
+                sql: """
+                    SELECT a.child_id, a.ranking, a.submitted_at_ms, c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                           f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                    FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
+                    WHERE a.round_id = ? ORDER BY a.child_id
+                    """,
+                arguments: [roundID]
+            ).map { row -> IntakeApplication in
+                let child = Child(id: row[3], familyID: row[4], givenName: row[5], birthDate: CivilDate(dayNumber: row[6]), specialNeeds: row[7])
+                let family = Family(
+                    id: row[8], siteID: row[9], kind: FamilyKind(rawValue: row[10]) ?? .local, singleParent: row[11], parentsWorking: row[12], contactRef: row[13])
+                let childID: String = row[0]
+                return StoreRules.application(childID, ranking: row[1], submittedAt: row[2], child: child, family: family, siblings: siblings[childID] ?? [])
+            }
+            return IntakeInputs(round: round, offers: offers, applications: applications)
+        }
+    }
+
+    public func recordAllocation(roundID: String, inputsVersion: Int64, seats: [IntakeSeatRecord], context: MutationContext, reply: @escaping @Sendable (Int) throws -> [UInt8]) async throws -> Mutated<Int> {
+        try await mutate(context, reply: reply) { db, _ in
+            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
+            try StoreRules.checkRunnable(round, expected: inputsVersion)
+            for seat in seats {
+                try db.run(
+                    sql: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [roundID, seat.childID, seat.offerID, seat.seat.rawValue, seat.choice])
+            }
+            try db.run(sql: "UPDATE intake_round SET state = 'allocated' WHERE id = ?", arguments: [roundID])
+            return (seats.count, ["intake_round:\(roundID)"])
+        }
+    }
+
+    public func intakeResults(roundID: String) async throws -> [IntakeSeatRecord] {
+        try await pool.read { db in
+            try db.rows(sql: "SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = ? ORDER BY child_id", arguments: [roundID]).map { row in
+                IntakeSeatRecord(childID: row[0], offerID: row[1], seat: SeatKind(rawValue: row[2]) ?? .open, choice: row[3])
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import SchedulerCore
+import SchedulerStore
+import SchedulerTesting
+import Testing
+
+/// Intake rounds in every store kind.
+struct IntakeStoreTests {
+    let nursery = NurseryStoreTests()
+
+    func context(_ now: Date = Date(), key: String? = nil) -> MutationContext {
+        MutationContext(actor: "tok_test", method: "test", idempotencyKey: key, requestDigest: [1], now: now)
+    }
+
+    func round(deadline: Date = Date().addingTimeInterval(3600)) -> IntakeRoundInfo {
+        IntakeRoundInfo(
+            id: "r2030", siteID: "almaty", name: "Autumn 2030", first: CivilDate(parsing: "2030-09-02")!, last: CivilDate(parsing: "2031-05-30")!,
+            deadline: Int64((deadline.timeIntervalSince1970 * 1000).rounded()), seed: 42)
+    }
+
+    func offer(_ id: String, places: Int, sos: Int = 0, pattern: String = "mon-fri:full") throws -> IntakeOffer {
+        IntakeOffer(id: id, groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: pattern), places: places, reservedSOS: sos)
+    }
+
+    func code(_ error: any Error) -> (SchedulerError.Code, String?)? {
+        (error as? SchedulerError).map { ($0.code, $0.field) }
+    }
+
+    @Test(arguments: StoreKind.all)
+    func aRoundTakesOffersThatFitAndApplicationsUntilItsDeadline(kind: StoreKind) async throws {
+        try await nursery.withStore(kind) { store, _, fixture in
+            // The group has 3 places; one child already holds one for the whole term.
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "held"), first: "2030-09-02", last: "2031-05-30")
+            _ = try await store.createRound(round(), context: context()) { _ in [] }
+            await #expect { try await store.createRound(round(), context: context()) { _ in [] } } throws: { code($0)?.0 == .alreadyExists }
+            _ = try await store.openOffer(try offer("full-day", places: 1), roundID: "r2030", context: context()) { _ in [] }
+            _ = try await store.openOffer(try offer("mornings", places: 1, pattern: "mon-fri:am"), roundID: "r2030", context: context()) { _ in [] }
+            // A third full-day place in the mornings would need a fourth: refused, naming the field.
+            await #expect { try await store.openOffer(try offer("more", places: 1), roundID: "r2030", context: context()) { _ in [] } } throws: {
+                code($0)?.0 == .failedPrecondition && code($0)?.1 == "offer.places"
+            }
+            #expect(try await store.intakeInputs(roundID: "r2030").offers.map(\.id) == ["full-day", "mornings"])
+
+            let a = try await fixture.newAlmatyChild(store, name: "a"), b = try await fixture.newAlmatyChild(store, name: "b")
+            let first = Date()
+            _ = try await store.submitApplications(
+                roundID: "r2030", [ApplicationInput(childID: a.id, ranking: ["full-day", "mornings"]), ApplicationInput(childID: b.id, ranking: ["mornings"])],
+                context: context(first), authorize: { _ in }, reply: { _ in [] })
+            // An update changes the ranking but keeps the first submission time.
+            _ = try await store.submitApplications(
+                roundID: "r2030", [ApplicationInput(childID: a.id, ranking: ["mornings"])], context: context(first.addingTimeInterval(60)),
+                authorize: { _ in }, reply: { _ in [] })
+            let inputs = try await store.intakeInputs(roundID: "r2030")
+            let stored = try #require(inputs.applications.first { $0.childID == a.id })
+            #expect(stored.ranking == ["mornings"])
+            #expect(stored.submittedAt == Int64((first.timeIntervalSince1970 * 1000).rounded()))
+            // The held child is a's sibling (same family), placed at the round's nursery.
+            #expect(stored.siblingNurseries == ["almaty-1"])
+            #expect(inputs.round.inputsVersion == 4)
+
+            await #expect {
+                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: b.id, ranking: ["nope"])], context: context(), authorize: { _ in }, reply: { _ in [] })
+            } throws: { code($0)?.1 == "applications[0].ranking" }
+            await #expect {
+                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: "chd_missing", ranking: ["mornings"])], context: context(), authorize: { _ in }, reply: { _ in [] })
+            } throws: { code($0)?.0 == .notFound && code($0)?.1 == "applications[0].child_id" }
+            await #expect {
+                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: b.id, ranking: ["mornings"])], context: context(first.addingTimeInterval(7200)), authorize: { _ in }, reply: { _ in [] })
+            } throws: { code($0)?.0 == .failedPrecondition }
+            _ = try await store.withdrawApplication(roundID: "r2030", childID: b.id, context: context()) { _ in [] }
+            #expect(try await store.intakeInputs(roundID: "r2030").applications.map(\.childID) == [a.id])
+        }
+    }
+
+    @Test(arguments: StoreKind.all)
+    func aRunIsStoredOnceAndOnlyForTheInputsItRead(kind: StoreKind) async throws {
+        try await nursery.withStore(kind) { store, _, fixture in
+            _ = try await store.createRound(round(), context: context()) { _ in [] }
+            _ = try await store.openOffer(try offer("full-day", places: 2, sos: 1), roundID: "r2030", context: context()) { _ in [] }
+            var children: [Child] = []
+            for index in 0..<4 { children.append(try await fixture.newAlmatyChild(store, name: "c\(index)")) }
+            _ = try await store.submitApplications(
+                roundID: "r2030", children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in }, reply: { _ in [] })
+            let inputs = try await store.intakeInputs(roundID: "r2030")
+            let result = try inputs.allocator().run()
+            let seats = result.seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
+            // The fixture's family is local: the SOS seat stays empty, one child gets the open seat.
+            #expect(seats.count == 1)
+            // Inputs changed since they were read: the result is refused.
+            _ = try await store.withdrawApplication(roundID: "r2030", childID: children[3].id, context: context()) { _ in [] }
+            await #expect {
+                try await store.recordAllocation(roundID: "r2030", inputsVersion: inputs.round.inputsVersion, seats: seats, context: context()) { _ in [] }
+            } throws: { code($0)?.0 == .aborted }
+            let fresh = try await store.intakeInputs(roundID: "r2030")
+            let again = try fresh.allocator().run().seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
+            _ = try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, seats: again, context: context()) { _ in [] }
+            #expect(try await store.intakeResults(roundID: "r2030") == again.sorted { $0.childID < $1.childID })
+            #expect(try await store.round(id: "r2030")?.state == .allocated)
+            // The round refuses to run twice, and takes no more offers or applications.
+            await #expect {
+                try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, seats: again, context: context()) { _ in [] }
+            } throws: { code($0)?.0 == .failedPrecondition }
+            await #expect {
+                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: children[0].id, ranking: ["full-day"])], context: context(), authorize: { _ in }, reply: { _ in [] })
+            } throws: { code($0)?.0 == .failedPrecondition }
+        }
+    }
+}
