@@ -60,15 +60,18 @@ public struct IntakeExplanation: Sendable, Hashable {
         case .notAdmitted:
             var parts: [String] = []
             for cutoff in cutoffs {
-                let what = "its \(cutoff.places) \(Self.describe(cutoff.kind, plural: cutoff.places != 1))"
+                let what = "its " + Self.count(cutoff.places, cutoff.kind)
                 if let decided = cutoff.decidedBy {
-                    parts.append("\(what) went to children ahead of \(name); the last one admitted was ahead by \(decided.reason)")
+                    parts.append(
+                        cutoff.places == 1
+                            ? "\(what) went to a child ahead of \(name) by \(decided.reason)"
+                            : "\(what) went to children ahead of \(name); the last one admitted was ahead by \(decided.reason)")
                 } else {
                     parts.append("\(what) had no free place for \(name)")
                 }
             }
             if let reserved = reservedForOthers, reserved.places > 0 {
-                parts.append("its \(reserved.places) \(Self.describe(reserved.kind, plural: reserved.places != 1)) are only for those families")
+                parts.append("its \(Self.count(reserved.places, reserved.kind)) \(reserved.places == 1 ? "is" : "are") only for those families")
             }
             var text = "\(name) was not admitted to offer \(offerID)\(ordinal): " + parts.joined(separator: "; ") + "."
             if let position = waitlistPosition { text += " \(name) is \(Self.ordinal(position)) on its waitlist." }
@@ -82,6 +85,11 @@ public struct IntakeExplanation: Sendable, Hashable {
         case .reservedSOS: plural ? "places reserved for SOS families" : "a place reserved for SOS families"
         case .reservedLocal: plural ? "places reserved for local families" : "a place reserved for local families"
         }
+    }
+
+    /// "one open place", "3 places reserved for SOS families".
+    static func count(_ places: Int, _ kind: SeatKind) -> String {
+        places == 1 ? "one " + String(describe(kind).dropFirst(kind == .open ? 3 : 2)) : "\(places) \(describe(kind, plural: true))"
     }
 
     static func ordinal(_ number: Int) -> String {

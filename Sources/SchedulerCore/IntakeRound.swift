@@ -97,8 +97,8 @@ public enum PriorityCriterion: String, Sendable, Hashable, CaseIterable, Codable
         case .specialNeeds: "special needs"
         case .singleParent: "a single-parent household"
         case .parentsWorking: "parents working or in training"
-        case .earlierApplication: "earlier application"
-        case .lottery: "lottery"
+        case .earlierApplication: "an earlier application"
+        case .lottery: "the lottery"
         }
     }
 }

@@ -58,6 +58,15 @@ public enum MethodPermissions {
         "/sos.scheduler.v1.NurseryService/ListChildren": Rule(permission: nurseryWork, mutating: false),
         "/sos.scheduler.v1.NurseryService/ListPlacements": Rule(permission: nurseryWork, mutating: false),
         "/sos.scheduler.v1.NurseryService/GetOccupancy": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.IntakeService/CreateRound": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/GetRound": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.IntakeService/OpenOffer": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/SubmitApplications": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/WithdrawApplication": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/RunRound": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/GetResults": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.IntakeService/GetWaitlist": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.IntakeService/Explain": Rule(permission: nurseryWork, mutating: false),
     ]
 
     private static let nurseryWork = Permission.roles([.admin, .manager])

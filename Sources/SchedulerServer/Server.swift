@@ -61,6 +61,7 @@ public final class Server: Service, Sendable {
         var registry = HandlerRegistry(decodeBudget: configuration.decodeBudgetBytes)
         AdminService(store: store, tokens: tokens, version: Self.version, startedAt: .now).register(in: &registry)
         NurseryService(store: store).register(in: &registry)
+        IntakeService(store: store).register(in: &registry)
         let methods = try MethodTable(handlers: registry.handlers)
         runtime = ServerRuntime(
             configuration: configuration, methods: methods, store: store, tokens: tokens, logger: logger, now: now)

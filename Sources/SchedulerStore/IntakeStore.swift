@@ -34,8 +34,14 @@ public protocol IntakeStore: Sendable {
     func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String>
     /// The round, its offers and its applications with the facts priorities need, in one snapshot.
     func intakeInputs(roundID: String) async throws -> IntakeInputs
-    /// Stores a run's result and closes the round, if it is still open at `inputsVersion`.
-    func recordAllocation(roundID: String, inputsVersion: Int64, seats: [IntakeSeatRecord], context: MutationContext, reply: @escaping @Sendable (Int) throws -> [UInt8]) async throws -> Mutated<Int>
+    /// Stores a run's result and closes the round, if it is still open at `inputsVersion`. The
+    /// facts each application was judged on (`applications`, as the run read them) are frozen
+    /// with it, so the round's waitlists and explanations stay those of the run even when
+    /// placements change later.
+    func recordAllocation(
+        roundID: String, inputsVersion: Int64, applications: [IntakeApplication], seats: [IntakeSeatRecord], context: MutationContext,
+        reply: @escaping @Sendable (Int) throws -> [UInt8]
+    ) async throws -> Mutated<Int>
     func intakeResults(roundID: String) async throws -> [IntakeSeatRecord]
 }
 
@@ -82,9 +88,30 @@ extension StoreRules {
         }
     }
 
-    static func application(_ childID: String, ranking: String, submittedAt: Int64, child: Child, family: Family, siblings: Set<String>) -> IntakeApplication {
-        IntakeApplication(
+    static func application(_ childID: String, ranking: String, submittedAt: Int64, child: Child, family: Family, siblings: Set<String>, frozen: String?) -> IntakeApplication {
+        var application = IntakeApplication(
             childID: childID, familyKind: family.kind, siblingNurseries: siblings, specialNeeds: child.specialNeeds, singleParent: family.singleParent,
             parentsWorking: family.parentsWorking, submittedAt: submittedAt, ranking: ranking.split(separator: ",").map(String.init))
+        if let frozen { thaw(frozen, into: &application) }
+        return application
+    }
+
+    /// The facts a run judged an application on, as stored with its result:
+    /// `kind|special_needs|single_parent|parents_working|sibling nurseries`.
+    static func frozenFacts(_ application: IntakeApplication) -> String {
+        [
+            application.familyKind.rawValue, application.specialNeeds ? "1" : "0", application.singleParent ? "1" : "0",
+            application.parentsWorking ? "1" : "0", application.siblingNurseries.sorted().joined(separator: ","),
+        ].joined(separator: "|")
+    }
+
+    static func thaw(_ text: String, into application: inout IntakeApplication) {
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5 else { return }
+        application.familyKind = FamilyKind(rawValue: parts[0]) ?? application.familyKind
+        application.specialNeeds = parts[1] == "1"
+        application.singleParent = parts[2] == "1"
+        application.parentsWorking = parts[3] == "1"
+        application.siblingNurseries = Set(parts[4].split(separator: ",").map(String.init))
     }
 }

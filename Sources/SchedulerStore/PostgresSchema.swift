@@ -145,6 +145,7 @@ enum PostgresSchema {
                 child_id TEXT COLLATE "C" NOT NULL REFERENCES child(id),
                 ranking TEXT NOT NULL,
                 submitted_at_ms BIGINT NOT NULL,
+                frozen_facts TEXT,
                 PRIMARY KEY (round_id, child_id)
             )
             """,

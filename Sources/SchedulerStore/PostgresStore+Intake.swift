@@ -142,20 +142,24 @@ extension PostgresStore {
             }
             let applications = try await tx.rows("""
                 SELECT a.child_id, a.ranking, a.submitted_at_ms, c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, a.frozen_facts
                 FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
                 WHERE a.round_id = \(roundID) ORDER BY a.child_id
                 """).map { row -> IntakeApplication in
                 let child = try Self.child(row, at: 3), family = try Self.family(row, at: 8)
                 let childID = try row.text(0)
                 return StoreRules.application(
-                    childID, ranking: try row.text(1), submittedAt: Int64(try row.int(2)), child: child, family: family, siblings: siblings[childID] ?? [])
+                    childID, ranking: try row.text(1), submittedAt: Int64(try row.int(2)), child: child, family: family, siblings: siblings[childID] ?? [],
+                    frozen: try row.optionalText(14))
             }
             return IntakeInputs(round: round, offers: offers, applications: applications)
         }
     }
 
-    public func recordAllocation(roundID: String, inputsVersion: Int64, seats: [IntakeSeatRecord], context: MutationContext, reply: @escaping @Sendable (Int) throws -> [UInt8]) async throws -> Mutated<Int> {
+    public func recordAllocation(
+        roundID: String, inputsVersion: Int64, applications: [IntakeApplication], seats: [IntakeSeatRecord], context: MutationContext,
+        reply: @escaping @Sendable (Int) throws -> [UInt8]
+    ) async throws -> Mutated<Int> {
         try await mutate(context, reply: reply) { tx in
             let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
             try StoreRules.checkRunnable(round, expected: inputsVersion)
@@ -177,6 +181,12 @@ extension PostgresStore {
                 try await tx.run(PostgresQuery(
                     unsafeSQL: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES \(tuples.joined(separator: ", "))", binds: bindings))
                 start += slice.count
+            }
+            for application in applications {
+                try await tx.run("""
+                    UPDATE intake_application SET frozen_facts = \(StoreRules.frozenFacts(application))
+                    WHERE round_id = \(roundID) AND child_id = \(application.childID)
+                    """)
             }
             try await tx.run("UPDATE intake_round SET state = 'allocated' WHERE id = \(roundID)")
             return (seats.count, ["intake_round:\(roundID)"])

@@ -34,6 +34,7 @@ extension SQLiteStore {
                     child_id TEXT NOT NULL REFERENCES child(id),
                     ranking TEXT NOT NULL,
                     submitted_at_ms INTEGER NOT NULL,
+                    frozen_facts TEXT,
                     PRIMARY KEY (round_id, child_id)
                 );
                 CREATE TABLE intake_result (
@@ -192,7 +193,7 @@ extension SQLiteStore {
             let applications = try db.rows(
                 sql: """
                     SELECT a.child_id, a.ranking, a.submitted_at_ms, c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                           f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                           f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, a.frozen_facts
                     FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
                     WHERE a.round_id = ? ORDER BY a.child_id
                     """,
@@ -202,13 +203,17 @@ extension SQLiteStore {
                 let family = Family(
                     id: row[8], siteID: row[9], kind: FamilyKind(rawValue: row[10]) ?? .local, singleParent: row[11], parentsWorking: row[12], contactRef: row[13])
                 let childID: String = row[0]
-                return StoreRules.application(childID, ranking: row[1], submittedAt: row[2], child: child, family: family, siblings: siblings[childID] ?? [])
+                return StoreRules.application(
+                    childID, ranking: row[1], submittedAt: row[2], child: child, family: family, siblings: siblings[childID] ?? [], frozen: row[14])
             }
             return IntakeInputs(round: round, offers: offers, applications: applications)
         }
     }
 
-    public func recordAllocation(roundID: String, inputsVersion: Int64, seats: [IntakeSeatRecord], context: MutationContext, reply: @escaping @Sendable (Int) throws -> [UInt8]) async throws -> Mutated<Int> {
+    public func recordAllocation(
+        roundID: String, inputsVersion: Int64, applications: [IntakeApplication], seats: [IntakeSeatRecord], context: MutationContext,
+        reply: @escaping @Sendable (Int) throws -> [UInt8]
+    ) async throws -> Mutated<Int> {
         try await mutate(context, reply: reply) { db, _ in
             let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
             try StoreRules.checkRunnable(round, expected: inputsVersion)
@@ -216,6 +221,11 @@ extension SQLiteStore {
                 try db.run(
                     sql: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES (?, ?, ?, ?, ?)",
                     arguments: [roundID, seat.childID, seat.offerID, seat.seat.rawValue, seat.choice])
+            }
+            for application in applications {
+                try db.run(
+                    sql: "UPDATE intake_application SET frozen_facts = ? WHERE round_id = ? AND child_id = ?",
+                    arguments: [StoreRules.frozenFacts(application), roundID, application.childID])
             }
             try db.run(sql: "UPDATE intake_round SET state = 'allocated' WHERE id = ?", arguments: [roundID])
             return (seats.count, ["intake_round:\(roundID)"])

@@ -60,7 +60,7 @@ public enum StoreDump {
             ("id", .text), ("round_id", .text), ("group_id", .text), ("nursery_id", .text), ("pattern", .int), ("places", .int),
             ("reserved_sos", .int), ("reserved_local", .int),
         ], sequence: nil, order: "id"),
-        Table(name: "intake_application", columns: [("round_id", .text), ("child_id", .text), ("ranking", .text), ("submitted_at_ms", .int)], sequence: nil, order: "round_id, child_id"),
+        Table(name: "intake_application", columns: [("round_id", .text), ("child_id", .text), ("ranking", .text), ("submitted_at_ms", .int), ("frozen_facts", .text)], sequence: nil, order: "round_id, child_id"),
         Table(name: "intake_result", columns: [
             ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
         ], sequence: nil, order: "round_id, child_id"),

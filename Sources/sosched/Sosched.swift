@@ -21,7 +21,7 @@ struct Sosched: AsyncParsableCommand {
             """,
         subcommands: [
             Health.self, WhoAmI.self, TokenCommands.self, SiteCommands.self, NurseryCommands.self, GroupCommands.self,
-            FamilyCommands.self, ChildCommands.self, PlaceCommands.self, OccupancyCommand.self,
+            FamilyCommands.self, ChildCommands.self, PlaceCommands.self, OccupancyCommand.self, IntakeCommands.self,
         ]
     )
 }

@@ -53,8 +53,56 @@ struct AccessTests {
             return try WireCodec.encode(CancelPlacementRequest(id: placed.id))
         case nursery + "ListPlacements": return try WireCodec.encode(ListPlacementsRequest(nurseryID: "almaty-1"))
         case nursery + "GetOccupancy": return try WireCodec.encode(GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-01-07", toDay: "2030-01-13"))
+        default: break
+        }
+        let intake = "/sos.scheduler.v1.IntakeService/"
+        guard path.hasPrefix(intake) else { return nil }
+        try await Self.intakeRounds(store, fixture)
+        switch path {
+        case intake + "CreateRound":
+            return try WireCodec.encode(CreateRoundRequest(round: IntakeRoundMessage(
+                id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMS: 4_102_444_800_000)))
+        case intake + "GetRound": return try WireCodec.encode(GetRoundRequest(id: "r-open"))
+        case intake + "OpenOffer":
+            return try WireCodec.encode(OpenOfferRequest(offer: IntakeOfferMessage(id: "offer-\(n)", roundID: "r-open", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)))
+        case intake + "SubmitApplications":
+            return try WireCodec.encode(SubmitApplicationsRequest(roundID: "r-open", applications: [ApplicationMessage(childID: child.id, ranking: ["o-open"])]))
+        case intake + "WithdrawApplication":
+            let fresh = try await fixture.newAlmatyChild(store)
+            _ = try await store.submitApplications(
+                roundID: "r-open", [ApplicationInput(childID: fresh.id, ranking: ["o-open"])], context: MutationContext(actor: nil, method: "setup"),
+                authorize: { _ in }, reply: { _ in [] })
+            return try WireCodec.encode(WithdrawApplicationRequest(roundID: "r-open", childID: fresh.id))
+        case intake + "RunRound": return try WireCodec.encode(RunRoundRequest(roundID: "r-open", dryRun: true))
+        case intake + "GetResults": return try WireCodec.encode(GetResultsRequest(roundID: "r-done"))
+        case intake + "GetWaitlist": return try WireCodec.encode(GetWaitlistRequest(roundID: "r-done", offerID: "o-done"))
+        case intake + "Explain": return try WireCodec.encode(ExplainRequest(roundID: "r-done", childID: child.id, offerID: "o-done"))
         default: return nil
         }
+    }
+
+    /// An open round with one offer, and a round that has run, for the intake samples.
+    static func intakeRounds(_ store: any Store, _ fixture: NurseryFixture) async throws {
+        guard try await store.round(id: "r-open") == nil else { return }
+        let setup = MutationContext(actor: nil, method: "setup")
+        for id in ["r-open", "r-done"] {
+            _ = try await store.createRound(
+                IntakeRoundInfo(
+                    id: id, siteID: "almaty", name: id, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!,
+                    deadline: 4_102_444_800_000, seed: 9),
+                context: setup, reply: { _ in [] })
+            _ = try await store.openOffer(
+                IntakeOffer(id: id == "r-open" ? "o-open" : "o-done", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon:am"), places: 1),
+                roundID: id, context: setup, reply: { _ in [] })
+        }
+        _ = try await store.submitApplications(
+            roundID: "r-done", fixture.almatyChildren.map { ApplicationInput(childID: $0.id, ranking: ["o-done"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+        let inputs = try await store.intakeInputs(roundID: "r-done")
+        let result = try inputs.allocator().run()
+        _ = try await store.recordAllocation(
+            roundID: "r-done", inputsVersion: inputs.round.inputsVersion, applications: inputs.applications,
+            seats: result.seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) },
+            context: setup, reply: { _ in [] })
     }
 
     @Test func thePermissionTableCoversExactlyTheMethodsInProto() throws {

@@ -89,16 +89,19 @@ struct IntakeStoreTests {
             // Inputs changed since they were read: the result is refused.
             _ = try await store.withdrawApplication(roundID: "r2030", childID: children[3].id, context: context()) { _ in [] }
             await #expect {
-                try await store.recordAllocation(roundID: "r2030", inputsVersion: inputs.round.inputsVersion, seats: seats, context: context()) { _ in [] }
+                try await store.recordAllocation(roundID: "r2030", inputsVersion: inputs.round.inputsVersion, applications: inputs.applications, seats: seats, context: context()) { _ in [] }
             } throws: { code($0)?.0 == .aborted }
             let fresh = try await store.intakeInputs(roundID: "r2030")
             let again = try fresh.allocator().run().seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
-            _ = try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, seats: again, context: context()) { _ in [] }
+            _ = try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, applications: fresh.applications, seats: again, context: context()) { _ in [] }
             #expect(try await store.intakeResults(roundID: "r2030") == again.sorted { $0.childID < $1.childID })
             #expect(try await store.round(id: "r2030")?.state == .allocated)
+            // Facts are frozen with the result: a sibling placed after the run changes nothing.
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "later"), first: "2030-09-02", last: "2030-09-03", pattern: "mon:am")
+            #expect(try await store.intakeInputs(roundID: "r2030").applications == fresh.applications)
             // The round refuses to run twice, and takes no more offers or applications.
             await #expect {
-                try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, seats: again, context: context()) { _ in [] }
+                try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, applications: fresh.applications, seats: again, context: context()) { _ in [] }
             } throws: { code($0)?.0 == .failedPrecondition }
             await #expect {
                 try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: children[0].id, ranking: ["full-day"])], context: context(), authorize: { _ in }, reply: { _ in [] })

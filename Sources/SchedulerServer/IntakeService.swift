@@ -1,0 +1,219 @@
+import Foundation
+import SchedulerCore
+import SchedulerStore
+import SchedulerWire
+
+/// `sos.scheduler.v1.IntakeService`: intake rounds at a site. Rounds are site work: an admin,
+/// or a manager whose scope covers the round's site (a `nursery:` scope covers its site's
+/// families, so its manager may submit their applications and read results; only `site:`
+/// managers create rounds and run them). Explanations never name other children.
+struct IntakeService {
+    static let prefix = "/sos.scheduler.v1.IntakeService/"
+    let store: any Store
+
+    func register(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
+
+        registry.mutating(p + "CreateRound") { (request: CreateRoundRequest, context) in
+            let principal = try context.requirePrincipal()
+            guard let message = request.round else { throw SchedulerError(.invalidArgument, "round is required", field: "round") }
+            let siteID = try Field.id(message.siteID, "round.site_id")
+            try access.checkSiteAdministration(principal, siteID)
+            guard message.deadlineMS > 0 else {
+                throw SchedulerError(.invalidArgument, "deadline_ms is the last instant applications are taken (milliseconds since 1970)", field: "round.deadline_ms")
+            }
+            var seed = message.seed
+            if seed == 0 {
+                var generator = SystemRandomNumberGenerator()
+                seed = UInt64.random(in: 1...UInt64.max, using: &generator)
+            }
+            let order = message.priorityOrder.isEmpty
+                ? PriorityCriterion.defaultOrder : try IntakeRoundInfo.order(parsing: message.priorityOrder.joined(separator: ","))
+            let round = IntakeRoundInfo(
+                id: try Field.id(message.id, "round.id"), siteID: siteID, name: try Field.name(message.name, "round.name", required: false),
+                first: try Field.date(message.termFirst, "round.term_first"), last: try Field.date(message.termLast, "round.term_last"),
+                deadline: message.deadlineMS, seed: seed, order: order)
+            return NurseryService.reply(try await store.createRound(round, context: context.mutation()) { try WireCodec.encode(IntakeRoundMessage($0, offers: [], applications: 0)) })
+        }
+
+        registry.async(p + "GetRound") { (request: GetRoundRequest, context) in
+            let principal = try context.requirePrincipal()
+            let inputs = try await store.intakeInputs(roundID: try Field.id(request.id, "id"))
+            try await access.checkSite(principal, inputs.round.siteID)
+            return IntakeRoundMessage(inputs.round, offers: inputs.offers, applications: inputs.applications.count)
+        }
+
+        registry.mutating(p + "OpenOffer") { (request: OpenOfferRequest, context) in
+            let principal = try context.requirePrincipal()
+            guard let message = request.offer else { throw SchedulerError(.invalidArgument, "offer is required", field: "offer") }
+            let roundID = try Field.id(message.roundID, "offer.round_id")
+            let (group, nursery) = try await access.group(try Field.id(message.groupID, "offer.group_id"), field: "offer.group_id")
+            try access.checkNursery(principal, nursery)
+            guard message.places > 0 else { throw SchedulerError(.invalidArgument, "an offer needs at least one place", field: "offer.places") }
+            let offer = IntakeOffer(
+                id: try Field.id(message.id, "offer.id"), groupID: group.id, nurseryID: nursery.id, pattern: try Field.pattern(message.pattern, "offer.pattern"),
+                places: Int(message.places), reservedSOS: Int(message.reservedSOS), reservedLocal: Int(message.reservedLocal))
+            return NurseryService.reply(try await store.openOffer(offer, roundID: roundID, context: context.mutation()) {
+                try WireCodec.encode(IntakeOfferMessage($0, roundID: roundID))
+            })
+        }
+
+        registry.mutating(p + "SubmitApplications") { (request: SubmitApplicationsRequest, context) in
+            let principal = try context.requirePrincipal()
+            let roundID = try Field.id(request.roundID, "round_id")
+            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            // Every child must belong to the round's site (the store checks), so the site's scope covers them all.
+            try await access.checkSite(principal, round.siteID)
+            guard !request.applications.isEmpty else { throw SchedulerError(.invalidArgument, "no applications", field: "applications") }
+            guard request.applications.count <= 10_000 else {
+                throw SchedulerError(.invalidArgument, "at most 10,000 applications a call; send the rest in further calls", field: "applications")
+            }
+            var inputs: [ApplicationInput] = []
+            var seen = Set<String>()
+            for (index, application) in request.applications.enumerated() {
+                let childID = try Field.id(application.childID, "applications[\(index)].child_id")
+                guard seen.insert(childID).inserted else {
+                    throw SchedulerError(.invalidArgument, "child \(childID) appears twice in this call", field: "applications[\(index)].child_id")
+                }
+                inputs.append(ApplicationInput(childID: childID, ranking: application.ranking))
+            }
+            return NurseryService.reply(try await store.submitApplications(roundID: roundID, inputs, context: context.mutation(), authorize: { _ in }) {
+                try WireCodec.encode(SubmitApplicationsResponse(submitted: UInt32($0)))
+            })
+        }
+
+        registry.mutating(p + "WithdrawApplication") { (request: WithdrawApplicationRequest, context) in
+            let principal = try context.requirePrincipal()
+            let roundID = try Field.id(request.roundID, "round_id")
+            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            try await access.checkSite(principal, round.siteID)
+            let childID = try Field.id(request.childID, "child_id")
+            return NurseryService.reply(try await store.withdrawApplication(roundID: roundID, childID: childID, context: context.mutation()) {
+                try WireCodec.encode(WithdrawApplicationResponse(childID: $0))
+            })
+        }
+
+        registry.mutating(p + "RunRound") { (request: RunRoundRequest, context) in
+            let principal = try context.requirePrincipal()
+            let inputs = try await store.intakeInputs(roundID: try Field.id(request.roundID, "round_id"))
+            try access.checkSiteAdministration(principal, inputs.round.siteID)
+            guard inputs.round.state == .open else {
+                throw SchedulerError(.failedPrecondition, "round \(inputs.round.id) has already run; its results are final", field: "round_id")
+            }
+            let allocator = try inputs.allocator()
+            let result = allocator.run()
+            let response = Self.summary(allocator, result, dryRun: request.dryRun)
+            if request.dryRun {
+                // Nothing changes, but every child's application was read: that is audited.
+                try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["intake_round:\(inputs.round.id)"], at: Date())
+                return try WireCodec.encode(response)
+            }
+            let seats = result.seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
+            return NurseryService.reply(try await store.recordAllocation(
+                roundID: inputs.round.id, inputsVersion: inputs.round.inputsVersion, applications: inputs.applications, seats: seats,
+                context: context.mutation()) { _ in try WireCodec.encode(response) })
+        }
+
+        registry.async(p + "GetResults") { (request: GetResultsRequest, context) in
+            let principal = try context.requirePrincipal()
+            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
+            try await access.checkSite(principal, inputs.round.siteID)
+            // What was stored is what counts; the re-run (same inputs, same seed) gives the waitlists.
+            let stored = Dictionary(uniqueKeysWithValues: try await store.intakeResults(roundID: inputs.round.id).map { ($0.childID, $0) })
+            let results = allocator.applications.map { application -> ChildResultMessage in
+                guard let seat = stored[application.childID] else { return ChildResultMessage(childID: application.childID) }
+                return ChildResultMessage(childID: application.childID, offerID: seat.offerID, seat: seat.seat.rawValue, choice: UInt32(seat.choice + 1))
+            }
+            return GetResultsResponse(results: results, offers: Self.summary(allocator, result, dryRun: false).offers)
+        }
+
+        registry.async(p + "GetWaitlist") { (request: GetWaitlistRequest, context) in
+            let principal = try context.requirePrincipal()
+            let (inputs, _, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
+            try await access.checkSite(principal, inputs.round.siteID)
+            let offerID = try Field.id(request.offerID, "offer_id")
+            guard inputs.offers.contains(where: { $0.id == offerID }) else {
+                throw SchedulerError(.notFound, "no offer \(offerID) in round \(inputs.round.id)", field: "offer_id")
+            }
+            let entries = result.waitlist(of: offerID).enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
+            return GetWaitlistResponse(entries: entries)
+        }
+
+        registry.async(p + "Explain") { (request: ExplainRequest, context) in
+            let principal = try context.requirePrincipal()
+            let roundID = try Field.id(request.roundID, "round_id")
+            let inputs = try await store.intakeInputs(roundID: roundID)
+            try await access.checkSite(principal, inputs.round.siteID)
+            let childID = try Field.id(request.childID, "child_id"), offerID = try Field.id(request.offerID, "offer_id")
+            guard inputs.offers.contains(where: { $0.id == offerID }) else {
+                throw SchedulerError(.notFound, "no offer \(offerID) in round \(roundID)", field: "offer_id")
+            }
+            guard let child = try await store.child(id: childID) else { throw SchedulerError(.notFound, "no child with id \(childID)", field: "child_id") }
+            let allocator = try inputs.allocator()
+            let result = allocator.run()
+            guard let explanation = allocator.explain(child: childID, offer: offerID, in: result) else {
+                throw SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
+            }
+            try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(childID)", "intake_round:\(roundID)"], at: Date())
+            var text = explanation.sentence(name: child.givenName)
+            if inputs.round.state == .open { text = "If the round ran now: " + text }
+            return ExplainResponse(
+                outcome: Self.outcome(explanation.outcome), text: text, choice: explanation.choice.map { UInt32($0 + 1) } ?? 0,
+                waitlistPosition: UInt32(explanation.waitlistPosition ?? 0), decidingCriteria: explanation.cutoffs.compactMap { $0.decidedBy?.rawValue })
+        }
+    }
+
+    /// A round that has run, its allocator, and the re-run's result (equal to the stored one: the
+    /// inputs and the facts are frozen, and the seed is the round's).
+    static func allocated(_ store: any Store, _ roundID: String) async throws -> (IntakeInputs, IntakeAllocator, IntakeResult) {
+        let inputs = try await store.intakeInputs(roundID: roundID)
+        guard inputs.round.state == .allocated else {
+            throw SchedulerError(.failedPrecondition, "round \(roundID) has not run yet; RunRound with dry_run shows what it would give", field: "round_id")
+        }
+        let allocator = try inputs.allocator()
+        return (inputs, allocator, allocator.run())
+    }
+
+    static func summary(_ allocator: IntakeAllocator, _ result: IntakeResult, dryRun: Bool) -> RunRoundResponse {
+        let seats = result.seats
+        let fills = allocator.offers.map { offer -> OfferFillMessage in
+            let holders = result.holders(of: offer.id)
+            let kinds = holders.compactMap { seats[$0]?.kind }
+            return OfferFillMessage(
+                offerID: offer.id, places: UInt32(offer.places), held: UInt32(holders.count),
+                heldReservedSOS: UInt32(kinds.filter { $0 == .reservedSOS }.count), heldReservedLocal: UInt32(kinds.filter { $0 == .reservedLocal }.count),
+                waiting: UInt32(result.waitlist(of: offer.id).count))
+        }
+        return RunRoundResponse(
+            applications: UInt32(allocator.applications.count), placed: UInt32(seats.count), firstChoice: UInt32(seats.values.filter { $0.choice == 0 }.count),
+            offers: fills, dryRun: dryRun)
+    }
+
+    static func outcome(_ outcome: IntakeExplanation.Outcome) -> String {
+        switch outcome {
+        case .holds: "holds"
+        case .didNotApply: "not_applied"
+        case .heldHigherChoice: "holds_higher_choice"
+        case .notAdmitted: "not_admitted"
+        }
+    }
+}
+
+extension IntakeRoundMessage {
+    init(_ round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int) {
+        self.init(
+            id: round.id, siteID: round.siteID, name: round.name, termFirst: round.first.description, termLast: round.last.description,
+            deadlineMS: round.deadline, seed: round.seed, priorityOrder: round.order.map(\.rawValue), state: round.state.rawValue,
+            offers: offers.map { IntakeOfferMessage($0, roundID: round.id) }, applications: UInt32(applications))
+    }
+}
+
+extension IntakeOfferMessage {
+    init(_ offer: IntakeOffer, roundID: String) {
+        self.init(
+            id: offer.id, roundID: roundID, groupID: offer.groupID, nurseryID: offer.nurseryID, pattern: offer.pattern.description,
+            places: UInt32(offer.places), reservedSOS: UInt32(offer.reservedSOS), reservedLocal: UInt32(offer.reservedLocal))
+    }
+}
