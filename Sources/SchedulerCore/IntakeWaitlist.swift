@@ -50,6 +50,9 @@ public struct IntakeWaitlist: Sendable {
     }
 
     let allocator: IntakeAllocator
+    let initial: IntakeResult
+    /// The allocation this state started from (to replay events over).
+    public var startedFrom: (allocator: IntakeAllocator, result: IntakeResult) { (allocator, initial) }
     /// How long a family has to answer a waitlist offer.
     public let responseWindow: Int64
     /// Child -> the seat they hold.
@@ -64,6 +67,7 @@ public struct IntakeWaitlist: Sendable {
 
     public init(allocator: IntakeAllocator, result: IntakeResult, responseWindow: Int64) {
         self.allocator = allocator
+        self.initial = result
         self.responseWindow = responseWindow
         seats = result.seats
         var waitlists: [String: [String]] = [:]
@@ -157,5 +161,38 @@ public struct IntakeWaitlist: Sendable {
     /// The position (1-based) of a child on an offer's waitlist, if they wait for it.
     public func position(of child: String, on offerID: String) -> Int? {
         waitlists[offerID]?.firstIndex(of: child).map { $0 + 1 }
+    }
+}
+
+/// What a family or a manager does after a round has run; the waitlist's state is these
+/// events replayed, in order, over the round's result (deadlines pass between them).
+public enum IntakeEvent: Sendable, Hashable {
+    /// The family gives up the seat the child holds (declines the round's place, or cancels).
+    case release(child: String)
+    /// The family answers a waitlist offer.
+    case respond(child: String, offer: String, accept: Bool)
+}
+
+extension IntakeWaitlist {
+    /// How long a family has to answer a waitlist offer: seven days.
+    public static let defaultResponseWindow: Int64 = 7 * 86_400_000
+
+    /// Applies one event at instant `at` (offers past their deadline lapse first).
+    public mutating func apply(_ event: IntakeEvent, at: Int64) throws(SchedulerError) {
+        expire(now: at)
+        switch event {
+        case .release(let child): try release(child: child, now: at)
+        case .respond(let child, let offer, let accept): try respond(child: child, offer: offer, accept: accept, now: at)
+        }
+    }
+
+    /// The state after `events` (each with its instant), as of `now`.
+    public static func replay(
+        allocator: IntakeAllocator, result: IntakeResult, events: [(IntakeEvent, at: Int64)], now: Int64, responseWindow: Int64 = defaultResponseWindow
+    ) throws(SchedulerError) -> IntakeWaitlist {
+        var waitlist = IntakeWaitlist(allocator: allocator, result: result, responseWindow: responseWindow)
+        for (event, at) in events { try waitlist.apply(event, at: at) }
+        waitlist.expire(now: now)
+        return waitlist
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import SchedulerCore
 import SchedulerStore
 import SchedulerWire
+import Synchronization
 
 /// `sos.scheduler.v1.IntakeService`: intake rounds at a site. Rounds are site work: an admin,
 /// or a manager whose scope covers the round's site (a `nursery:` scope covers its site's
@@ -131,14 +132,40 @@ struct IntakeService {
 
         registry.async(p + "GetWaitlist") { (request: GetWaitlistRequest, context) in
             let principal = try context.requirePrincipal()
-            let (inputs, _, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
+            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
             try await access.checkSite(principal, inputs.round.siteID)
             let offerID = try Field.id(request.offerID, "offer_id")
             guard inputs.offers.contains(where: { $0.id == offerID }) else {
                 throw SchedulerError(.notFound, "no offer \(offerID) in round \(inputs.round.id)", field: "offer_id")
             }
-            let entries = result.waitlist(of: offerID).enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
-            return GetWaitlistResponse(entries: entries)
+            // The waitlist as the moves since the run have left it.
+            let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
+            let entries = (waitlist.waitlists[offerID] ?? []).enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
+            let pending = waitlist.pending.filter { $0.value.offerID == offerID }.sorted { $0.key < $1.key }.map {
+                PendingOfferMessage(childID: $0.key, seat: $0.value.seat.rawValue, deadlineMS: $0.value.deadline)
+            }
+            return GetWaitlistResponse(entries: entries, pending: pending)
+        }
+
+        registry.mutating(p + "ReleaseSeat") { (request: ReleaseSeatRequest, context) in
+            let principal = try context.requirePrincipal()
+            let event = IntakeEvent.release(child: try Field.id(request.childID, "child_id"))
+            return try await Self.append(store, access, principal, context, roundID: try Field.id(request.roundID, "round_id"), event)
+        }
+
+        registry.mutating(p + "RespondToOffer") { (request: RespondToOfferRequest, context) in
+            let principal = try context.requirePrincipal()
+            let event = IntakeEvent.respond(
+                child: try Field.id(request.childID, "child_id"), offer: try Field.id(request.offerID, "offer_id"), accept: request.accept)
+            return try await Self.append(store, access, principal, context, roundID: try Field.id(request.roundID, "round_id"), event)
+        }
+
+        registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
+            let principal = try context.requirePrincipal()
+            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
+            try await access.checkSite(principal, inputs.round.siteID)
+            let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
+            return MovesResponse(moves: waitlist.moves.map(Self.message))
         }
 
         registry.async(p + "Explain") { (request: ExplainRequest, context) in
@@ -174,6 +201,47 @@ struct IntakeService {
         }
         let allocator = try inputs.allocator()
         return (inputs, allocator, allocator.run())
+    }
+
+    /// The round's waitlist state now: its stored events replayed over the run's result.
+    static func live(_ store: any Store, _ roundID: String, _ allocator: IntakeAllocator, _ result: IntakeResult, now: Date) async throws -> IntakeWaitlist {
+        let events = try await store.intakeEvents(roundID: roundID)
+        return try IntakeWaitlist.replay(allocator: allocator, result: result, events: events.map { ($0.event, $0.at) }, now: Self.milliseconds(now))
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Appends an event if the waitlist, replayed with it in the store's transaction, accepts
+    /// it; answers with the moves it caused.
+    static func append(
+        _ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ context: CallContext, roundID: String, _ event: IntakeEvent
+    ) async throws -> [UInt8] {
+        let (inputs, allocator, result) = try await allocated(store, roundID)
+        try await access.checkSite(principal, inputs.round.siteID)
+        let at = milliseconds(context.now())
+        let record = IntakeEventRecord(event: event, at: at)
+        let caused = Mutex<[IntakeWaitlist.Move]>([])
+        let outcome = try await store.appendIntakeEvent(roundID: roundID, record, context: context.mutation(), check: { stored in
+            var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: at)
+            let before = waitlist.moves.count
+            try waitlist.apply(event, at: at)
+            caused.withLock { $0 = Array(waitlist.moves[before...]) }
+        }, reply: { _ in
+            try WireCodec.encode(MovesResponse(moves: caused.withLock { $0 }.map(Self.message)))
+        })
+        return NurseryService.reply(outcome)
+    }
+
+    static func message(_ move: IntakeWaitlist.Move) -> MoveMessage {
+        switch move {
+        case .offered(let child, let offer, let seat, let deadline):
+            MoveMessage(kind: "offered", childID: child, offerID: offer, seat: seat.rawValue, deadlineMS: deadline)
+        case .accepted(let child, let offer): MoveMessage(kind: "accepted", childID: child, offerID: offer)
+        case .declined(let child, let offer): MoveMessage(kind: "declined", childID: child, offerID: offer)
+        case .expired(let child, let offer): MoveMessage(kind: "expired", childID: child, offerID: offer)
+        case .released(let child, let offer, let seat): MoveMessage(kind: "released", childID: child, offerID: offer, seat: seat.rawValue)
+        case .leftFree(let offer, let seat): MoveMessage(kind: "left_free", offerID: offer, seat: seat.rawValue)
+        }
     }
 
     static func summary(_ allocator: IntakeAllocator, _ result: IntakeResult, dryRun: Bool) -> RunRoundResponse {

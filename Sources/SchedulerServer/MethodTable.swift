@@ -67,6 +67,9 @@ public enum MethodPermissions {
         "/sos.scheduler.v1.IntakeService/GetResults": Rule(permission: nurseryWork, mutating: false),
         "/sos.scheduler.v1.IntakeService/GetWaitlist": Rule(permission: nurseryWork, mutating: false),
         "/sos.scheduler.v1.IntakeService/Explain": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.IntakeService/ReleaseSeat": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/RespondToOffer": Rule(permission: nurseryWork, mutating: true),
+        "/sos.scheduler.v1.IntakeService/ListMoves": Rule(permission: nurseryWork, mutating: false),
     ]
 
     private static let nurseryWork = Permission.roles([.admin, .manager])

@@ -43,9 +43,54 @@ public protocol IntakeStore: Sendable {
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int>
     func intakeResults(roundID: String) async throws -> [IntakeSeatRecord]
+    /// The events after the run (releases, answers to waitlist offers), oldest first.
+    func intakeEvents(roundID: String) async throws -> [IntakeEventRecord]
+    /// Appends an event to a round that has run. `check` sees the events already stored, in the
+    /// same transaction, and throws to refuse the new one (it replays them with it).
+    func appendIntakeEvent(
+        roundID: String, _ event: IntakeEventRecord, context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable (IntakeEventRecord) throws -> [UInt8]
+    ) async throws -> Mutated<IntakeEventRecord>
+}
+
+/// One stored event of a round's waitlist.
+public struct IntakeEventRecord: Sendable, Hashable {
+    public var event: IntakeEvent
+    /// When it happened (milliseconds since 1970).
+    public var at: Int64
+
+    public init(event: IntakeEvent, at: Int64) {
+        self.event = event
+        self.at = at
+    }
+
+    /// Stored columns: kind, child, offer, accept.
+    var columns: (kind: String, child: String, offer: String?, accept: Bool) {
+        switch event {
+        case .release(let child): ("release", child, nil, false)
+        case .respond(let child, let offer, let accept): ("respond", child, offer, accept)
+        }
+    }
+
+    init(kind: String, child: String, offer: String?, accept: Bool, at: Int64) throws {
+        switch kind {
+        case "release": event = .release(child: child)
+        case "respond": event = .respond(child: child, offer: offer ?? "", accept: accept)
+        default: throw SchedulerStoreError.internal("stored intake event of unknown kind \(kind)")
+        }
+        self.at = at
+    }
 }
 
 extension StoreRules {
+    static func allocatedRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
+        let round = try require(round, "intake round", id, field: "round_id")
+        guard round.state == .allocated else {
+            throw SchedulerError(.failedPrecondition, "round \(id) has not run yet", field: "round_id")
+        }
+        return round
+    }
+
     static func openRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
         let round = try require(round, "intake round", id, field: "round_id")
         guard round.state == .open else {

@@ -150,6 +150,18 @@ enum PostgresSchema {
             )
             """,
             """
+            CREATE TABLE intake_event (
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                seq BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                child_id TEXT COLLATE "C" NOT NULL,
+                offer_id TEXT COLLATE "C",
+                accept BOOLEAN NOT NULL,
+                at_ms BIGINT NOT NULL,
+                PRIMARY KEY (round_id, seq)
+            )
+            """,
+            """
             CREATE TABLE intake_result (
                 round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
                 child_id TEXT COLLATE "C" NOT NULL REFERENCES child(id),

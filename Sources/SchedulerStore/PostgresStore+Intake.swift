@@ -200,4 +200,32 @@ extension PostgresStore {
             }
         }
     }
+
+    public func intakeEvents(roundID: String) async throws -> [IntakeEventRecord] {
+        try await read { tx in try await events(tx, roundID) }
+    }
+
+    func events(_ tx: PostgresTransaction, _ roundID: String) async throws -> [IntakeEventRecord] {
+        try await tx.rows("SELECT kind, child_id, offer_id, accept, at_ms FROM intake_event WHERE round_id = \(roundID) ORDER BY seq").map { row in
+            try IntakeEventRecord(kind: try row.text(0), child: try row.text(1), offer: try row.optionalText(2), accept: try row.bool(3), at: Int64(try row.int(4)))
+        }
+    }
+
+    public func appendIntakeEvent(
+        roundID: String, _ event: IntakeEventRecord, context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable (IntakeEventRecord) throws -> [UInt8]
+    ) async throws -> Mutated<IntakeEventRecord> {
+        try await mutate(context, reply: reply) { tx in
+            // The round's row: events of one round are appended one at a time, each checked after the last.
+            _ = try StoreRules.allocatedRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            let stored = try await events(tx, roundID)
+            try check(stored)
+            let columns = event.columns
+            try await tx.run("""
+                INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms)
+                VALUES (\(roundID), \(stored.count + 1), \(columns.kind), \(columns.child), \(columns.offer), \(columns.accept), \(event.at))
+                """)
+            return (event, ["intake_round:\(roundID)", "child:\(columns.child)"])
+        }
+    }
 }

@@ -37,6 +37,16 @@ extension SQLiteStore {
                     frozen_facts TEXT,
                     PRIMARY KEY (round_id, child_id)
                 );
+                CREATE TABLE intake_event (
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    child_id TEXT NOT NULL,
+                    offer_id TEXT,
+                    accept INTEGER NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (round_id, seq)
+                );
                 CREATE TABLE intake_result (
                     round_id TEXT NOT NULL REFERENCES intake_round(id),
                     child_id TEXT NOT NULL REFERENCES child(id),
@@ -237,6 +247,32 @@ extension SQLiteStore {
             try db.rows(sql: "SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = ? ORDER BY child_id", arguments: [roundID]).map { row in
                 IntakeSeatRecord(childID: row[0], offerID: row[1], seat: SeatKind(rawValue: row[2]) ?? .open, choice: row[3])
             }
+        }
+    }
+
+    public func intakeEvents(roundID: String) async throws -> [IntakeEventRecord] {
+        try await pool.read { db in try Self.events(db, roundID) }
+    }
+
+    static func events(_ db: Database, _ roundID: String) throws -> [IntakeEventRecord] {
+        try db.rows(sql: "SELECT kind, child_id, offer_id, accept, at_ms FROM intake_event WHERE round_id = ? ORDER BY seq", arguments: [roundID]).map { row in
+            try IntakeEventRecord(kind: row[0], child: row[1], offer: row[2], accept: row[3], at: row[4])
+        }
+    }
+
+    public func appendIntakeEvent(
+        roundID: String, _ event: IntakeEventRecord, context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable (IntakeEventRecord) throws -> [UInt8]
+    ) async throws -> Mutated<IntakeEventRecord> {
+        try await mutate(context, reply: reply) { db, _ in
+            _ = try StoreRules.allocatedRound(try Self.fetchRound(db, roundID), roundID)
+            let events = try Self.events(db, roundID)
+            try check(events)
+            let columns = event.columns
+            try db.run(
+                sql: "INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [roundID, events.count + 1, columns.kind, columns.child, columns.offer, columns.accept, event.at])
+            return (event, ["intake_round:\(roundID)", "child:\(columns.child)"])
         }
     }
 }

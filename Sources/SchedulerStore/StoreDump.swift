@@ -61,6 +61,9 @@ public enum StoreDump {
             ("reserved_sos", .int), ("reserved_local", .int),
         ], sequence: nil, order: "id"),
         Table(name: "intake_application", columns: [("round_id", .text), ("child_id", .text), ("ranking", .text), ("submitted_at_ms", .int), ("frozen_facts", .text)], sequence: nil, order: "round_id, child_id"),
+        Table(name: "intake_event", columns: [
+            ("round_id", .text), ("seq", .int), ("kind", .text), ("child_id", .text), ("offer_id", .text), ("accept", .bool), ("at_ms", .int),
+        ], sequence: nil, order: "round_id, seq"),
         Table(name: "intake_result", columns: [
             ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
         ], sequence: nil, order: "round_id, child_id"),

@@ -473,17 +473,21 @@ public struct WaitlistEntryMessage: WireMessage, Hashable {
 public struct GetWaitlistResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetWaitlistResponse"
     public var entries: [WaitlistEntryMessage]
+    public var pending: [PendingOfferMessage]
 
-    public init(entries: [WaitlistEntryMessage] = []) {
+    public init(entries: [WaitlistEntryMessage] = [], pending: [PendingOfferMessage] = []) {
         self.entries = entries
+        self.pending = pending
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         entries = try reader.repeatedMessages("entries")
+        pending = try reader.repeatedMessages("pending")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("entries", messages: entries)
+        writer.set("pending", messages: pending)
     }
 }
 
@@ -544,5 +548,153 @@ public struct ExplainResponse: WireMessage, Hashable {
         writer.set("choice", uint32: choice)
         writer.set("waitlist_position", uint32: waitlistPosition)
         writer.set("deciding_criteria", strings: decidingCriteria)
+    }
+}
+
+/// `sos.scheduler.v1.PendingOffer`.
+public struct PendingOfferMessage: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.PendingOffer"
+    public var childID: String
+    public var seat: String
+    public var deadlineMS: Int64
+
+    public init(childID: String = "", seat: String = "", deadlineMS: Int64 = 0) {
+        self.childID = childID
+        self.seat = seat
+        self.deadlineMS = deadlineMS
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        childID = try reader.string("child_id")
+        seat = try reader.string("seat")
+        deadlineMS = try reader.int64("deadline_ms")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("child_id", string: childID)
+        writer.set("seat", string: seat)
+        writer.set("deadline_ms", int64: deadlineMS)
+    }
+}
+
+/// `sos.scheduler.v1.ReleaseSeatRequest`.
+public struct ReleaseSeatRequest: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.ReleaseSeatRequest"
+    public var roundID: String
+    public var childID: String
+
+    public init(roundID: String = "", childID: String = "") {
+        self.roundID = roundID
+        self.childID = childID
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        roundID = try reader.string("round_id")
+        childID = try reader.string("child_id")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("round_id", string: roundID)
+        writer.set("child_id", string: childID)
+    }
+}
+
+/// `sos.scheduler.v1.RespondToOfferRequest`.
+public struct RespondToOfferRequest: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.RespondToOfferRequest"
+    public var roundID: String
+    public var childID: String
+    public var offerID: String
+    public var accept: Bool
+
+    public init(roundID: String = "", childID: String = "", offerID: String = "", accept: Bool = false) {
+        self.roundID = roundID
+        self.childID = childID
+        self.offerID = offerID
+        self.accept = accept
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        roundID = try reader.string("round_id")
+        childID = try reader.string("child_id")
+        offerID = try reader.string("offer_id")
+        accept = try reader.bool("accept")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("round_id", string: roundID)
+        writer.set("child_id", string: childID)
+        writer.set("offer_id", string: offerID)
+        writer.set("accept", bool: accept)
+    }
+}
+
+/// `sos.scheduler.v1.ListMovesRequest`.
+public struct ListMovesRequest: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.ListMovesRequest"
+    public var roundID: String
+
+    public init(roundID: String = "") {
+        self.roundID = roundID
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        roundID = try reader.string("round_id")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("round_id", string: roundID)
+    }
+}
+
+/// `sos.scheduler.v1.Move`.
+public struct MoveMessage: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.Move"
+    public var kind: String
+    public var childID: String
+    public var offerID: String
+    public var seat: String
+    public var deadlineMS: Int64
+
+    public init(kind: String = "", childID: String = "", offerID: String = "", seat: String = "", deadlineMS: Int64 = 0) {
+        self.kind = kind
+        self.childID = childID
+        self.offerID = offerID
+        self.seat = seat
+        self.deadlineMS = deadlineMS
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        kind = try reader.string("kind")
+        childID = try reader.string("child_id")
+        offerID = try reader.string("offer_id")
+        seat = try reader.string("seat")
+        deadlineMS = try reader.int64("deadline_ms")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("kind", string: kind)
+        writer.set("child_id", string: childID)
+        writer.set("offer_id", string: offerID)
+        writer.set("seat", string: seat)
+        writer.set("deadline_ms", int64: deadlineMS)
+    }
+}
+
+/// `sos.scheduler.v1.MovesResponse`.
+public struct MovesResponse: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.MovesResponse"
+    public var moves: [MoveMessage]
+
+    public init(moves: [MoveMessage] = []) {
+        self.moves = moves
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        moves = try reader.repeatedMessages("moves")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("moves", messages: moves)
     }
 }

@@ -31,7 +31,10 @@ struct IntakeCommands: AsyncParsableCommand {
               sosched intake results --round almaty-2027
               sosched intake explain --round almaty-2027 --child chd_4m2k9x7q1d3e --offer toddlers-full
             """,
-        subcommands: [Create.self, Show.self, Offer.self, Import.self, Apply.self, Withdraw.self, Run.self, Results.self, Waitlist.self, Explain.self])
+        subcommands: [
+            Create.self, Show.self, Offer.self, Import.self, Apply.self, Withdraw.self, Run.self, Results.self, Waitlist.self, Explain.self,
+            Release.self, Respond.self, Moves.self,
+        ])
 
     static func fillRows(_ offers: [OfferFillMessage]) -> [[String]] {
         offers.map { [$0.offerID, "\($0.held)/\($0.places)", "\($0.heldReservedSOS)", "\($0.heldReservedLocal)", "\($0.waiting)"] }
@@ -302,7 +305,15 @@ struct IntakeCommands: AsyncParsableCommand {
 
         func run() async throws {
             let response = try await global.intake("GetWaitlist", GetWaitlistRequest(roundID: round, offerID: offer), as: GetWaitlistResponse.self)
-            if global.json { return try printJSONObject(response.entries.map { ["position": $0.position, "childId": $0.childID] as [String: Any] }) }
+            if global.json {
+                return try printJSONObject([
+                    "entries": response.entries.map { ["position": $0.position, "childId": $0.childID] as [String: Any] },
+                    "pending": response.pending.map { ["childId": $0.childID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any] },
+                ])
+            }
+            for pending in response.pending {
+                print("offered to \(pending.childID) (\(pending.seat)), answer due \(Create.instant(pending.deadlineMS))")
+            }
             if response.entries.isEmpty { return print("no one is waiting for \(offer)") }
             printTable(["position", "child"], response.entries.map { ["\($0.position)", $0.childID] })
         }
@@ -326,6 +337,74 @@ struct IntakeCommands: AsyncParsableCommand {
                 ])
             }
             print(response.text)
+        }
+    }
+
+    static func printMoves(_ moves: [MoveMessage], json: Bool) throws {
+        if json {
+            return try printJSONObject(moves.map {
+                ["kind": $0.kind, "childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any]
+            })
+        }
+        if moves.isEmpty { return print("no moves") }
+        for move in moves {
+            switch move.kind {
+            case "offered": print("offered \(move.offerID) (\(move.seat)) to \(move.childID), answer due \(Create.instant(move.deadlineMS))")
+            case "accepted": print("\(move.childID) accepted \(move.offerID)")
+            case "declined": print("\(move.childID) declined \(move.offerID)")
+            case "expired": print("\(move.childID) did not answer for \(move.offerID) in time")
+            case "released": print("\(move.childID) gave up their place at \(move.offerID) (\(move.seat))")
+            case "left_free": print("a place at \(move.offerID) (\(move.seat)) stays free: no one waiting may take it")
+            default: print("\(move.kind) \(move.childID) \(move.offerID)")
+            }
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "After the run: give up a child's place; it is offered to the next child waiting.",
+            discussion: "Example:\n  sosched intake release --round almaty-2027 --child chd_4m2k9x7q1d3e")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Round id.") var round: String
+        @Option(help: "Child id.") var child: String
+
+        func run() async throws {
+            let response = try await global.intake("ReleaseSeat", ReleaseSeatRequest(roundID: round, childID: child), as: MovesResponse.self, change: true)
+            try IntakeCommands.printMoves(response.moves, json: global.json)
+        }
+    }
+
+    struct Respond: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A family's answer to a waitlist offer: --accept takes it (and frees the place held before), --decline passes it on.",
+            discussion: "Example:\n  sosched intake respond --round almaty-2027 --child chd_4m2k9x7q1d3e --offer toddlers-full --accept")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Round id.") var round: String
+        @Option(help: "Child id.") var child: String
+        @Option(help: "Offer id.") var offer: String
+        @Flag(help: "Take the offer.") var accept = false
+        @Flag(help: "Pass it on.") var decline = false
+
+        func validate() throws {
+            guard accept != decline else { throw ValidationError("give --accept or --decline") }
+        }
+
+        func run() async throws {
+            let response = try await global.intake(
+                "RespondToOffer", RespondToOfferRequest(roundID: round, childID: child, offerID: offer, accept: accept), as: MovesResponse.self, change: true)
+            try IntakeCommands.printMoves(response.moves, json: global.json)
+        }
+    }
+
+    struct Moves: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every waitlist move since the run, oldest first.", discussion: "Example:\n  sosched intake moves --round almaty-2027")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Round id.") var round: String
+
+        func run() async throws {
+            let response = try await global.intake("ListMoves", ListMovesRequest(roundID: round), as: MovesResponse.self)
+            try IntakeCommands.printMoves(response.moves, json: global.json)
         }
     }
 }

@@ -111,7 +111,7 @@ struct BinaryTests {
         ["sosched-server", "--help"], ["sosched-server", "serve", "--help"], ["sosched-server", "migrate", "--help"],
         ["sosched-server", "token", "create", "--help"], ["sosched-server", "export", "--help"], ["sosched-server", "import", "--help"],
         ["sosched", "intake", "--help"], ["sosched", "intake", "create", "--help"], ["sosched", "intake", "import", "--help"],
-        ["sosched", "intake", "run", "--help"], ["sosched", "intake", "explain", "--help"],
+        ["sosched", "intake", "run", "--help"], ["sosched", "intake", "explain", "--help"], ["sosched", "intake", "respond", "--help"],
     ])
     func everyCommandsHelpHasAnExample(_ command: [String]) async throws {
         let result = try await runProcess(try Binaries.url(command[0]), Array(command.dropFirst()))

@@ -105,6 +105,27 @@ struct IntakeCLITests {
             #expect(!explained.contains(name) && !explained.contains(childID), "the explanation names \(name)")
         }
 
+        // Bekzat's family gives the place up: it goes to the first child waiting for "full".
+        let fullWaitlist = try #require(try JSONSerialization.jsonObject(with: Data(try await ok(["intake", "waitlist", "--round", "autumn", "--offer", "full", "--json"]).utf8)) as? [String: Any])
+        let firstWaiting = try #require((fullWaitlist["entries"] as? [[String: Any]])?.first?["childId"] as? String)
+        let released = try await ok(["intake", "release", "--round", "autumn", "--child", children["Bekzat"]!])
+        #expect(released.contains("offered full (open) to \(firstWaiting)"), "\(released)")
+        let pending = try await ok(["intake", "waitlist", "--round", "autumn", "--offer", "full"])
+        #expect(pending.contains("offered to \(firstWaiting)"))
+        let accepted = try await ok(["intake", "respond", "--round", "autumn", "--child", firstWaiting, "--offer", "full", "--accept"])
+        #expect(accepted.contains("\(firstWaiting) accepted full"))
+        if firstWaiting != loser {
+            // The child who held the morning place moved up: the morning place cascades to the other child.
+            #expect(accepted.contains("offered am (open) to \(loser)"), "\(accepted)")
+        }
+        let moves = try await ok(["intake", "moves", "--round", "autumn"])
+        #expect(moves.contains("\(children["Bekzat"]!) gave up their place at full (open)"), "\(moves)")
+        #expect(moves.contains("\(firstWaiting) accepted full"))
+        // An answer for an offer that was never made is refused.
+        let stray = try await sosched(["intake", "respond", "--round", "autumn", "--child", children["Sana"]!, "--offer", "am", "--decline"])
+        #expect(stray.status != 0)
+        #expect(stray.stderr.contains("FAILED_PRECONDITION"))
+
         // A manager of another site sees nothing of the round.
         let denied = try await sosched(["intake", "show", "--round", "autumn"], token: astanaToken)
         #expect(denied.status != 0)

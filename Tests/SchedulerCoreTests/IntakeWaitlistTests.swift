@@ -160,3 +160,25 @@ struct IntakeOfferFitTests {
         #expect(ledger.intakeViolation(for: [offer("a", open: 3)], first: later, last: laterEnd) == nil)
     }
 }
+
+struct IntakeEventReplayTests {
+    @Test func replayingTheEventsGivesTheSameStateAsLivingThem() throws {
+        let live = try IntakeWaitlistTests().chain()
+        var lived = live
+        try lived.apply(.release(child: "a"), at: 0)
+        try lived.apply(.respond(child: "b", offer: "X", accept: true), at: 10)
+        lived.expire(now: 500)
+        let replayed = try IntakeWaitlist.replay(
+            allocator: live.startedFrom.allocator, result: live.startedFrom.result,
+            events: [(.release(child: "a"), at: 0), (.respond(child: "b", offer: "X", accept: true), at: 10)], now: 500, responseWindow: 100)
+        #expect(replayed.moves == lived.moves)
+        #expect(replayed.seats == lived.seats)
+        // c's offer of Y lapsed at 110: Y's seat went on (to no one) and c keeps Z.
+        #expect(replayed.moves.contains(.expired(child: "c", offer: "Y")))
+        #expect(replayed.seats["c"]?.offerID == "Z")
+        // An event the state refuses is refused on replay too.
+        #expect(throws: SchedulerError.self) {
+            try IntakeWaitlist.replay(allocator: live.startedFrom.allocator, result: live.startedFrom.result, events: [(.respond(child: "d", offer: "Z", accept: true), at: 0)], now: 0)
+        }
+    }
+}

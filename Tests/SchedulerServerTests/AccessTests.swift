@@ -77,8 +77,43 @@ struct AccessTests {
         case intake + "GetResults": return try WireCodec.encode(GetResultsRequest(roundID: "r-done"))
         case intake + "GetWaitlist": return try WireCodec.encode(GetWaitlistRequest(roundID: "r-done", offerID: "o-done"))
         case intake + "Explain": return try WireCodec.encode(ExplainRequest(roundID: "r-done", childID: child.id, offerID: "o-done"))
+        case intake + "ListMoves": return try WireCodec.encode(ListMovesRequest(roundID: "r-done"))
+        case intake + "ReleaseSeat":
+            let (round, holder, _) = try await Self.runRound(store, fixture, n: n)
+            return try WireCodec.encode(ReleaseSeatRequest(roundID: round, childID: holder))
+        case intake + "RespondToOffer":
+            let (round, holder, waiting) = try await Self.runRound(store, fixture, n: n)
+            _ = try await store.appendIntakeEvent(
+                roundID: round, IntakeEventRecord(event: .release(child: holder), at: Int64(Date().timeIntervalSince1970 * 1000)),
+                context: MutationContext(actor: nil, method: "setup"), check: { _ in }, reply: { _ in [] })
+            return try WireCodec.encode(RespondToOfferRequest(roundID: round, childID: waiting, offerID: "o-\(n)", accept: true))
         default: return nil
         }
+    }
+
+    /// A round of its own that has run: one place, two applicants; returns it, the holder and the one waiting.
+    static func runRound(_ store: any Store, _ fixture: NurseryFixture, n: UInt64) async throws -> (String, String, String) {
+        let setup = MutationContext(actor: nil, method: "setup")
+        let round = "r-\(n)"
+        _ = try await store.createRound(
+            IntakeRoundInfo(id: round, siteID: "almaty", name: round, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!, deadline: 4_102_444_800_000, seed: n),
+            context: setup, reply: { _ in [] })
+        let slot = ["mon", "tue", "wed", "thu", "fri"][Int(n % 5)] + (n % 2 == 0 ? ":am" : ":pm")
+        _ = try await store.openOffer(
+            IntakeOffer(id: "o-\(n)", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: slot), places: 1),
+            roundID: round, context: setup, reply: { _ in [] })
+        let pair = Array(fixture.almatyChildren.prefix(2))
+        _ = try await store.submitApplications(roundID: round, pair.map { ApplicationInput(childID: $0.id, ranking: ["o-\(n)"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+        let inputs = try await store.intakeInputs(roundID: round)
+        let result = try inputs.allocator().run()
+        let seats = result.seats
+        _ = try await store.recordAllocation(
+            roundID: round, inputsVersion: inputs.round.inputsVersion, applications: inputs.applications,
+            seats: seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) },
+            context: setup, reply: { _ in [] })
+        let holder = try #require(seats.keys.first)
+        let waiting = try #require(pair.map(\.id).first { $0 != holder })
+        return (round, holder, waiting)
     }
 
     /// An open round with one offer, and a round that has run, for the intake samples.

@@ -817,6 +817,51 @@ void   sos__scheduler__v1__waitlist_entry__free_unpacked
   assert(message->base.descriptor == &sos__scheduler__v1__waitlist_entry__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sos__scheduler__v1__pending_offer__init
+                     (Sos__Scheduler__V1__PendingOffer         *message)
+{
+  static const Sos__Scheduler__V1__PendingOffer init_value = SOS__SCHEDULER__V1__PENDING_OFFER__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__pending_offer__get_packed_size
+                     (const Sos__Scheduler__V1__PendingOffer *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__pending_offer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__pending_offer__pack
+                     (const Sos__Scheduler__V1__PendingOffer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__pending_offer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__pending_offer__pack_to_buffer
+                     (const Sos__Scheduler__V1__PendingOffer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__pending_offer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__PendingOffer *
+       sos__scheduler__v1__pending_offer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__PendingOffer *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__pending_offer__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__pending_offer__free_unpacked
+                     (Sos__Scheduler__V1__PendingOffer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__pending_offer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sos__scheduler__v1__get_waitlist_response__init
                      (Sos__Scheduler__V1__GetWaitlistResponse         *message)
 {
@@ -950,6 +995,231 @@ void   sos__scheduler__v1__explain_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sos__scheduler__v1__explain_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__release_seat_request__init
+                     (Sos__Scheduler__V1__ReleaseSeatRequest         *message)
+{
+  static const Sos__Scheduler__V1__ReleaseSeatRequest init_value = SOS__SCHEDULER__V1__RELEASE_SEAT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__release_seat_request__get_packed_size
+                     (const Sos__Scheduler__V1__ReleaseSeatRequest *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__release_seat_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__release_seat_request__pack
+                     (const Sos__Scheduler__V1__ReleaseSeatRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__release_seat_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__release_seat_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__ReleaseSeatRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__release_seat_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__ReleaseSeatRequest *
+       sos__scheduler__v1__release_seat_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__ReleaseSeatRequest *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__release_seat_request__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__release_seat_request__free_unpacked
+                     (Sos__Scheduler__V1__ReleaseSeatRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__release_seat_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__respond_to_offer_request__init
+                     (Sos__Scheduler__V1__RespondToOfferRequest         *message)
+{
+  static const Sos__Scheduler__V1__RespondToOfferRequest init_value = SOS__SCHEDULER__V1__RESPOND_TO_OFFER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__respond_to_offer_request__get_packed_size
+                     (const Sos__Scheduler__V1__RespondToOfferRequest *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__respond_to_offer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__respond_to_offer_request__pack
+                     (const Sos__Scheduler__V1__RespondToOfferRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__respond_to_offer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__respond_to_offer_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__RespondToOfferRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__respond_to_offer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__RespondToOfferRequest *
+       sos__scheduler__v1__respond_to_offer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__RespondToOfferRequest *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__respond_to_offer_request__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__respond_to_offer_request__free_unpacked
+                     (Sos__Scheduler__V1__RespondToOfferRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__respond_to_offer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__list_moves_request__init
+                     (Sos__Scheduler__V1__ListMovesRequest         *message)
+{
+  static const Sos__Scheduler__V1__ListMovesRequest init_value = SOS__SCHEDULER__V1__LIST_MOVES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__list_moves_request__get_packed_size
+                     (const Sos__Scheduler__V1__ListMovesRequest *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__list_moves_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__list_moves_request__pack
+                     (const Sos__Scheduler__V1__ListMovesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__list_moves_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__list_moves_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__ListMovesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__list_moves_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__ListMovesRequest *
+       sos__scheduler__v1__list_moves_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__ListMovesRequest *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__list_moves_request__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__list_moves_request__free_unpacked
+                     (Sos__Scheduler__V1__ListMovesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__list_moves_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__move__init
+                     (Sos__Scheduler__V1__Move         *message)
+{
+  static const Sos__Scheduler__V1__Move init_value = SOS__SCHEDULER__V1__MOVE__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__move__get_packed_size
+                     (const Sos__Scheduler__V1__Move *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__move__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__move__pack
+                     (const Sos__Scheduler__V1__Move *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__move__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__move__pack_to_buffer
+                     (const Sos__Scheduler__V1__Move *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__move__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__Move *
+       sos__scheduler__v1__move__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__Move *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__move__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__move__free_unpacked
+                     (Sos__Scheduler__V1__Move *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__move__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__moves_response__init
+                     (Sos__Scheduler__V1__MovesResponse         *message)
+{
+  static const Sos__Scheduler__V1__MovesResponse init_value = SOS__SCHEDULER__V1__MOVES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__moves_response__get_packed_size
+                     (const Sos__Scheduler__V1__MovesResponse *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__moves_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__moves_response__pack
+                     (const Sos__Scheduler__V1__MovesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__moves_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__moves_response__pack_to_buffer
+                     (const Sos__Scheduler__V1__MovesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__moves_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__MovesResponse *
+       sos__scheduler__v1__moves_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__MovesResponse *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__moves_response__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__moves_response__free_unpacked
+                     (Sos__Scheduler__V1__MovesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__moves_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor sos__scheduler__v1__intake_round__field_descriptors[11] =
@@ -2104,7 +2374,71 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__waitlist_entry__descriptor 
   (ProtobufCMessageInit) sos__scheduler__v1__waitlist_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__pending_offer__field_descriptors[3] =
+{
+  {
+    "child_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__PendingOffer, child_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seat",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__PendingOffer, seat),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deadline_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__PendingOffer, deadline_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__pending_offer__field_indices_by_name[] = {
+  0,   /* field[0] = child_id */
+  2,   /* field[2] = deadline_ms */
+  1,   /* field[1] = seat */
+};
+static const ProtobufCIntRange sos__scheduler__v1__pending_offer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__pending_offer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.PendingOffer",
+  "PendingOffer",
+  "Sos__Scheduler__V1__PendingOffer",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__PendingOffer),
+  3,
+  sos__scheduler__v1__pending_offer__field_descriptors,
+  sos__scheduler__v1__pending_offer__field_indices_by_name,
+  1,  sos__scheduler__v1__pending_offer__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__pending_offer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_response__field_descriptors[2] =
 {
   {
     "entries",
@@ -2118,14 +2452,27 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_response_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sos__Scheduler__V1__GetWaitlistResponse, n_pending),
+    offsetof(Sos__Scheduler__V1__GetWaitlistResponse, pending),
+    &sos__scheduler__v1__pending_offer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_waitlist_response__field_indices_by_name[] = {
   0,   /* field[0] = entries */
+  1,   /* field[1] = pending */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_waitlist_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_response__descriptor =
 {
@@ -2135,7 +2482,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_response__desc
   "Sos__Scheduler__V1__GetWaitlistResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetWaitlistResponse),
-  1,
+  2,
   sos__scheduler__v1__get_waitlist_response__field_descriptors,
   sos__scheduler__v1__get_waitlist_response__field_indices_by_name,
   1,  sos__scheduler__v1__get_waitlist_response__number_ranges,
@@ -2296,7 +2643,301 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__explain_response__descripto
   (ProtobufCMessageInit) sos__scheduler__v1__explain_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sos__scheduler__v1__intake_service__method_descriptors[9] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__release_seat_request__field_descriptors[2] =
+{
+  {
+    "round_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ReleaseSeatRequest, round_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "child_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ReleaseSeatRequest, child_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__release_seat_request__field_indices_by_name[] = {
+  1,   /* field[1] = child_id */
+  0,   /* field[0] = round_id */
+};
+static const ProtobufCIntRange sos__scheduler__v1__release_seat_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__release_seat_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.ReleaseSeatRequest",
+  "ReleaseSeatRequest",
+  "Sos__Scheduler__V1__ReleaseSeatRequest",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__ReleaseSeatRequest),
+  2,
+  sos__scheduler__v1__release_seat_request__field_descriptors,
+  sos__scheduler__v1__release_seat_request__field_indices_by_name,
+  1,  sos__scheduler__v1__release_seat_request__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__release_seat_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__respond_to_offer_request__field_descriptors[4] =
+{
+  {
+    "round_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RespondToOfferRequest, round_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "child_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RespondToOfferRequest, child_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offer_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RespondToOfferRequest, offer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accept",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RespondToOfferRequest, accept),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__respond_to_offer_request__field_indices_by_name[] = {
+  3,   /* field[3] = accept */
+  1,   /* field[1] = child_id */
+  2,   /* field[2] = offer_id */
+  0,   /* field[0] = round_id */
+};
+static const ProtobufCIntRange sos__scheduler__v1__respond_to_offer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__respond_to_offer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.RespondToOfferRequest",
+  "RespondToOfferRequest",
+  "Sos__Scheduler__V1__RespondToOfferRequest",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__RespondToOfferRequest),
+  4,
+  sos__scheduler__v1__respond_to_offer_request__field_descriptors,
+  sos__scheduler__v1__respond_to_offer_request__field_indices_by_name,
+  1,  sos__scheduler__v1__respond_to_offer_request__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__respond_to_offer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__list_moves_request__field_descriptors[1] =
+{
+  {
+    "round_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ListMovesRequest, round_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__list_moves_request__field_indices_by_name[] = {
+  0,   /* field[0] = round_id */
+};
+static const ProtobufCIntRange sos__scheduler__v1__list_moves_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__list_moves_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.ListMovesRequest",
+  "ListMovesRequest",
+  "Sos__Scheduler__V1__ListMovesRequest",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__ListMovesRequest),
+  1,
+  sos__scheduler__v1__list_moves_request__field_descriptors,
+  sos__scheduler__v1__list_moves_request__field_indices_by_name,
+  1,  sos__scheduler__v1__list_moves_request__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__list_moves_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__move__field_descriptors[5] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__Move, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "child_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__Move, child_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offer_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__Move, offer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seat",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__Move, seat),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deadline_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__Move, deadline_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__move__field_indices_by_name[] = {
+  1,   /* field[1] = child_id */
+  4,   /* field[4] = deadline_ms */
+  0,   /* field[0] = kind */
+  2,   /* field[2] = offer_id */
+  3,   /* field[3] = seat */
+};
+static const ProtobufCIntRange sos__scheduler__v1__move__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__move__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.Move",
+  "Move",
+  "Sos__Scheduler__V1__Move",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__Move),
+  5,
+  sos__scheduler__v1__move__field_descriptors,
+  sos__scheduler__v1__move__field_indices_by_name,
+  1,  sos__scheduler__v1__move__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__move__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__moves_response__field_descriptors[1] =
+{
+  {
+    "moves",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sos__Scheduler__V1__MovesResponse, n_moves),
+    offsetof(Sos__Scheduler__V1__MovesResponse, moves),
+    &sos__scheduler__v1__move__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__moves_response__field_indices_by_name[] = {
+  0,   /* field[0] = moves */
+};
+static const ProtobufCIntRange sos__scheduler__v1__moves_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__moves_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.MovesResponse",
+  "MovesResponse",
+  "Sos__Scheduler__V1__MovesResponse",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__MovesResponse),
+  1,
+  sos__scheduler__v1__moves_response__field_descriptors,
+  sos__scheduler__v1__moves_response__field_indices_by_name,
+  1,  sos__scheduler__v1__moves_response__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__moves_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor sos__scheduler__v1__intake_service__method_descriptors[12] =
 {
   { "CreateRound", &sos__scheduler__v1__create_round_request__descriptor, &sos__scheduler__v1__intake_round__descriptor },
   { "GetRound", &sos__scheduler__v1__get_round_request__descriptor, &sos__scheduler__v1__intake_round__descriptor },
@@ -2307,6 +2948,9 @@ static const ProtobufCMethodDescriptor sos__scheduler__v1__intake_service__metho
   { "GetResults", &sos__scheduler__v1__get_results_request__descriptor, &sos__scheduler__v1__get_results_response__descriptor },
   { "GetWaitlist", &sos__scheduler__v1__get_waitlist_request__descriptor, &sos__scheduler__v1__get_waitlist_response__descriptor },
   { "Explain", &sos__scheduler__v1__explain_request__descriptor, &sos__scheduler__v1__explain_response__descriptor },
+  { "ReleaseSeat", &sos__scheduler__v1__release_seat_request__descriptor, &sos__scheduler__v1__moves_response__descriptor },
+  { "RespondToOffer", &sos__scheduler__v1__respond_to_offer_request__descriptor, &sos__scheduler__v1__moves_response__descriptor },
+  { "ListMoves", &sos__scheduler__v1__list_moves_request__descriptor, &sos__scheduler__v1__moves_response__descriptor },
 };
 const unsigned sos__scheduler__v1__intake_service__method_indices_by_name[] = {
   0,        /* CreateRound */
@@ -2314,7 +2958,10 @@ const unsigned sos__scheduler__v1__intake_service__method_indices_by_name[] = {
   6,        /* GetResults */
   1,        /* GetRound */
   7,        /* GetWaitlist */
+  11,        /* ListMoves */
   2,        /* OpenOffer */
+  9,        /* ReleaseSeat */
+  10,        /* RespondToOffer */
   5,        /* RunRound */
   3,        /* SubmitApplications */
   4         /* WithdrawApplication */
@@ -2326,7 +2973,7 @@ const ProtobufCServiceDescriptor sos__scheduler__v1__intake_service__descriptor 
   "IntakeService",
   "Sos__Scheduler__V1__IntakeService",
   "sos.scheduler.v1",
-  9,
+  12,
   sos__scheduler__v1__intake_service__method_descriptors,
   sos__scheduler__v1__intake_service__method_indices_by_name
 };
@@ -2401,6 +3048,30 @@ void sos__scheduler__v1__intake_service__explain(ProtobufCService *service,
 {
   assert(service->descriptor == &sos__scheduler__v1__intake_service__descriptor);
   service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sos__scheduler__v1__intake_service__release_seat(ProtobufCService *service,
+                                                      const Sos__Scheduler__V1__ReleaseSeatRequest *input,
+                                                      Sos__Scheduler__V1__MovesResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &sos__scheduler__v1__intake_service__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sos__scheduler__v1__intake_service__respond_to_offer(ProtobufCService *service,
+                                                          const Sos__Scheduler__V1__RespondToOfferRequest *input,
+                                                          Sos__Scheduler__V1__MovesResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &sos__scheduler__v1__intake_service__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sos__scheduler__v1__intake_service__list_moves(ProtobufCService *service,
+                                                    const Sos__Scheduler__V1__ListMovesRequest *input,
+                                                    Sos__Scheduler__V1__MovesResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &sos__scheduler__v1__intake_service__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sos__scheduler__v1__intake_service__init (Sos__Scheduler__V1__IntakeService_Service *service,
                                                Sos__Scheduler__V1__IntakeService_ServiceDestroy destroy)

@@ -33,9 +33,15 @@ typedef struct Sos__Scheduler__V1__GetResultsRequest Sos__Scheduler__V1__GetResu
 typedef struct Sos__Scheduler__V1__GetResultsResponse Sos__Scheduler__V1__GetResultsResponse;
 typedef struct Sos__Scheduler__V1__GetWaitlistRequest Sos__Scheduler__V1__GetWaitlistRequest;
 typedef struct Sos__Scheduler__V1__WaitlistEntry Sos__Scheduler__V1__WaitlistEntry;
+typedef struct Sos__Scheduler__V1__PendingOffer Sos__Scheduler__V1__PendingOffer;
 typedef struct Sos__Scheduler__V1__GetWaitlistResponse Sos__Scheduler__V1__GetWaitlistResponse;
 typedef struct Sos__Scheduler__V1__ExplainRequest Sos__Scheduler__V1__ExplainRequest;
 typedef struct Sos__Scheduler__V1__ExplainResponse Sos__Scheduler__V1__ExplainResponse;
+typedef struct Sos__Scheduler__V1__ReleaseSeatRequest Sos__Scheduler__V1__ReleaseSeatRequest;
+typedef struct Sos__Scheduler__V1__RespondToOfferRequest Sos__Scheduler__V1__RespondToOfferRequest;
+typedef struct Sos__Scheduler__V1__ListMovesRequest Sos__Scheduler__V1__ListMovesRequest;
+typedef struct Sos__Scheduler__V1__Move Sos__Scheduler__V1__Move;
+typedef struct Sos__Scheduler__V1__MovesResponse Sos__Scheduler__V1__MovesResponse;
 
 
 /* --- enums --- */
@@ -294,15 +300,35 @@ struct  Sos__Scheduler__V1__WaitlistEntry
     , 0, (char *)protobuf_c_empty_string }
 
 
+struct  Sos__Scheduler__V1__PendingOffer
+{
+  ProtobufCMessage base;
+  char *child_id;
+  char *seat;
+  int64_t deadline_ms;
+};
+#define SOS__SCHEDULER__V1__PENDING_OFFER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__pending_offer__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 struct  Sos__Scheduler__V1__GetWaitlistResponse
 {
   ProtobufCMessage base;
+  /*
+   * Children still waiting (after the moves so far), best priority first.
+   */
   size_t n_entries;
   Sos__Scheduler__V1__WaitlistEntry **entries;
+  /*
+   * Seats of the offer offered from the waitlist and not answered yet.
+   */
+  size_t n_pending;
+  Sos__Scheduler__V1__PendingOffer **pending;
 };
 #define SOS__SCHEDULER__V1__GET_WAITLIST_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__get_waitlist_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Sos__Scheduler__V1__ExplainRequest
@@ -342,6 +368,71 @@ struct  Sos__Scheduler__V1__ExplainResponse
 #define SOS__SCHEDULER__V1__EXPLAIN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__explain_response__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+
+
+struct  Sos__Scheduler__V1__ReleaseSeatRequest
+{
+  ProtobufCMessage base;
+  char *round_id;
+  char *child_id;
+};
+#define SOS__SCHEDULER__V1__RELEASE_SEAT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__release_seat_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sos__Scheduler__V1__RespondToOfferRequest
+{
+  ProtobufCMessage base;
+  char *round_id;
+  char *child_id;
+  char *offer_id;
+  protobuf_c_boolean accept;
+};
+#define SOS__SCHEDULER__V1__RESPOND_TO_OFFER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__respond_to_offer_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Sos__Scheduler__V1__ListMovesRequest
+{
+  ProtobufCMessage base;
+  char *round_id;
+};
+#define SOS__SCHEDULER__V1__LIST_MOVES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__list_moves_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sos__Scheduler__V1__Move
+{
+  ProtobufCMessage base;
+  /*
+   * "offered", "accepted", "declined", "expired", "released" or "left_free".
+   */
+  char *kind;
+  char *child_id;
+  char *offer_id;
+  char *seat;
+  /*
+   * For "offered": the answer is due by then.
+   */
+  int64_t deadline_ms;
+};
+#define SOS__SCHEDULER__V1__MOVE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__move__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Sos__Scheduler__V1__MovesResponse
+{
+  ProtobufCMessage base;
+  size_t n_moves;
+  Sos__Scheduler__V1__Move **moves;
+};
+#define SOS__SCHEDULER__V1__MOVES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__moves_response__descriptor) \
+    , 0,NULL }
 
 
 /* Sos__Scheduler__V1__IntakeRound methods */
@@ -686,6 +777,25 @@ Sos__Scheduler__V1__WaitlistEntry *
 void   sos__scheduler__v1__waitlist_entry__free_unpacked
                      (Sos__Scheduler__V1__WaitlistEntry *message,
                       ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__PendingOffer methods */
+void   sos__scheduler__v1__pending_offer__init
+                     (Sos__Scheduler__V1__PendingOffer         *message);
+size_t sos__scheduler__v1__pending_offer__get_packed_size
+                     (const Sos__Scheduler__V1__PendingOffer   *message);
+size_t sos__scheduler__v1__pending_offer__pack
+                     (const Sos__Scheduler__V1__PendingOffer   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__pending_offer__pack_to_buffer
+                     (const Sos__Scheduler__V1__PendingOffer   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__PendingOffer *
+       sos__scheduler__v1__pending_offer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__pending_offer__free_unpacked
+                     (Sos__Scheduler__V1__PendingOffer *message,
+                      ProtobufCAllocator *allocator);
 /* Sos__Scheduler__V1__GetWaitlistResponse methods */
 void   sos__scheduler__v1__get_waitlist_response__init
                      (Sos__Scheduler__V1__GetWaitlistResponse         *message);
@@ -743,6 +853,101 @@ Sos__Scheduler__V1__ExplainResponse *
 void   sos__scheduler__v1__explain_response__free_unpacked
                      (Sos__Scheduler__V1__ExplainResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__ReleaseSeatRequest methods */
+void   sos__scheduler__v1__release_seat_request__init
+                     (Sos__Scheduler__V1__ReleaseSeatRequest         *message);
+size_t sos__scheduler__v1__release_seat_request__get_packed_size
+                     (const Sos__Scheduler__V1__ReleaseSeatRequest   *message);
+size_t sos__scheduler__v1__release_seat_request__pack
+                     (const Sos__Scheduler__V1__ReleaseSeatRequest   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__release_seat_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__ReleaseSeatRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__ReleaseSeatRequest *
+       sos__scheduler__v1__release_seat_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__release_seat_request__free_unpacked
+                     (Sos__Scheduler__V1__ReleaseSeatRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__RespondToOfferRequest methods */
+void   sos__scheduler__v1__respond_to_offer_request__init
+                     (Sos__Scheduler__V1__RespondToOfferRequest         *message);
+size_t sos__scheduler__v1__respond_to_offer_request__get_packed_size
+                     (const Sos__Scheduler__V1__RespondToOfferRequest   *message);
+size_t sos__scheduler__v1__respond_to_offer_request__pack
+                     (const Sos__Scheduler__V1__RespondToOfferRequest   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__respond_to_offer_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__RespondToOfferRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__RespondToOfferRequest *
+       sos__scheduler__v1__respond_to_offer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__respond_to_offer_request__free_unpacked
+                     (Sos__Scheduler__V1__RespondToOfferRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__ListMovesRequest methods */
+void   sos__scheduler__v1__list_moves_request__init
+                     (Sos__Scheduler__V1__ListMovesRequest         *message);
+size_t sos__scheduler__v1__list_moves_request__get_packed_size
+                     (const Sos__Scheduler__V1__ListMovesRequest   *message);
+size_t sos__scheduler__v1__list_moves_request__pack
+                     (const Sos__Scheduler__V1__ListMovesRequest   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__list_moves_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__ListMovesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__ListMovesRequest *
+       sos__scheduler__v1__list_moves_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__list_moves_request__free_unpacked
+                     (Sos__Scheduler__V1__ListMovesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__Move methods */
+void   sos__scheduler__v1__move__init
+                     (Sos__Scheduler__V1__Move         *message);
+size_t sos__scheduler__v1__move__get_packed_size
+                     (const Sos__Scheduler__V1__Move   *message);
+size_t sos__scheduler__v1__move__pack
+                     (const Sos__Scheduler__V1__Move   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__move__pack_to_buffer
+                     (const Sos__Scheduler__V1__Move   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__Move *
+       sos__scheduler__v1__move__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__move__free_unpacked
+                     (Sos__Scheduler__V1__Move *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__MovesResponse methods */
+void   sos__scheduler__v1__moves_response__init
+                     (Sos__Scheduler__V1__MovesResponse         *message);
+size_t sos__scheduler__v1__moves_response__get_packed_size
+                     (const Sos__Scheduler__V1__MovesResponse   *message);
+size_t sos__scheduler__v1__moves_response__pack
+                     (const Sos__Scheduler__V1__MovesResponse   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__moves_response__pack_to_buffer
+                     (const Sos__Scheduler__V1__MovesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__MovesResponse *
+       sos__scheduler__v1__moves_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__moves_response__free_unpacked
+                     (Sos__Scheduler__V1__MovesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sos__Scheduler__V1__IntakeRound_Closure)
@@ -799,6 +1004,9 @@ typedef void (*Sos__Scheduler__V1__GetWaitlistRequest_Closure)
 typedef void (*Sos__Scheduler__V1__WaitlistEntry_Closure)
                  (const Sos__Scheduler__V1__WaitlistEntry *message,
                   void *closure_data);
+typedef void (*Sos__Scheduler__V1__PendingOffer_Closure)
+                 (const Sos__Scheduler__V1__PendingOffer *message,
+                  void *closure_data);
 typedef void (*Sos__Scheduler__V1__GetWaitlistResponse_Closure)
                  (const Sos__Scheduler__V1__GetWaitlistResponse *message,
                   void *closure_data);
@@ -807,6 +1015,21 @@ typedef void (*Sos__Scheduler__V1__ExplainRequest_Closure)
                   void *closure_data);
 typedef void (*Sos__Scheduler__V1__ExplainResponse_Closure)
                  (const Sos__Scheduler__V1__ExplainResponse *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__ReleaseSeatRequest_Closure)
+                 (const Sos__Scheduler__V1__ReleaseSeatRequest *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__RespondToOfferRequest_Closure)
+                 (const Sos__Scheduler__V1__RespondToOfferRequest *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__ListMovesRequest_Closure)
+                 (const Sos__Scheduler__V1__ListMovesRequest *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__Move_Closure)
+                 (const Sos__Scheduler__V1__Move *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__MovesResponse_Closure)
+                 (const Sos__Scheduler__V1__MovesResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -851,6 +1074,18 @@ struct Sos__Scheduler__V1__IntakeService_Service
                   const Sos__Scheduler__V1__ExplainRequest *input,
                   Sos__Scheduler__V1__ExplainResponse_Closure closure,
                   void *closure_data);
+  void (*release_seat)(Sos__Scheduler__V1__IntakeService_Service *service,
+                       const Sos__Scheduler__V1__ReleaseSeatRequest *input,
+                       Sos__Scheduler__V1__MovesResponse_Closure closure,
+                       void *closure_data);
+  void (*respond_to_offer)(Sos__Scheduler__V1__IntakeService_Service *service,
+                           const Sos__Scheduler__V1__RespondToOfferRequest *input,
+                           Sos__Scheduler__V1__MovesResponse_Closure closure,
+                           void *closure_data);
+  void (*list_moves)(Sos__Scheduler__V1__IntakeService_Service *service,
+                     const Sos__Scheduler__V1__ListMovesRequest *input,
+                     Sos__Scheduler__V1__MovesResponse_Closure closure,
+                     void *closure_data);
 };
 typedef void (*Sos__Scheduler__V1__IntakeService_ServiceDestroy)(Sos__Scheduler__V1__IntakeService_Service *);
 void sos__scheduler__v1__intake_service__init (Sos__Scheduler__V1__IntakeService_Service *service,
@@ -867,7 +1102,10 @@ void sos__scheduler__v1__intake_service__init (Sos__Scheduler__V1__IntakeService
       function_prefix__ ## run_round,\
       function_prefix__ ## get_results,\
       function_prefix__ ## get_waitlist,\
-      function_prefix__ ## explain  }
+      function_prefix__ ## explain,\
+      function_prefix__ ## release_seat,\
+      function_prefix__ ## respond_to_offer,\
+      function_prefix__ ## list_moves  }
 void sos__scheduler__v1__intake_service__create_round(ProtobufCService *service,
                                                       const Sos__Scheduler__V1__CreateRoundRequest *input,
                                                       Sos__Scheduler__V1__IntakeRound_Closure closure,
@@ -904,6 +1142,18 @@ void sos__scheduler__v1__intake_service__explain(ProtobufCService *service,
                                                  const Sos__Scheduler__V1__ExplainRequest *input,
                                                  Sos__Scheduler__V1__ExplainResponse_Closure closure,
                                                  void *closure_data);
+void sos__scheduler__v1__intake_service__release_seat(ProtobufCService *service,
+                                                      const Sos__Scheduler__V1__ReleaseSeatRequest *input,
+                                                      Sos__Scheduler__V1__MovesResponse_Closure closure,
+                                                      void *closure_data);
+void sos__scheduler__v1__intake_service__respond_to_offer(ProtobufCService *service,
+                                                          const Sos__Scheduler__V1__RespondToOfferRequest *input,
+                                                          Sos__Scheduler__V1__MovesResponse_Closure closure,
+                                                          void *closure_data);
+void sos__scheduler__v1__intake_service__list_moves(ProtobufCService *service,
+                                                    const Sos__Scheduler__V1__ListMovesRequest *input,
+                                                    Sos__Scheduler__V1__MovesResponse_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 
@@ -925,9 +1175,15 @@ extern const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_request_
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_response__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_request__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__waitlist_entry__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__pending_offer__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_response__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__explain_request__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__explain_response__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__release_seat_request__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__respond_to_offer_request__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__list_moves_request__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__move__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__moves_response__descriptor;
 extern const ProtobufCServiceDescriptor sos__scheduler__v1__intake_service__descriptor;
 
 PROTOBUF_C__END_DECLS
