@@ -35,6 +35,8 @@ public struct IntakeWaitlist: Sendable {
         case released(child: String, offer: String, seat: SeatKind)
         /// A freed seat no waiting child may take stays free.
         case leftFree(offer: String, seat: SeatKind)
+        /// The child's seat became a placement; the child no longer waits for anything.
+        case confirmed(child: String, offer: String)
     }
 
     public struct Pending: Sendable, Hashable {
@@ -64,6 +66,8 @@ public struct IntakeWaitlist: Sendable {
     /// Offer -> seats free and not offered to anyone.
     public private(set) var free: [String: [SeatKind: Int]] = [:]
     public private(set) var moves: [Move] = []
+    /// Children whose seat is booked as a placement.
+    public private(set) var confirmed: Set<String> = []
 
     public init(allocator: IntakeAllocator, result: IntakeResult, responseWindow: Int64) {
         self.allocator = allocator
@@ -90,6 +94,9 @@ public struct IntakeWaitlist: Sendable {
 
     /// A child gives up the seat they hold (the family cancelled); the seat moves on.
     public mutating func release(child: String, now: Int64) throws(SchedulerError) {
+        guard !confirmed.contains(child) else {
+            throw SchedulerError(.failedPrecondition, "child \(child)'s place is booked as a placement: cancel or end the placement instead", field: "child_id")
+        }
         guard let seat = seats.removeValue(forKey: child) else {
             throw SchedulerError(.failedPrecondition, "child \(child) holds no seat in this round", field: "child_id")
         }
@@ -128,6 +135,18 @@ public struct IntakeWaitlist: Sendable {
             moves.append(.released(child: child, offer: previous.offerID, seat: previous.kind))
             offerSeat(at: previous.offerID, kind: previous.kind, now: now)
         }
+    }
+
+    /// The child's seat is booked as a placement: final. The child leaves every waitlist.
+    public mutating func confirm(child: String) throws(SchedulerError) {
+        guard let seat = seats[child] else {
+            throw SchedulerError(.failedPrecondition, "child \(child) holds no seat in this round", field: "child_ids")
+        }
+        guard confirmed.insert(child).inserted else {
+            throw SchedulerError(.failedPrecondition, "child \(child)'s place is already confirmed", field: "child_ids")
+        }
+        for offer in waitlists.keys { waitlists[offer]?.removeAll { $0 == child } }
+        moves.append(.confirmed(child: child, offer: seat.offerID))
     }
 
     /// Offers whose deadline has passed by `now` expire; their seats move on.
@@ -171,6 +190,8 @@ public enum IntakeEvent: Sendable, Hashable {
     case release(child: String)
     /// The family answers a waitlist offer.
     case respond(child: String, offer: String, accept: Bool)
+    /// The child's seat was booked as a placement (the family accepted it, or the manager confirmed).
+    case confirm(child: String)
 }
 
 extension IntakeWaitlist {
@@ -183,6 +204,7 @@ extension IntakeWaitlist {
         switch event {
         case .release(let child): try release(child: child, now: at)
         case .respond(let child, let offer, let accept): try respond(child: child, offer: offer, accept: accept, now: at)
+        case .confirm(let child): try confirm(child: child)
         }
     }
 

@@ -160,6 +160,49 @@ struct IntakeService {
             return try await Self.append(store, access, principal, context, roundID: try Field.id(request.roundID, "round_id"), event)
         }
 
+        registry.mutating(p + "ConfirmPlacements") { (request: ConfirmPlacementsRequest, context) in
+            let principal = try context.requirePrincipal()
+            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
+            try await access.checkSite(principal, inputs.round.siteID)
+            let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
+            var children: [String] = []
+            for (index, child) in request.childIDs.enumerated() { children.append(try Field.id(child, "child_ids[\(index)]")) }
+            if children.isEmpty { children = waitlist.seats.keys.sorted() }
+            let offers = Dictionary(uniqueKeysWithValues: inputs.offers.map { ($0.id, $0) })
+            var response = ConfirmPlacementsResponse()
+            for child in children {
+                guard let seat = waitlist.seats[child], let offer = offers[seat.offerID] else {
+                    response.refused.append(RefusedConfirmationMessage(childID: child, reason: "holds no place in this round"))
+                    continue
+                }
+                if waitlist.confirmed.contains(child) {
+                    // Confirming is idempotent: a confirmed child is reported with their placement.
+                    let booked = try await store.listPlacements(
+                        PlacementFilter(groupID: offer.groupID, childID: child, from: inputs.round.first, to: inputs.round.last), after: nil, limit: 10
+                    ).items.first { $0.first == inputs.round.first && $0.pattern == offer.pattern }
+                    response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: booked?.id ?? ""))
+                    continue
+                }
+                // Each child's booking is its own change, with a key of its own: a retried call books nobody twice.
+                let mutation = context.mutation(part: child)
+                let booking = BookingInput(childID: child, groupID: offer.groupID, first: inputs.round.first, last: inputs.round.last, pattern: offer.pattern)
+                do {
+                    let booked = try await store.bookPlace(booking, context: mutation, authorize: { parties in
+                        try access.checkNursery(principal, parties.nursery)
+                    }, reply: { try WireCodec.encode(PlacementMessage($0, nurseryID: $0.nurseryID)) })
+                    let placement = try WireCodec.decode(PlacementMessage.self, from: NurseryService.reply(booked))
+                    _ = try await Self.append(store, access, principal, context, roundID: inputs.round.id, .confirm(child: child), part: child + "#confirm")
+                    response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: placement.id))
+                } catch let refusal as BookingRefused {
+                    response.refused.append(RefusedConfirmationMessage(
+                        childID: child, reason: "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"))
+                } catch let error as SchedulerError {
+                    response.refused.append(RefusedConfirmationMessage(childID: child, reason: error.message))
+                }
+            }
+            return try WireCodec.encode(response)
+        }
+
         registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
             let principal = try context.requirePrincipal()
             let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
@@ -214,14 +257,16 @@ struct IntakeService {
     /// Appends an event if the waitlist, replayed with it in the store's transaction, accepts
     /// it; answers with the moves it caused.
     static func append(
-        _ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ context: CallContext, roundID: String, _ event: IntakeEvent
+        _ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ context: CallContext, roundID: String, _ event: IntakeEvent,
+        part: String? = nil
     ) async throws -> [UInt8] {
         let (inputs, allocator, result) = try await allocated(store, roundID)
         try await access.checkSite(principal, inputs.round.siteID)
         let at = milliseconds(context.now())
         let record = IntakeEventRecord(event: event, at: at)
         let caused = Mutex<[IntakeWaitlist.Move]>([])
-        let outcome = try await store.appendIntakeEvent(roundID: roundID, record, context: context.mutation(), check: { stored in
+        let mutation = part.map { context.mutation(part: $0) } ?? context.mutation()
+        let outcome = try await store.appendIntakeEvent(roundID: roundID, record, context: mutation, check: { stored in
             var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: at)
             let before = waitlist.moves.count
             try waitlist.apply(event, at: at)
@@ -241,6 +286,7 @@ struct IntakeService {
         case .expired(let child, let offer): MoveMessage(kind: "expired", childID: child, offerID: offer)
         case .released(let child, let offer, let seat): MoveMessage(kind: "released", childID: child, offerID: offer, seat: seat.rawValue)
         case .leftFree(let offer, let seat): MoveMessage(kind: "left_free", offerID: offer, seat: seat.rawValue)
+        case .confirmed(let child, let offer): MoveMessage(kind: "confirmed", childID: child, offerID: offer)
         }
     }
 

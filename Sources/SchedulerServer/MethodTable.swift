@@ -70,6 +70,7 @@ public enum MethodPermissions {
         "/sos.scheduler.v1.IntakeService/ReleaseSeat": Rule(permission: nurseryWork, mutating: true),
         "/sos.scheduler.v1.IntakeService/RespondToOffer": Rule(permission: nurseryWork, mutating: true),
         "/sos.scheduler.v1.IntakeService/ListMoves": Rule(permission: nurseryWork, mutating: false),
+        "/sos.scheduler.v1.IntakeService/ConfirmPlacements": Rule(permission: nurseryWork, mutating: true),
     ]
 
     private static let nurseryWork = Permission.roles([.admin, .manager])

@@ -69,6 +69,7 @@ public struct IntakeEventRecord: Sendable, Hashable {
         switch event {
         case .release(let child): ("release", child, nil, false)
         case .respond(let child, let offer, let accept): ("respond", child, offer, accept)
+        case .confirm(let child): ("confirm", child, nil, false)
         }
     }
 
@@ -76,6 +77,7 @@ public struct IntakeEventRecord: Sendable, Hashable {
         switch kind {
         case "release": event = .release(child: child)
         case "respond": event = .respond(child: child, offer: offer ?? "", accept: accept)
+        case "confirm": event = .confirm(child: child)
         default: throw SchedulerStoreError.internal("stored intake event of unknown kind \(kind)")
         }
         self.at = at
@@ -124,6 +126,20 @@ extension StoreRules {
         }
         if let unknown = input.ranking.first(where: { !offers.contains($0) }) {
             throw SchedulerError(.invalidArgument, "\(unknown) is not an offer of this round", field: "applications[\(index)].ranking")
+        }
+    }
+
+    /// Every ranked offer's group takes the child at their age on the term's first day.
+    static func checkAges(_ child: Child, ranking: [String], offers: [String: IntakeOffer], groups: [String: Group], round: IntakeRoundInfo, index: Int) throws {
+        let age = child.birthDate.months(until: round.first)
+        for offerID in ranking {
+            guard let offer = offers[offerID], let group = groups[offer.groupID] else { continue }
+            guard group.accepts(ageMonths: age) else {
+                throw SchedulerError(
+                    .failedPrecondition,
+                    "child \(child.id) will be \(age) months old on \(round.first); offer \(offerID)'s group \(group.id) takes \(group.minAgeMonths) to \(group.maxAgeMonths - 1) months",
+                    field: "applications[\(index)].ranking")
+            }
         }
     }
 

@@ -88,11 +88,16 @@ extension PostgresStore {
         try await mutate(context, reply: reply) { tx in
             let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
             try StoreRules.checkBeforeDeadline(round, now: context.now)
-            let offers = Set(try await roundOffers(tx, roundID).map(\.id))
+            let listed = try await roundOffers(tx, roundID)
+            let offers = Set(listed.map(\.id))
+            let offersByID = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) })
+            var groups: [String: Group] = [:]
+            for offer in listed where groups[offer.groupID] == nil { groups[offer.groupID] = try await fetchGroup(tx, offer.groupID)?.0 }
             var families: [Family] = []
             for (index, input) in applications.enumerated() {
                 try StoreRules.checkApplication(input, index: index, offers: offers)
                 let child = try StoreRules.require(try await fetchChild(tx, input.childID), "child", input.childID, field: "applications[\(index)].child_id")
+                try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
                 let family = try StoreRules.require(try await fetchFamily(tx, child.familyID), "family", child.familyID, field: "applications[\(index)].child_id")
                 guard family.siteID == round.siteID else {
                     throw SchedulerError(.failedPrecondition, "child \(child.id)'s family belongs to site \(family.siteID), the round to \(round.siteID)", field: "applications[\(index)].child_id")

@@ -144,11 +144,16 @@ extension SQLiteStore {
         try await mutate(context, reply: reply) { db, _ in
             let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
             try StoreRules.checkBeforeDeadline(round, now: context.now)
-            let offers = Set(try Self.roundOffers(db, roundID).map(\.id))
+            let roundOffers = try Self.roundOffers(db, roundID)
+            let offers = Set(roundOffers.map(\.id))
+            let offersByID = Dictionary(uniqueKeysWithValues: roundOffers.map { ($0.id, $0) })
+            var groups: [String: Group] = [:]
+            for offer in roundOffers where groups[offer.groupID] == nil { groups[offer.groupID] = try Self.fetchGroup(db, offer.groupID) }
             var families: [Family] = []
             for (index, input) in applications.enumerated() {
                 try StoreRules.checkApplication(input, index: index, offers: offers)
                 let child = try Self.require(try Self.fetchChild(db, input.childID), "child", input.childID, field: "applications[\(index)].child_id")
+                try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
                 let family = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "applications[\(index)].child_id")
                 guard family.siteID == round.siteID else {
                     throw SchedulerError(.failedPrecondition, "child \(child.id)'s family belongs to site \(family.siteID), the round to \(round.siteID)", field: "applications[\(index)].child_id")

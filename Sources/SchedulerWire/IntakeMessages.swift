@@ -698,3 +698,95 @@ public struct MovesResponse: WireMessage, Hashable {
         writer.set("moves", messages: moves)
     }
 }
+
+/// `sos.scheduler.v1.ConfirmPlacementsRequest`.
+public struct ConfirmPlacementsRequest: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.ConfirmPlacementsRequest"
+    public var roundID: String
+    public var childIDs: [String]
+
+    public init(roundID: String = "", childIDs: [String] = []) {
+        self.roundID = roundID
+        self.childIDs = childIDs
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        roundID = try reader.string("round_id")
+        childIDs = try reader.repeatedStrings("child_ids")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("round_id", string: roundID)
+        writer.set("child_ids", strings: childIDs)
+    }
+}
+
+/// `sos.scheduler.v1.ConfirmedPlacement`.
+public struct ConfirmedPlacementMessage: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.ConfirmedPlacement"
+    public var childID: String
+    public var offerID: String
+    public var placementID: String
+
+    public init(childID: String = "", offerID: String = "", placementID: String = "") {
+        self.childID = childID
+        self.offerID = offerID
+        self.placementID = placementID
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        childID = try reader.string("child_id")
+        offerID = try reader.string("offer_id")
+        placementID = try reader.string("placement_id")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("child_id", string: childID)
+        writer.set("offer_id", string: offerID)
+        writer.set("placement_id", string: placementID)
+    }
+}
+
+/// `sos.scheduler.v1.RefusedConfirmation`.
+public struct RefusedConfirmationMessage: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.RefusedConfirmation"
+    public var childID: String
+    public var reason: String
+
+    public init(childID: String = "", reason: String = "") {
+        self.childID = childID
+        self.reason = reason
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        childID = try reader.string("child_id")
+        reason = try reader.string("reason")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("child_id", string: childID)
+        writer.set("reason", string: reason)
+    }
+}
+
+/// `sos.scheduler.v1.ConfirmPlacementsResponse`.
+public struct ConfirmPlacementsResponse: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.ConfirmPlacementsResponse"
+    public var confirmed: [ConfirmedPlacementMessage]
+    public var refused: [RefusedConfirmationMessage]
+
+    public init(confirmed: [ConfirmedPlacementMessage] = [], refused: [RefusedConfirmationMessage] = []) {
+        self.confirmed = confirmed
+        self.refused = refused
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        confirmed = try reader.repeatedMessages("confirmed")
+        refused = try reader.repeatedMessages("refused")
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set("confirmed", messages: confirmed)
+        writer.set("refused", messages: refused)
+    }
+}

@@ -33,7 +33,7 @@ struct IntakeCommands: AsyncParsableCommand {
             """,
         subcommands: [
             Create.self, Show.self, Offer.self, Import.self, Apply.self, Withdraw.self, Run.self, Results.self, Waitlist.self, Explain.self,
-            Release.self, Respond.self, Moves.self,
+            Release.self, Respond.self, Moves.self, Confirm.self,
         ])
 
     static func fillRows(_ offers: [OfferFillMessage]) -> [[String]] {
@@ -405,6 +405,35 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             let response = try await global.intake("ListMoves", ListMovesRequest(roundID: round), as: MovesResponse.self)
             try IntakeCommands.printMoves(response.moves, json: global.json)
+        }
+    }
+
+    struct Confirm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Book places of a round that has run as placements for the term (a family accepting, or all at once).",
+            discussion: """
+                Without --child, every child holding a place is booked. A confirmed child leaves the waitlists.
+
+                Examples:
+                  sosched intake confirm --round almaty-2027 --child chd_4m2k9x7q1d3e
+                  sosched intake confirm --round almaty-2027
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Round id.") var round: String
+        @Option(name: .customLong("child"), help: "Child id (repeat for several; none: everyone holding a place).") var children: [String] = []
+
+        func run() async throws {
+            let response = try await global.intake(
+                "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: children), as: ConfirmPlacementsResponse.self, change: true)
+            if global.json {
+                return try printJSONObject([
+                    "confirmed": response.confirmed.map { ["childId": $0.childID, "offerId": $0.offerID, "placementId": $0.placementID] },
+                    "refused": response.refused.map { ["childId": $0.childID, "reason": $0.reason] },
+                ])
+            }
+            for done in response.confirmed { print("booked \(done.childID) at \(done.offerID): placement \(done.placementID)") }
+            for refused in response.refused { print("not booked \(refused.childID): \(refused.reason)") }
+            if !response.refused.isEmpty { throw ExitCode(1) }
         }
     }
 }

@@ -126,6 +126,17 @@ struct IntakeCLITests {
         #expect(stray.status != 0)
         #expect(stray.stderr.contains("FAILED_PRECONDITION"))
 
+        // The manager confirms every place held: each becomes a placement for the term.
+        let confirmed = try await ok(["intake", "confirm", "--round", "autumn"])
+        #expect(confirmed.contains("booked \(children["Sana"]!) at full: placement plc_"), "\(confirmed)")
+        #expect(confirmed.contains("booked \(firstWaiting) at full"))
+        let placements = try await ok(["place", "list", "--group", "toddlers", "--json"])
+        #expect(placements.contains(children["Sana"]!) && placements.contains(firstWaiting))
+        // Confirmed is final: the place cannot be released from the round any more.
+        let late = try await sosched(["intake", "release", "--round", "autumn", "--child", children["Sana"]!])
+        #expect(late.status != 0)
+        #expect(late.stderr.contains("placement"))
+
         // A manager of another site sees nothing of the round.
         let denied = try await sosched(["intake", "show", "--round", "autumn"], token: astanaToken)
         #expect(denied.status != 0)

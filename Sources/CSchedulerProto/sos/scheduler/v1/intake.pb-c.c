@@ -1222,6 +1222,186 @@ void   sos__scheduler__v1__moves_response__free_unpacked
   assert(message->base.descriptor == &sos__scheduler__v1__moves_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sos__scheduler__v1__confirm_placements_request__init
+                     (Sos__Scheduler__V1__ConfirmPlacementsRequest         *message)
+{
+  static const Sos__Scheduler__V1__ConfirmPlacementsRequest init_value = SOS__SCHEDULER__V1__CONFIRM_PLACEMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__confirm_placements_request__get_packed_size
+                     (const Sos__Scheduler__V1__ConfirmPlacementsRequest *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__confirm_placements_request__pack
+                     (const Sos__Scheduler__V1__ConfirmPlacementsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__confirm_placements_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__ConfirmPlacementsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__ConfirmPlacementsRequest *
+       sos__scheduler__v1__confirm_placements_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__ConfirmPlacementsRequest *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__confirm_placements_request__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__confirm_placements_request__free_unpacked
+                     (Sos__Scheduler__V1__ConfirmPlacementsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__confirmed_placement__init
+                     (Sos__Scheduler__V1__ConfirmedPlacement         *message)
+{
+  static const Sos__Scheduler__V1__ConfirmedPlacement init_value = SOS__SCHEDULER__V1__CONFIRMED_PLACEMENT__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__confirmed_placement__get_packed_size
+                     (const Sos__Scheduler__V1__ConfirmedPlacement *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirmed_placement__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__confirmed_placement__pack
+                     (const Sos__Scheduler__V1__ConfirmedPlacement *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirmed_placement__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__confirmed_placement__pack_to_buffer
+                     (const Sos__Scheduler__V1__ConfirmedPlacement *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirmed_placement__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__ConfirmedPlacement *
+       sos__scheduler__v1__confirmed_placement__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__ConfirmedPlacement *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__confirmed_placement__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__confirmed_placement__free_unpacked
+                     (Sos__Scheduler__V1__ConfirmedPlacement *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__confirmed_placement__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__refused_confirmation__init
+                     (Sos__Scheduler__V1__RefusedConfirmation         *message)
+{
+  static const Sos__Scheduler__V1__RefusedConfirmation init_value = SOS__SCHEDULER__V1__REFUSED_CONFIRMATION__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__refused_confirmation__get_packed_size
+                     (const Sos__Scheduler__V1__RefusedConfirmation *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__refused_confirmation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__refused_confirmation__pack
+                     (const Sos__Scheduler__V1__RefusedConfirmation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__refused_confirmation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__refused_confirmation__pack_to_buffer
+                     (const Sos__Scheduler__V1__RefusedConfirmation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__refused_confirmation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__RefusedConfirmation *
+       sos__scheduler__v1__refused_confirmation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__RefusedConfirmation *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__refused_confirmation__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__refused_confirmation__free_unpacked
+                     (Sos__Scheduler__V1__RefusedConfirmation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__refused_confirmation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sos__scheduler__v1__confirm_placements_response__init
+                     (Sos__Scheduler__V1__ConfirmPlacementsResponse         *message)
+{
+  static const Sos__Scheduler__V1__ConfirmPlacementsResponse init_value = SOS__SCHEDULER__V1__CONFIRM_PLACEMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__confirm_placements_response__get_packed_size
+                     (const Sos__Scheduler__V1__ConfirmPlacementsResponse *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__confirm_placements_response__pack
+                     (const Sos__Scheduler__V1__ConfirmPlacementsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__confirm_placements_response__pack_to_buffer
+                     (const Sos__Scheduler__V1__ConfirmPlacementsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__ConfirmPlacementsResponse *
+       sos__scheduler__v1__confirm_placements_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__ConfirmPlacementsResponse *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__confirm_placements_response__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__confirm_placements_response__free_unpacked
+                     (Sos__Scheduler__V1__ConfirmPlacementsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__confirm_placements_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor sos__scheduler__v1__intake_round__field_descriptors[11] =
 {
   {
@@ -2937,7 +3117,224 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__moves_response__descriptor 
   (ProtobufCMessageInit) sos__scheduler__v1__moves_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sos__scheduler__v1__intake_service__method_descriptors[12] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_request__field_descriptors[2] =
+{
+  {
+    "round_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsRequest, round_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "child_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsRequest, n_child_ids),
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsRequest, child_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__confirm_placements_request__field_indices_by_name[] = {
+  1,   /* field[1] = child_ids */
+  0,   /* field[0] = round_id */
+};
+static const ProtobufCIntRange sos__scheduler__v1__confirm_placements_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.ConfirmPlacementsRequest",
+  "ConfirmPlacementsRequest",
+  "Sos__Scheduler__V1__ConfirmPlacementsRequest",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__ConfirmPlacementsRequest),
+  2,
+  sos__scheduler__v1__confirm_placements_request__field_descriptors,
+  sos__scheduler__v1__confirm_placements_request__field_indices_by_name,
+  1,  sos__scheduler__v1__confirm_placements_request__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__confirm_placements_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__confirmed_placement__field_descriptors[3] =
+{
+  {
+    "child_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ConfirmedPlacement, child_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ConfirmedPlacement, offer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "placement_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ConfirmedPlacement, placement_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__confirmed_placement__field_indices_by_name[] = {
+  0,   /* field[0] = child_id */
+  1,   /* field[1] = offer_id */
+  2,   /* field[2] = placement_id */
+};
+static const ProtobufCIntRange sos__scheduler__v1__confirmed_placement__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__confirmed_placement__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.ConfirmedPlacement",
+  "ConfirmedPlacement",
+  "Sos__Scheduler__V1__ConfirmedPlacement",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__ConfirmedPlacement),
+  3,
+  sos__scheduler__v1__confirmed_placement__field_descriptors,
+  sos__scheduler__v1__confirmed_placement__field_indices_by_name,
+  1,  sos__scheduler__v1__confirmed_placement__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__confirmed_placement__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__refused_confirmation__field_descriptors[2] =
+{
+  {
+    "child_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RefusedConfirmation, child_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RefusedConfirmation, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__refused_confirmation__field_indices_by_name[] = {
+  0,   /* field[0] = child_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange sos__scheduler__v1__refused_confirmation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__refused_confirmation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.RefusedConfirmation",
+  "RefusedConfirmation",
+  "Sos__Scheduler__V1__RefusedConfirmation",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__RefusedConfirmation),
+  2,
+  sos__scheduler__v1__refused_confirmation__field_descriptors,
+  sos__scheduler__v1__refused_confirmation__field_indices_by_name,
+  1,  sos__scheduler__v1__refused_confirmation__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__refused_confirmation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_response__field_descriptors[2] =
+{
+  {
+    "confirmed",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsResponse, n_confirmed),
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsResponse, confirmed),
+    &sos__scheduler__v1__confirmed_placement__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refused",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsResponse, n_refused),
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsResponse, refused),
+    &sos__scheduler__v1__refused_confirmation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__confirm_placements_response__field_indices_by_name[] = {
+  0,   /* field[0] = confirmed */
+  1,   /* field[1] = refused */
+};
+static const ProtobufCIntRange sos__scheduler__v1__confirm_placements_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.ConfirmPlacementsResponse",
+  "ConfirmPlacementsResponse",
+  "Sos__Scheduler__V1__ConfirmPlacementsResponse",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__ConfirmPlacementsResponse),
+  2,
+  sos__scheduler__v1__confirm_placements_response__field_descriptors,
+  sos__scheduler__v1__confirm_placements_response__field_indices_by_name,
+  1,  sos__scheduler__v1__confirm_placements_response__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__confirm_placements_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor sos__scheduler__v1__intake_service__method_descriptors[13] =
 {
   { "CreateRound", &sos__scheduler__v1__create_round_request__descriptor, &sos__scheduler__v1__intake_round__descriptor },
   { "GetRound", &sos__scheduler__v1__get_round_request__descriptor, &sos__scheduler__v1__intake_round__descriptor },
@@ -2951,8 +3348,10 @@ static const ProtobufCMethodDescriptor sos__scheduler__v1__intake_service__metho
   { "ReleaseSeat", &sos__scheduler__v1__release_seat_request__descriptor, &sos__scheduler__v1__moves_response__descriptor },
   { "RespondToOffer", &sos__scheduler__v1__respond_to_offer_request__descriptor, &sos__scheduler__v1__moves_response__descriptor },
   { "ListMoves", &sos__scheduler__v1__list_moves_request__descriptor, &sos__scheduler__v1__moves_response__descriptor },
+  { "ConfirmPlacements", &sos__scheduler__v1__confirm_placements_request__descriptor, &sos__scheduler__v1__confirm_placements_response__descriptor },
 };
 const unsigned sos__scheduler__v1__intake_service__method_indices_by_name[] = {
+  12,        /* ConfirmPlacements */
   0,        /* CreateRound */
   8,        /* Explain */
   6,        /* GetResults */
@@ -2973,7 +3372,7 @@ const ProtobufCServiceDescriptor sos__scheduler__v1__intake_service__descriptor 
   "IntakeService",
   "Sos__Scheduler__V1__IntakeService",
   "sos.scheduler.v1",
-  12,
+  13,
   sos__scheduler__v1__intake_service__method_descriptors,
   sos__scheduler__v1__intake_service__method_indices_by_name
 };
@@ -3072,6 +3471,14 @@ void sos__scheduler__v1__intake_service__list_moves(ProtobufCService *service,
 {
   assert(service->descriptor == &sos__scheduler__v1__intake_service__descriptor);
   service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sos__scheduler__v1__intake_service__confirm_placements(ProtobufCService *service,
+                                                            const Sos__Scheduler__V1__ConfirmPlacementsRequest *input,
+                                                            Sos__Scheduler__V1__ConfirmPlacementsResponse_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &sos__scheduler__v1__intake_service__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sos__scheduler__v1__intake_service__init (Sos__Scheduler__V1__IntakeService_Service *service,
                                                Sos__Scheduler__V1__IntakeService_ServiceDestroy destroy)

@@ -42,6 +42,10 @@ typedef struct Sos__Scheduler__V1__RespondToOfferRequest Sos__Scheduler__V1__Res
 typedef struct Sos__Scheduler__V1__ListMovesRequest Sos__Scheduler__V1__ListMovesRequest;
 typedef struct Sos__Scheduler__V1__Move Sos__Scheduler__V1__Move;
 typedef struct Sos__Scheduler__V1__MovesResponse Sos__Scheduler__V1__MovesResponse;
+typedef struct Sos__Scheduler__V1__ConfirmPlacementsRequest Sos__Scheduler__V1__ConfirmPlacementsRequest;
+typedef struct Sos__Scheduler__V1__ConfirmedPlacement Sos__Scheduler__V1__ConfirmedPlacement;
+typedef struct Sos__Scheduler__V1__RefusedConfirmation Sos__Scheduler__V1__RefusedConfirmation;
+typedef struct Sos__Scheduler__V1__ConfirmPlacementsResponse Sos__Scheduler__V1__ConfirmPlacementsResponse;
 
 
 /* --- enums --- */
@@ -433,6 +437,54 @@ struct  Sos__Scheduler__V1__MovesResponse
 #define SOS__SCHEDULER__V1__MOVES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__moves_response__descriptor) \
     , 0,NULL }
+
+
+struct  Sos__Scheduler__V1__ConfirmPlacementsRequest
+{
+  ProtobufCMessage base;
+  char *round_id;
+  size_t n_child_ids;
+  char **child_ids;
+};
+#define SOS__SCHEDULER__V1__CONFIRM_PLACEMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__confirm_placements_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Sos__Scheduler__V1__ConfirmedPlacement
+{
+  ProtobufCMessage base;
+  char *child_id;
+  char *offer_id;
+  char *placement_id;
+};
+#define SOS__SCHEDULER__V1__CONFIRMED_PLACEMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__confirmed_placement__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sos__Scheduler__V1__RefusedConfirmation
+{
+  ProtobufCMessage base;
+  char *child_id;
+  char *reason;
+};
+#define SOS__SCHEDULER__V1__REFUSED_CONFIRMATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__refused_confirmation__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sos__Scheduler__V1__ConfirmPlacementsResponse
+{
+  ProtobufCMessage base;
+  size_t n_confirmed;
+  Sos__Scheduler__V1__ConfirmedPlacement **confirmed;
+  size_t n_refused;
+  Sos__Scheduler__V1__RefusedConfirmation **refused;
+};
+#define SOS__SCHEDULER__V1__CONFIRM_PLACEMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__confirm_placements_response__descriptor) \
+    , 0,NULL, 0,NULL }
 
 
 /* Sos__Scheduler__V1__IntakeRound methods */
@@ -948,6 +1000,82 @@ Sos__Scheduler__V1__MovesResponse *
 void   sos__scheduler__v1__moves_response__free_unpacked
                      (Sos__Scheduler__V1__MovesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__ConfirmPlacementsRequest methods */
+void   sos__scheduler__v1__confirm_placements_request__init
+                     (Sos__Scheduler__V1__ConfirmPlacementsRequest         *message);
+size_t sos__scheduler__v1__confirm_placements_request__get_packed_size
+                     (const Sos__Scheduler__V1__ConfirmPlacementsRequest   *message);
+size_t sos__scheduler__v1__confirm_placements_request__pack
+                     (const Sos__Scheduler__V1__ConfirmPlacementsRequest   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__confirm_placements_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__ConfirmPlacementsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__ConfirmPlacementsRequest *
+       sos__scheduler__v1__confirm_placements_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__confirm_placements_request__free_unpacked
+                     (Sos__Scheduler__V1__ConfirmPlacementsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__ConfirmedPlacement methods */
+void   sos__scheduler__v1__confirmed_placement__init
+                     (Sos__Scheduler__V1__ConfirmedPlacement         *message);
+size_t sos__scheduler__v1__confirmed_placement__get_packed_size
+                     (const Sos__Scheduler__V1__ConfirmedPlacement   *message);
+size_t sos__scheduler__v1__confirmed_placement__pack
+                     (const Sos__Scheduler__V1__ConfirmedPlacement   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__confirmed_placement__pack_to_buffer
+                     (const Sos__Scheduler__V1__ConfirmedPlacement   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__ConfirmedPlacement *
+       sos__scheduler__v1__confirmed_placement__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__confirmed_placement__free_unpacked
+                     (Sos__Scheduler__V1__ConfirmedPlacement *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__RefusedConfirmation methods */
+void   sos__scheduler__v1__refused_confirmation__init
+                     (Sos__Scheduler__V1__RefusedConfirmation         *message);
+size_t sos__scheduler__v1__refused_confirmation__get_packed_size
+                     (const Sos__Scheduler__V1__RefusedConfirmation   *message);
+size_t sos__scheduler__v1__refused_confirmation__pack
+                     (const Sos__Scheduler__V1__RefusedConfirmation   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__refused_confirmation__pack_to_buffer
+                     (const Sos__Scheduler__V1__RefusedConfirmation   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__RefusedConfirmation *
+       sos__scheduler__v1__refused_confirmation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__refused_confirmation__free_unpacked
+                     (Sos__Scheduler__V1__RefusedConfirmation *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__ConfirmPlacementsResponse methods */
+void   sos__scheduler__v1__confirm_placements_response__init
+                     (Sos__Scheduler__V1__ConfirmPlacementsResponse         *message);
+size_t sos__scheduler__v1__confirm_placements_response__get_packed_size
+                     (const Sos__Scheduler__V1__ConfirmPlacementsResponse   *message);
+size_t sos__scheduler__v1__confirm_placements_response__pack
+                     (const Sos__Scheduler__V1__ConfirmPlacementsResponse   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__confirm_placements_response__pack_to_buffer
+                     (const Sos__Scheduler__V1__ConfirmPlacementsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__ConfirmPlacementsResponse *
+       sos__scheduler__v1__confirm_placements_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__confirm_placements_response__free_unpacked
+                     (Sos__Scheduler__V1__ConfirmPlacementsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sos__Scheduler__V1__IntakeRound_Closure)
@@ -1031,6 +1159,18 @@ typedef void (*Sos__Scheduler__V1__Move_Closure)
 typedef void (*Sos__Scheduler__V1__MovesResponse_Closure)
                  (const Sos__Scheduler__V1__MovesResponse *message,
                   void *closure_data);
+typedef void (*Sos__Scheduler__V1__ConfirmPlacementsRequest_Closure)
+                 (const Sos__Scheduler__V1__ConfirmPlacementsRequest *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__ConfirmedPlacement_Closure)
+                 (const Sos__Scheduler__V1__ConfirmedPlacement *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__RefusedConfirmation_Closure)
+                 (const Sos__Scheduler__V1__RefusedConfirmation *message,
+                  void *closure_data);
+typedef void (*Sos__Scheduler__V1__ConfirmPlacementsResponse_Closure)
+                 (const Sos__Scheduler__V1__ConfirmPlacementsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1086,6 +1226,10 @@ struct Sos__Scheduler__V1__IntakeService_Service
                      const Sos__Scheduler__V1__ListMovesRequest *input,
                      Sos__Scheduler__V1__MovesResponse_Closure closure,
                      void *closure_data);
+  void (*confirm_placements)(Sos__Scheduler__V1__IntakeService_Service *service,
+                             const Sos__Scheduler__V1__ConfirmPlacementsRequest *input,
+                             Sos__Scheduler__V1__ConfirmPlacementsResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Sos__Scheduler__V1__IntakeService_ServiceDestroy)(Sos__Scheduler__V1__IntakeService_Service *);
 void sos__scheduler__v1__intake_service__init (Sos__Scheduler__V1__IntakeService_Service *service,
@@ -1105,7 +1249,8 @@ void sos__scheduler__v1__intake_service__init (Sos__Scheduler__V1__IntakeService
       function_prefix__ ## explain,\
       function_prefix__ ## release_seat,\
       function_prefix__ ## respond_to_offer,\
-      function_prefix__ ## list_moves  }
+      function_prefix__ ## list_moves,\
+      function_prefix__ ## confirm_placements  }
 void sos__scheduler__v1__intake_service__create_round(ProtobufCService *service,
                                                       const Sos__Scheduler__V1__CreateRoundRequest *input,
                                                       Sos__Scheduler__V1__IntakeRound_Closure closure,
@@ -1154,6 +1299,10 @@ void sos__scheduler__v1__intake_service__list_moves(ProtobufCService *service,
                                                     const Sos__Scheduler__V1__ListMovesRequest *input,
                                                     Sos__Scheduler__V1__MovesResponse_Closure closure,
                                                     void *closure_data);
+void sos__scheduler__v1__intake_service__confirm_placements(ProtobufCService *service,
+                                                            const Sos__Scheduler__V1__ConfirmPlacementsRequest *input,
+                                                            Sos__Scheduler__V1__ConfirmPlacementsResponse_Closure closure,
+                                                            void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1184,6 +1333,10 @@ extern const ProtobufCMessageDescriptor sos__scheduler__v1__respond_to_offer_req
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__list_moves_request__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__move__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__moves_response__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_request__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__confirmed_placement__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__refused_confirmation__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_response__descriptor;
 extern const ProtobufCServiceDescriptor sos__scheduler__v1__intake_service__descriptor;
 
 PROTOBUF_C__END_DECLS
