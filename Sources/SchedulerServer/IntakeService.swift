@@ -122,12 +122,20 @@ struct IntakeService {
             let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
             try await access.checkSite(principal, inputs.round.siteID)
             // What was stored is what counts; the re-run (same inputs, same seed) gives the waitlists.
+            guard request.pageSize <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
+            let size = request.pageSize == 0 ? 1000 : Int(request.pageSize)
             let stored = Dictionary(uniqueKeysWithValues: try await store.intakeResults(roundID: inputs.round.id).map { ($0.childID, $0) })
-            let results = allocator.applications.map { application -> ChildResultMessage in
+            // Applications are in child-id order: the page starts after the token's child.
+            let start = request.pageToken.isEmpty
+                ? 0 : allocator.applications.firstIndex { $0.childID.utf8.lexicographicallyPrecedes(request.pageToken.utf8) == false && $0.childID != request.pageToken }
+                    ?? allocator.applications.count
+            let page = allocator.applications[start..<min(allocator.applications.count, start + size)]
+            let results = page.map { application -> ChildResultMessage in
                 guard let seat = stored[application.childID] else { return ChildResultMessage(childID: application.childID) }
                 return ChildResultMessage(childID: application.childID, offerID: seat.offerID, seat: seat.seat.rawValue, choice: UInt32(seat.choice + 1))
             }
-            return GetResultsResponse(results: results, offers: Self.summary(allocator, result, dryRun: false).offers)
+            let next = start + size < allocator.applications.count ? (page.last?.childID ?? "") : ""
+            return GetResultsResponse(results: results, offers: Self.summary(allocator, result, dryRun: false).offers, nextPageToken: next)
         }
 
         registry.async(p + "GetWaitlist") { (request: GetWaitlistRequest, context) in

@@ -389,17 +389,25 @@ public struct ChildResultMessage: WireMessage, Hashable {
 public struct GetResultsRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetResultsRequest"
     public var roundID: String
+    public var pageSize: UInt32
+    public var pageToken: String
 
-    public init(roundID: String = "") {
+    public init(roundID: String = "", pageSize: UInt32 = 0, pageToken: String = "") {
         self.roundID = roundID
+        self.pageSize = pageSize
+        self.pageToken = pageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         roundID = try reader.string("round_id")
+        pageSize = try reader.uint32("page_size")
+        pageToken = try reader.string("page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("round_id", string: roundID)
+        writer.set("page_size", uint32: pageSize)
+        writer.set("page_token", string: pageToken)
     }
 }
 
@@ -408,20 +416,24 @@ public struct GetResultsResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetResultsResponse"
     public var results: [ChildResultMessage]
     public var offers: [OfferFillMessage]
+    public var nextPageToken: String
 
-    public init(results: [ChildResultMessage] = [], offers: [OfferFillMessage] = []) {
+    public init(results: [ChildResultMessage] = [], offers: [OfferFillMessage] = [], nextPageToken: String = "") {
         self.results = results
         self.offers = offers
+        self.nextPageToken = nextPageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         results = try reader.repeatedMessages("results")
         offers = try reader.repeatedMessages("offers")
+        nextPageToken = try reader.string("next_page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("results", messages: results)
         writer.set("offers", messages: offers)
+        writer.set("next_page_token", string: nextPageToken)
     }
 }
 

@@ -279,7 +279,12 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Round id.") var round: String
 
         func run() async throws {
-            let response = try await global.intake("GetResults", GetResultsRequest(roundID: round), as: GetResultsResponse.self)
+            var response = try await global.intake("GetResults", GetResultsRequest(roundID: round), as: GetResultsResponse.self)
+            while !response.nextPageToken.isEmpty {
+                let more = try await global.intake("GetResults", GetResultsRequest(roundID: round, pageToken: response.nextPageToken), as: GetResultsResponse.self)
+                response.results += more.results
+                response.nextPageToken = more.nextPageToken
+            }
             if global.json {
                 return try printJSONObject([
                     "results": response.results.map { ["childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "choice": $0.choice] as [String: Any] },

@@ -55,4 +55,35 @@ struct IntakeServiceTests {
             await client.close()
         }
     }
+
+    @Test func resultsComeInPagesInChildOrder() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let store = server.store
+            let setup = MutationContext(actor: nil, method: "setup")
+            var children = fixture.almatyChildren.map(\.id)
+            for index in 0..<4 { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
+            _ = try await store.createRound(
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 4_102_444_800_000, seed: 1),
+                context: setup, reply: { _ in [] })
+            _ = try await store.openOffer(
+                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
+            _ = try await store.submitApplications(roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+            let client = server.client(token: server.adminToken)
+            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            var seen: [String] = []
+            var token = ""
+            var pages = 0
+            repeat {
+                let page: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r", pageSize: 3, pageToken: token))
+                #expect(page.results.count <= 3)
+                seen += page.results.map(\.childID)
+                token = page.nextPageToken
+                pages += 1
+            } while !token.isEmpty && pages < 10
+            #expect(seen == children.sorted())
+            #expect(pages == 3)
+            await client.close()
+        }
+    }
 }

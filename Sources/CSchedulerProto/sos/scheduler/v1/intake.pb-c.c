@@ -2363,7 +2363,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__child_result__descriptor =
   (ProtobufCMessageInit) sos__scheduler__v1__child_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_results_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_results_request__field_descriptors[3] =
 {
   {
     "round_id",
@@ -2377,14 +2377,40 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_results_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetResultsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetResultsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_results_request__field_indices_by_name[] = {
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
   0,   /* field[0] = round_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_results_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_request__descriptor =
 {
@@ -2394,14 +2420,14 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_request__descri
   "Sos__Scheduler__V1__GetResultsRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetResultsRequest),
-  1,
+  3,
   sos__scheduler__v1__get_results_request__field_descriptors,
   sos__scheduler__v1__get_results_request__field_indices_by_name,
   1,  sos__scheduler__v1__get_results_request__number_ranges,
   (ProtobufCMessageInit) sos__scheduler__v1__get_results_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_results_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_results_response__field_descriptors[3] =
 {
   {
     "results",
@@ -2427,15 +2453,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_results_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetResultsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_results_response__field_indices_by_name[] = {
+  2,   /* field[2] = next_page_token */
   1,   /* field[1] = offers */
   0,   /* field[0] = results */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_results_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_response__descriptor =
 {
@@ -2445,7 +2484,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_response__descr
   "Sos__Scheduler__V1__GetResultsResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetResultsResponse),
-  2,
+  3,
   sos__scheduler__v1__get_results_response__field_descriptors,
   sos__scheduler__v1__get_results_response__field_indices_by_name,
   1,  sos__scheduler__v1__get_results_response__number_ranges,

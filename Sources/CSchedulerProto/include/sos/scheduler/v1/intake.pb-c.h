@@ -263,10 +263,15 @@ struct  Sos__Scheduler__V1__GetResultsRequest
 {
   ProtobufCMessage base;
   char *round_id;
+  /*
+   * Results by child id: page_size 0 = 1000, at most 10000; pass next_page_token back as page_token.
+   */
+  uint32_t page_size;
+  char *page_token;
 };
 #define SOS__SCHEDULER__V1__GET_RESULTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__get_results_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__GetResultsResponse
@@ -276,10 +281,11 @@ struct  Sos__Scheduler__V1__GetResultsResponse
   Sos__Scheduler__V1__ChildResult **results;
   size_t n_offers;
   Sos__Scheduler__V1__OfferFill **offers;
+  char *next_page_token;
 };
 #define SOS__SCHEDULER__V1__GET_RESULTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__get_results_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__GetWaitlistRequest
