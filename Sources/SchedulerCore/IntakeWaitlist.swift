@@ -19,12 +19,14 @@ extension CapacityLedger {
     }
 }
 
-/// What happens after a round has run: seats free up (a family declines or cancels, more
-/// places open), the highest-priority eligible child waiting for that offer is offered the
-/// seat with a response deadline; accepting releases the child's lower-ranked seat, which
-/// moves on in turn (a cascade); declining or letting the deadline pass moves the seat to the
-/// next child. Every move is recorded. Time is whatever clock the caller passes in
-/// (milliseconds), so tests drive deadlines.
+/// What happens after a round has run: seats free up (a family gives up a place), the
+/// highest-priority child waiting for that offer who may hold that kind of seat is offered it
+/// with a response deadline; accepting releases the child's lower-ranked seat, which moves on
+/// in turn (a cascade); declining or letting the deadline pass moves the seat to the next
+/// child. A child may hold several unanswered offers at once (each freed seat goes to the best
+/// child waiting for it, whatever else that child has been offered); accepting one declines
+/// those they ranked lower. Every move is recorded. Time is whatever clock the caller passes
+/// in (milliseconds), so tests drive deadlines.
 public struct IntakeWaitlist: Sendable {
     public enum Move: Sendable, Hashable {
         case offered(child: String, offer: String, seat: SeatKind, deadline: Int64)
@@ -40,11 +42,13 @@ public struct IntakeWaitlist: Sendable {
     }
 
     public struct Pending: Sendable, Hashable {
+        public var childID: String
         public var offerID: String
         public var seat: SeatKind
         public var deadline: Int64
 
-        public init(offerID: String, seat: SeatKind, deadline: Int64) {
+        public init(childID: String, offerID: String, seat: SeatKind, deadline: Int64) {
+            self.childID = childID
             self.offerID = offerID
             self.seat = seat
             self.deadline = deadline
@@ -59,10 +63,13 @@ public struct IntakeWaitlist: Sendable {
     public let responseWindow: Int64
     /// Child -> the seat they hold.
     public private(set) var seats: [String: IntakeResult.Seat]
-    /// Child -> the waitlist offer they have not answered yet.
-    public private(set) var pending: [String: Pending] = [:]
-    /// Offer -> children waiting, best priority first.
-    public private(set) var waitlists: [String: [String]]
+    /// Offers made from the waitlists and not answered yet, oldest first.
+    public private(set) var pending: [Pending] = []
+    /// Offer -> children waiting, best priority first (children who left every list, by
+    /// confirming, are dropped when read).
+    private var lists: [String: [String]]
+    /// Children who left every waitlist (their place is confirmed).
+    private var left: Set<String> = []
     /// Offer -> seats free and not offered to anyone.
     public private(set) var free: [String: [SeatKind: Int]] = [:]
     public private(set) var moves: [Move] = []
@@ -74,9 +81,9 @@ public struct IntakeWaitlist: Sendable {
         self.initial = result
         self.responseWindow = responseWindow
         seats = result.seats
-        var waitlists: [String: [String]] = [:]
-        for offer in allocator.offers { waitlists[offer.id] = result.waitlist(of: offer.id) }
-        self.waitlists = waitlists
+        var lists: [String: [String]] = [:]
+        for offer in allocator.offers { lists[offer.id] = result.waitlist(of: offer.id) }
+        self.lists = lists
         // Seats the round left empty (no eligible applicant) are free from the start.
         for offer in allocator.offers {
             let held = result.holders(of: offer.id).compactMap { result.seat(of: $0)?.kind }
@@ -87,12 +94,16 @@ public struct IntakeWaitlist: Sendable {
         }
     }
 
-    /// Children holding or offered a seat at `offerID`.
-    public func holders(of offerID: String) -> [String] {
-        seats.filter { $0.value.offerID == offerID }.map(\.key).sorted() + pending.filter { $0.value.offerID == offerID }.map(\.key).sorted()
+    /// Offer -> children still waiting, best priority first.
+    public var waitlists: [String: [String]] {
+        lists.mapValues { $0.filter { !left.contains($0) } }
     }
 
-    /// A child gives up the seat they hold (the family cancelled); the seat moves on.
+    /// The unanswered offers made to a child.
+    public func pending(of child: String) -> [Pending] { pending.filter { $0.childID == child } }
+
+    /// A child gives up the seat they hold (the family cancelled); the seat moves on. The child
+    /// keeps waiting for the offers they ranked higher.
     public mutating func release(child: String, now: Int64) throws(SchedulerError) {
         guard !confirmed.contains(child) else {
             throw SchedulerError(.failedPrecondition, "child \(child)'s place is booked as a placement: cancel or end the placement instead", field: "child_id")
@@ -104,21 +115,16 @@ public struct IntakeWaitlist: Sendable {
         offerSeat(at: seat.offerID, kind: seat.kind, now: now)
     }
 
-    /// More places at an offer (a manager opened them): each goes to the waiting children.
-    public mutating func addPlaces(offer offerID: String, kind: SeatKind, count: Int, now: Int64) throws(SchedulerError) {
-        guard allocator.offer(id: offerID) != nil else { throw SchedulerError(.notFound, "no offer \(offerID) in this round", field: "offer_id") }
-        for _ in 0..<count { offerSeat(at: offerID, kind: kind, now: now) }
-    }
-
-    /// The family's answer to a waitlist offer. Accepting takes the seat and releases the one
-    /// the child held (ranked lower), which moves on; declining moves the seat to the next child.
+    /// The family's answer to a waitlist offer. Accepting takes the seat, releases the one the
+    /// child held (ranked lower), which moves on, and declines their other offers ranked lower;
+    /// declining moves the seat to the next child.
     public mutating func respond(child: String, offer offerID: String, accept: Bool, now: Int64) throws(SchedulerError) {
         expire(now: now)
-        guard let offered = pending[child], offered.offerID == offerID else {
+        guard let index = pending.firstIndex(where: { $0.childID == child && $0.offerID == offerID }) else {
             throw SchedulerError(.failedPrecondition, "child \(child) has no open offer of \(offerID) (it may have expired)", field: "offer_id")
         }
-        pending[child] = nil
-        waitlists[offerID]?.removeAll { $0 == child }
+        let offered = pending.remove(at: index)
+        lists[offerID]?.removeAll { $0 == child }
         guard accept else {
             moves.append(.declined(child: child, offer: offerID))
             offerSeat(at: offerID, kind: offered.seat, now: now)
@@ -129,43 +135,58 @@ public struct IntakeWaitlist: Sendable {
         let choice = ranking.firstIndex(of: offerID) ?? 0
         let previous = seats[child]
         seats[child] = IntakeResult.Seat(offerID: offerID, kind: offered.seat, choice: choice)
-        // The child no longer waits for offers it ranked below this one.
-        for lower in ranking[(choice + 1)...] { waitlists[lower]?.removeAll { $0 == child } }
+        // The child no longer waits for offers it ranked below this one, nor holds offers of them.
+        let lower = Set(ranking[(choice + 1)...])
+        for offer in lower { lists[offer]?.removeAll { $0 == child } }
+        for moot in pending.filter({ $0.childID == child && lower.contains($0.offerID) }) {
+            pending.removeAll { $0 == moot }
+            moves.append(.declined(child: child, offer: moot.offerID))
+            offerSeat(at: moot.offerID, kind: moot.seat, now: now)
+        }
         if let previous {
             moves.append(.released(child: child, offer: previous.offerID, seat: previous.kind))
             offerSeat(at: previous.offerID, kind: previous.kind, now: now)
         }
     }
 
-    /// The child's seat is booked as a placement: final. The child leaves every waitlist.
-    public mutating func confirm(child: String) throws(SchedulerError) {
+    /// The child's seat at `offerID` is booked as a placement: final. The child leaves every
+    /// waitlist and declines any offer not yet answered.
+    public mutating func confirm(child: String, offer offerID: String, now: Int64) throws(SchedulerError) {
         guard let seat = seats[child] else {
             throw SchedulerError(.failedPrecondition, "child \(child) holds no seat in this round", field: "child_ids")
+        }
+        guard seat.offerID == offerID else {
+            throw SchedulerError(.failedPrecondition, "child \(child) now holds a seat at \(seat.offerID), not \(offerID)", field: "child_ids")
         }
         guard confirmed.insert(child).inserted else {
             throw SchedulerError(.failedPrecondition, "child \(child)'s place is already confirmed", field: "child_ids")
         }
-        for offer in waitlists.keys { waitlists[offer]?.removeAll { $0 == child } }
-        moves.append(.confirmed(child: child, offer: seat.offerID))
+        left.insert(child)
+        moves.append(.confirmed(child: child, offer: offerID))
+        for moot in pending(of: child) {
+            pending.removeAll { $0 == moot }
+            moves.append(.declined(child: child, offer: moot.offerID))
+            offerSeat(at: moot.offerID, kind: moot.seat, now: now)
+        }
     }
 
     /// Offers whose deadline has passed by `now` expire; their seats move on.
     public mutating func expire(now: Int64) {
-        while let due = pending.filter({ $0.value.deadline <= now }).min(by: { ($0.value.deadline, $0.key) < ($1.value.deadline, $1.key) }) {
-            let (child, offered) = (due.key, due.value)
-            pending[child] = nil
-            waitlists[offered.offerID]?.removeAll { $0 == child }
-            moves.append(.expired(child: child, offer: offered.offerID))
-            offerSeat(at: offered.offerID, kind: offered.seat, now: offered.deadline)
+        while let due = pending.filter({ $0.deadline <= now }).min(by: { ($0.deadline, $0.childID, $0.offerID) < ($1.deadline, $1.childID, $1.offerID) }) {
+            pending.removeAll { $0 == due }
+            lists[due.offerID]?.removeAll { $0 == due.childID }
+            moves.append(.expired(child: due.childID, offer: due.offerID))
+            offerSeat(at: due.offerID, kind: due.seat, now: due.deadline)
         }
     }
 
-    /// A free seat goes to the first child on the waitlist who may hold it and has no other
-    /// offer waiting for an answer; if there is none, it stays free.
+    /// A free seat goes to the first child on the waitlist who may hold it and has not been
+    /// offered a seat of this offer already; if there is none, it stays free.
     mutating func offerSeat(at offerID: String, kind: SeatKind, now: Int64) {
-        let list = waitlists[offerID] ?? []
+        let list = lists[offerID] ?? []
         let next = list.first { child in
-            pending[child] == nil && allocator.application(child: child).map { kind.admits($0.familyKind) } == true
+            !left.contains(child) && !pending.contains { $0.childID == child && $0.offerID == offerID }
+                && allocator.application(child: child).map { kind.admits($0.familyKind) } == true
         }
         guard let child = next else {
             free[offerID, default: [:]][kind, default: 0] += 1
@@ -173,13 +194,14 @@ public struct IntakeWaitlist: Sendable {
             return
         }
         let deadline = now + responseWindow
-        pending[child] = Pending(offerID: offerID, seat: kind, deadline: deadline)
+        pending.append(Pending(childID: child, offerID: offerID, seat: kind, deadline: deadline))
         moves.append(.offered(child: child, offer: offerID, seat: kind, deadline: deadline))
     }
 
     /// The position (1-based) of a child on an offer's waitlist, if they wait for it.
     public func position(of child: String, on offerID: String) -> Int? {
-        waitlists[offerID]?.firstIndex(of: child).map { $0 + 1 }
+        guard !left.contains(child) else { return nil }
+        return lists[offerID]?.filter { !left.contains($0) }.firstIndex(of: child).map { $0 + 1 }
     }
 }
 
@@ -190,8 +212,8 @@ public enum IntakeEvent: Sendable, Hashable {
     case release(child: String)
     /// The family answers a waitlist offer.
     case respond(child: String, offer: String, accept: Bool)
-    /// The child's seat was booked as a placement (the family accepted it, or the manager confirmed).
-    case confirm(child: String)
+    /// The child's seat at the offer was booked as a placement (the family accepted it, or the manager confirmed).
+    case confirm(child: String, offer: String)
 }
 
 extension IntakeWaitlist {
@@ -204,7 +226,7 @@ extension IntakeWaitlist {
         switch event {
         case .release(let child): try release(child: child, now: at)
         case .respond(let child, let offer, let accept): try respond(child: child, offer: offer, accept: accept, now: at)
-        case .confirm(let child): try confirm(child: child)
+        case .confirm(let child, let offer): try confirm(child: child, offer: offer, now: at)
         }
     }
 

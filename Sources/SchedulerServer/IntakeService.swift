@@ -149,9 +149,8 @@ struct IntakeService {
             // The waitlist as the moves since the run have left it.
             let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
             let entries = (waitlist.waitlists[offerID] ?? []).enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
-            let pending = waitlist.pending.filter { $0.value.offerID == offerID }.sorted { $0.key < $1.key }.map {
-                PendingOfferMessage(childID: $0.key, seat: $0.value.seat.rawValue, deadlineMS: $0.value.deadline)
-            }
+            let offered: [IntakeWaitlist.Pending] = waitlist.pending.filter { $0.offerID == offerID }
+            let pending = offered.map { PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline) }
             return GetWaitlistResponse(entries: entries, pending: pending)
         }
 
@@ -178,6 +177,9 @@ struct IntakeService {
             if children.isEmpty { children = waitlist.seats.keys.sorted() }
             let offers = Dictionary(uniqueKeysWithValues: inputs.offers.map { ($0.id, $0) })
             var response = ConfirmPlacementsResponse()
+            // 1. Book each child's placement: its own change, with a key of its own (child and offer),
+            //    so a retried call books nobody twice.
+            var booked: [(child: String, offer: IntakeOffer, placementID: String)] = []
             for child in children {
                 guard let seat = waitlist.seats[child], let offer = offers[seat.offerID] else {
                     response.refused.append(RefusedConfirmationMessage(childID: child, reason: "holds no place in this round"))
@@ -185,28 +187,55 @@ struct IntakeService {
                 }
                 if waitlist.confirmed.contains(child) {
                     // Confirming is idempotent: a confirmed child is reported with their placement.
-                    let booked = try await store.listPlacements(
-                        PlacementFilter(groupID: offer.groupID, childID: child, from: inputs.round.first, to: inputs.round.last), after: nil, limit: 10
-                    ).items.first { $0.first == inputs.round.first && $0.pattern == offer.pattern }
-                    response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: booked?.id ?? ""))
+                    let existing = try await Self.placement(store, child: child, offer: offer, round: inputs.round)
+                    response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: existing?.id ?? ""))
                     continue
                 }
-                // Each child's booking is its own change, with a key of its own: a retried call books nobody twice.
-                let mutation = context.mutation(part: child)
                 let booking = BookingInput(childID: child, groupID: offer.groupID, first: inputs.round.first, last: inputs.round.last, pattern: offer.pattern)
                 do {
-                    let booked = try await store.bookPlace(booking, context: mutation, authorize: { parties in
+                    let outcome = try await store.bookPlace(booking, context: context.mutation(part: "\(child)@\(offer.id)"), authorize: { parties in
                         try access.checkNursery(principal, parties.nursery)
                     }, reply: { try WireCodec.encode(PlacementMessage($0, nurseryID: $0.nurseryID)) })
-                    let placement = try WireCodec.decode(PlacementMessage.self, from: NurseryService.reply(booked))
-                    _ = try await Self.append(store, access, principal, context, roundID: inputs.round.id, .confirm(child: child), part: child + "#confirm")
-                    response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: placement.id))
+                    let placement = try WireCodec.decode(PlacementMessage.self, from: NurseryService.reply(outcome))
+                    booked.append((child, offer, placement.id))
                 } catch let refusal as BookingRefused {
                     response.refused.append(RefusedConfirmationMessage(
                         childID: child, reason: "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"))
+                } catch let error as SchedulerError where error.field == "child_id" {
+                    // An earlier attempt (under another key) booked it already: that placement is the one.
+                    if let existing = try await Self.placement(store, child: child, offer: offer, round: inputs.round) {
+                        booked.append((child, offer, existing.id))
+                    } else {
+                        response.refused.append(RefusedConfirmationMessage(childID: child, reason: error.message))
+                    }
                 } catch let error as SchedulerError {
                     response.refused.append(RefusedConfirmationMessage(childID: child, reason: error.message))
                 }
+            }
+            // 2. Mark them confirmed, all in one event batch (one replay). If the state moved on
+            //    meanwhile (a child took another seat), each goes on its own, and a child who can no
+            //    longer be confirmed has the placement just booked cancelled again.
+            let at = Self.milliseconds(context.now())
+            let events = booked.map { IntakeEventRecord(event: .confirm(child: $0.child, offer: $0.offer.id), at: at) }
+            var confirmedNow = Set<String>()
+            do {
+                if !events.isEmpty {
+                    _ = try await Self.appendChecked(store, context, roundID: inputs.round.id, allocator, result, events, part: "confirm")
+                }
+                confirmedNow = Set(booked.map(\.child))
+            } catch let error as SchedulerError where error.code == .failedPrecondition {
+                for (entry, event) in zip(booked, events) {
+                    do {
+                        _ = try await Self.appendChecked(store, context, roundID: inputs.round.id, allocator, result, [event], part: "confirm#\(entry.child)")
+                        confirmedNow.insert(entry.child)
+                    } catch let refusal as SchedulerError {
+                        _ = try? await store.cancelPlacement(id: entry.placementID, context: context.mutation(part: "undo#\(entry.child)")) { _ in [] }
+                        response.refused.append(RefusedConfirmationMessage(childID: entry.child, reason: refusal.message))
+                    }
+                }
+            }
+            for entry in booked where confirmedNow.contains(entry.child) {
+                response.confirmed.append(ConfirmedPlacementMessage(childID: entry.child, offerID: entry.offer.id, placementID: entry.placementID))
             }
             return try WireCodec.encode(response)
         }
@@ -262,27 +291,50 @@ struct IntakeService {
 
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
-    /// Appends an event if the waitlist, replayed with it in the store's transaction, accepts
-    /// it; answers with the moves it caused.
+    /// Appends a family's event if the waitlist, replayed with it in the store's transaction,
+    /// accepts it; answers with the moves it caused. The caller's scope must cover the nursery
+    /// of the offer the event touches.
     static func append(
-        _ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ context: CallContext, roundID: String, _ event: IntakeEvent,
-        part: String? = nil
+        _ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ context: CallContext, roundID: String, _ event: IntakeEvent
     ) async throws -> [UInt8] {
         let (inputs, allocator, result) = try await allocated(store, roundID)
         try await access.checkSite(principal, inputs.round.siteID)
+        let offerID: String?
+        switch event {
+        case .release(let child): offerID = try await live(store, roundID, allocator, result, now: context.now()).seats[child]?.offerID
+        case .respond(_, let offer, _), .confirm(_, let offer): offerID = offer
+        }
+        if let offerID, let offer = inputs.offers.first(where: { $0.id == offerID }) {
+            try access.checkNursery(principal, try await access.nursery(offer.nurseryID, field: "offer_id"))
+        }
         let at = milliseconds(context.now())
-        let record = IntakeEventRecord(event: event, at: at)
+        return try await appendChecked(store, context, roundID: roundID, allocator, result, [IntakeEventRecord(event: event, at: at)], part: nil)
+    }
+
+    /// Appends events in one transaction after replaying the stored ones with them; the reply is
+    /// the moves they caused.
+    static func appendChecked(
+        _ store: any Store, _ context: CallContext, roundID: String, _ allocator: IntakeAllocator, _ result: IntakeResult, _ events: [IntakeEventRecord],
+        part: String?
+    ) async throws -> [UInt8] {
         let caused = Mutex<[IntakeWaitlist.Move]>([])
         let mutation = part.map { context.mutation(part: $0) } ?? context.mutation()
-        let outcome = try await store.appendIntakeEvent(roundID: roundID, record, context: mutation, check: { stored in
-            var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: at)
+        let outcome = try await store.appendIntakeEvents(roundID: roundID, events, context: mutation, check: { stored in
+            let now = events.map(\.at).max() ?? 0
+            var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: now)
             let before = waitlist.moves.count
-            try waitlist.apply(event, at: at)
+            for event in events { try waitlist.apply(event.event, at: event.at) }
             caused.withLock { $0 = Array(waitlist.moves[before...]) }
         }, reply: { _ in
             try WireCodec.encode(MovesResponse(moves: caused.withLock { $0 }.map(Self.message)))
         })
         return NurseryService.reply(outcome)
+    }
+
+    /// The placement a confirmation booked for a child at an offer, if any.
+    static func placement(_ store: any Store, child: String, offer: IntakeOffer, round: IntakeRoundInfo) async throws -> Placement? {
+        try await store.listPlacements(PlacementFilter(groupID: offer.groupID, childID: child, from: round.first, to: round.last), after: nil, limit: 10)
+            .items.first { $0.first == round.first && $0.pattern == offer.pattern }
     }
 
     static func message(_ move: IntakeWaitlist.Move) -> MoveMessage {

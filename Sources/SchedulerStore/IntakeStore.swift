@@ -45,12 +45,13 @@ public protocol IntakeStore: Sendable {
     func intakeResults(roundID: String) async throws -> [IntakeSeatRecord]
     /// The events after the run (releases, answers to waitlist offers), oldest first.
     func intakeEvents(roundID: String) async throws -> [IntakeEventRecord]
-    /// Appends an event to a round that has run. `check` sees the events already stored, in the
-    /// same transaction, and throws to refuse the new one (it replays them with it).
-    func appendIntakeEvent(
-        roundID: String, _ event: IntakeEventRecord, context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
-        reply: @escaping @Sendable (IntakeEventRecord) throws -> [UInt8]
-    ) async throws -> Mutated<IntakeEventRecord>
+    /// Appends events, in order, to a round that has run: all or none. `check` sees the events
+    /// already stored, in the same transaction, and throws to refuse the new ones (it replays
+    /// them with the new ones).
+    func appendIntakeEvents(
+        roundID: String, _ events: [IntakeEventRecord], context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
+    ) async throws -> Mutated<[IntakeEventRecord]>
 }
 
 /// One stored event of a round's waitlist.
@@ -69,7 +70,7 @@ public struct IntakeEventRecord: Sendable, Hashable {
         switch event {
         case .release(let child): ("release", child, nil, false)
         case .respond(let child, let offer, let accept): ("respond", child, offer, accept)
-        case .confirm(let child): ("confirm", child, nil, false)
+        case .confirm(let child, let offer): ("confirm", child, offer, false)
         }
     }
 
@@ -77,7 +78,7 @@ public struct IntakeEventRecord: Sendable, Hashable {
         switch kind {
         case "release": event = .release(child: child)
         case "respond": event = .respond(child: child, offer: offer ?? "", accept: accept)
-        case "confirm": event = .confirm(child: child)
+        case "confirm": event = .confirm(child: child, offer: offer ?? "")
         default: throw SchedulerStoreError.internal("stored intake event of unknown kind \(kind)")
         }
         self.at = at

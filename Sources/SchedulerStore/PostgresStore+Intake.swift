@@ -216,21 +216,23 @@ extension PostgresStore {
         }
     }
 
-    public func appendIntakeEvent(
-        roundID: String, _ event: IntakeEventRecord, context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
-        reply: @escaping @Sendable (IntakeEventRecord) throws -> [UInt8]
-    ) async throws -> Mutated<IntakeEventRecord> {
+    public func appendIntakeEvents(
+        roundID: String, _ events: [IntakeEventRecord], context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
+    ) async throws -> Mutated<[IntakeEventRecord]> {
         try await mutate(context, reply: reply) { tx in
-            // The round's row: events of one round are appended one at a time, each checked after the last.
+            // The round's row: events of one round are appended one batch at a time, each checked after the last.
             _ = try StoreRules.allocatedRound(try await fetchRound(tx, roundID, lock: true), roundID)
-            let stored = try await events(tx, roundID)
+            let stored = try await self.events(tx, roundID)
             try check(stored)
-            let columns = event.columns
-            try await tx.run("""
-                INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms)
-                VALUES (\(roundID), \(stored.count + 1), \(columns.kind), \(columns.child), \(columns.offer), \(columns.accept), \(event.at))
-                """)
-            return (event, ["intake_round:\(roundID)", "child:\(columns.child)"])
+            for (offset, event) in events.enumerated() {
+                let columns = event.columns
+                try await tx.run("""
+                    INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms)
+                    VALUES (\(roundID), \(stored.count + offset + 1), \(columns.kind), \(columns.child), \(columns.offer), \(columns.accept), \(event.at))
+                    """)
+            }
+            return (events, ["intake_round:\(roundID)"] + events.map { "child:\($0.columns.child)" })
         }
     }
 }

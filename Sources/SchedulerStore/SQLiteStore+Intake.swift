@@ -265,19 +265,21 @@ extension SQLiteStore {
         }
     }
 
-    public func appendIntakeEvent(
-        roundID: String, _ event: IntakeEventRecord, context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
-        reply: @escaping @Sendable (IntakeEventRecord) throws -> [UInt8]
-    ) async throws -> Mutated<IntakeEventRecord> {
+    public func appendIntakeEvents(
+        roundID: String, _ events: [IntakeEventRecord], context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
+    ) async throws -> Mutated<[IntakeEventRecord]> {
         try await mutate(context, reply: reply) { db, _ in
             _ = try StoreRules.allocatedRound(try Self.fetchRound(db, roundID), roundID)
-            let events = try Self.events(db, roundID)
-            try check(events)
-            let columns = event.columns
-            try db.run(
-                sql: "INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [roundID, events.count + 1, columns.kind, columns.child, columns.offer, columns.accept, event.at])
-            return (event, ["intake_round:\(roundID)", "child:\(columns.child)"])
+            let stored = try Self.events(db, roundID)
+            try check(stored)
+            for (offset, event) in events.enumerated() {
+                let columns = event.columns
+                try db.run(
+                    sql: "INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [roundID, stored.count + offset + 1, columns.kind, columns.child, columns.offer, columns.accept, event.at])
+            }
+            return (events, ["intake_round:\(roundID)"] + events.map { "child:\($0.columns.child)" })
         }
     }
 }

@@ -193,19 +193,23 @@ struct IntakeCommands: AsyncParsableCommand {
 
         /// Rows of `child_id,choice1,choice2,...`; the error names the line.
         static func parse(_ text: String) throws -> [ApplicationMessage] {
-            var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline).map(String.init).makeIterator()
-            guard let header = lines.next()?.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
+            // A spreadsheet's byte-order mark and Windows line ends are fine; blank lines are skipped but counted.
+            let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+            var lines = body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init).enumerated().makeIterator()
+            guard let header = lines.next()?.element.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
                 header.first == "child_id", header.count >= 2, header.dropFirst().allSatisfy({ $0.hasPrefix("choice") })
             else { throw ValidationError("--file: the first line must be the header child_id,choice1,choice2,...") }
             var applications: [ApplicationMessage] = []
-            var number = 1
-            while let line = lines.next() {
-                number += 1
+            var seen = Set<String>()
+            while let (offset, line) = lines.next().map({ ($0.offset, $0.element) }) {
+                let number = offset + 1
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
                 let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard cells.count <= header.count else { throw ValidationError("--file: line \(number) has \(cells.count) cells, the header \(header.count)") }
                 guard let child = cells.first, !child.isEmpty else { throw ValidationError("--file: line \(number) has no child_id") }
                 let ranking = cells.dropFirst().filter { !$0.isEmpty }
                 guard !ranking.isEmpty else { throw ValidationError("--file: line \(number) ranks no offer") }
+                guard seen.insert(child).inserted else { throw ValidationError("--file: line \(number) repeats child \(child)") }
                 applications.append(ApplicationMessage(childID: child, ranking: Array(ranking)))
             }
             return applications

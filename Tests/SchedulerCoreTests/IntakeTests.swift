@@ -87,6 +87,11 @@ struct IntakeChecker {
             if sos > offer.places - offer.reservedLocal { problems.append("\(id): \(sos) SOS children eat into the local reserve") }
             let labels = labels(holders, at: offer)
             let counts = Dictionary(grouping: labels.values, by: { $0 }).mapValues(\.count)
+            // Seat kinds as the choice rule gives them, and holders best first.
+            for child in holders where seats[child]?.kind != labels[child] {
+                problems.append("\(child) holds a \(seats[child].map { "\($0.kind)" } ?? "?") seat at \(id), the rule gives \(labels[child].map { "\($0)" } ?? "?")")
+            }
+            if result.holders(of: id) != holders.sorted(by: { ahead($0, $1, at: offer) }) { problems.append("\(id): holders are not listed best first") }
             for (child, application) in applications {
                 let held = seats[child].map { $0.choice } ?? application.ranking.count
                 guard let rank = application.ranking.firstIndex(of: id), rank < held else { continue }

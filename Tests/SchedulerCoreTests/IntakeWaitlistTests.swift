@@ -26,16 +26,16 @@ struct IntakeWaitlistTests {
     @Test func anAcceptanceCascadesDownTheChain() throws {
         var waitlist = try chain()
         try waitlist.release(child: "a", now: 0)
-        #expect(waitlist.pending["b"] == IntakeWaitlist.Pending(offerID: "X", seat: .open, deadline: 100))
+        #expect(waitlist.pending(of: "b") == [IntakeWaitlist.Pending(childID: "b", offerID: "X", seat: .open, deadline: 100)])
         try waitlist.respond(child: "b", offer: "X", accept: true, now: 10)
         #expect(waitlist.seats["b"]?.offerID == "X")
-        #expect(waitlist.pending["c"]?.offerID == "Y")
-        #expect(waitlist.pending["c"]?.deadline == 110)
+        #expect(waitlist.pending(of: "c").first?.offerID == "Y")
+        #expect(waitlist.pending(of: "c").first?.deadline == 110)
         try waitlist.respond(child: "c", offer: "Y", accept: true, now: 20)
-        #expect(waitlist.pending["d"]?.offerID == "Z")
+        #expect(waitlist.pending(of: "d").first?.offerID == "Z")
         // d does not answer: at the deadline the offer lapses and, no one else waiting, Z's seat stays free.
         waitlist.expire(now: 119)
-        #expect(waitlist.pending["d"] != nil)
+        #expect(!waitlist.pending(of: "d").isEmpty)
         waitlist.expire(now: 120)
         #expect(waitlist.pending.isEmpty)
         #expect(waitlist.free["Z"]?[.open] == 1)
@@ -65,6 +65,38 @@ struct IntakeWaitlistTests {
         #expect(waitlist.moves.last == .leftFree(offer: "X", seat: .open))
     }
 
+    @Test func aConfirmedChildCannotTakeAnotherSeatAndItsOfferMovesOn() throws {
+        var waitlist = try chain()
+        try waitlist.release(child: "a", now: 0)  // X offered to b, who holds Y
+        try waitlist.confirm(child: "b", offer: "Y", now: 5)
+        // b's unanswered offer of X is declined for them and moves on: no one else waits for X.
+        #expect(waitlist.pending(of: "b").isEmpty)
+        #expect(waitlist.free["X"]?[.open] == 1)
+        #expect(throws: SchedulerError.self) { try waitlist.respond(child: "b", offer: "X", accept: true, now: 6) }
+        #expect(throws: SchedulerError.self) { try waitlist.release(child: "b", now: 7) }
+        #expect(throws: SchedulerError.self) { try waitlist.confirm(child: "c", offer: "Y", now: 8) }
+    }
+
+    /// w waits for P (first choice) and Q (second). Q frees first and is offered to w; then P
+    /// frees: it goes to w too, the best child waiting for it, though w has not answered for Q.
+    @Test func aChildWithAnOpenOfferIsStillOfferedASeatTheyRankHigher() throws {
+        let applications = [
+            IntakeApplication(childID: "p", familyKind: .local, submittedAt: 1, ranking: ["P"]),
+            IntakeApplication(childID: "q", familyKind: .local, submittedAt: 2, ranking: ["Q"]),
+            IntakeApplication(childID: "w", familyKind: .local, submittedAt: 3, ranking: ["P", "Q"]),
+        ]
+        let allocator = try IntakeAllocator(offers: [offer("P"), offer("Q")], applications: applications, seed: 1)
+        var waitlist = IntakeWaitlist(allocator: allocator, result: allocator.run(), responseWindow: 100)
+        try waitlist.release(child: "q", now: 0)
+        try waitlist.release(child: "p", now: 1)
+        #expect(Set(waitlist.pending(of: "w").map(\.offerID)) == ["P", "Q"])
+        // Taking P (ranked higher) declines Q, which stays free: no one else waits for it.
+        try waitlist.respond(child: "w", offer: "P", accept: true, now: 2)
+        #expect(waitlist.seats["w"]?.offerID == "P")
+        #expect(waitlist.pending.isEmpty)
+        #expect(waitlist.free["Q"]?[.open] == 1)
+    }
+
     @Test func aReservedSeatGoesToTheFirstChildWhoMayHoldIt() throws {
         let applications = [
             IntakeApplication(childID: "holder", familyKind: .sos, submittedAt: 1, ranking: ["X"]),
@@ -76,8 +108,8 @@ struct IntakeWaitlistTests {
         #expect(result.waitlist(of: "X") == ["local", "sos"])
         var waitlist = IntakeWaitlist(allocator: allocator, result: result, responseWindow: 50)
         try waitlist.release(child: "holder", now: 0)
-        #expect(waitlist.pending["sos"]?.seat == .reservedSOS)
-        #expect(waitlist.pending["local"] == nil)
+        #expect(waitlist.pending(of: "sos").first?.seat == .reservedSOS)
+        #expect(waitlist.pending(of: "local").isEmpty)
     }
 
     /// Random rounds and random events: seats are conserved, no child holds two, and everyone
@@ -95,14 +127,18 @@ struct IntakeWaitlistTests {
                 now += Int64.random(in: 0...6, using: &random)
                 let before = waitlist.waitlists
                 let movesBefore = waitlist.moves.count
-                switch Int.random(in: 0..<4, using: &random) {
+                switch Int.random(in: 0..<5, using: &random) {
                 case 0:
-                    if let child = waitlist.seats.keys.sorted().randomElement(using: &random) { try waitlist.release(child: child, now: now) }
+                    if let child = waitlist.seats.keys.filter({ !waitlist.confirmed.contains($0) }).sorted().randomElement(using: &random) {
+                        try waitlist.release(child: child, now: now)
+                    }
                 case 1, 2:
-                    if let (child, offered) = waitlist.pending.sorted(by: { $0.key < $1.key }).randomElement(using: &random).map({ ($0.key, $0.value) }),
-                        offered.deadline > now
-                    {
-                        try waitlist.respond(child: child, offer: offered.offerID, accept: Bool.random(using: &random), now: now)
+                    if let offered = waitlist.pending.randomElement(using: &random), offered.deadline > now {
+                        try waitlist.respond(child: offered.childID, offer: offered.offerID, accept: Bool.random(using: &random), now: now)
+                    }
+                case 3:
+                    if let child = waitlist.seats.keys.sorted().randomElement(using: &random), !waitlist.confirmed.contains(child), let seat = waitlist.seats[child] {
+                        try waitlist.confirm(child: child, offer: seat.offerID, now: now)
                     }
                 default:
                     waitlist.expire(now: now)
@@ -112,8 +148,22 @@ struct IntakeWaitlistTests {
                     #expect(before[offerID]?.contains(child) == true, "\(child) was offered \(offerID) without waiting for it")
                     #expect(seat == .open || (seat == .reservedSOS) == (kinds[child] == .sos), "\(child) was offered a seat reserved for others")
                 }
+                let lists = waitlist.waitlists
                 for offer in offers {
-                    let held = waitlist.seats.values.filter { $0.offerID == offer.id }.map(\.kind) + waitlist.pending.values.filter { $0.offerID == offer.id }.map(\.seat)
+                    // No seat stays free while a child waiting for it may take it and has not been offered one of it.
+                    for (kind, count) in waitlist.free[offer.id] ?? [:] where count > 0 {
+                        let eligible = (lists[offer.id] ?? []).first { child in
+                            (kind == .open || (kind == .reservedSOS) == (kinds[child] == .sos))
+                                && !waitlist.pending.contains { $0.childID == child && $0.offerID == offer.id }
+                        }
+                        #expect(eligible == nil, "\(offer.id) keeps a \(kind) seat free while \(eligible ?? "") waits for it")
+                    }
+                    // A confirmed child waits for nothing and has no offer left to answer.
+                    for child in waitlist.confirmed {
+                        #expect(!(lists[offer.id] ?? []).contains(child))
+                        #expect(waitlist.pending(of: child).isEmpty)
+                    }
+                    let held = waitlist.seats.values.filter { $0.offerID == offer.id }.map(\.kind) + waitlist.pending.filter { $0.offerID == offer.id }.map(\.seat)
                     for (kind, places) in [(SeatKind.open, offer.openPlaces), (.reservedSOS, offer.reservedSOS), (.reservedLocal, offer.reservedLocal)] {
                         let used = held.filter { $0 == kind }.count + (waitlist.free[offer.id]?[kind] ?? 0)
                         #expect(used == places, "\(offer.id) \(kind): \(used) seats accounted for, \(places) exist")

@@ -86,8 +86,8 @@ struct AccessTests {
             return try WireCodec.encode(ReleaseSeatRequest(roundID: round, childID: holder))
         case intake + "RespondToOffer":
             let (round, holder, waiting) = try await Self.runRound(store, fixture, n: n)
-            _ = try await store.appendIntakeEvent(
-                roundID: round, IntakeEventRecord(event: .release(child: holder), at: Int64(Date().timeIntervalSince1970 * 1000)),
+            _ = try await store.appendIntakeEvents(
+                roundID: round, [IntakeEventRecord(event: .release(child: holder), at: Int64(Date().timeIntervalSince1970 * 1000))],
                 context: MutationContext(actor: nil, method: "setup"), check: { _ in }, reply: { _ in [] })
             return try WireCodec.encode(RespondToOfferRequest(roundID: round, childID: waiting, offerID: "o-\(n)", accept: true))
         default: return nil
