@@ -93,8 +93,46 @@ enum DemoData {
                 }
             }
         }
+        let intake = try await intakeRound(store, random: &random)
         return "loaded the demo: 2 sites (almaty, astana), 2 nurseries (almaty-1, astana-1), 6 groups, \(families) families, "
-            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out)"
+            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out); \(intake)"
+    }
+
+    /// An open intake round at Almaty for the 2027 term: offers in each group that fit, and an
+    /// application for every Almaty child some offer takes at their age.
+    static func intakeRound(_ store: any Store, random: inout DemoRandom) async throws -> String {
+        let round = IntakeRoundInfo(
+            id: "almaty-2027", siteID: "almaty", name: "Almaty autumn 2027", first: CivilDate(parsing: "2027-09-01")!,
+            last: CivilDate(parsing: "2028-05-31")!, deadline: 1_814_399_999_000, seed: 2027)  // applications until 2027-06-30 UTC
+        _ = try await store.createRound(round, context: context()) { _ in [] }
+        var offers: [IntakeOffer] = []
+        for group in ["almaty-babies", "almaty-toddlers", "almaty-preschool"] {
+            for (suffix, pattern, places, sos) in [("full", "mon-fri:full", 3, 1), ("am", "mon-fri:am", 2, 0)] {
+                let offer = IntakeOffer(
+                    id: "\(group.dropFirst("almaty-".count))-\(suffix)", groupID: group, nurseryID: "", pattern: try WeeklyPattern(parsing: pattern),
+                    places: places, reservedSOS: sos)
+                do {
+                    _ = try await store.openOffer(offer, roundID: round.id, context: context()) { _ in [] }
+                    offers.append(offer)
+                } catch let error as SchedulerError where error.code == .failedPrecondition {
+                    continue  // the group has no room left for it over the term
+                }
+            }
+        }
+        var groups: [String: Group] = [:]
+        for offer in offers where groups[offer.groupID] == nil { groups[offer.groupID] = try await store.group(id: offer.groupID) }
+        var applications: [ApplicationInput] = []
+        for child in try await store.listChildren(familyID: nil, siteID: "almaty", after: nil, limit: 1000).items {
+            let age = child.birthDate.months(until: round.first)
+            var fitting = offers.filter { groups[$0.groupID]?.accepts(ageMonths: age) == true }.map(\.id)
+            guard !fitting.isEmpty else { continue }
+            if random.next(2) == 0 { fitting.reverse() }
+            applications.append(ApplicationInput(childID: child.id, ranking: fitting))
+        }
+        if !applications.isEmpty {
+            _ = try await store.submitApplications(roundID: round.id, applications, context: context(), authorize: { _ in }, reply: { _ in [] })
+        }
+        return "an open intake round almaty-2027 with \(offers.count) offers and \(applications.count) applications (try: sosched intake run --round almaty-2027 --dry-run)"
     }
 }
 
