@@ -1,20 +1,30 @@
 import Foundation
+import SchedulerStore
 import SchedulerTesting
 import Testing
 
 /// An intake round through the real server and `sosched intake`, applications imported from CSV.
 @Suite(.timeLimit(.minutes(3)))
 struct IntakeCLITests {
-    @Test func aRoundFromOffersToExplanations() async throws {
+    /// On SQLite, and on the test run's PostgreSQL server.
+    @Test(arguments: ["sqlite", "postgres"])
+    func aRoundFromOffersToExplanations(store: String) async throws {
         let work = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("var")
+        var storeArguments = ["--data", data.path]
+        var storeEnvironment: [String: String] = [:]
+        if store == "postgres" {
+            let (location, password) = try await TestPostgres.database(for: work)
+            storeArguments = ["--store", location.description]
+            storeEnvironment["SOSCHED_PG_PASSWORD"] = password ?? ""
+        }
         let server = try Binaries.url("sosched-server")
-        let made = try await runProcess(server, ["token", "create", "--data", data.path, "--role", "admin"])
+        let made = try await runProcess(server, ["token", "create", "--role", "admin"] + storeArguments, environment: storeEnvironment)
         let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
-        let astana = try await runProcess(server, ["token", "create", "--data", data.path, "--role", "manager", "--scope", "site:astana"])
+        let astana = try await runProcess(server, ["token", "create", "--role", "manager", "--scope", "site:astana"] + storeArguments, environment: storeEnvironment)
         let astanaToken = try #require(astana.stdout.split(separator: "\n").last.map(String.init))
-        let running = try await SpawnedServer.start(directory: data)
+        let running = try await SpawnedServer.start(directory: data, arguments: ["--listen", "127.0.0.1:0"] + storeArguments, environment: storeEnvironment)
         let env = ["SOSCHED_SERVER": running.address, "SOSCHED_TOKEN": token]
         func sosched(_ arguments: [String], token: String? = nil) async throws -> ProcessResult {
             var environment = env
