@@ -319,11 +319,11 @@ struct IntakeService {
     ) async throws -> [UInt8] {
         let caused = Mutex<[IntakeWaitlist.Move]>([])
         let mutation = part.map { context.mutation(part: $0) } ?? context.mutation()
-        let outcome = try await store.appendIntakeEvents(roundID: roundID, events, context: mutation, check: { stored in
-            let now = events.map(\.at).max() ?? 0
-            var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: now)
+        let outcome = try await store.appendIntakeEvents(roundID: roundID, events, context: mutation, check: { stored, new in
+            // Replayed up to the first new event only: the new events' own expiries happen as they apply.
+            var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: new.first?.at ?? 0)
             let before = waitlist.moves.count
-            for event in events { try waitlist.apply(event.event, at: event.at) }
+            for event in new { try waitlist.apply(event.event, at: event.at) }
             caused.withLock { $0 = Array(waitlist.moves[before...]) }
         }, reply: { _ in
             try WireCodec.encode(MovesResponse(moves: caused.withLock { $0 }.map(Self.message)))

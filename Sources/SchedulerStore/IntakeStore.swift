@@ -45,11 +45,13 @@ public protocol IntakeStore: Sendable {
     func intakeResults(roundID: String) async throws -> [IntakeSeatRecord]
     /// The events after the run (releases, answers to waitlist offers), oldest first.
     func intakeEvents(roundID: String) async throws -> [IntakeEventRecord]
-    /// Appends events, in order, to a round that has run: all or none. `check` sees the events
-    /// already stored, in the same transaction, and throws to refuse the new ones (it replays
-    /// them with the new ones).
+    /// Appends events, in order, to a round that has run: all or none. Inside the transaction
+    /// (under the round's lock), each new event's instant is moved up to the last stored one's
+    /// if it is earlier, so the log's order and its times agree on every server; then `check`
+    /// sees the stored events and the new ones as they will be stored, and throws to refuse them.
     func appendIntakeEvents(
-        roundID: String, _ events: [IntakeEventRecord], context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        roundID: String, _ events: [IntakeEventRecord], context: MutationContext,
+        check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
         reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
     ) async throws -> Mutated<[IntakeEventRecord]>
 }
@@ -86,6 +88,12 @@ public struct IntakeEventRecord: Sendable, Hashable {
 }
 
 extension StoreRules {
+    /// New events with their instants moved up to the last stored event's, where earlier.
+    static func stamped(_ events: [IntakeEventRecord], after stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
+        let floor = stored.last?.at ?? Int64.min
+        return events.map { IntakeEventRecord(event: $0.event, at: max($0.at, floor)) }
+    }
+
     static func allocatedRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
         let round = try require(round, "intake round", id, field: "round_id")
         guard round.state == .allocated else {

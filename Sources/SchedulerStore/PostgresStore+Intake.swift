@@ -217,14 +217,16 @@ extension PostgresStore {
     }
 
     public func appendIntakeEvents(
-        roundID: String, _ events: [IntakeEventRecord], context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        roundID: String, _ events: [IntakeEventRecord], context: MutationContext,
+        check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
         reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
     ) async throws -> Mutated<[IntakeEventRecord]> {
         try await mutate(context, reply: reply) { tx in
             // The round's row: events of one round are appended one batch at a time, each checked after the last.
             _ = try StoreRules.allocatedRound(try await fetchRound(tx, roundID, lock: true), roundID)
             let stored = try await self.events(tx, roundID)
-            try check(stored)
+            let events = StoreRules.stamped(events, after: stored)
+            try check(stored, events)
             for (offset, event) in events.enumerated() {
                 let columns = event.columns
                 try await tx.run("""

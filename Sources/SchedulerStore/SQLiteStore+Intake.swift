@@ -266,13 +266,15 @@ extension SQLiteStore {
     }
 
     public func appendIntakeEvents(
-        roundID: String, _ events: [IntakeEventRecord], context: MutationContext, check: @escaping @Sendable ([IntakeEventRecord]) throws -> Void,
+        roundID: String, _ events: [IntakeEventRecord], context: MutationContext,
+        check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
         reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
     ) async throws -> Mutated<[IntakeEventRecord]> {
         try await mutate(context, reply: reply) { db, _ in
             _ = try StoreRules.allocatedRound(try Self.fetchRound(db, roundID), roundID)
             let stored = try Self.events(db, roundID)
-            try check(stored)
+            let events = StoreRules.stamped(events, after: stored)
+            try check(stored, events)
             for (offset, event) in events.enumerated() {
                 let columns = event.columns
                 try db.run(

@@ -88,7 +88,7 @@ struct AccessTests {
             let (round, holder, waiting) = try await Self.runRound(store, fixture, n: n)
             _ = try await store.appendIntakeEvents(
                 roundID: round, [IntakeEventRecord(event: .release(child: holder), at: Int64(Date().timeIntervalSince1970 * 1000))],
-                context: MutationContext(actor: nil, method: "setup"), check: { _ in }, reply: { _ in [] })
+                context: MutationContext(actor: nil, method: "setup"), check: { _, _ in }, reply: { _ in [] })
             return try WireCodec.encode(RespondToOfferRequest(roundID: round, childID: waiting, offerID: "o-\(n)", accept: true))
         default: return nil
         }

@@ -99,6 +99,25 @@ struct IntakeStoreTests {
             // Facts are frozen with the result: a sibling placed after the run changes nothing.
             _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "later"), first: "2030-09-02", last: "2030-09-03", pattern: "mon:am")
             #expect(try await store.intakeInputs(roundID: "r2030").applications == fresh.applications)
+            // Events are stored in order, and never with an instant before the last one's.
+            _ = try await store.appendIntakeEvents(
+                roundID: "r2030", [IntakeEventRecord(event: .release(child: children[0].id), at: 100)], context: context(), check: { stored, new in
+                    #expect(stored.isEmpty && new.map(\.at) == [100])
+                }, reply: { _ in [] })
+            _ = try await store.appendIntakeEvents(
+                roundID: "r2030", [IntakeEventRecord(event: .respond(child: children[1].id, offer: "full-day", accept: false), at: 50)], context: context(),
+                check: { stored, new in #expect(stored.count == 1 && new.map(\.at) == [100]) }, reply: { _ in [] })
+            await #expect {
+                try await store.appendIntakeEvents(
+                    roundID: "r2030", [IntakeEventRecord(event: .confirm(child: children[2].id, offer: "full-day"), at: 200)], context: context(),
+                    check: { _, _ in throw SchedulerError(.failedPrecondition, "refused by the replay") }, reply: { _ in [] })
+            } throws: { code($0)?.0 == .failedPrecondition }
+            let events = try await store.intakeEvents(roundID: "r2030")
+            #expect(events == [
+                IntakeEventRecord(event: .release(child: children[0].id), at: 100),
+                IntakeEventRecord(event: .respond(child: children[1].id, offer: "full-day", accept: false), at: 100),
+            ])
+
             // The round refuses to run twice, and takes no more offers or applications.
             await #expect {
                 try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, applications: fresh.applications, seats: again, context: context()) { _ in [] }
