@@ -21,6 +21,8 @@ public struct IntakeExplanation: Sendable, Hashable {
         public var lastAdmitted: String?
         /// The first criterion on which that child is ahead (nil if no one holds such a seat).
         public var decidedBy: PriorityCriterion?
+        /// The round draws no lottery and every criterion tied: the order of the ids decided.
+        public var decidedByIDOrder = false
     }
 
     public var childID: String
@@ -62,10 +64,11 @@ public struct IntakeExplanation: Sendable, Hashable {
             for cutoff in cutoffs {
                 let what = "its " + Self.count(cutoff.places, cutoff.kind)
                 if let decided = cutoff.decidedBy {
+                    let reason = cutoff.decidedByIDOrder ? "the order of their records (this round draws no lottery)" : decided.reason
                     parts.append(
                         cutoff.places == 1
-                            ? "\(what) went to a child ahead of \(name) by \(decided.reason)"
-                            : "\(what) went to children ahead of \(name); the last one admitted was ahead by \(decided.reason)")
+                            ? "\(what) went to a child ahead of \(name) by \(reason)"
+                            : "\(what) went to children ahead of \(name); the last one admitted was ahead by \(reason)")
                 } else {
                     parts.append("\(what) had no free place for \(name)")
                 }
@@ -133,8 +136,9 @@ extension IntakeAllocator {
             let inKind = holders.filter { result.seat(of: $0)?.kind == kind }
             // `holders` is ordered best first: the last of the kind is the cutoff.
             let last = inKind.count >= places ? inKind.last : nil
+            let decided = last.flatMap { decidingCriterion($0, over: childID, at: offerID)?.criterion }
             explanation.cutoffs.append(IntakeExplanation.Cutoff(
-                kind: kind, places: places, lastAdmitted: last, decidedBy: last.flatMap { decidingCriterion($0, over: childID, at: offerID)?.criterion }))
+                kind: kind, places: places, lastAdmitted: last, decidedBy: decided, decidedByIDOrder: decided == .lottery && !order.contains(.lottery)))
         }
         let othersPlaces = otherReserved == .reservedSOS ? offer.reservedSOS : offer.reservedLocal
         if othersPlaces > 0 { explanation.reservedForOthers = (otherReserved, othersPlaces) }

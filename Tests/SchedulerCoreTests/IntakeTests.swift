@@ -276,6 +276,19 @@ struct IntakeExplanationTests {
         #expect(allocator.explain(child: "nobody", offer: "A", in: result) == nil)
     }
 
+    @Test func withoutALotteryTheOrderOfRecordsIsNamed() throws {
+        let offer = IntakeOffer(id: "A", groupID: "g", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: 1)
+        let applications = ["a1", "b1"].map { IntakeApplication(childID: $0, familyKind: .local, submittedAt: 0, ranking: ["A"]) }
+        let allocator = try IntakeAllocator(offers: [offer], applications: applications, order: [.specialNeeds], seed: 7)
+        let result = allocator.run()
+        #expect(result.seat(of: "a1")?.offerID == "A")
+        let explanation = try #require(allocator.explain(child: "b1", offer: "A", in: result))
+        #expect(explanation.cutoffs.first?.decidedByIDOrder == true)
+        let sentence = explanation.sentence(name: "B")
+        #expect(sentence.contains("the order of their records (this round draws no lottery)"))
+        #expect(!sentence.contains("the lottery;") && !sentence.contains("by the lottery"))
+    }
+
     @Test func withoutTheSiblingCriterionTheEarlierApplicationWins() throws {
         let (base, _) = try round()
         let order = PriorityCriterion.defaultOrder.filter { $0 != .sibling }
