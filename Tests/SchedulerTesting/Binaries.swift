@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -52,7 +53,10 @@ public func runProcess(
     return ProcessResult(status: process.terminationStatus, stdout: out.finish(), stderr: err.finish())
 }
 
-/// Collects a pipe's output as it comes, so a chatty child never blocks on a full pipe.
+/// Collects a pipe's output as it comes, so a chatty child never blocks on a full pipe. A
+/// thread of its own reads the pipe with plain blocking reads until end of file (Foundation's
+/// `readabilityHandler` goes through libdispatch sources, which crashed the test process once
+/// under the full parallel suite).
 public final class OutputCollector: Sendable {
     public let pipe = Pipe()
     private final class Buffer: Sendable {
@@ -60,22 +64,34 @@ public final class OutputCollector: Sendable {
     }
 
     private let buffer = Buffer()
+    private let done = DispatchSemaphore(value: 0)
 
     public init() {
-        let buffer = self.buffer
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            buffer.data.withLock { $0.append(chunk) }
+        let buffer = self.buffer, done = self.done
+        // A descriptor of its own: the pipe's may be closed (and its number reused) while this reads.
+        let descriptor = dup(pipe.fileHandleForReading.fileDescriptor)
+        let reader = Thread {
+            defer { close(descriptor) }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    buffer.data.withLock { $0.append(contentsOf: chunk[0..<count]) }
+                } else if count == 0 || errno != EINTR {
+                    break
+                }
+            }
+            done.signal()
         }
+        reader.start()
     }
 
     /// What arrived so far.
     public var text: String { buffer.data.withLock { String(decoding: $0, as: UTF8.self) } }
 
-    /// Stops collecting and returns everything, including what is still in the pipe.
+    /// Waits for the end of the output (the writer has exited) and returns all of it.
     public func finish() -> String {
-        pipe.fileHandleForReading.readabilityHandler = nil
-        let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-        return buffer.data.withLock { $0.append(rest); return String(decoding: $0, as: UTF8.self) }
+        if done.wait(timeout: .now() + 10) == .success { done.signal() }
+        return text
     }
 }
