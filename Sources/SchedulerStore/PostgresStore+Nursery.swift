@@ -400,14 +400,10 @@ extension PostgresStore {
             try StoreRules.checkNoSharedSession(held: held, booking: booking)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
             var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
-            // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
-            var others: (groups: [Group], ledgers: [String: CapacityLedger])?
-            if case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) {
+            if try !StoreRules.fits(request, group: group, nursery: nursery, ledger: ledger) {
+                // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
                 let all = try await ledgers(tx, nursery: nursery)
-                others = (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked })
-            }
-            if let refusal = try StoreRules.refusal(request, group: group, nursery: nursery, ledger: ledger, allLedgers: { others ?? ([group], [group.id: ledger]) }) {
-                throw refusal
+                throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked }))
             }
             let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
             // The row and the version bump in one statement (one round trip under the group's lock).
@@ -454,8 +450,7 @@ extension PostgresStore {
     public func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { tx in
             let new = try await replacePlacement(tx, id: id, now: context.now) { old, today in
-                try StoreRules.checkActive(old)
-                return try StoreRules.cancelled(old, today: try await today())
+                try StoreRules.cancelled(old, today: try await today())
             }
             return (new, ["placement:\(id)"])
         }

@@ -510,14 +510,11 @@ extension SQLiteStore {
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
             // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
             // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
-            let refusal: BookingRefused? = try {
-                let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
-                return try StoreRules.refusal(request, group: group, nursery: nursery, ledger: ledger) {
-                    let all = try self.ledgers(db, nursery: nursery, batch: batch)
-                    return (all.groups, all.ledgers)
-                }
-            }()
-            if let refusal { throw refusal }
+            let fits = try StoreRules.fits(request, group: group, nursery: nursery, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch))
+            if !fits {
+                let all = try self.ledgers(db, nursery: nursery, batch: batch)
+                throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers))
+            }
             let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
             try db.run(
                 sql: """

@@ -87,16 +87,19 @@ enum StoreRules {
         }
     }
 
-    /// Decides a booking with the group's own ledger; only a refusal needs the other groups
-    /// (`allLedgers`, for alternatives). Returns the refusal, or nil if the booking fits.
-    static func refusal(
-        _ request: BookingRequest, group: Group, nursery: Nursery, ledger: CapacityLedger,
-        allLedgers: () throws -> (groups: [Group], ledgers: [String: CapacityLedger])
-    ) throws -> BookingRefused? {
-        guard case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) else { return nil }
-        let all = try allLedgers()
-        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers)
-        else { return nil }
+    /// Whether a booking fits its group's own ledger (the decision; the other groups are only
+    /// needed to explain a refusal).
+    static func fits(_ request: BookingRequest, group: Group, nursery: Nursery, ledger: CapacityLedger) throws -> Bool {
+        guard case .full = try BookingPlanner.decide(request, nursery: nursery, groups: [group], ledgers: [group.id: ledger]) else { return true }
+        return false
+    }
+
+    /// The refusal of a booking that does not fit its group: its conflicts, and the alternatives
+    /// the nursery's groups (`all`) offer.
+    static func refusal(_ request: BookingRequest, group: Group, nursery: Nursery, all: (groups: [Group], ledgers: [String: CapacityLedger])) throws -> BookingRefused {
+        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers) else {
+            throw SchedulerStoreError.internal("group \(group.id) refused a booking that fits it")
+        }
         return BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
     }
 
