@@ -105,13 +105,14 @@ struct IntakeService {
             }
             let allocator = try inputs.allocator()
             let result = allocator.run()
-            let response = Self.summary(allocator, result, dryRun: request.dryRun)
+            let held = result.seats
+            let response = Self.summary(allocator, result, seats: held, dryRun: request.dryRun)
             if request.dryRun {
                 // Nothing changes, but every child's application was read: that is audited.
                 try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["intake_round:\(inputs.round.id)"], at: Date())
                 return try WireCodec.encode(response)
             }
-            let seats = result.seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
+            let seats = held.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
             return NurseryService.reply(try await store.recordAllocation(
                 roundID: inputs.round.id, inputsVersion: inputs.round.inputsVersion, applications: inputs.applications, seats: seats,
                 context: context.mutation()) { _ in try WireCodec.encode(response) })
@@ -135,7 +136,7 @@ struct IntakeService {
                 return ChildResultMessage(childID: application.childID, offerID: seat.offerID, seat: seat.seat.rawValue, choice: UInt32(seat.choice + 1))
             }
             let next = start + size < allocator.applications.count ? (page.last?.childID ?? "") : ""
-            return GetResultsResponse(results: results, offers: Self.summary(allocator, result, dryRun: false).offers, nextPageToken: next)
+            return GetResultsResponse(results: results, offers: Self.summary(allocator, result, seats: result.seats, dryRun: false).offers, nextPageToken: next)
         }
 
         registry.async(p + "GetWaitlist") { (request: GetWaitlistRequest, context) in
@@ -215,7 +216,7 @@ struct IntakeService {
             // 2. Mark them confirmed, all in one event batch (one replay). If the state moved on
             //    meanwhile (a child took another seat), each goes on its own, and a child who can no
             //    longer be confirmed has the placement just booked cancelled again.
-            let at = Self.milliseconds(context.now())
+            let at = context.now().millisecondsSince1970
             let events = booked.map { IntakeEventRecord(event: .confirm(child: $0.child, offer: $0.offer.id), at: at) }
             var confirmedNow = Set<String>()
             do {
@@ -286,10 +287,8 @@ struct IntakeService {
     /// The round's waitlist state now: its stored events replayed over the run's result.
     static func live(_ store: any Store, _ roundID: String, _ allocator: IntakeAllocator, _ result: IntakeResult, now: Date) async throws -> IntakeWaitlist {
         let events = try await store.intakeEvents(roundID: roundID)
-        return try IntakeWaitlist.replay(allocator: allocator, result: result, events: events.map { ($0.event, $0.at) }, now: Self.milliseconds(now))
+        return try IntakeWaitlist.replay(allocator: allocator, result: result, events: events.map { ($0.event, $0.at) }, now: now.millisecondsSince1970)
     }
-
-    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
     /// Appends a family's event if the waitlist, replayed with it in the store's transaction,
     /// accepts it; answers with the moves it caused. The caller's scope must cover the nursery
@@ -307,7 +306,7 @@ struct IntakeService {
         if let offerID, let offer = inputs.offers.first(where: { $0.id == offerID }) {
             try access.checkNursery(principal, try await access.nursery(offer.nurseryID, field: "offer_id"))
         }
-        let at = milliseconds(context.now())
+        let at = context.now().millisecondsSince1970
         return try await appendChecked(store, context, roundID: roundID, allocator, result, [IntakeEventRecord(event: event, at: at)], part: nil)
     }
 
@@ -350,8 +349,7 @@ struct IntakeService {
         }
     }
 
-    static func summary(_ allocator: IntakeAllocator, _ result: IntakeResult, dryRun: Bool) -> RunRoundResponse {
-        let seats = result.seats
+    static func summary(_ allocator: IntakeAllocator, _ result: IntakeResult, seats: [String: IntakeResult.Seat], dryRun: Bool) -> RunRoundResponse {
         let fills = allocator.offers.map { offer -> OfferFillMessage in
             let holders = result.holders(of: offer.id)
             let kinds = holders.compactMap { seats[$0]?.kind }

@@ -15,7 +15,7 @@ struct IntakeStoreTests {
     func round(deadline: Date = Date().addingTimeInterval(3600)) -> IntakeRoundInfo {
         IntakeRoundInfo(
             id: "r2030", siteID: "almaty", name: "Autumn 2030", first: CivilDate(parsing: "2030-09-02")!, last: CivilDate(parsing: "2031-05-30")!,
-            deadline: Int64((deadline.timeIntervalSince1970 * 1000).rounded()), seed: 42)
+            deadline: deadline.millisecondsSince1970, seed: 42)
     }
 
     func offer(_ id: String, places: Int, sos: Int = 0, pattern: String = "mon-fri:full") throws -> IntakeOffer {
@@ -53,7 +53,7 @@ struct IntakeStoreTests {
             let inputs = try await store.intakeInputs(roundID: "r2030")
             let stored = try #require(inputs.applications.first { $0.childID == a.id })
             #expect(stored.ranking == ["mornings"])
-            #expect(stored.submittedAt == Int64((first.timeIntervalSince1970 * 1000).rounded()))
+            #expect(stored.submittedAt == first.millisecondsSince1970)
             // The held child is a's sibling (same family), placed at the round's nursery.
             #expect(stored.siblingNurseries == ["almaty-1"])
             #expect(inputs.round.inputsVersion == 4)
