@@ -1,9 +1,10 @@
-/// Child-proposing deferred acceptance with reserves (see `IntakeOffer` for seats and the
-/// choice rule). Every child proposes to the offers on its list in order; an offer holds the
-/// children its choice rule picks among those proposing and rejects the rest, who go on to
-/// their next choice. Children and offers are numbered once, priorities packed into one
-/// integer per child, and each offer keeps its seat kinds as three heaps, so a proposal
-/// costs O(log places): about P log(places) for P proposals in all.
+/// Child-proposing deferred acceptance with minority reserves (Hafalir, Yenmez and Yildirim
+/// 2013; see `IntakeOffer` for the counts and the choice rule). Every child proposes to the
+/// offers on its list in order; an offer holds the children its choice rule picks among those
+/// proposing and rejects the rest, who go on to their next choice. Children and offers are
+/// numbered once, priorities packed into one integer per child, and each offer keeps its SOS
+/// and its local holders as two min-heaps, so a proposal costs O(log places): about
+/// P log(places) for P proposals in all.
 ///
 /// Deterministic: children are numbered by id, the lottery is a shuffle drawn from the seed,
 /// and every priority is unique (the lottery, or the child's number when the lottery is not
@@ -16,11 +17,11 @@ public struct IntakeAllocator: Sendable {
     public let order: [PriorityCriterion]
     public let seed: UInt64
 
-    private let offerIndex: [String: Int]
-    private let childIDs: [String]
+    let offerIndex: [String: Int]
+    let childIDs: [String]
     /// Children's rankings as offer numbers, flattened: child c's list is `rankings[starts[c]..<starts[c + 1]]`.
-    private let rankings: [Int32]
-    private let starts: [Int32]
+    let rankings: [Int32]
+    let starts: [Int32]
     /// Each child's priority without the sibling bit (which depends on the offer's nursery).
     private let baseKeys: [UInt64]
     /// The sibling criterion's bit (0 when the round does not use it).
@@ -28,18 +29,16 @@ public struct IntakeAllocator: Sendable {
     /// Nursery number of each offer, and the nurseries (as numbers) where each child has a sibling.
     private let offerNursery: [Int32]
     private let siblingNurseries: [[Int32]]
-    private let isSOS: [Bool]
+    let isSOS: [Bool]
     /// The lottery draw of each child (0: drawn first), kept for explanations.
     public let lotteryPosition: [Int]
-    private let submissionRank: [Int]
+    let submissionRank: [Int]
 
     static let rankBits: UInt64 = 22
 
     /// Checks the round (offers, application lists, order) and numbers everything.
     public init(offers: [IntakeOffer], applications: [IntakeApplication], order: [PriorityCriterion] = PriorityCriterion.defaultOrder, seed: UInt64) throws(SchedulerError) {
-        guard Set(order).count == order.count else {
-            throw SchedulerError(.invalidArgument, "a priority criterion appears twice", field: "priority_order")
-        }
+        try PriorityCriterion.validate(order, field: "priority_order")
         guard applications.count < 1 << Int(Self.rankBits) else {
             throw SchedulerError(.invalidArgument, "a round takes at most \(1 << Int(Self.rankBits) - 1) applications", field: "applications")
         }
@@ -102,7 +101,6 @@ public struct IntakeAllocator: Sendable {
         let top = UInt64(1) << Self.rankBits - 1
         var layout: [(PriorityCriterion, UInt64)] = order.compactMap { criterion in
             switch criterion {
-            case .reservedPlace: nil  // decides which seats a child may hold, not the order among those who may
             case .sibling, .specialNeeds, .singleParent, .parentsWorking: (criterion, 1)
             case .earlierApplication, .lottery: (criterion, Self.rankBits)
             }
@@ -191,25 +189,50 @@ public struct IntakeAllocator: Sendable {
         offerIndex[id].map { offers[$0] }
     }
 
-    /// Runs the allocation.
+    /// Runs the allocation. An offer's choice among the children proposing to it admits them in
+    /// priority order while its three counts allow (at most `places` in all, `places -
+    /// reservedLocal` from SOS families, `places - reservedSOS` from local families), which is
+    /// the same as filling each kind's reserved places with its best children first and the
+    /// rest with the best of everyone left. A new proposer who does not fit displaces the
+    /// lowest-priority holder whose place they could take: the lowest of their own kind when
+    /// their kind's count is full, else the lowest of all.
     public func run() -> IntakeResult {
         let childCount = applications.count
-        var heaps: [[SeatHeap]] = offers.map { offer in
-            [SeatHeap(capacity: offer.openPlaces), SeatHeap(capacity: offer.reservedSOS), SeatHeap(capacity: offer.reservedLocal)]
-        }
+        var sosHeaps = offers.map { _ in SeatHeap() }
+        var localHeaps = offers.map { _ in SeatHeap() }
         var next = Array(repeating: Int32(0), count: childCount)
         var free = Array((0..<childCount).reversed())
         while let child = free.popLast() {
             let position = starts[child] + next[child]
             guard position < starts[child + 1] else { continue }  // list exhausted: no place
             next[child] += 1
-            let offer = Int(rankings[Int(position)])
-            var candidate: SeatHeap.Entry? = SeatHeap.Entry(key: key(child: child, offer: offer), child: Int32(child))
-            // Open seats first, among everyone...
-            if let entry = candidate { candidate = heaps[offer][0].offer(entry) }
-            // ...then whoever is left over tries the seats reserved for their kind of family.
-            if let entry = candidate { candidate = heaps[offer][isSOS[Int(entry.child)] ? 1 : 2].offer(entry) }
-            if let rejected = candidate { free.append(Int(rejected.child)) }
+            let offerNumber = Int(rankings[Int(position)])
+            let offer = offers[offerNumber]
+            let entry = SeatHeap.Entry(key: key(child: child, offer: offerNumber), child: Int32(child))
+            let sos = isSOS[child]
+            let ownCount = sos ? sosHeaps[offerNumber].count : localHeaps[offerNumber].count
+            let ownLimit = sos ? offer.sosLimit : offer.localLimit
+            let total = sosHeaps[offerNumber].count + localHeaps[offerNumber].count
+            let rejected: SeatHeap.Entry?
+            if ownCount < ownLimit && total < offer.places {
+                if sos { sosHeaps[offerNumber].insert(entry) } else { localHeaps[offerNumber].insert(entry) }
+                rejected = nil
+            } else if ownCount >= ownLimit {
+                // Their kind's count is full: they can only take the place of one of their kind.
+                rejected = sos ? sosHeaps[offerNumber].exchangeMin(entry) : localHeaps[offerNumber].exchangeMin(entry)
+            } else {
+                // All places are held, their kind's count is not full: anyone's place will do.
+                let lowestSOS = sosHeaps[offerNumber].min, lowestLocal = localHeaps[offerNumber].min
+                let sosIsLowest = lowestLocal.map { local in lowestSOS.map { $0.key < local.key } ?? false } ?? true
+                guard let lowest = sosIsLowest ? lowestSOS : lowestLocal, lowest.key < entry.key else {
+                    free.append(child)
+                    continue
+                }
+                if sosIsLowest { sosHeaps[offerNumber].popMin() } else { localHeaps[offerNumber].popMin() }
+                if sos { sosHeaps[offerNumber].insert(entry) } else { localHeaps[offerNumber].insert(entry) }
+                rejected = lowest
+            }
+            if let rejected { free.append(Int(rejected.child)) }
         }
 
         var seatOffer = Array(repeating: Int32(-1), count: childCount)
@@ -217,22 +240,19 @@ public struct IntakeAllocator: Sendable {
         var seatChoice = Array(repeating: Int32(-1), count: childCount)
         var holderNumbers: [[Int32]] = []
         holderNumbers.reserveCapacity(offers.count)
-        let kinds: [SeatKind] = [.open, .reservedSOS, .reservedLocal]
-        for (offer, seatHeaps) in heaps.enumerated() {
-            var held: [SeatHeap.Entry] = []
-            for (kind, heap) in zip(kinds, seatHeaps) {
-                for entry in heap.entries {
-                    let child = Int(entry.child)
-                    seatOffer[child] = Int32(offer)
-                    seatKind[child] = kind
-                    seatChoice[child] = next[child] - 1
-                    held.append(entry)
-                }
+        for (offerNumber, offer) in offers.enumerated() {
+            let held = (sosHeaps[offerNumber].entries + localHeaps[offerNumber].entries).sorted { $0.key > $1.key }
+            let kinds = offer.seatLabels(held.map { isSOS[Int($0.child)] ? FamilyKind.sos : .local })
+            for (entry, kind) in zip(held, kinds) {
+                let child = Int(entry.child)
+                seatOffer[child] = Int32(offerNumber)
+                seatKind[child] = kind
+                seatChoice[child] = next[child] - 1
             }
-            held.sort { $0.key > $1.key }
             holderNumbers.append(held.map(\.child))
         }
-        heaps.removeAll()
+        sosHeaps.removeAll()
+        localHeaps.removeAll()
 
         // Waitlists: each child waits on every offer it ranked above its result, by priority there.
         var waiting: [[SeatHeap.Entry]] = Array(repeating: [], count: offers.count)
@@ -251,57 +271,47 @@ public struct IntakeAllocator: Sendable {
     }
 
     /// The first criterion of the round's order on which two children differ at an offer, and
-    /// whether the first child is ahead on it; nil if they are the same child.
+    /// whether the first child is ahead on it; nil if they are the same child or unknown.
     public func decidingCriterion(_ first: String, over second: String, at offerID: String) -> (criterion: PriorityCriterion, firstAhead: Bool)? {
         guard let a = childNumber(first), let b = childNumber(second), let offer = offerIndex[offerID], a != b else { return nil }
-        let nursery = offerNursery[offer]
-        for criterion in order {
-            let values: (Int, Int)
-            switch criterion {
-            case .reservedPlace: continue
-            case .sibling: values = (siblingNurseries[a].contains(nursery) ? 1 : 0, siblingNurseries[b].contains(nursery) ? 1 : 0)
-            case .specialNeeds: values = (applications[a].specialNeeds ? 1 : 0, applications[b].specialNeeds ? 1 : 0)
-            case .singleParent: values = (applications[a].singleParent ? 1 : 0, applications[b].singleParent ? 1 : 0)
-            case .parentsWorking: values = (applications[a].parentsWorking ? 1 : 0, applications[b].parentsWorking ? 1 : 0)
-            case .earlierApplication: values = (-submissionRank[a], -submissionRank[b])
-            case .lottery: values = (-lotteryPosition[a], -lotteryPosition[b])
-            }
-            if values.0 != values.1 { return (criterion, values.0 > values.1) }
-        }
-        // Without the lottery, the child numbers (id order) broke the tie.
-        return (.lottery, a < b)
+        let decided = PriorityFacts.decidingCriterion((first, facts(a)), over: (second, facts(b)), nursery: offers[offer].nurseryID, order: order)
+        return (decided.criterion, decided.firstAhead)
     }
 }
 
-/// The children holding one kind of seat at an offer: a min-heap by priority, so the child
-/// who would be rejected first is at the top.
+/// The children of one kind holding an offer: a min-heap by priority, so the child who would
+/// be displaced first is at the top.
 struct SeatHeap: Sendable {
     struct Entry: Sendable {
         var key: UInt64
         var child: Int32
     }
 
-    let capacity: Int
     private(set) var entries: [Entry] = []
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        entries.reserveCapacity(min(capacity, 1024))
+    var count: Int { entries.count }
+    var min: Entry? { entries.first }
+
+    mutating func insert(_ entry: Entry) {
+        entries.append(entry)
+        siftUp(entries.count - 1)
     }
 
-    /// Proposes `entry`; returns who is rejected: the entry itself, the child it displaced, or nil.
-    mutating func offer(_ entry: Entry) -> Entry? {
-        guard capacity > 0 else { return entry }
-        if entries.count < capacity {
-            entries.append(entry)
-            siftUp(entries.count - 1)
-            return nil
-        }
-        guard entries[0].key < entry.key else { return entry }
-        let displaced = entries[0]
+    /// Removes the lowest-priority entry.
+    mutating func popMin() {
+        guard let last = entries.popLast() else { return }
+        guard !entries.isEmpty else { return }
+        entries[0] = last
+        siftDown(0)
+    }
+
+    /// Puts `entry` in place of the lowest entry if it is higher; returns who is rejected (the
+    /// lowest entry, or `entry` itself, also when the heap is empty).
+    mutating func exchangeMin(_ entry: Entry) -> Entry {
+        guard let lowest = entries.first, lowest.key < entry.key else { return entry }
         entries[0] = entry
         siftDown(0)
-        return displaced
+        return lowest
     }
 
     private mutating func siftUp(_ index: Int) {

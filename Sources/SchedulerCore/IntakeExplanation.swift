@@ -1,28 +1,27 @@
-/// Why a child did or did not get an offer: where they stood, which seats they could hold,
-/// and, for each, the last child admitted and the criterion that put that child ahead.
-/// Other children appear only as ids in `cutoffs`; `sentence` never names them, so a manager
-/// outside their scope can be shown it.
+/// Why a child did or did not get an offer at the round's run: where they stood, which limit
+/// of the offer's counts kept them out, and the last child admitted whose place they could have
+/// taken, with the criterion that put that child ahead. Other children appear only as ids
+/// (`lastAdmitted`); `sentence` never names them, so a manager outside their scope can be
+/// shown it.
 public struct IntakeExplanation: Sendable, Hashable {
     public enum Outcome: Sendable, Hashable {
-        /// The child holds a seat of this kind at the offer.
+        /// The child holds a place of this kind at the offer.
         case holds(SeatKind)
         /// The child did not rank the offer.
         case didNotApply
         /// The child holds an offer it ranked higher, so this one never had to decide.
         case heldHigherChoice(offerID: String, choice: Int)
-        /// The offer's seats the child could hold went to children ahead of them.
+        /// The places the child could take went to children ahead of them.
         case notAdmitted
     }
 
-    public struct Cutoff: Sendable, Hashable {
-        public var kind: SeatKind
-        public var places: Int
-        /// The lowest-priority child holding this kind of seat (nil: a seat is still free).
-        public var lastAdmitted: String?
-        /// The first criterion on which that child is ahead (nil if no one holds such a seat).
-        public var decidedBy: PriorityCriterion?
-        /// The round draws no lottery and every criterion tied: the order of the ids decided.
-        public var decidedByIDOrder = false
+    /// The count of the offer that was full for this child.
+    public enum Limit: Sendable, Hashable {
+        /// Every place is held.
+        case allPlaces(Int)
+        /// The places open to the child's kind of family (all places less those the other kind
+        /// keeps) are held by children of their kind.
+        case kindPlaces(FamilyKind, Int)
     }
 
     public var childID: String
@@ -32,70 +31,82 @@ public struct IntakeExplanation: Sendable, Hashable {
     public var choice: Int?
     /// 1-based position on the offer's waitlist, if the child waits for it.
     public var waitlistPosition: Int?
-    /// The seats the child could hold at the offer, and who held the last of each.
-    public var cutoffs: [Cutoff]
-    /// Places reserved for the other kind of family, which the child could not hold.
-    public var reservedForOthers: (kind: SeatKind, places: Int)?
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.childID == b.childID && a.offerID == b.offerID && a.outcome == b.outcome && a.choice == b.choice
-            && a.waitlistPosition == b.waitlistPosition && a.cutoffs == b.cutoffs
-            && a.reservedForOthers?.kind == b.reservedForOthers?.kind && a.reservedForOthers?.places == b.reservedForOthers?.places
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(childID)
-        hasher.combine(offerID)
-        hasher.combine(choice)
-    }
+    /// For `notAdmitted`: the count that was full for the child.
+    public var limit: Limit?
+    /// The lowest-priority holder whose place the child could have taken (nil: none could be).
+    public var lastAdmitted: String?
+    /// How many holders' places the child could have taken (all behind whom the limit put them).
+    public var replaceable = 0
+    /// The first criterion on which that holder is ahead of the child.
+    public var decidedBy: PriorityCriterion?
+    /// The round draws no lottery and every criterion tied: the order of the ids decided.
+    public var decidedByIDOrder = false
+    /// Places the other kind of family keeps (the offer's reserve for them).
+    public var reservedForOthers = 0
+    /// Of those, how many no one holds (kept free for a child of that kind on the waitlist).
+    public var freeForOthers = 0
+    /// What changed for the child since the run, in plain words (set by the caller, from the
+    /// waitlist's live state).
+    public var sinceRun: String?
 
     /// The explanation in plain words, naming only this child (`name`, e.g. their given name).
     public func sentence(name: String) -> String {
         let ordinal = choice.map { " (their \(Self.ordinal($0 + 1)) choice)" } ?? ""
+        var text: String
         switch outcome {
         case .didNotApply:
-            return "\(name) did not apply for offer \(offerID)."
+            text = "\(name) did not apply for offer \(offerID)."
         case .holds(let kind):
-            return "\(name) holds \(Self.describe(kind)) at offer \(offerID)\(ordinal)."
+            text = "\(name) got \(Self.describe(kind)) at offer \(offerID)\(ordinal)."
         case .heldHigherChoice(let other, let rank):
-            return "\(name) holds offer \(other), their \(Self.ordinal(rank + 1)) choice, which they ranked above offer \(offerID)\(ordinal)."
+            text = "\(name) got offer \(other), their \(Self.ordinal(rank + 1)) choice, which they ranked above offer \(offerID)\(ordinal)."
         case .notAdmitted:
-            var parts: [String] = []
-            for cutoff in cutoffs {
-                let what = "its " + Self.count(cutoff.places, cutoff.kind)
-                if let decided = cutoff.decidedBy {
-                    let reason = cutoff.decidedByIDOrder ? "the order of their records (this round draws no lottery)" : decided.reason
-                    parts.append(
-                        cutoff.places == 1
-                            ? "\(what) went to a child ahead of \(name) by \(reason)"
-                            : "\(what) went to children ahead of \(name); the last one admitted was ahead by \(reason)")
-                } else {
-                    parts.append("\(what) had no free place for \(name)")
-                }
+            let other = otherKind
+            var what: String
+            switch limit {
+            case .kindPlaces(let kind, let places):
+                what = places == 0
+                    ? "all its places are reserved for \(Self.families(other))"
+                    : "the \(Self.places(places)) it can give \(Self.families(kind)) (the other \(Self.places(reservedForOthers)) \(reservedForOthers == 1 ? "is" : "are") reserved for \(Self.families(other)))"
+            case .allPlaces(let places):
+                what = "its \(Self.places(places))"
+            case nil:
+                what = "its places"
             }
-            if let reserved = reservedForOthers, reserved.places > 0 {
-                parts.append("its \(Self.count(reserved.places, reserved.kind)) \(reserved.places == 1 ? "is" : "are") only for those families")
+            if lastAdmitted != nil, let decided = decidedBy {
+                let reason = decidedByIDOrder ? "the order of their records (this round draws no lottery)" : decided.reason
+                what += replaceable == 1
+                    ? " went to a child ahead of \(name) by \(reason)"
+                    : " went to children ahead of \(name); the last one admitted whose place \(name) could have taken was ahead by \(reason)"
             }
-            var text = "\(name) was not admitted to offer \(offerID)\(ordinal): " + parts.joined(separator: "; ") + "."
+            text = "\(name) was not admitted to offer \(offerID)\(ordinal): \(what)."
+            if freeForOthers > 0 {
+                text += " \(Self.places(freeForOthers).capitalizedFirst) reserved for \(Self.families(other)) \(freeForOthers == 1 ? "is" : "are") still free, kept for \(Self.families(other)) on its waitlist."
+            }
             if let position = waitlistPosition { text += " \(name) is \(Self.ordinal(position)) on its waitlist." }
-            return text
         }
+        if let sinceRun { text += " " + sinceRun }
+        return text
     }
 
-    static func describe(_ kind: SeatKind, plural: Bool = false) -> String {
+    var otherKind: FamilyKind {
+        if case .kindPlaces(let kind, _) = limit { return kind == .sos ? .local : .sos }
+        return .sos
+    }
+
+    static func families(_ kind: FamilyKind) -> String { kind == .sos ? "SOS families" : "local families" }
+
+    static func places(_ count: Int) -> String { count == 1 ? "one place" : "\(count) places" }
+
+    static func describe(_ kind: SeatKind) -> String {
         switch kind {
-        case .open: plural ? "open places" : "an open place"
-        case .reservedSOS: plural ? "places reserved for SOS families" : "a place reserved for SOS families"
-        case .reservedLocal: plural ? "places reserved for local families" : "a place reserved for local families"
+        case .open: "an open place"
+        case .reservedSOS: "a place reserved for SOS families"
+        case .reservedLocal: "a place reserved for local families"
         }
     }
 
-    /// "one open place", "3 places reserved for SOS families".
-    static func count(_ places: Int, _ kind: SeatKind) -> String {
-        places == 1 ? "one " + String(describe(kind).dropFirst(kind == .open ? 3 : 2)) : "\(places) \(describe(kind, plural: true))"
-    }
-
-    static func ordinal(_ number: Int) -> String {
+    public static func ordinal(_ number: Int) -> String {
         let suffix: String
         switch (number % 10, number % 100) {
         case (1, let h) where h != 11: suffix = "st"
@@ -107,16 +118,20 @@ public struct IntakeExplanation: Sendable, Hashable {
     }
 }
 
-extension IntakeAllocator {
-    /// Explains `result` (this allocator's own) for one child and offer; nil if either is unknown.
-    public func explain(child childID: String, offer offerID: String, in result: IntakeResult) -> IntakeExplanation? {
-        guard let application = application(child: childID), let offer = offer(id: offerID) else { return nil }
-        let choice = application.ranking.firstIndex(of: offerID)
-        let position = result.waitlist(of: offerID).firstIndex(of: childID).map { $0 + 1 }
-        var explanation = IntakeExplanation(
-            childID: childID, offerID: offerID, outcome: .notAdmitted, choice: choice, waitlistPosition: position, cutoffs: [], reservedForOthers: nil)
-        let seat = result.seat(of: childID)
-        if let seat, seat.offerID == offerID {
+extension String {
+    fileprivate var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+extension IntakeExplanation {
+    /// Explains the run for one child and offer from the run's records; throws
+    /// `IntakeRunNeeds` for rows the source lacks; nil if the child or the offer is not in the
+    /// round.
+    public static func explain(child childID: String, offer offerID: String, run: any IntakeRunSource, order: [PriorityCriterion]) throws(IntakeRunNeeds) -> IntakeExplanation? {
+        guard let child = try run.runChild(childID), let offer = try run.runOffer(offerID) else { return nil }
+        let choice = child.ranking.firstIndex(of: offerID)
+        let position = offer.waiting.firstIndex { $0.childID == childID }.map { $0 + 1 }
+        var explanation = IntakeExplanation(childID: childID, offerID: offerID, outcome: .notAdmitted, choice: choice, waitlistPosition: position)
+        if let seat = child.seat, seat.offerID == offerID {
             explanation.outcome = .holds(seat.kind)
             return explanation
         }
@@ -124,24 +139,42 @@ extension IntakeAllocator {
             explanation.outcome = .didNotApply
             return explanation
         }
-        if let seat, seat.choice < choice {
+        if let seat = child.seat, seat.choice < choice {
             explanation.outcome = .heldHigherChoice(offerID: seat.offerID, choice: seat.choice)
             return explanation
         }
-        // Not admitted: the seats this child could hold, each with the last child admitted to it.
-        let ownReserved: SeatKind = application.familyKind == .sos ? .reservedSOS : .reservedLocal
-        let otherReserved: SeatKind = application.familyKind == .sos ? .reservedLocal : .reservedSOS
-        let holders = result.holders(of: offerID)
-        for (kind, places) in [(SeatKind.open, offer.openPlaces), (ownReserved, ownReserved == .reservedSOS ? offer.reservedSOS : offer.reservedLocal)] where places > 0 {
-            let inKind = holders.filter { result.seat(of: $0)?.kind == kind }
-            // `holders` is ordered best first: the last of the kind is the cutoff.
-            let last = inKind.count >= places ? inKind.last : nil
-            let decided = last.flatMap { decidingCriterion($0, over: childID, at: offerID)?.criterion }
-            explanation.cutoffs.append(IntakeExplanation.Cutoff(
-                kind: kind, places: places, lastAdmitted: last, decidedBy: decided, decidedByIDOrder: decided == .lottery && !order.contains(.lottery)))
+        // Not admitted: which count was full for them, and whose places they could have taken.
+        let kind = child.facts.familyKind
+        let counts = offer.offer
+        let own = offer.holders.filter { $0.familyKind == kind }.count
+        let ownLimit = kind == .sos ? counts.sosLimit : counts.localLimit
+        let othersKeep = kind == .sos ? counts.reservedLocal : counts.reservedSOS
+        let othersHold = offer.holders.count - own
+        explanation.reservedForOthers = othersKeep
+        let replaceable: [IntakeRunEntry]
+        if own >= ownLimit {
+            explanation.limit = .kindPlaces(kind, ownLimit)
+            replaceable = offer.holders.filter { $0.familyKind == kind }
+            explanation.freeForOthers = max(0, min(othersKeep - othersHold, counts.places - offer.holders.count))
+        } else {
+            explanation.limit = .allPlaces(counts.places)
+            replaceable = offer.holders
         }
-        let othersPlaces = otherReserved == .reservedSOS ? offer.reservedSOS : offer.reservedLocal
-        if othersPlaces > 0 { explanation.reservedForOthers = (otherReserved, othersPlaces) }
+        if let last = replaceable.last, let holder = try run.runChild(last.childID) {
+            let decided = PriorityFacts.decidingCriterion(
+                (last.childID, holder.facts), over: (childID, child.facts), nursery: counts.nurseryID, order: order)
+            explanation.lastAdmitted = last.childID
+            explanation.replaceable = replaceable.count
+            explanation.decidedBy = decided.criterion
+            explanation.decidedByIDOrder = decided.byIDOrder
+        }
         return explanation
+    }
+}
+
+extension IntakeAllocator {
+    /// Explains `result` (this allocator's own) for one child and offer; nil if either is unknown.
+    public func explain(child childID: String, offer offerID: String, in result: IntakeResult) -> IntakeExplanation? {
+        try? IntakeExplanation.explain(child: childID, offer: offerID, run: AllocatedIntakeRun(allocator: self, result: result), order: order)
     }
 }

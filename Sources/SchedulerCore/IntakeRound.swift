@@ -2,15 +2,18 @@
 /// run allocates every application at once by child-proposing deferred acceptance with
 /// reserves, deterministic for a given round and seed.
 ///
-/// **Seats.** An offer has `places` seats: `reservedSOS` only children of SOS families may
-/// hold, `reservedLocal` only children of local families, the rest open to all (the same
-/// hard reserves as the capacity ledger, so results book without breaking it).
+/// **Reserves are counts, not chairs.** An offer with `places` P, `reservedSOS` rs and
+/// `reservedLocal` rl may hold any set of children with at most P in all, at most P - rl from
+/// SOS families and at most P - rs from local families: the capacity ledger's own limits, so
+/// results book without breaking it. A reserved place is a floor for its kind of family, not a
+/// chair: a child *could take* a holder's place whenever swapping the two keeps the set within
+/// those counts.
 ///
-/// **Choice at an offer** (which children it holds among those proposing to it): the open
-/// seats go to the highest-priority children, whatever their family; then the SOS seats to
-/// the highest-priority SOS children left, and the local seats to the local children left.
-/// Open seats first means a reserved seat is extra help: an SOS child who would win an open
-/// seat anyway does not use up one of the SOS seats.
+/// **Choice at an offer** (which children it holds among those proposing to it): the best rs
+/// SOS children (or fewer, if fewer propose) and the best rl local children take the reserved
+/// places, then the best of everyone left take the rest; the same as admitting children in
+/// priority order while the three counts allow. Seat kinds (`SeatKind`) only label which
+/// holders count towards a reserve: the best holders of each kind, up to its reserve.
 public struct IntakeOffer: Sendable, Hashable {
     public var id: String
     public var groupID: String
@@ -32,6 +35,31 @@ public struct IntakeOffer: Sendable, Hashable {
     }
 
     public var openPlaces: Int { places - reservedSOS - reservedLocal }
+    /// At most this many holders from SOS families (the places local families do not keep).
+    public var sosLimit: Int { places - reservedLocal }
+    /// At most this many holders from local families.
+    public var localLimit: Int { places - reservedSOS }
+
+    /// Whether `sos` children of SOS families and `local` of local families fit the counts.
+    public func fits(sos: Int, local: Int) -> Bool {
+        sos + local <= places && sos <= sosLimit && local <= localLimit
+    }
+
+    /// Seat labels for holders given best first: each kind's best holders, up to its reserve,
+    /// hold its reserved places; everyone else an open one.
+    public func seatLabels(_ holdersBestFirst: [FamilyKind]) -> [SeatKind] {
+        var sos = 0, local = 0
+        return holdersBestFirst.map { kind in
+            switch kind {
+            case .sos:
+                sos += 1
+                return sos <= reservedSOS ? .reservedSOS : .open
+            case .local:
+                local += 1
+                return local <= reservedLocal ? .reservedLocal : .open
+            }
+        }
+    }
 
     public func validate() throws(SchedulerError) {
         guard places > 0 else { throw SchedulerError(.invalidArgument, "an offer needs at least one place", field: "offer.places") }
@@ -71,9 +99,8 @@ public struct IntakeApplication: Sendable, Hashable {
 }
 
 /// The criteria that order children for a place, compared in a round's order (lexicographic).
+/// Reserves are not a criterion: an offer's counts handle them.
 public enum PriorityCriterion: String, Sendable, Hashable, CaseIterable, Codable {
-    /// For a reserved seat, a child of the class it is reserved for (reserved seats take no one else).
-    case reservedPlace = "reserved_place"
     /// A sibling already placed at the offer's nursery.
     case sibling
     case specialNeeds = "special_needs"
@@ -86,19 +113,34 @@ public enum PriorityCriterion: String, Sendable, Hashable, CaseIterable, Codable
 
     /// domain.md's default order.
     public static let defaultOrder: [PriorityCriterion] = [
-        .reservedPlace, .sibling, .specialNeeds, .singleParent, .parentsWorking, .earlierApplication, .lottery,
+        .sibling, .specialNeeds, .singleParent, .parentsWorking, .earlierApplication, .lottery,
     ]
 
     /// How a family is told this criterion decided.
     public var reason: String {
         switch self {
-        case .reservedPlace: "a place reserved for another kind of family"
         case .sibling: "a sibling already placed at that nursery"
         case .specialNeeds: "special needs"
         case .singleParent: "a single-parent household"
         case .parentsWorking: "parents working or in training"
         case .earlierApplication: "an earlier application"
         case .lottery: "the lottery"
+        }
+    }
+
+    /// A round's order must let every criterion decide something: no repeats, and nothing after
+    /// the lottery (it breaks every tie, so criteria after it never decide).
+    public static func validate(_ order: [PriorityCriterion], field: String) throws(SchedulerError) {
+        var seen = Set<PriorityCriterion>()
+        for (index, criterion) in order.enumerated() {
+            guard seen.insert(criterion).inserted else {
+                throw SchedulerError(.invalidArgument, "priority criterion \(criterion.rawValue) appears twice", field: "\(field)[\(index)]")
+            }
+        }
+        if let lottery = order.firstIndex(of: .lottery), lottery < order.count - 1 {
+            let dead = order[(lottery + 1)...].map(\.rawValue).joined(separator: ", ")
+            throw SchedulerError(
+                .invalidArgument, "the lottery breaks every tie, so \(dead) after it would never decide; put the lottery last", field: "\(field)[\(lottery + 1)]")
         }
     }
 }
@@ -127,6 +169,12 @@ public struct IntakeResult: Sendable, Hashable {
         public var kind: SeatKind
         /// The child's rank in its own list (0: first choice).
         public var choice: Int
+
+        public init(offerID: String, kind: SeatKind, choice: Int) {
+            self.offerID = offerID
+            self.kind = kind
+            self.choice = choice
+        }
     }
 
     /// Every applicant, in id order.
@@ -217,23 +265,39 @@ public struct IntakeRoundInfo: Sendable, Hashable {
         guard !id.isEmpty else { throw SchedulerError(.invalidArgument, "a round needs an id", field: "round.id") }
         guard !siteID.isEmpty else { throw SchedulerError(.invalidArgument, "a round needs a site", field: "round.site_id") }
         guard first <= last else { throw SchedulerError(.invalidArgument, "the term ends (\(last)) before it starts (\(first))", field: "round.term_last") }
-        guard Set(order).count == order.count else { throw SchedulerError(.invalidArgument, "a priority criterion appears twice", field: "round.priority_order") }
+        try PriorityCriterion.validate(order, field: "round.priority_order")
     }
 
     /// The order as stored: criteria names joined by commas.
     public var orderText: String { order.map(\.rawValue).joined(separator: ",") }
 
-    public static func order(parsing text: String) throws(SchedulerError) -> [PriorityCriterion] {
+    /// An order as a request gives it: known criteria only, each able to decide. Reserves are
+    /// refused as a criterion: they are counts an offer keeps (`reserved_sos`, `reserved_local`).
+    public static func order(parsing names: [String], field: String = "round.priority_order") throws(SchedulerError) -> [PriorityCriterion] {
         var order: [PriorityCriterion] = []
-        for name in text.split(separator: ",") {
-            guard let criterion = PriorityCriterion(rawValue: String(name)) else {
+        for (index, name) in names.enumerated() {
+            if name == "reserved_place" {
+                throw SchedulerError(
+                    .invalidArgument,
+                    "reserved_place is not a priority criterion: reserved places are counts each offer keeps (reserved_sos, reserved_local); drop it from the order",
+                    field: "\(field)[\(index)]")
+            }
+            guard let criterion = PriorityCriterion(rawValue: name) else {
                 throw SchedulerError(
                     .invalidArgument, "unknown priority criterion \(name); use \(PriorityCriterion.allCases.map(\.rawValue).joined(separator: ", "))",
-                    field: "round.priority_order")
+                    field: "\(field)[\(index)]")
             }
             order.append(criterion)
         }
+        try PriorityCriterion.validate(order, field: field)
         return order
+    }
+
+    /// The order as a store keeps it (names joined by commas). Rounds created before reserves
+    /// became counts stored `reserved_place` first, which never changed the order among the
+    /// children who could take a place: it is dropped.
+    public static func order(stored text: String) throws(SchedulerError) -> [PriorityCriterion] {
+        try order(parsing: text.split(separator: ",").map(String.init).filter { $0 != "reserved_place" })
     }
 }
 

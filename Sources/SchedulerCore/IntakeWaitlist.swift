@@ -19,25 +19,29 @@ extension CapacityLedger {
     }
 }
 
-/// What happens after a round has run: seats free up (a family gives up a place), the
-/// highest-priority child waiting for that offer who may hold that kind of seat is offered it
-/// with a response deadline; accepting releases the child's lower-ranked seat, which moves on
-/// in turn (a cascade); declining or letting the deadline pass moves the seat to the next
-/// child. A child may hold several unanswered offers at once (each freed seat goes to the best
-/// child waiting for it, whatever else that child has been offered); accepting one declines
-/// those they ranked lower. Every move is recorded. Time is whatever clock the caller passes
-/// in (milliseconds), so tests drive deadlines.
+/// What happens after a round has run: places free up (a family gives up a place, declines or
+/// lets a waitlist offer lapse), and each freed place goes to the highest-priority child waiting
+/// for that offer whom the offer's counts allow (`IntakeOffer.fits`: holders, children with an
+/// unanswered offer of it, and the new child together), with a response deadline. Holders are
+/// re-labelled between reserved and open places as needed; a place no waiting child may take
+/// stays free until one may. Accepting releases the child's lower-ranked place (a cascade) and
+/// declines their unanswered offers ranked lower; declining or letting the deadline pass moves
+/// the place on. A child may hold several unanswered offers at once. Every move is recorded.
+///
+/// The state reads the run offer by offer and child by child from an `IntakeRunSource`, so only
+/// what the events touch is loaded; a method that touches rows the source lacks throws
+/// `IntakeRunNeeds`. Time is whatever clock the caller passes in (milliseconds).
 public struct IntakeWaitlist: Sendable {
     public enum Move: Sendable, Hashable {
         case offered(child: String, offer: String, seat: SeatKind, deadline: Int64)
         case accepted(child: String, offer: String)
         case declined(child: String, offer: String)
         case expired(child: String, offer: String)
-        /// A child gave up a seat (cancelled, or took a better one).
+        /// A child gave up a place (cancelled, or took a better one).
         case released(child: String, offer: String, seat: SeatKind)
-        /// A freed seat no waiting child may take stays free.
+        /// A freed place no waiting child may take stays free.
         case leftFree(offer: String, seat: SeatKind)
-        /// The child's seat became a placement; the child no longer waits for anything.
+        /// The child's place became a placement; the child no longer waits for anything.
         case confirmed(child: String, offer: String)
     }
 
@@ -55,153 +59,233 @@ public struct IntakeWaitlist: Sendable {
         }
     }
 
-    let allocator: IntakeAllocator
-    let initial: IntakeResult
-    /// The allocation this state started from (to replay events over).
-    public var startedFrom: (allocator: IntakeAllocator, result: IntakeResult) { (allocator, initial) }
-    /// How long a family has to answer a waitlist offer.
-    public let responseWindow: Int64
-    /// Child -> the seat they hold.
-    public private(set) var seats: [String: IntakeResult.Seat]
-    /// Offers made from the waitlists and not answered yet, oldest first.
-    public private(set) var pending: [Pending] = []
-    /// Offer -> children waiting, best priority first (children who left every list, by
-    /// confirming, are dropped when read).
-    private var lists: [String: [String]]
-    /// Children who left every waitlist (their place is confirmed).
-    private var left: Set<String> = []
-    /// Offer -> seats free and not offered to anyone.
-    public private(set) var free: [String: [SeatKind: Int]] = [:]
-    public private(set) var moves: [Move] = []
-    /// Children whose seat is booked as a placement.
-    public private(set) var confirmed: Set<String> = []
-
-    public init(allocator: IntakeAllocator, result: IntakeResult, responseWindow: Int64) {
-        self.allocator = allocator
-        self.initial = result
-        self.responseWindow = responseWindow
-        seats = result.seats
-        var lists: [String: [String]] = [:]
-        for offer in allocator.offers { lists[offer.id] = result.waitlist(of: offer.id) }
-        self.lists = lists
-        // Seats the round left empty (no eligible applicant) are free from the start.
-        for offer in allocator.offers {
-            let held = result.holders(of: offer.id).compactMap { result.seat(of: $0)?.kind }
-            for (kind, places) in [(SeatKind.open, offer.openPlaces), (.reservedSOS, offer.reservedSOS), (.reservedLocal, offer.reservedLocal)] {
-                let empty = places - held.filter { $0 == kind }.count
-                if empty > 0 { free[offer.id, default: [:]][kind] = empty }
-            }
-        }
+    /// An offer as the moves have left it.
+    struct LiveOffer: Sendable {
+        var offer: IntakeOffer
+        /// Best first.
+        var holders: [IntakeRunEntry]
+        /// Best first; a child stays here while an offer of it is unanswered.
+        var waiting: [IntakeRunEntry]
     }
 
-    /// Offer -> children still waiting, best priority first.
-    public var waitlists: [String: [String]] {
-        lists.mapValues { $0.filter { !left.contains($0) } }
+    /// Where the run is read from; may be replaced by a source holding more rows of the same run.
+    public var source: any IntakeRunSource
+    /// How long a family has to answer a waitlist offer.
+    public let responseWindow: Int64
+    /// Offers touched since the run, as they are now.
+    private var live: [String: LiveOffer] = [:]
+    /// Children whose place changed since the run: what they hold now (nil: nothing).
+    private var changedSeats: [String: IntakeResult.Seat?] = [:]
+    /// Offers made from the waitlists and not answered yet, oldest first.
+    public private(set) var pending: [Pending] = []
+    public private(set) var moves: [Move] = []
+    /// Children whose place is booked as a placement.
+    public private(set) var confirmed: Set<String> = []
+
+    public init(source: any IntakeRunSource, responseWindow: Int64) {
+        self.source = source
+        self.responseWindow = responseWindow
+    }
+
+    public init(allocator: IntakeAllocator, result: IntakeResult, responseWindow: Int64) {
+        self.init(source: AllocatedIntakeRun(allocator: allocator, result: result), responseWindow: responseWindow)
+    }
+
+    // MARK: Reading the state
+
+    /// The place `child` holds now, if any.
+    public func seat(of child: String) throws(IntakeRunNeeds) -> IntakeResult.Seat? {
+        if let changed = changedSeats[child] { return changed }
+        return try source.runChild(child)?.seat
+    }
+
+    /// The children whose place changed since the run, with what they hold now.
+    public var changedSinceRun: [String: IntakeResult.Seat?] { changedSeats }
+
+    /// The offers whose holders or waitlist changed since the run.
+    public var touchedOffers: Set<String> { Set(live.keys) }
+
+    /// The children holding `offerID` now, best first, with their place's label.
+    public func holders(of offerID: String) throws(IntakeRunNeeds) -> [(childID: String, seat: SeatKind)] {
+        guard let offer = try liveOffer(offerID) else { return [] }
+        return zip(offer.holders, offer.offer.seatLabels(offer.holders.map(\.familyKind))).map { ($0.childID, $1) }
+    }
+
+    /// The children waiting for `offerID` now, best first (those with an unanswered offer of it too).
+    public func waitlist(of offerID: String) throws(IntakeRunNeeds) -> [String] {
+        try liveOffer(offerID)?.waiting.map(\.childID) ?? []
+    }
+
+    /// Places of `offerID` neither held nor offered.
+    public func freePlaces(at offerID: String) throws(IntakeRunNeeds) -> Int {
+        guard let offer = try liveOffer(offerID) else { return 0 }
+        return offer.offer.places - offer.holders.count - pending.filter { $0.offerID == offerID }.count
     }
 
     /// The unanswered offers made to a child.
     public func pending(of child: String) -> [Pending] { pending.filter { $0.childID == child } }
 
-    /// A child gives up the seat they hold (the family cancelled); the seat moves on. The child
-    /// keeps waiting for the offers they ranked higher.
-    public mutating func release(child: String, now: Int64) throws(SchedulerError) {
+    /// The position (1-based) of a child on an offer's waitlist, if they wait for it.
+    public func position(of child: String, on offerID: String) throws(IntakeRunNeeds) -> Int? {
+        try liveOffer(offerID)?.waiting.firstIndex { $0.childID == child }.map { $0 + 1 }
+    }
+
+    func liveOffer(_ id: String) throws(IntakeRunNeeds) -> LiveOffer? {
+        if let offer = live[id] { return offer }
+        return try source.runOffer(id).map { LiveOffer(offer: $0.offer, holders: $0.holders, waiting: $0.waiting) }
+    }
+
+    // MARK: Events
+
+    /// A child gives up the place they hold (the family cancelled); the place moves on. The
+    /// child keeps waiting for the offers they ranked higher.
+    public mutating func release(child: String, now: Int64) throws {
         guard !confirmed.contains(child) else {
             throw SchedulerError(.failedPrecondition, "child \(child)'s place is booked as a placement: cancel or end the placement instead", field: "child_id")
         }
-        guard let seat = seats.removeValue(forKey: child) else {
-            throw SchedulerError(.failedPrecondition, "child \(child) holds no seat in this round", field: "child_id")
+        guard let seat = try seat(of: child) else {
+            throw SchedulerError(.failedPrecondition, "child \(child) holds no place in this round", field: "child_id")
         }
+        try update(seat.offerID) { $0.holders.removeAll { $0.childID == child } }
+        changedSeats[child] = .some(nil)
         moves.append(.released(child: child, offer: seat.offerID, seat: seat.kind))
-        offerSeat(at: seat.offerID, kind: seat.kind, now: now)
+        try relabel(seat.offerID)
+        try fill(seat.offerID, now: now, freed: true)
     }
 
-    /// The family's answer to a waitlist offer. Accepting takes the seat, releases the one the
+    /// The family's answer to a waitlist offer. Accepting takes the place, releases the one the
     /// child held (ranked lower), which moves on, and declines their other offers ranked lower;
-    /// declining moves the seat to the next child.
-    public mutating func respond(child: String, offer offerID: String, accept: Bool, now: Int64) throws(SchedulerError) {
-        expire(now: now)
+    /// declining moves the place to the next child.
+    public mutating func respond(child: String, offer offerID: String, accept: Bool, now: Int64) throws {
+        try expire(now: now)
         guard let index = pending.firstIndex(where: { $0.childID == child && $0.offerID == offerID }) else {
             throw SchedulerError(.failedPrecondition, "child \(child) has no open offer of \(offerID) (it may have expired)", field: "offer_id")
         }
-        let offered = pending.remove(at: index)
-        lists[offerID]?.removeAll { $0 == child }
-        guard accept else {
+        pending.remove(at: index)
+        var entry: IntakeRunEntry?
+        try update(offerID) { offer in
+            entry = offer.waiting.first { $0.childID == child }
+            offer.waiting.removeAll { $0.childID == child }
+        }
+        guard accept, let entry else {
             moves.append(.declined(child: child, offer: offerID))
-            offerSeat(at: offerID, kind: offered.seat, now: now)
+            try fill(offerID, now: now, freed: true)
             return
         }
         moves.append(.accepted(child: child, offer: offerID))
-        let ranking = allocator.application(child: child)?.ranking ?? []
-        let choice = ranking.firstIndex(of: offerID) ?? 0
-        let previous = seats[child]
-        seats[child] = IntakeResult.Seat(offerID: offerID, kind: offered.seat, choice: choice)
-        // The child no longer waits for offers it ranked below this one, nor holds offers of them.
-        let lower = Set(ranking[(choice + 1)...])
-        for offer in lower { lists[offer]?.removeAll { $0 == child } }
+        let previous = try seat(of: child)
+        try update(offerID) { offer in
+            offer.holders.append(entry)
+            offer.holders.sort { $0.key > $1.key }
+        }
+        try relabel(offerID)
+        // The child no longer waits for offers ranked below this one, nor holds offers of them.
+        let ranking = try source.runChild(child)?.ranking ?? []
+        let lower = ranking.dropFirst(entry.choice + 1)
+        for other in lower where (previous.map { ranking.firstIndex(of: other) ?? 0 < $0.choice } ?? true) {
+            try update(other) { $0.waiting.removeAll { $0.childID == child } }
+        }
         for moot in pending.filter({ $0.childID == child && lower.contains($0.offerID) }) {
             pending.removeAll { $0 == moot }
             moves.append(.declined(child: child, offer: moot.offerID))
-            offerSeat(at: moot.offerID, kind: moot.seat, now: now)
+            try fill(moot.offerID, now: now, freed: true)
         }
         if let previous {
+            try update(previous.offerID) { offer in offer.holders.removeAll { $0.childID == child } }
             moves.append(.released(child: child, offer: previous.offerID, seat: previous.kind))
-            offerSeat(at: previous.offerID, kind: previous.kind, now: now)
+            try relabel(previous.offerID)
+            try fill(previous.offerID, now: now, freed: true)
         }
     }
 
-    /// The child's seat at `offerID` is booked as a placement: final. The child leaves every
+    /// The child's place at `offerID` is booked as a placement: final. The child leaves every
     /// waitlist and declines any offer not yet answered.
-    public mutating func confirm(child: String, offer offerID: String, now: Int64) throws(SchedulerError) {
-        guard let seat = seats[child] else {
-            throw SchedulerError(.failedPrecondition, "child \(child) holds no seat in this round", field: "child_ids")
+    public mutating func confirm(child: String, offer offerID: String, now: Int64) throws {
+        guard let seat = try seat(of: child) else {
+            throw SchedulerError(.failedPrecondition, "child \(child) holds no place in this round", field: "child_ids")
         }
         guard seat.offerID == offerID else {
-            throw SchedulerError(.failedPrecondition, "child \(child) now holds a seat at \(seat.offerID), not \(offerID)", field: "child_ids")
+            throw SchedulerError(.failedPrecondition, "child \(child) now holds a place at \(seat.offerID), not \(offerID)", field: "child_ids")
         }
         guard confirmed.insert(child).inserted else {
             throw SchedulerError(.failedPrecondition, "child \(child)'s place is already confirmed", field: "child_ids")
         }
-        left.insert(child)
         moves.append(.confirmed(child: child, offer: offerID))
+        // They waited only for offers ranked above their place.
+        let ranking = try source.runChild(child)?.ranking ?? []
+        for other in ranking.prefix(seat.choice) {
+            try update(other) { $0.waiting.removeAll { $0.childID == child } }
+        }
         for moot in pending(of: child) {
             pending.removeAll { $0 == moot }
             moves.append(.declined(child: child, offer: moot.offerID))
-            offerSeat(at: moot.offerID, kind: moot.seat, now: now)
+            try fill(moot.offerID, now: now, freed: true)
         }
     }
 
-    /// Offers whose deadline has passed by `now` expire; their seats move on.
-    public mutating func expire(now: Int64) {
+    /// Offers whose deadline has passed by `now` expire; their places move on.
+    public mutating func expire(now: Int64) throws {
         while let due = pending.filter({ $0.deadline <= now }).min(by: { ($0.deadline, $0.childID, $0.offerID) < ($1.deadline, $1.childID, $1.offerID) }) {
             pending.removeAll { $0 == due }
-            lists[due.offerID]?.removeAll { $0 == due.childID }
+            try update(due.offerID) { $0.waiting.removeAll { $0.childID == due.childID } }
             moves.append(.expired(child: due.childID, offer: due.offerID))
-            offerSeat(at: due.offerID, kind: due.seat, now: due.deadline)
+            try fill(due.offerID, now: due.deadline, freed: true)
         }
     }
 
-    /// A free seat goes to the first child on the waitlist who may hold it and has not been
-    /// offered a seat of this offer already; if there is none, it stays free.
-    mutating func offerSeat(at offerID: String, kind: SeatKind, now: Int64) {
-        let list = lists[offerID] ?? []
-        let next = list.first { child in
-            !left.contains(child) && !pending.contains { $0.childID == child && $0.offerID == offerID }
-                && allocator.application(child: child).map { kind.admits($0.familyKind) } == true
-        }
-        guard let child = next else {
-            free[offerID, default: [:]][kind, default: 0] += 1
-            moves.append(.leftFree(offer: offerID, seat: kind))
-            return
-        }
-        let deadline = now + responseWindow
-        pending.append(Pending(childID: child, offerID: offerID, seat: kind, deadline: deadline))
-        moves.append(.offered(child: child, offer: offerID, seat: kind, deadline: deadline))
+    // MARK: Moving places on
+
+    /// Changes a live offer (loading it from the run first).
+    private mutating func update(_ offerID: String, _ change: (inout LiveOffer) -> Void) throws(IntakeRunNeeds) {
+        guard var offer = try liveOffer(offerID) else { return }
+        change(&offer)
+        live[offerID] = offer
     }
 
-    /// The position (1-based) of a child on an offer's waitlist, if they wait for it.
-    public func position(of child: String, on offerID: String) -> Int? {
-        guard !left.contains(child) else { return nil }
-        return lists[offerID]?.filter { !left.contains($0) }.firstIndex(of: child).map { $0 + 1 }
+    /// Holders' labels follow the counts: record every holder's place as it is labelled now.
+    private mutating func relabel(_ offerID: String) throws {
+        guard let offer = try liveOffer(offerID) else { return }
+        for (entry, kind) in zip(offer.holders, offer.offer.seatLabels(offer.holders.map(\.familyKind))) {
+            changedSeats[entry.childID] = .some(IntakeResult.Seat(offerID: offerID, kind: kind, choice: entry.choice))
+        }
+    }
+
+    /// Offers each free place of `offerID` to the best waiting child the counts allow, as long
+    /// as there is one; `freed`: a place was just given up (recorded as left free if no one may
+    /// take it).
+    mutating func fill(_ offerID: String, now: Int64, freed: Bool) throws {
+        guard let offer = try liveOffer(offerID) else { return }
+        var offered = pending.filter { $0.offerID == offerID }
+        var madeOne = false
+        while offer.offer.places - offer.holders.count - offered.count > 0 {
+            let kinds = offer.holders.map(\.familyKind) + offered.compactMap { pending in offer.waiting.first { $0.childID == pending.childID }?.familyKind }
+            let sos = kinds.filter { $0 == .sos }.count, local = kinds.count - sos
+            let next = offer.waiting.first { entry in
+                !offered.contains { $0.childID == entry.childID }
+                    && offer.offer.fits(sos: sos + (entry.familyKind == .sos ? 1 : 0), local: local + (entry.familyKind == .local ? 1 : 0))
+            }
+            guard let next else { break }
+            let label = Self.label(for: next.familyKind, sos: sos, local: local, offer: offer.offer)
+            let made = Pending(childID: next.childID, offerID: offerID, seat: label, deadline: now + responseWindow)
+            pending.append(made)
+            offered.append(made)
+            moves.append(.offered(child: next.childID, offer: offerID, seat: label, deadline: made.deadline))
+            madeOne = true
+        }
+        if freed && !madeOne {
+            let kinds = offer.holders.map(\.familyKind)
+            let sos = kinds.filter { $0 == .sos }.count
+            let label: SeatKind = sos < offer.offer.reservedSOS ? .reservedSOS : (kinds.count - sos < offer.offer.reservedLocal ? .reservedLocal : .open)
+            moves.append(.leftFree(offer: offerID, seat: label))
+        }
+    }
+
+    /// The label of a place a child of `kind` takes next to `sos` and `local` others.
+    static func label(for kind: FamilyKind, sos: Int, local: Int, offer: IntakeOffer) -> SeatKind {
+        switch kind {
+        case .sos: sos < offer.reservedSOS ? .reservedSOS : .open
+        case .local: local < offer.reservedLocal ? .reservedLocal : .open
+        }
     }
 }
 
@@ -221,8 +305,8 @@ extension IntakeWaitlist {
     public static let defaultResponseWindow: Int64 = 7 * 86_400_000
 
     /// Applies one event at instant `at` (offers past their deadline lapse first).
-    public mutating func apply(_ event: IntakeEvent, at: Int64) throws(SchedulerError) {
-        expire(now: at)
+    public mutating func apply(_ event: IntakeEvent, at: Int64) throws {
+        try expire(now: at)
         switch event {
         case .release(let child): try release(child: child, now: at)
         case .respond(let child, let offer, let accept): try respond(child: child, offer: offer, accept: accept, now: at)
@@ -230,13 +314,21 @@ extension IntakeWaitlist {
         }
     }
 
-    /// The state after `events` (each with its instant), as of `now`.
+    /// The state after `events` (each with its instant), as of `now`. Throws `IntakeRunNeeds`
+    /// when the source lacks rows the events touch, or the `SchedulerError` of an event the
+    /// state refuses.
+    public static func replay(
+        source: any IntakeRunSource, events: [(IntakeEvent, at: Int64)], now: Int64, responseWindow: Int64 = defaultResponseWindow
+    ) throws -> IntakeWaitlist {
+        var waitlist = IntakeWaitlist(source: source, responseWindow: responseWindow)
+        for (event, at) in events { try waitlist.apply(event, at: at) }
+        try waitlist.expire(now: now)
+        return waitlist
+    }
+
     public static func replay(
         allocator: IntakeAllocator, result: IntakeResult, events: [(IntakeEvent, at: Int64)], now: Int64, responseWindow: Int64 = defaultResponseWindow
-    ) throws(SchedulerError) -> IntakeWaitlist {
-        var waitlist = IntakeWaitlist(allocator: allocator, result: result, responseWindow: responseWindow)
-        for (event, at) in events { try waitlist.apply(event, at: at) }
-        waitlist.expire(now: now)
-        return waitlist
+    ) throws -> IntakeWaitlist {
+        try replay(source: AllocatedIntakeRun(allocator: allocator, result: result), events: events, now: now, responseWindow: responseWindow)
     }
 }

@@ -31,7 +31,7 @@ struct IntakeService {
                 seed = UInt64.random(in: 1...UInt64.max, using: &generator)
             }
             let order = message.priorityOrder.isEmpty
-                ? PriorityCriterion.defaultOrder : try IntakeRoundInfo.order(parsing: message.priorityOrder.joined(separator: ","))
+                ? PriorityCriterion.defaultOrder : try IntakeRoundInfo.order(parsing: message.priorityOrder)
             let round = IntakeRoundInfo(
                 id: try Field.id(message.id, "round.id"), siteID: siteID, name: try Field.name(message.name, "round.name", required: false),
                 first: try Field.date(message.termFirst, "round.term_first"), last: try Field.date(message.termLast, "round.term_last"),
@@ -41,9 +41,10 @@ struct IntakeService {
 
         registry.async(p + "GetRound") { (request: GetRoundRequest, context) in
             let principal = try context.requirePrincipal()
-            let inputs = try await store.intakeInputs(roundID: try Field.id(request.id, "id"))
-            try await access.checkSite(principal, inputs.round.siteID)
-            return IntakeRoundMessage(inputs.round, offers: inputs.offers, applications: inputs.applications.count)
+            let id = try Field.id(request.id, "id")
+            guard let overview = try await store.roundOverview(id: id) else { throw SchedulerError(.notFound, "no intake round with id \(id)", field: "id") }
+            try await access.checkSite(principal, overview.round.siteID)
+            return IntakeRoundMessage(overview.round, offers: overview.offers, applications: overview.applications)
         }
 
         registry.mutating(p + "OpenOffer") { (request: OpenOfferRequest, context) in
@@ -98,60 +99,66 @@ struct IntakeService {
 
         registry.mutating(p + "RunRound") { (request: RunRoundRequest, context) in
             let principal = try context.requirePrincipal()
-            let inputs = try await store.intakeInputs(roundID: try Field.id(request.roundID, "round_id"))
-            try access.checkSiteAdministration(principal, inputs.round.siteID)
+            let roundID = try Field.id(request.roundID, "round_id")
+            // The round's site first (one row), the inputs only for a caller who may run it.
+            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            try access.checkSiteAdministration(principal, round.siteID)
+            let inputs = try await store.intakeInputs(roundID: roundID)
             guard inputs.round.state == .open else {
                 throw SchedulerError(.failedPrecondition, "round \(inputs.round.id) has already run; its results are final", field: "round_id")
             }
+            // A real run closes the round: before the deadline only when the caller says so (audited).
+            let early = context.now().millisecondsSince1970 <= inputs.round.deadline
+            if !request.dryRun && early && !request.closeEarly {
+                throw SchedulerError(
+                    .failedPrecondition,
+                    "round \(inputs.round.id) takes applications until \(Date(timeIntervalSince1970: Double(inputs.round.deadline) / 1000)); run it with dry_run to preview, or set close_early to close it now and refuse later applications",
+                    field: "close_early")
+            }
             let allocator = try inputs.allocator()
             let result = allocator.run()
-            let held = result.seats
-            let response = Self.summary(allocator, result, seats: held, dryRun: request.dryRun)
+            let response = Self.summary(allocator, result, dryRun: request.dryRun)
             if request.dryRun {
                 // Nothing changes, but every child's application was read: that is audited.
-                try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["intake_round:\(inputs.round.id)"], at: Date())
+                try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["intake_round:\(inputs.round.id)"], at: context.now())
                 return try WireCodec.encode(response)
             }
-            let seats = held.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
+            let records = allocator.runRecords(in: result)
             return NurseryService.reply(try await store.recordAllocation(
-                roundID: inputs.round.id, inputsVersion: inputs.round.inputsVersion, applications: inputs.applications, seats: seats,
-                context: context.mutation()) { _ in try WireCodec.encode(response) })
+                roundID: inputs.round.id, inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers,
+                closedEarly: early, context: context.mutation()) { _ in try WireCodec.encode(response) })
         }
 
         registry.async(p + "GetResults") { (request: GetResultsRequest, context) in
             let principal = try context.requirePrincipal()
-            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
-            try await access.checkSite(principal, inputs.round.siteID)
-            // What was stored is what counts; the re-run (same inputs, same seed) gives the waitlists.
             guard request.pageSize <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
+            var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             let size = request.pageSize == 0 ? 1000 : Int(request.pageSize)
-            let stored = Dictionary(uniqueKeysWithValues: try await store.intakeResults(roundID: inputs.round.id).map { ($0.childID, $0) })
-            // Applications are in child-id order: the page starts after the token's child.
-            let start = request.pageToken.isEmpty
-                ? 0 : allocator.applications.firstIndex { $0.childID.utf8.lexicographicallyPrecedes(request.pageToken.utf8) == false && $0.childID != request.pageToken }
-                    ?? allocator.applications.count
-            let page = allocator.applications[start..<min(allocator.applications.count, start + size)]
-            let results = page.map { application -> ChildResultMessage in
-                guard let seat = stored[application.childID] else { return ChildResultMessage(childID: application.childID) }
-                return ChildResultMessage(childID: application.childID, offerID: seat.offerID, seat: seat.seat.rawValue, choice: UInt32(seat.choice + 1))
+            // The run's rows for the page, with what the moves since have changed.
+            let waitlist = try await run.live(now: context.now())
+            let page = try await store.intakeRunPage(roundID: run.round.id, after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1)
+            let changed = waitlist.changedSinceRun
+            let results = page.prefix(size).map { child -> ChildResultMessage in
+                let seat = changed[child.childID] ?? child.seat
+                guard let seat else { return ChildResultMessage(childID: child.childID) }
+                return ChildResultMessage(childID: child.childID, offerID: seat.offerID, seat: seat.kind.rawValue, choice: UInt32(seat.choice + 1))
             }
-            let next = start + size < allocator.applications.count ? (page.last?.childID ?? "") : ""
-            return GetResultsResponse(results: results, offers: Self.summary(allocator, result, seats: result.seats, dryRun: false).offers, nextPageToken: next)
+            let next = page.count > size ? (page.prefix(size).last?.childID ?? "") : ""
+            return GetResultsResponse(results: results, offers: try await run.fills(), nextPageToken: next)
         }
 
         registry.async(p + "GetWaitlist") { (request: GetWaitlistRequest, context) in
             let principal = try context.requirePrincipal()
-            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
-            try await access.checkSite(principal, inputs.round.siteID)
+            var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             let offerID = try Field.id(request.offerID, "offer_id")
-            guard inputs.offers.contains(where: { $0.id == offerID }) else {
-                throw SchedulerError(.notFound, "no offer \(offerID) in round \(inputs.round.id)", field: "offer_id")
+            guard run.offers.contains(where: { $0.id == offerID }) else {
+                throw SchedulerError(.notFound, "no offer \(offerID) in round \(run.round.id)", field: "offer_id")
             }
             // The waitlist as the moves since the run have left it.
-            let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
-            let entries = (waitlist.waitlists[offerID] ?? []).enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
-            let offered: [IntakeWaitlist.Pending] = waitlist.pending.filter { $0.offerID == offerID }
-            let pending = offered.map { PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline) }
+            let waitlist = try await run.live(now: context.now())
+            let list = try await run.ask { try $0.waitlist(of: offerID) }
+            let entries = list.enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
+            let pending = waitlist.pending.filter { $0.offerID == offerID }.map { PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline) }
             return GetWaitlistResponse(entries: entries, pending: pending)
         }
 
@@ -170,29 +177,29 @@ struct IntakeService {
 
         registry.mutating(p + "ConfirmPlacements") { (request: ConfirmPlacementsRequest, context) in
             let principal = try context.requirePrincipal()
-            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
-            try await access.checkSite(principal, inputs.round.siteID)
-            let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
+            var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             var children: [String] = []
             for (index, child) in request.childIDs.enumerated() { children.append(try Field.id(child, "child_ids[\(index)]")) }
-            if children.isEmpty { children = waitlist.seats.keys.sorted() }
-            let offers = Dictionary(uniqueKeysWithValues: inputs.offers.map { ($0.id, $0) })
+            if children.isEmpty { children = try await run.holdersNow(now: context.now()) }
+            let waitlist = try await run.live(now: context.now(), also: Set(children))
+            let offers = Dictionary(uniqueKeysWithValues: run.offers.map { ($0.id, $0) })
+            let round = run.round
             var response = ConfirmPlacementsResponse()
             // 1. Book each child's placement: its own change, with a key of its own (child and offer),
             //    so a retried call books nobody twice.
             var booked: [(child: String, offer: IntakeOffer, placementID: String)] = []
             for child in children {
-                guard let seat = waitlist.seats[child], let offer = offers[seat.offerID] else {
+                guard let seat = try await run.ask({ try $0.seat(of: child) }), let offer = offers[seat.offerID] else {
                     response.refused.append(RefusedConfirmationMessage(childID: child, reason: "holds no place in this round"))
                     continue
                 }
                 if waitlist.confirmed.contains(child) {
                     // Confirming is idempotent: a confirmed child is reported with their placement.
-                    let existing = try await Self.placement(store, child: child, offer: offer, round: inputs.round)
+                    let existing = try await Self.placement(store, child: child, offer: offer, round: round)
                     response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: existing?.id ?? ""))
                     continue
                 }
-                let booking = BookingInput(childID: child, groupID: offer.groupID, first: inputs.round.first, last: inputs.round.last, pattern: offer.pattern)
+                let booking = BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)
                 do {
                     let outcome = try await store.bookPlace(booking, context: context.mutation(part: "\(child)@\(offer.id)"), authorize: { parties in
                         try access.checkNursery(principal, parties.nursery)
@@ -204,7 +211,7 @@ struct IntakeService {
                         childID: child, reason: "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"))
                 } catch let error as SchedulerError where error.field == "child_id" {
                     // An earlier attempt (under another key) booked it already: that placement is the one.
-                    if let existing = try await Self.placement(store, child: child, offer: offer, round: inputs.round) {
+                    if let existing = try await Self.placement(store, child: child, offer: offer, round: round) {
                         booked.append((child, offer, existing.id))
                     } else {
                         response.refused.append(RefusedConfirmationMessage(childID: child, reason: error.message))
@@ -214,20 +221,18 @@ struct IntakeService {
                 }
             }
             // 2. Mark them confirmed, all in one event batch (one replay). If the state moved on
-            //    meanwhile (a child took another seat), each goes on its own, and a child who can no
+            //    meanwhile (a child took another place), each goes on its own, and a child who can no
             //    longer be confirmed has the placement just booked cancelled again.
             let at = context.now().millisecondsSince1970
             let events = booked.map { IntakeEventRecord(event: .confirm(child: $0.child, offer: $0.offer.id), at: at) }
             var confirmedNow = Set<String>()
             do {
-                if !events.isEmpty {
-                    _ = try await Self.appendChecked(store, context, roundID: inputs.round.id, allocator, result, events, part: "confirm")
-                }
+                if !events.isEmpty { _ = try await run.append(context, events, part: "confirm") }
                 confirmedNow = Set(booked.map(\.child))
             } catch let error as SchedulerError where error.code == .failedPrecondition {
                 for (entry, event) in zip(booked, events) {
                     do {
-                        _ = try await Self.appendChecked(store, context, roundID: inputs.round.id, allocator, result, [event], part: "confirm#\(entry.child)")
+                        _ = try await run.append(context, [event], part: "confirm#\(entry.child)")
                         confirmedNow.insert(entry.child)
                     } catch let refusal as SchedulerError {
                         _ = try? await store.cancelPlacement(id: entry.placementID, context: context.mutation(part: "undo#\(entry.child)")) { _ in [] }
@@ -243,51 +248,67 @@ struct IntakeService {
 
         registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
             let principal = try context.requirePrincipal()
-            let (inputs, allocator, result) = try await Self.allocated(store, try Field.id(request.roundID, "round_id"))
-            try await access.checkSite(principal, inputs.round.siteID)
-            let waitlist = try await Self.live(store, inputs.round.id, allocator, result, now: context.now())
-            return MovesResponse(moves: waitlist.moves.map(Self.message))
+            var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
+            return MovesResponse(moves: try await run.live(now: context.now()).moves.map(Self.message))
         }
 
         registry.async(p + "Explain") { (request: ExplainRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
-            let inputs = try await store.intakeInputs(roundID: roundID)
-            try await access.checkSite(principal, inputs.round.siteID)
+            guard let overview = try await store.roundOverview(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            try await access.checkSite(principal, overview.round.siteID)
             let childID = try Field.id(request.childID, "child_id"), offerID = try Field.id(request.offerID, "offer_id")
-            guard inputs.offers.contains(where: { $0.id == offerID }) else {
+            guard overview.offers.contains(where: { $0.id == offerID }) else {
                 throw SchedulerError(.notFound, "no offer \(offerID) in round \(roundID)", field: "offer_id")
             }
             guard let child = try await store.child(id: childID) else { throw SchedulerError(.notFound, "no child with id \(childID)", field: "child_id") }
-            let allocator = try inputs.allocator()
-            let result = allocator.run()
-            guard let explanation = allocator.explain(child: childID, offer: offerID, in: result) else {
-                throw SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
+            let notApplied = SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
+            var text: String
+            let explanation: IntakeExplanation
+            if overview.round.state == .open {
+                // Before the run: what a run now would give (the whole round is computed, as a dry run).
+                let allocator = try await store.intakeInputs(roundID: roundID).allocator()
+                guard let explained = allocator.explain(child: childID, offer: offerID, in: allocator.run()) else { throw notApplied }
+                explanation = explained
+                text = "If the round ran now: " + explanation.sentence(name: child.givenName)
+            } else {
+                // After it: the run's stored rows, and what the moves since have changed.
+                var run = try await StoredIntakeRun.open(store, access, principal, roundID)
+                let order = overview.round.order
+                guard var explained = try await run.answer({ loaded in try IntakeExplanation.explain(child: childID, offer: offerID, run: loaded, order: order) }) else {
+                    throw notApplied
+                }
+                try await run.live(now: context.now(), also: [childID])
+                let ranSeat = try await run.answer { loaded in try loaded.runChild(childID)?.seat }
+                explained.waitlistPosition = try await run.ask { try $0.position(of: childID, on: offerID) }
+                explained.sinceRun = try await run.ask { now in
+                    try Self.sinceRun(child.givenName, childID, offerID, run: ranSeat, now: now.seat(of: childID), now)
+                }
+                explanation = explained
+                text = explanation.sentence(name: child.givenName)
             }
-            try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(childID)", "intake_round:\(roundID)"], at: Date())
-            var text = explanation.sentence(name: child.givenName)
-            if inputs.round.state == .open { text = "If the round ran now: " + text }
+            try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(childID)", "intake_round:\(roundID)"], at: context.now())
             return ExplainResponse(
                 outcome: Self.outcome(explanation.outcome), text: text, choice: explanation.choice.map { UInt32($0 + 1) } ?? 0,
-                waitlistPosition: UInt32(explanation.waitlistPosition ?? 0), decidingCriteria: explanation.cutoffs.compactMap { $0.decidedBy?.rawValue })
+                waitlistPosition: UInt32(explanation.waitlistPosition ?? 0), decidingCriteria: explanation.decidedBy.map { [$0.rawValue] } ?? [])
         }
     }
 
-    /// A round that has run, its allocator, and the re-run's result (equal to the stored one: the
-    /// inputs and the facts are frozen, and the seed is the round's).
-    static func allocated(_ store: any Store, _ roundID: String) async throws -> (IntakeInputs, IntakeAllocator, IntakeResult) {
-        let inputs = try await store.intakeInputs(roundID: roundID)
-        guard inputs.round.state == .allocated else {
-            throw SchedulerError(.failedPrecondition, "round \(roundID) has not run yet; RunRound with dry_run shows what it would give", field: "round_id")
+    /// What changed for a child since the run, in plain words (nil: nothing).
+    static func sinceRun(_ name: String, _ childID: String, _ offerID: String, run: IntakeResult.Seat?, now: IntakeResult.Seat?, _ waitlist: IntakeWaitlist) throws -> String? {
+        var parts: [String] = []
+        if waitlist.confirmed.contains(childID), let now { parts.append("\(name)'s place at offer \(now.offerID) is now confirmed as a placement.") }
+        if run?.offerID != now?.offerID {
+            switch (run, now) {
+            case (.some(let before), nil): parts.append("Since the run, \(name) gave up the place at offer \(before.offerID) and now holds none.")
+            case (_, .some(let held)): parts.append("Since the run, \(name) took a place at offer \(held.offerID) (their \(IntakeExplanation.ordinal(held.choice + 1)) choice) from its waitlist.")
+            default: break
+            }
         }
-        let allocator = try inputs.allocator()
-        return (inputs, allocator, allocator.run())
-    }
-
-    /// The round's waitlist state now: its stored events replayed over the run's result.
-    static func live(_ store: any Store, _ roundID: String, _ allocator: IntakeAllocator, _ result: IntakeResult, now: Date) async throws -> IntakeWaitlist {
-        let events = try await store.intakeEvents(roundID: roundID)
-        return try IntakeWaitlist.replay(allocator: allocator, result: result, events: events.map { ($0.event, $0.at) }, now: now.millisecondsSince1970)
+        if let pending = waitlist.pending(of: childID).first(where: { $0.offerID == offerID }) {
+            parts.append("\(name) has been offered a place at offer \(offerID) from its waitlist, open until \(Date(timeIntervalSince1970: Double(pending.deadline) / 1000)).")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 
     /// Appends a family's event if the waitlist, replayed with it in the store's transaction,
@@ -296,38 +317,18 @@ struct IntakeService {
     static func append(
         _ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ context: CallContext, roundID: String, _ event: IntakeEvent
     ) async throws -> [UInt8] {
-        let (inputs, allocator, result) = try await allocated(store, roundID)
-        try await access.checkSite(principal, inputs.round.siteID)
+        var run = try await StoredIntakeRun.open(store, access, principal, roundID)
         let offerID: String?
         switch event {
-        case .release(let child): offerID = try await live(store, roundID, allocator, result, now: context.now()).seats[child]?.offerID
+        case .release(let child):
+            try await run.live(now: context.now(), also: [child])
+            offerID = try await run.ask { try $0.seat(of: child)?.offerID }
         case .respond(_, let offer, _), .confirm(_, let offer): offerID = offer
         }
-        if let offerID, let offer = inputs.offers.first(where: { $0.id == offerID }) {
+        if let offerID, let offer = run.offers.first(where: { $0.id == offerID }) {
             try access.checkNursery(principal, try await access.nursery(offer.nurseryID, field: "offer_id"))
         }
-        let at = context.now().millisecondsSince1970
-        return try await appendChecked(store, context, roundID: roundID, allocator, result, [IntakeEventRecord(event: event, at: at)], part: nil)
-    }
-
-    /// Appends events in one transaction after replaying the stored ones with them; the reply is
-    /// the moves they caused.
-    static func appendChecked(
-        _ store: any Store, _ context: CallContext, roundID: String, _ allocator: IntakeAllocator, _ result: IntakeResult, _ events: [IntakeEventRecord],
-        part: String?
-    ) async throws -> [UInt8] {
-        let caused = Mutex<[IntakeWaitlist.Move]>([])
-        let mutation = part.map { context.mutation(part: $0) } ?? context.mutation()
-        let outcome = try await store.appendIntakeEvents(roundID: roundID, events, context: mutation, check: { stored, new in
-            // Replayed up to the first new event only: the new events' own expiries happen as they apply.
-            var waitlist = try IntakeWaitlist.replay(allocator: allocator, result: result, events: stored.map { ($0.event, $0.at) }, now: new.first?.at ?? 0)
-            let before = waitlist.moves.count
-            for event in new { try waitlist.apply(event.event, at: event.at) }
-            caused.withLock { $0 = Array(waitlist.moves[before...]) }
-        }, reply: { _ in
-            try WireCodec.encode(MovesResponse(moves: caused.withLock { $0 }.map(Self.message)))
-        })
-        return NurseryService.reply(outcome)
+        return try await run.append(context, [IntakeEventRecord(event: event, at: context.now().millisecondsSince1970)], part: nil)
     }
 
     /// The placement a confirmation booked for a child at an offer, if any.
@@ -349,12 +350,12 @@ struct IntakeService {
         }
     }
 
-    static func summary(_ allocator: IntakeAllocator, _ result: IntakeResult, seats: [String: IntakeResult.Seat], dryRun: Bool) -> RunRoundResponse {
+    static func summary(_ allocator: IntakeAllocator, _ result: IntakeResult, dryRun: Bool) -> RunRoundResponse {
+        let seats = result.seats
         let fills = allocator.offers.map { offer -> OfferFillMessage in
-            let holders = result.holders(of: offer.id)
-            let kinds = holders.compactMap { seats[$0]?.kind }
+            let kinds = result.holders(of: offer.id).compactMap { seats[$0]?.kind }
             return OfferFillMessage(
-                offerID: offer.id, places: UInt32(offer.places), held: UInt32(holders.count),
+                offerID: offer.id, places: UInt32(offer.places), held: UInt32(kinds.count),
                 heldReservedSOS: UInt32(kinds.filter { $0 == .reservedSOS }.count), heldReservedLocal: UInt32(kinds.filter { $0 == .reservedLocal }.count),
                 waiting: UInt32(result.waitlist(of: offer.id).count))
         }

@@ -19,3 +19,11 @@ extension Database {
         try Int.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 }
+
+extension Array {
+    /// The array in consecutive slices of at most `size` elements (for statements with a bounded
+    /// number of parameters).
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { self[$0..<Swift.min(count, $0 + size)] }
+    }
+}

@@ -34,14 +34,32 @@ public protocol IntakeStore: Sendable {
     func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String>
     /// The round, its offers and its applications with the facts priorities need, in one snapshot.
     func intakeInputs(roundID: String) async throws -> IntakeInputs
-    /// Stores a run's result and closes the round, if it is still open at `inputsVersion`. The
-    /// facts each application was judged on (`applications`, as the run read them) are frozen
-    /// with it, so the round's waitlists and explanations stay those of the run even when
-    /// placements change later.
+    /// Stores a run and closes the round, if it is still open at `inputsVersion`: every
+    /// applicant's record (result, list, the facts of their priority, as the run judged them)
+    /// and every offer's holders, waiting children and fill, so reads of the round later cost
+    /// what reading those rows costs and stay those of the run even when placements change.
+    /// `closedEarly`: the run is before the application deadline (the caller asked to close the
+    /// round early), recorded in the audit log.
     func recordAllocation(
-        roundID: String, inputsVersion: Int64, applications: [IntakeApplication], seats: [IntakeSeatRecord], context: MutationContext,
+        roundID: String, inputsVersion: Int64, children: [IntakeRunChild], offers: [IntakeRunOffer], closedEarly: Bool, context: MutationContext,
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int>
+    /// The round, its offers and how many applications it has (no application is read).
+    func roundOverview(id: String) async throws -> (round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int)?
+    /// Whether the round's run records are stored (false for a round that ran before they were kept).
+    func hasRunRecords(roundID: String) async throws -> Bool
+    /// Stores the run records of a round that ran before they were kept (re-derived from its
+    /// stored results); does nothing if they are there already.
+    func storeLegacyRunRecords(roundID: String, children: [IntakeRunChild], offers: [IntakeRunOffer]) async throws
+    /// The run's records of these offers (holders and waiting children, best first); unknown ids are left out.
+    func intakeRunOffers(roundID: String, ids: Set<String>) async throws -> [IntakeRunOffer]
+    /// The run's records of these applicants; unknown ids are left out.
+    func intakeRunChildren(roundID: String, ids: Set<String>) async throws -> [IntakeRunChild]
+    /// Applicants' run records in child-id order (byte order), after `after`, at most `limit`.
+    func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild]
+    /// Each offer's fill as the run left it, in offer-id order.
+    func intakeRunFills(roundID: String) async throws -> [IntakeRunFill]
+    /// The results stored by a run before run records were kept (legacy rounds only).
     func intakeResults(roundID: String) async throws -> [IntakeSeatRecord]
     /// The events after the run (releases, answers to waitlist offers), oldest first.
     func intakeEvents(roundID: String) async throws -> [IntakeEventRecord]
@@ -54,6 +72,108 @@ public protocol IntakeStore: Sendable {
         check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
         reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
     ) async throws -> Mutated<[IntakeEventRecord]>
+}
+
+/// An offer's fill as a run left it.
+public struct IntakeRunFill: Sendable, Hashable {
+    public var offerID: String
+    public var places: Int
+    public var held: Int
+    public var heldReservedSOS: Int
+    public var heldReservedLocal: Int
+    public var waiting: Int
+
+    public init(offerID: String, places: Int, held: Int, heldReservedSOS: Int, heldReservedLocal: Int, waiting: Int) {
+        self.offerID = offerID
+        self.places = places
+        self.held = held
+        self.heldReservedSOS = heldReservedSOS
+        self.heldReservedLocal = heldReservedLocal
+        self.waiting = waiting
+    }
+
+    public init(_ record: IntakeRunOffer) {
+        let labels = record.offer.seatLabels(record.holders.map(\.familyKind))
+        self.init(
+            offerID: record.offer.id, places: record.offer.places, held: record.holders.count, heldReservedSOS: labels.filter { $0 == .reservedSOS }.count,
+            heldReservedLocal: labels.filter { $0 == .reservedLocal }.count, waiting: record.waiting.count)
+    }
+}
+
+/// A run's records as stored rows (both stores write and read these columns).
+struct IntakeRunRows {
+    /// `intake_run_child`: one row per applicant.
+    struct Child {
+        var childID: String
+        var offerID: String?
+        var seat: String?
+        var choice: Int
+        var seatKey: Int64?
+        var familyKind: String
+        var specialNeeds: Bool
+        var singleParent: Bool
+        var parentsWorking: Bool
+        var siblingNurseries: String
+        var submissionRank: Int
+        var lotteryPosition: Int
+        var ranking: String
+    }
+
+    /// `intake_run_wait`: one row per child waiting for an offer.
+    struct Wait {
+        var offerID: String
+        var childID: String
+        var key: Int64
+        var familyKind: String
+        var choice: Int
+    }
+
+    var children: [Child] = []
+    var waits: [Wait] = []
+    var fills: [IntakeRunFill] = []
+
+    init(children records: [IntakeRunChild], offers: [IntakeRunOffer]) {
+        var holderKeys: [String: UInt64] = [:]
+        for offer in offers {
+            for holder in offer.holders { holderKeys[holder.childID] = holder.key }
+            for entry in offer.waiting {
+                waits.append(Wait(offerID: offer.offer.id, childID: entry.childID, key: Int64(bitPattern: entry.key), familyKind: entry.familyKind.rawValue, choice: entry.choice))
+            }
+            fills.append(IntakeRunFill(offer))
+        }
+        children = records.map { record in
+            Child(
+                childID: record.childID, offerID: record.seat?.offerID, seat: record.seat?.kind.rawValue, choice: record.seat?.choice ?? -1,
+                seatKey: holderKeys[record.childID].map { Int64(bitPattern: $0) }, familyKind: record.facts.familyKind.rawValue,
+                specialNeeds: record.facts.specialNeeds, singleParent: record.facts.singleParent, parentsWorking: record.facts.parentsWorking,
+                siblingNurseries: record.facts.siblingNurseries.sorted().joined(separator: ","), submissionRank: record.facts.submissionRank,
+                lotteryPosition: record.facts.lotteryPosition, ranking: record.ranking.joined(separator: ","))
+        }
+    }
+
+    static func kind(_ text: String) throws -> FamilyKind {
+        guard let kind = FamilyKind(rawValue: text) else { throw SchedulerStoreError.internal("stored family kind \(text) is not one the service knows") }
+        return kind
+    }
+
+    static func child(_ row: Child) throws -> IntakeRunChild {
+        var seat: IntakeResult.Seat?
+        if let offerID = row.offerID {
+            guard let kind = SeatKind(rawValue: row.seat ?? "") else { throw SchedulerStoreError.internal("stored seat \(row.seat ?? "") is not one the service knows") }
+            seat = IntakeResult.Seat(offerID: offerID, kind: kind, choice: row.choice)
+        }
+        let facts = PriorityFacts(
+            familyKind: try kind(row.familyKind), siblingNurseries: Set(row.siblingNurseries.split(separator: ",").map(String.init)), specialNeeds: row.specialNeeds,
+            singleParent: row.singleParent, parentsWorking: row.parentsWorking, submissionRank: row.submissionRank, lotteryPosition: row.lotteryPosition)
+        return IntakeRunChild(childID: row.childID, facts: facts, ranking: row.ranking.split(separator: ",").map(String.init), seat: seat)
+    }
+
+    /// An offer's record from its row, its holders (child, key, kind, choice) and waiting rows.
+    static func offer(_ offer: IntakeOffer, holders: [(String, Int64, String, Int)], waits: [Wait]) throws -> IntakeRunOffer {
+        let held = try holders.map { IntakeRunEntry(childID: $0.0, key: UInt64(bitPattern: $0.1), familyKind: try kind($0.2), choice: $0.3) }
+        let waiting = try waits.map { IntakeRunEntry(childID: $0.childID, key: UInt64(bitPattern: $0.key), familyKind: try kind($0.familyKind), choice: $0.choice) }
+        return IntakeRunOffer(offer: offer, holders: held.sorted { $0.key > $1.key }, waiting: waiting.sorted { $0.key > $1.key })
+    }
 }
 
 /// One stored event of a round's waitlist.

@@ -172,5 +172,51 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v4-intake-runs", [
+            "ALTER TABLE intake_round ADD COLUMN run_stored BOOLEAN NOT NULL DEFAULT false",
+            """
+            CREATE TABLE intake_run_child (
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                child_id TEXT COLLATE "C" NOT NULL REFERENCES child(id),
+                offer_id TEXT COLLATE "C" REFERENCES intake_offer(id),
+                seat TEXT,
+                choice BIGINT NOT NULL,
+                seat_key BIGINT,
+                family_kind TEXT NOT NULL,
+                special_needs BOOLEAN NOT NULL,
+                single_parent BOOLEAN NOT NULL,
+                parents_working BOOLEAN NOT NULL,
+                sibling_nurseries TEXT NOT NULL,
+                submission_rank BIGINT NOT NULL,
+                lottery_position BIGINT NOT NULL,
+                ranking TEXT NOT NULL,
+                PRIMARY KEY (round_id, child_id)
+            )
+            """,
+            "CREATE INDEX intake_run_child_offer ON intake_run_child(round_id, offer_id)",
+            """
+            CREATE TABLE intake_run_wait (
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                offer_id TEXT COLLATE "C" NOT NULL REFERENCES intake_offer(id),
+                child_id TEXT COLLATE "C" NOT NULL,
+                priority_key BIGINT NOT NULL,
+                family_kind TEXT NOT NULL,
+                choice BIGINT NOT NULL,
+                PRIMARY KEY (round_id, offer_id, child_id)
+            )
+            """,
+            """
+            CREATE TABLE intake_run_fill (
+                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
+                offer_id TEXT COLLATE "C" NOT NULL REFERENCES intake_offer(id),
+                places BIGINT NOT NULL,
+                held BIGINT NOT NULL,
+                held_sos BIGINT NOT NULL,
+                held_local BIGINT NOT NULL,
+                waiting BIGINT NOT NULL,
+                PRIMARY KEY (round_id, offer_id)
+            )
+            """,
+        ]),
     ]
 }

@@ -13,7 +13,7 @@ extension PostgresStore {
         IntakeRoundInfo(
             id: try row.text(0), siteID: try row.text(1), name: try row.text(2), first: CivilDate(dayNumber: try row.int(3)),
             last: CivilDate(dayNumber: try row.int(4)), deadline: Int64(try row.int(5)), seed: UInt64(bitPattern: Int64(try row.int(6))),
-            order: try IntakeRoundInfo.order(parsing: try row.text(7)), state: IntakeRoundInfo.State(rawValue: try row.text(8)) ?? .open,
+            order: try IntakeRoundInfo.order(stored: try row.text(7)), state: IntakeRoundInfo.State(rawValue: try row.text(8)) ?? .open,
             inputsVersion: Int64(try row.int(9)))
     }
 
@@ -162,39 +162,158 @@ extension PostgresStore {
     }
 
     public func recordAllocation(
-        roundID: String, inputsVersion: Int64, applications: [IntakeApplication], seats: [IntakeSeatRecord], context: MutationContext,
+        roundID: String, inputsVersion: Int64, children: [IntakeRunChild], offers: [IntakeRunOffer], closedEarly: Bool, context: MutationContext,
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int> {
-        try await mutate(context, reply: reply) { tx in
+        let rows = IntakeRunRows(children: children, offers: offers)
+        return try await mutate(context, reply: reply) { tx in
             let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
             try StoreRules.checkRunnable(round, expected: inputsVersion)
-            // In slices, as one statement each: a round of 100,000 children is not 100,000 round trips.
-            var start = 0
-            while start < seats.count {
-                let slice = seats[start..<min(seats.count, start + 500)]
-                var bindings = PostgresBindings(capacity: slice.count * 5)
-                var tuples: [String] = []
-                for seat in slice {
-                    bindings.append(roundID)
-                    bindings.append(seat.childID)
-                    bindings.append(seat.offerID)
-                    bindings.append(seat.seat.rawValue)
-                    bindings.append(seat.choice)
-                    let base = bindings.count - 5
-                    tuples.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5))")
-                }
-                try await tx.run(PostgresQuery(
-                    unsafeSQL: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES \(tuples.joined(separator: ", "))", binds: bindings))
-                start += slice.count
-            }
-            for application in applications {
-                try await tx.run("""
-                    UPDATE intake_application SET frozen_facts = \(StoreRules.frozenFacts(application))
-                    WHERE round_id = \(roundID) AND child_id = \(application.childID)
-                    """)
-            }
+            try await insertRun(tx, roundID, rows)
             try await tx.run("UPDATE intake_round SET state = 'allocated' WHERE id = \(roundID)")
-            return (seats.count, ["intake_round:\(roundID)"])
+            let placed = children.filter { $0.seat != nil }.count
+            return (placed, ["intake_round:\(roundID)"] + (closedEarly ? ["intake_round_closed_early:\(roundID)"] : []))
+        }
+    }
+
+    /// The run's rows, as arrays unnested by PostgreSQL: a few statements, not one per row.
+    func insertRun(_ tx: PostgresTransaction, _ roundID: String, _ rows: IntakeRunRows) async throws {
+        for slice in rows.children.chunked(20_000) {
+            var binds = PostgresBindings(capacity: 14)
+            binds.append(roundID)
+            binds.append(slice.map(\.childID))
+            binds.append(slice.map { $0.offerID ?? "" })
+            binds.append(slice.map { $0.seat ?? "" })
+            binds.append(slice.map { Int64($0.choice) })
+            binds.append(slice.map { $0.seatKey ?? -1 })
+            binds.append(slice.map(\.familyKind))
+            binds.append(slice.map(\.specialNeeds))
+            binds.append(slice.map(\.singleParent))
+            binds.append(slice.map(\.parentsWorking))
+            binds.append(slice.map(\.siblingNurseries))
+            binds.append(slice.map { Int64($0.submissionRank) })
+            binds.append(slice.map { Int64($0.lotteryPosition) })
+            binds.append(slice.map(\.ranking))
+            try await tx.run(PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO intake_run_child (round_id, child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent,
+                                                  parents_working, sibling_nurseries, submission_rank, lottery_position, ranking)
+                    SELECT $1, c, NULLIF(o, ''), NULLIF(s, ''), ch, NULLIF(k, -1), fk, sn, sp, pw, sib, sr, lp, r
+                    FROM UNNEST($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::bool[], $9::bool[], $10::bool[],
+                                $11::text[], $12::int8[], $13::int8[], $14::text[]) AS t(c, o, s, ch, k, fk, sn, sp, pw, sib, sr, lp, r)
+                    """, binds: binds))
+        }
+        for slice in rows.waits.chunked(20_000) {
+            var binds = PostgresBindings(capacity: 6)
+            binds.append(roundID)
+            binds.append(slice.map(\.offerID))
+            binds.append(slice.map(\.childID))
+            binds.append(slice.map(\.key))
+            binds.append(slice.map(\.familyKind))
+            binds.append(slice.map { Int64($0.choice) })
+            try await tx.run(PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO intake_run_wait (round_id, offer_id, child_id, priority_key, family_kind, choice)
+                    SELECT $1, o, c, k, fk, ch FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::text[], $6::int8[]) AS t(o, c, k, fk, ch)
+                    """, binds: binds))
+        }
+        if !rows.fills.isEmpty {
+            var binds = PostgresBindings(capacity: 7)
+            binds.append(roundID)
+            binds.append(rows.fills.map(\.offerID))
+            binds.append(rows.fills.map { Int64($0.places) })
+            binds.append(rows.fills.map { Int64($0.held) })
+            binds.append(rows.fills.map { Int64($0.heldReservedSOS) })
+            binds.append(rows.fills.map { Int64($0.heldReservedLocal) })
+            binds.append(rows.fills.map { Int64($0.waiting) })
+            try await tx.run(PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO intake_run_fill (round_id, offer_id, places, held, held_sos, held_local, waiting)
+                    SELECT $1, o, p, h, hs, hl, w FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) AS t(o, p, h, hs, hl, w)
+                    """, binds: binds))
+        }
+        try await tx.run("UPDATE intake_round SET run_stored = true WHERE id = \(roundID)")
+    }
+
+    public func roundOverview(id: String) async throws -> (round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int)? {
+        try await read { tx in
+            guard let round = try await fetchRound(tx, id) else { return nil }
+            let count = try await tx.row("SELECT COUNT(*) FROM intake_application WHERE round_id = \(id)").map { try $0.int(0) } ?? 0
+            return (round, try await roundOffers(tx, id), count)
+        }
+    }
+
+    public func hasRunRecords(roundID: String) async throws -> Bool {
+        try await read { tx in try await tx.row("SELECT run_stored FROM intake_round WHERE id = \(roundID)").map { try $0.bool(0) } ?? false }
+    }
+
+    public func storeLegacyRunRecords(roundID: String, children: [IntakeRunChild], offers: [IntakeRunOffer]) async throws {
+        let rows = IntakeRunRows(children: children, offers: offers)
+        try await transaction { tx in
+            guard try await tx.row("SELECT run_stored FROM intake_round WHERE id = \(roundID) FOR UPDATE").map({ try $0.bool(0) }) == false else { return }
+            try await insertRun(tx, roundID, rows)
+        }
+    }
+
+    static let runChildColumns = """
+        child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent, parents_working, sibling_nurseries,
+        submission_rank, lottery_position, ranking
+        """
+
+    static func runChild(_ row: PostgresRandomAccessRow) throws -> IntakeRunChild {
+        try IntakeRunRows.child(IntakeRunRows.Child(
+            childID: try row.text(0), offerID: try row.optionalText(1), seat: try row.optionalText(2), choice: try row.int(3),
+            seatKey: try row.optionalInt(4).map(Int64.init), familyKind: try row.text(5), specialNeeds: try row.bool(6), singleParent: try row.bool(7),
+            parentsWorking: try row.bool(8), siblingNurseries: try row.text(9), submissionRank: try row.int(10), lotteryPosition: try row.int(11),
+            ranking: try row.text(12)))
+    }
+
+    public func intakeRunOffers(roundID: String, ids: Set<String>) async throws -> [IntakeRunOffer] {
+        guard !ids.isEmpty else { return [] }
+        let list = Array(ids).sorted()
+        return try await read { tx in
+            let offers = try await tx.rows("SELECT \(unescaped: Self.offerColumns) FROM intake_offer WHERE round_id = \(roundID) AND id = ANY(\(list))").map(Self.intakeOffer)
+            var holders: [String: [(String, Int64, String, Int)]] = [:]
+            for row in try await tx.rows(
+                "SELECT offer_id, child_id, seat_key, family_kind, choice FROM intake_run_child WHERE round_id = \(roundID) AND offer_id = ANY(\(list))")
+            {
+                holders[try row.text(0), default: []].append((try row.text(1), Int64(try row.int(2)), try row.text(3), try row.int(4)))
+            }
+            var waits: [String: [IntakeRunRows.Wait]] = [:]
+            for row in try await tx.rows(
+                "SELECT offer_id, child_id, priority_key, family_kind, choice FROM intake_run_wait WHERE round_id = \(roundID) AND offer_id = ANY(\(list))")
+            {
+                let wait = IntakeRunRows.Wait(offerID: try row.text(0), childID: try row.text(1), key: Int64(try row.int(2)), familyKind: try row.text(3), choice: try row.int(4))
+                waits[wait.offerID, default: []].append(wait)
+            }
+            return try offers.map { try IntakeRunRows.offer($0, holders: holders[$0.id] ?? [], waits: waits[$0.id] ?? []) }
+        }
+    }
+
+    public func intakeRunChildren(roundID: String, ids: Set<String>) async throws -> [IntakeRunChild] {
+        guard !ids.isEmpty else { return [] }
+        let list = Array(ids).sorted()
+        return try await read { tx in
+            try await tx.rows("SELECT \(unescaped: Self.runChildColumns) FROM intake_run_child WHERE round_id = \(roundID) AND child_id = ANY(\(list))").map(Self.runChild)
+        }
+    }
+
+    public func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild] {
+        try await read { tx in
+            try await tx.rows("""
+                SELECT \(unescaped: Self.runChildColumns) FROM intake_run_child WHERE round_id = \(roundID) AND child_id > \(after ?? "")
+                ORDER BY child_id LIMIT \(limit)
+                """).map(Self.runChild)
+        }
+    }
+
+    public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
+        try await read { tx in
+            try await tx.rows("SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_fill WHERE round_id = \(roundID) ORDER BY offer_id").map { row in
+                IntakeRunFill(
+                    offerID: try row.text(0), places: try row.int(1), held: try row.int(2), heldReservedSOS: try row.int(3), heldReservedLocal: try row.int(4),
+                    waiting: try row.int(5))
+            }
         }
     }
 

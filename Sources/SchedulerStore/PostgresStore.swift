@@ -124,7 +124,7 @@ public final class PostgresStore: Store {
     /// log, not to the client.
     static func schedulerError(_ error: any Error, logger: Logger) -> any Error {
         switch error {
-        case is SchedulerError, is BookingRefused:
+        case is SchedulerError, is BookingRefused, is IntakeRunNeeds:
             return error
         case is CancellationError:
             return SchedulerError(.cancelled, "the call was cancelled")

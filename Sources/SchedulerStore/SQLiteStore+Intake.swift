@@ -57,6 +57,48 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v4-intake-runs") { db in
+            try db.execute(sql: """
+                ALTER TABLE intake_round ADD COLUMN run_stored INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE intake_run_child (
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    child_id TEXT NOT NULL REFERENCES child(id),
+                    offer_id TEXT REFERENCES intake_offer(id),
+                    seat TEXT,
+                    choice INTEGER NOT NULL,
+                    seat_key INTEGER,
+                    family_kind TEXT NOT NULL,
+                    special_needs INTEGER NOT NULL,
+                    single_parent INTEGER NOT NULL,
+                    parents_working INTEGER NOT NULL,
+                    sibling_nurseries TEXT NOT NULL,
+                    submission_rank INTEGER NOT NULL,
+                    lottery_position INTEGER NOT NULL,
+                    ranking TEXT NOT NULL,
+                    PRIMARY KEY (round_id, child_id)
+                );
+                CREATE INDEX intake_run_child_offer ON intake_run_child(round_id, offer_id);
+                CREATE TABLE intake_run_wait (
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    offer_id TEXT NOT NULL REFERENCES intake_offer(id),
+                    child_id TEXT NOT NULL,
+                    priority_key INTEGER NOT NULL,
+                    family_kind TEXT NOT NULL,
+                    choice INTEGER NOT NULL,
+                    PRIMARY KEY (round_id, offer_id, child_id)
+                );
+                CREATE TABLE intake_run_fill (
+                    round_id TEXT NOT NULL REFERENCES intake_round(id),
+                    offer_id TEXT NOT NULL REFERENCES intake_offer(id),
+                    places INTEGER NOT NULL,
+                    held INTEGER NOT NULL,
+                    held_sos INTEGER NOT NULL,
+                    held_local INTEGER NOT NULL,
+                    waiting INTEGER NOT NULL,
+                    PRIMARY KEY (round_id, offer_id)
+                );
+                """)
+        }
     }
 
     static func intakeRound(_ row: Row) throws -> IntakeRoundInfo {
@@ -64,7 +106,7 @@ extension SQLiteStore {
         return IntakeRoundInfo(
             id: row["id"], siteID: row["site_id"], name: row["name"], first: CivilDate(dayNumber: row["first_day"]),
             last: CivilDate(dayNumber: row["last_day"]), deadline: row["deadline_ms"], seed: UInt64(bitPattern: seed),
-            order: try IntakeRoundInfo.order(parsing: row["priority_order"]), state: IntakeRoundInfo.State(rawValue: row["state"]) ?? .open,
+            order: try IntakeRoundInfo.order(stored: row["priority_order"]), state: IntakeRoundInfo.State(rawValue: row["state"]) ?? .open,
             inputsVersion: row["inputs_version"])
     }
 
@@ -226,24 +268,141 @@ extension SQLiteStore {
     }
 
     public func recordAllocation(
-        roundID: String, inputsVersion: Int64, applications: [IntakeApplication], seats: [IntakeSeatRecord], context: MutationContext,
+        roundID: String, inputsVersion: Int64, children: [IntakeRunChild], offers: [IntakeRunOffer], closedEarly: Bool, context: MutationContext,
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int> {
-        try await mutate(context, reply: reply) { db, _ in
+        let rows = IntakeRunRows(children: children, offers: offers)
+        return try await mutate(context, reply: reply) { db, _ in
             let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
             try StoreRules.checkRunnable(round, expected: inputsVersion)
-            for seat in seats {
-                try db.run(
-                    sql: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [roundID, seat.childID, seat.offerID, seat.seat.rawValue, seat.choice])
-            }
-            for application in applications {
-                try db.run(
-                    sql: "UPDATE intake_application SET frozen_facts = ? WHERE round_id = ? AND child_id = ?",
-                    arguments: [StoreRules.frozenFacts(application), roundID, application.childID])
-            }
+            try Self.insertRun(db, roundID, rows)
             try db.run(sql: "UPDATE intake_round SET state = 'allocated' WHERE id = ?", arguments: [roundID])
-            return (seats.count, ["intake_round:\(roundID)"])
+            let placed = children.filter { $0.seat != nil }.count
+            return (placed, ["intake_round:\(roundID)"] + (closedEarly ? ["intake_round_closed_early:\(roundID)"] : []))
+        }
+    }
+
+    static func insertRun(_ db: Database, _ roundID: String, _ rows: IntakeRunRows) throws {
+        let child = try db.cachedStatement(sql: """
+            INSERT INTO intake_run_child (round_id, child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent,
+                                          parents_working, sibling_nurseries, submission_rank, lottery_position, ranking)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows.children {
+            child.setUncheckedArguments([
+                roundID, row.childID, row.offerID, row.seat, row.choice, row.seatKey, row.familyKind, row.specialNeeds, row.singleParent,
+                row.parentsWorking, row.siblingNurseries, row.submissionRank, row.lotteryPosition, row.ranking,
+            ])
+            try child.execute()
+        }
+        let wait = try db.cachedStatement(sql: "INSERT INTO intake_run_wait (round_id, offer_id, child_id, priority_key, family_kind, choice) VALUES (?, ?, ?, ?, ?, ?)")
+        for row in rows.waits {
+            wait.setUncheckedArguments([roundID, row.offerID, row.childID, row.key, row.familyKind, row.choice])
+            try wait.execute()
+        }
+        for fill in rows.fills {
+            try db.run(
+                sql: "INSERT INTO intake_run_fill (round_id, offer_id, places, held, held_sos, held_local, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [roundID, fill.offerID, fill.places, fill.held, fill.heldReservedSOS, fill.heldReservedLocal, fill.waiting])
+        }
+        try db.run(sql: "UPDATE intake_round SET run_stored = 1 WHERE id = ?", arguments: [roundID])
+    }
+
+    public func roundOverview(id: String) async throws -> (round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int)? {
+        try await pool.read { db in
+            guard let round = try Self.fetchRound(db, id) else { return nil }
+            let count = try db.int(sql: "SELECT COUNT(*) FROM intake_application WHERE round_id = ?", arguments: [id]) ?? 0
+            return (round, try Self.roundOffers(db, id), count)
+        }
+    }
+
+    public func hasRunRecords(roundID: String) async throws -> Bool {
+        try await pool.read { db in try db.int(sql: "SELECT run_stored FROM intake_round WHERE id = ?", arguments: [roundID]) == 1 }
+    }
+
+    public func storeLegacyRunRecords(roundID: String, children: [IntakeRunChild], offers: [IntakeRunOffer]) async throws {
+        let rows = IntakeRunRows(children: children, offers: offers)
+        try await writer.submit { db, _ in
+            guard try db.int(sql: "SELECT run_stored FROM intake_round WHERE id = ?", arguments: [roundID]) == 0 else { return }
+            try Self.insertRun(db, roundID, rows)
+        }
+    }
+
+    static let runChildColumns = """
+        child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent, parents_working, sibling_nurseries,
+        submission_rank, lottery_position, ranking
+        """
+
+    static func runChild(_ row: Row) throws -> IntakeRunChild {
+        try IntakeRunRows.child(IntakeRunRows.Child(
+            childID: row[0], offerID: row[1], seat: row[2], choice: row[3], seatKey: row[4], familyKind: row[5], specialNeeds: row[6], singleParent: row[7],
+            parentsWorking: row[8], siblingNurseries: row[9], submissionRank: row[10], lotteryPosition: row[11], ranking: row[12]))
+    }
+
+    /// `?, ?, ?` for `count` values.
+    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
+    public func intakeRunOffers(roundID: String, ids: Set<String>) async throws -> [IntakeRunOffer] {
+        guard !ids.isEmpty else { return [] }
+        let list = Array(ids).sorted()
+        return try await pool.read { db in
+            var result: [IntakeRunOffer] = []
+            for slice in list.chunked(500) {
+                let arguments = StatementArguments([roundID] + Array(slice))
+                let offers = try db.rows(sql: "SELECT * FROM intake_offer WHERE round_id = ? AND id IN (\(Self.placeholders(slice.count)))", arguments: arguments).map(Self.intakeOffer)
+                var holders: [String: [(String, Int64, String, Int)]] = [:]
+                for row in try db.rows(
+                    sql: "SELECT offer_id, child_id, seat_key, family_kind, choice FROM intake_run_child WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))",
+                    arguments: arguments)
+                {
+                    let offerID: String = row[0], childID: String = row[1], key: Int64 = row[2], kind: String = row[3], choice: Int = row[4]
+                    holders[offerID, default: []].append((childID, key, kind, choice))
+                }
+                var waits: [String: [IntakeRunRows.Wait]] = [:]
+                for row in try db.rows(
+                    sql: "SELECT offer_id, child_id, priority_key, family_kind, choice FROM intake_run_wait WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))",
+                    arguments: arguments)
+                {
+                    let wait = IntakeRunRows.Wait(offerID: row[0], childID: row[1], key: row[2], familyKind: row[3], choice: row[4])
+                    waits[wait.offerID, default: []].append(wait)
+                }
+                for offer in offers { result.append(try IntakeRunRows.offer(offer, holders: holders[offer.id] ?? [], waits: waits[offer.id] ?? [])) }
+            }
+            return result
+        }
+    }
+
+    public func intakeRunChildren(roundID: String, ids: Set<String>) async throws -> [IntakeRunChild] {
+        guard !ids.isEmpty else { return [] }
+        let list = Array(ids).sorted()
+        return try await pool.read { db in
+            var result: [IntakeRunChild] = []
+            for slice in list.chunked(500) {
+                result += try db.rows(
+                    sql: "SELECT \(Self.runChildColumns) FROM intake_run_child WHERE round_id = ? AND child_id IN (\(Self.placeholders(slice.count)))",
+                    arguments: StatementArguments([roundID] + Array(slice))
+                ).map(Self.runChild)
+            }
+            return result
+        }
+    }
+
+    public func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild] {
+        try await pool.read { db in
+            try db.rows(
+                sql: "SELECT \(Self.runChildColumns) FROM intake_run_child WHERE round_id = ? AND child_id > ? ORDER BY child_id LIMIT ?",
+                arguments: [roundID, after ?? "", limit]
+            ).map(Self.runChild)
+        }
+    }
+
+    public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
+        try await pool.read { db in
+            try db.rows(
+                sql: "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_fill WHERE round_id = ? ORDER BY offer_id", arguments: [roundID]
+            ).map { row in
+                IntakeRunFill(offerID: row[0], places: row[1], held: row[2], heldReservedSOS: row[3], heldReservedLocal: row[4], waiting: row[5])
+            }
         }
     }
 

@@ -54,7 +54,7 @@ public enum StoreDump {
         ], sequence: nil, order: "id"),
         Table(name: "intake_round", columns: [
             ("id", .text), ("site_id", .text), ("name", .text), ("first_day", .int), ("last_day", .int), ("deadline_ms", .int), ("seed", .int),
-            ("priority_order", .text), ("state", .text), ("inputs_version", .int),
+            ("priority_order", .text), ("state", .text), ("inputs_version", .int), ("run_stored", .bool),
         ], sequence: nil, order: "id"),
         Table(name: "intake_offer", columns: [
             ("id", .text), ("round_id", .text), ("group_id", .text), ("nursery_id", .text), ("pattern", .int), ("places", .int),
@@ -67,6 +67,17 @@ public enum StoreDump {
         Table(name: "intake_result", columns: [
             ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
         ], sequence: nil, order: "round_id, child_id"),
+        Table(name: "intake_run_child", columns: [
+            ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int), ("seat_key", .int), ("family_kind", .text),
+            ("special_needs", .bool), ("single_parent", .bool), ("parents_working", .bool), ("sibling_nurseries", .text), ("submission_rank", .int),
+            ("lottery_position", .int), ("ranking", .text),
+        ], sequence: nil, order: "round_id, child_id"),
+        Table(name: "intake_run_wait", columns: [
+            ("round_id", .text), ("offer_id", .text), ("child_id", .text), ("priority_key", .int), ("family_kind", .text), ("choice", .int),
+        ], sequence: nil, order: "round_id, offer_id, child_id"),
+        Table(name: "intake_run_fill", columns: [
+            ("round_id", .text), ("offer_id", .text), ("places", .int), ("held", .int), ("held_sos", .int), ("held_local", .int), ("waiting", .int),
+        ], sequence: nil, order: "round_id, offer_id"),
     ]
 
     static func table(_ name: String) throws -> Table {

@@ -266,20 +266,24 @@ public struct RunRoundRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.RunRoundRequest"
     public var roundID: String
     public var dryRun: Bool
+    public var closeEarly: Bool
 
-    public init(roundID: String = "", dryRun: Bool = false) {
+    public init(roundID: String = "", dryRun: Bool = false, closeEarly: Bool = false) {
         self.roundID = roundID
         self.dryRun = dryRun
+        self.closeEarly = closeEarly
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         roundID = try reader.string("round_id")
         dryRun = try reader.bool("dry_run")
+        closeEarly = try reader.bool("close_early")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("round_id", string: roundID)
         writer.set("dry_run", bool: dryRun)
+        writer.set("close_early", bool: closeEarly)
     }
 }
 

@@ -65,7 +65,7 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Last day of the term, YYYY-MM-DD.") var to: String
         @Option(help: "Last day (or instant, ISO 8601) applications are taken.") var deadline: String
         @Option(help: "Lottery seed (default: drawn by the server).") var seed: UInt64 = 0
-        @Option(help: "Priority criteria, most important first, comma-separated (default: reserved_place,sibling,special_needs,single_parent,parents_working,earlier_application,lottery).")
+        @Option(help: "Priority criteria, most important first, comma-separated (default: sibling,special_needs,single_parent,parents_working,earlier_application,lottery; nothing after lottery).")
         var priority: String?
 
         func run() async throws {
@@ -138,8 +138,8 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Group id.") var group: String
         @Option(help: "Weekly pattern, e.g. mon-fri:full.") var pattern: String
         @Option(help: "Places in all.") var places: UInt32
-        @Option(help: "Of which only SOS families' children may hold.") var reservedSos: UInt32 = 0
-        @Option(help: "Of which only local families' children may hold.") var reservedLocal: UInt32 = 0
+        @Option(help: "Of which kept for SOS families (a floor: at most places minus --reserved-local SOS children).") var reservedSos: UInt32 = 0
+        @Option(help: "Of which kept for local families (a floor: at most places minus --reserved-sos local children).") var reservedLocal: UInt32 = 0
 
         func run() async throws {
             let offer = IntakeOfferMessage(id: id, roundID: round, groupID: group, pattern: pattern, places: places, reservedSOS: reservedSos, reservedLocal: reservedLocal)
@@ -254,17 +254,21 @@ struct IntakeCommands: AsyncParsableCommand {
             abstract: "Allocate the round's places; --dry-run shows the outcome and stores nothing.",
             discussion: """
                 A real run is final: its results are stored and the round takes no more offers or applications.
+                Before the round's application deadline a real run is refused unless --close-early is given
+                (the early close is written to the audit log); a dry run is allowed at any time.
 
                 Example:
                   sosched intake run --round almaty-2027 --dry-run
+                  sosched intake run --round almaty-2027
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "Round id.") var round: String
         @Flag(help: "Compute and show, store nothing.") var dryRun = false
+        @Flag(help: "Run before the application deadline, closing the round to later applications (audited).") var closeEarly = false
 
         func run() async throws {
             if !global.json { FileHandle.standardError.write(Data("running round \(round)\(dryRun ? " (dry run)" : "")...\n".utf8)) }
-            let response = try await global.intake("RunRound", RunRoundRequest(roundID: round, dryRun: dryRun), as: RunRoundResponse.self, change: true)
+            let response = try await global.intake("RunRound", RunRoundRequest(roundID: round, dryRun: dryRun, closeEarly: closeEarly), as: RunRoundResponse.self, change: true)
             if global.json {
                 return try printJSONObject([
                     "dryRun": response.dryRun, "applications": response.applications, "placed": response.placed, "firstChoice": response.firstChoice,

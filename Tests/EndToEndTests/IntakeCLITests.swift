@@ -84,9 +84,13 @@ struct IntakeCLITests {
 
         let dry = try await ok(["intake", "run", "--round", "autumn", "--dry-run"])
         #expect(dry.contains("dry run: would place 3 of 4 children"))
-        let ran = try await ok(["intake", "run", "--round", "autumn"])
+        // Applications are taken until 2099: a real run now must say it closes the round early.
+        let early = try await sosched(["intake", "run", "--round", "autumn"])
+        #expect(early.status != 0)
+        #expect(early.stderr.contains("FAILED_PRECONDITION") && early.stderr.contains("close_early"), "\(early.stderr)")
+        let ran = try await ok(["intake", "run", "--round", "autumn", "--close-early"])
         #expect(ran.contains("placed 3 of 4 children"))
-        let again = try await sosched(["intake", "run", "--round", "autumn"])
+        let again = try await sosched(["intake", "run", "--round", "autumn", "--close-early"])
         #expect(again.status != 0)
         #expect(again.stderr.contains("already run"))
 

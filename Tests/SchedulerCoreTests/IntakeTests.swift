@@ -2,9 +2,11 @@ import SchedulerCore
 import SchedulerTesting
 import Testing
 
-/// An independent checker of an intake result: it orders children itself (from the
-/// applications, the round's order and its own draw of the seeded lottery) and labels seats
-/// itself, then checks feasibility, no justified envy, non-wastefulness and the waitlists.
+/// An independent checker of an intake result, written from domain.md's rule alone: sets of
+/// children per offer and the offer's three counts (at most P in all, at most P - rl from SOS
+/// families, at most P - rs from local families); no seats. It orders children itself (from
+/// the applications, the round's order and its own draw of the seeded lottery), then checks
+/// feasibility, no justified envy, non-wastefulness and the exact waitlists.
 struct IntakeChecker {
     let offers: [String: IntakeOffer]
     let applications: [String: IntakeApplication]
@@ -34,7 +36,6 @@ struct IntakeChecker {
         for criterion in order {
             let pair: (Int, Int)
             switch criterion {
-            case .reservedPlace: continue
             case .sibling: pair = (x.siblingNurseries.contains(offer.nurseryID) ? 1 : 0, y.siblingNurseries.contains(offer.nurseryID) ? 1 : 0)
             case .specialNeeds: pair = (x.specialNeeds ? 1 : 0, y.specialNeeds ? 1 : 0)
             case .singleParent: pair = (x.singleParent ? 1 : 0, y.singleParent ? 1 : 0)
@@ -47,76 +48,102 @@ struct IntakeChecker {
         return a < b
     }
 
-    /// Open seats to the best holders, then reserved seats by family kind.
-    func labels(_ holders: [String], at offer: IntakeOffer) -> [String: SeatKind] {
-        let best = holders.sorted { ahead($0, $1, at: offer) }
-        var labels: [String: SeatKind] = [:]
-        for (index, child) in best.enumerated() {
-            labels[child] = index < offer.openPlaces ? .open : (applications[child]?.familyKind == .sos ? .reservedSOS : .reservedLocal)
-        }
-        return labels
-    }
-
-    func may(_ child: String, hold kind: SeatKind) -> Bool {
-        switch kind {
-        case .open: true
-        case .reservedSOS: applications[child]?.familyKind == .sos
-        case .reservedLocal: applications[child]?.familyKind == .local
-        }
+    /// domain.md's counts for a set of children at an offer.
+    func withinCounts(_ children: [String], at offer: IntakeOffer) -> Bool {
+        let sos = children.filter { applications[$0]?.familyKind == .sos }.count
+        let local = children.count - sos
+        return children.count <= offer.places && sos <= offer.places - offer.reservedLocal && local <= offer.places - offer.reservedSOS
     }
 
     /// Everything wrong with `result`, in words (empty: all good).
     func problems(_ result: IntakeResult) -> [String] {
-        var problems: [String] = []
-        var holdersByOffer: [String: [String]] = [:]
+        var problems = problems(seats: result.seats.mapValues(\.offerID), waitlist: { result.waitlist(of: $0) })
         let seats = result.seats
         for (child, seat) in seats {
-            guard let application = applications[child], let choice = application.ranking.firstIndex(of: seat.offerID) else {
-                problems.append("\(child) holds \(seat.offerID), which is not on their list")
+            if let choice = applications[child]?.ranking.firstIndex(of: seat.offerID), choice != seat.choice {
+                problems.append("\(child)'s seat says choice \(seat.choice), the list says \(choice)")
+            }
+        }
+        for (id, offer) in offers {
+            let holders = seats.filter { $0.value.offerID == id }.map(\.key)
+            if Set(holders) != Set(result.holders(of: id)) { problems.append("\(id): holders list and seats disagree") }
+            if result.holders(of: id) != holders.sorted(by: { ahead($0, $1, at: offer) }) { problems.append("\(id): holders are not listed best first") }
+            // Labels only say who counts towards a reserve: each kind's best, up to its reserve.
+            for (kind, reserve, label) in [(FamilyKind.sos, offer.reservedSOS, SeatKind.reservedSOS), (.local, offer.reservedLocal, .reservedLocal)] {
+                let ofKind = holders.filter { applications[$0]?.familyKind == kind }.sorted { ahead($0, $1, at: offer) }
+                let expected = Set(ofKind.prefix(reserve))
+                let labelled = Set(holders.filter { seats[$0]?.kind == label })
+                if expected != labelled { problems.append("\(id): \(label) labels \(labelled.sorted()), expected \(expected.sorted())") }
+            }
+        }
+        return problems
+    }
+
+    /// The rule's checks on an assignment (child -> offer) and the waitlists it reports.
+    func problems(seats: [String: String], waitlist: (String) -> [String]) -> [String] {
+        var problems: [String] = []
+        var holdersByOffer: [String: [String]] = [:]
+        var held: [String: Int] = [:]
+        for (child, offerID) in seats {
+            guard let application = applications[child], let choice = application.ranking.firstIndex(of: offerID) else {
+                problems.append("\(child) holds \(offerID), which is not on their list")
                 continue
             }
-            if choice != seat.choice { problems.append("\(child)'s seat says choice \(seat.choice), the list says \(choice)") }
-            holdersByOffer[seat.offerID, default: []].append(child)
+            held[child] = choice
+            holdersByOffer[offerID, default: []].append(child)
         }
         for (id, offer) in offers {
             let holders = holdersByOffer[id] ?? []
-            if Set(holders) != Set(result.holders(of: id)) { problems.append("\(id): holders list and seats disagree") }
-            let sos = holders.filter { applications[$0]?.familyKind == .sos }.count, local = holders.count - sos
-            if holders.count > offer.places { problems.append("\(id) holds \(holders.count) for \(offer.places) places") }
-            if local > offer.places - offer.reservedSOS { problems.append("\(id): \(local) local children eat into the SOS reserve") }
-            if sos > offer.places - offer.reservedLocal { problems.append("\(id): \(sos) SOS children eat into the local reserve") }
-            let labels = labels(holders, at: offer)
-            let counts = Dictionary(grouping: labels.values, by: { $0 }).mapValues(\.count)
-            // Seat kinds as the choice rule gives them, and holders best first.
-            for child in holders where seats[child]?.kind != labels[child] {
-                problems.append("\(child) holds a \(seats[child].map { "\($0.kind)" } ?? "?") seat at \(id), the rule gives \(labels[child].map { "\($0)" } ?? "?")")
+            if !withinCounts(holders, at: offer) {
+                problems.append("\(id) holds \(holders.count) children (\(holders.filter { applications[$0]?.familyKind == .sos }.count) SOS), beyond its counts")
             }
-            if result.holders(of: id) != holders.sorted(by: { ahead($0, $1, at: offer) }) { problems.append("\(id): holders are not listed best first") }
             for (child, application) in applications {
-                let held = seats[child].map { $0.choice } ?? application.ranking.count
-                guard let rank = application.ranking.firstIndex(of: id), rank < held else { continue }
+                guard let rank = application.ranking.firstIndex(of: id), rank < held[child, default: application.ranking.count] else { continue }
                 // The child prefers this offer to what they got.
                 for holder in holders where ahead(child, holder, at: offer) {
-                    if let kind = labels[holder], may(child, hold: kind) {
-                        problems.append("justified envy: \(child) prefers \(id), where \(holder) is behind them in a seat (\(kind)) they may hold")
+                    if withinCounts(holders.filter { $0 != holder } + [child], at: offer) {
+                        problems.append("justified envy: \(child) prefers \(id), where \(holder) is behind them and their place could be \(child)'s")
                     }
                 }
-                let freeOpen = (counts[.open] ?? 0) < offer.openPlaces
-                let own: SeatKind = application.familyKind == .sos ? .reservedSOS : .reservedLocal
-                let ownPlaces = own == .reservedSOS ? offer.reservedSOS : offer.reservedLocal
-                if freeOpen || (counts[own] ?? 0) < ownPlaces {
-                    problems.append("wasteful: \(child) prefers \(id), which has a free seat they may hold")
+                if withinCounts(holders + [child], at: offer) {
+                    problems.append("wasteful: \(child) prefers \(id), which could add them within its counts")
                 }
             }
             // The waitlist: exactly those who ranked it above their result, best first.
             let expected = applications.values.filter { application in
-                let held = seats[application.childID].map { $0.choice } ?? application.ranking.count
-                return (application.ranking.firstIndex(of: id).map { $0 < held }) ?? false
+                (application.ranking.firstIndex(of: id).map { $0 < held[application.childID, default: application.ranking.count] }) ?? false
             }.map(\.childID).sorted { ahead($0, $1, at: offer) }
-            if result.waitlist(of: id) != expected { problems.append("\(id): waitlist \(result.waitlist(of: id)) should be \(expected)") }
+            if waitlist(id) != expected { problems.append("\(id): waitlist \(waitlist(id)) should be \(expected)") }
         }
         return problems
     }
+}
+
+/// The rule before reserves became counts, kept to show that the checker catches it: reserved
+/// places as chairs, open places first (deferred acceptance, each offer re-choosing among its
+/// holders and the new proposer).
+func chairsAllocation(_ checker: IntakeChecker) -> [String: String] {
+    var next: [String: Int] = [:]
+    var held: [String: [String]] = [:]
+    var free = checker.applications.keys.sorted()
+    while let child = free.popLast() {
+        guard let application = checker.applications[child], next[child, default: 0] < application.ranking.count else { continue }
+        let offerID = application.ranking[next[child, default: 0]]
+        next[child, default: 0] += 1
+        guard let offer = checker.offers[offerID] else { continue }
+        let proposers = (held[offerID] ?? []) + [child]
+        let best = proposers.sorted { checker.ahead($0, $1, at: offer) }
+        let open = Array(best.prefix(offer.openPlaces))
+        let rest = best.dropFirst(offer.openPlaces)
+        let sos = rest.filter { checker.applications[$0]?.familyKind == .sos }.prefix(offer.reservedSOS)
+        let local = rest.filter { checker.applications[$0]?.familyKind == .local }.prefix(offer.reservedLocal)
+        let kept = open + sos + local
+        held[offerID] = kept
+        free += proposers.filter { !kept.contains($0) }
+    }
+    var seats: [String: String] = [:]
+    for (offer, children) in held { for child in children { seats[child] = offer } }
+    return seats
 }
 
 /// A random round: few offers and places, so children compete and reserves bite.
@@ -153,7 +180,11 @@ struct IntakeAllocationTests {
             let (offers, applications) = randomRound(&random)
             var order = PriorityCriterion.defaultOrder
             // Some rounds reorder or drop criteria, as a site may.
-            if round % 3 == 1 { order.shuffle(using: &random) }
+            if round % 3 == 1 {
+                // Reordered, with the lottery (which breaks every tie) still last.
+                order.shuffle(using: &random)
+                if order.contains(.lottery) { order = order.filter { $0 != .lottery } + [.lottery] }
+            }
             if round % 5 == 2 { order.removeAll { _ in Int.random(in: 0..<3, using: &random) == 0 } }
             let seed = random.next()
             let allocator = try IntakeAllocator(offers: offers, applications: applications, order: order, seed: seed)
@@ -162,6 +193,62 @@ struct IntakeAllocationTests {
             #expect(problems.isEmpty, "batch \(batch) round \(round): \(problems.prefix(3))")
             if !problems.isEmpty { return }
         }
+    }
+
+    /// The checker has teeth: on random rounds it finds the old rule's waste and envy, and a
+    /// planted mistake (one holder moved to an offer below their result) in every round.
+    @Test func theCheckerCatchesTheChairsRuleAndPlantedMistakes() throws {
+        var random = SeededRandom(seed: 4242)
+        var chairsCaught = 0, planted = 0, caught = 0
+        for _ in 0..<200 {
+            let (offers, applications) = randomRound(&random)
+            let seed = random.next()
+            let checker = IntakeChecker(offers: offers, applications: applications, order: PriorityCriterion.defaultOrder, seed: seed)
+            let chairs = chairsAllocation(checker)
+            // Judge the chairs rule's assignment, with the waitlists it implies.
+            let waitlist: (String) -> [String] = { id in
+                applications.filter { application in
+                    let held = chairs[application.childID].flatMap { application.ranking.firstIndex(of: $0) } ?? application.ranking.count
+                    return (application.ranking.firstIndex(of: id).map { $0 < held }) ?? false
+                }.map(\.childID).sorted { checker.ahead($0, $1, at: offers.first { $0.id == id } ?? offers[0]) }
+            }
+            if !checker.problems(seats: chairs, waitlist: waitlist).isEmpty { chairsCaught += 1 }
+            // A planted mistake in the real result: the first holder with a later choice moved down to it.
+            let result = try IntakeAllocator(offers: offers, applications: applications, seed: seed).run()
+            var seats = result.seats.mapValues(\.offerID)
+            if let (child, application) = seats.keys.sorted().lazy.compactMap({ child in applications.first { $0.childID == child }.map { (child, $0) } })
+                .first(where: { child, application in (application.ranking.firstIndex(of: seats[child] ?? "") ?? 99) + 1 < application.ranking.count }),
+                let offer = seats[child], let rank = application.ranking.firstIndex(of: offer)
+            {
+                seats[child] = application.ranking[rank + 1]
+                planted += 1
+                if !checker.problems(seats: seats, waitlist: { result.waitlist(of: $0) }).isEmpty { caught += 1 }
+            }
+        }
+        #expect(chairsCaught > 20, "the checker found the chairs rule wrong in only \(chairsCaught) of 200 rounds")
+        #expect(planted > 50 && caught == planted, "caught \(caught) of \(planted) planted mistakes")
+    }
+
+    /// domain.md's two cases, where chairs left a place empty or passed a child over.
+    @Test func reservedPlacesAreFloorsNotChairs() throws {
+        let offer = IntakeOffer(id: "A", groupID: "g", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: 2, reservedSOS: 1)
+        // Waste: S1 (SOS, special needs) and L1 (local) both get a place.
+        let waste = [
+            IntakeApplication(childID: "s1", familyKind: .sos, specialNeeds: true, submittedAt: 1, ranking: ["A"]),
+            IntakeApplication(childID: "l1", familyKind: .local, submittedAt: 1, ranking: ["A"]),
+        ]
+        let both = try IntakeAllocator(offers: [offer], applications: waste, seed: 1).run()
+        #expect(both.seat(of: "s1")?.offerID == "A" && both.seat(of: "l1")?.offerID == "A")
+        #expect(both.seat(of: "s1")?.kind == .reservedSOS && both.seat(of: "l1")?.kind == .open)
+        // Justified envy: S1 > L1 (single parent) > S2; S1 and L1 placed, S2 waits.
+        let envy = [
+            IntakeApplication(childID: "s1", familyKind: .sos, specialNeeds: true, submittedAt: 1, ranking: ["A"]),
+            IntakeApplication(childID: "l1", familyKind: .local, singleParent: true, submittedAt: 1, ranking: ["A"]),
+            IntakeApplication(childID: "s2", familyKind: .sos, submittedAt: 1, ranking: ["A"]),
+        ]
+        let result = try IntakeAllocator(offers: [offer], applications: envy, seed: 1).run()
+        #expect(Set(result.holders(of: "A")) == ["s1", "l1"])
+        #expect(result.waitlist(of: "A") == ["s2"])
     }
 
     /// For random children, no reordering or shortening of their list gets them an offer they
@@ -261,11 +348,12 @@ struct IntakeExplanationTests {
         let timur = try #require(allocator.explain(child: "timur", offer: "A", in: result))
         #expect(timur.outcome == .notAdmitted)
         #expect(timur.waitlistPosition == 1)
-        #expect(timur.cutoffs.first?.decidedBy == .sibling)
-        #expect(timur.reservedForOthers?.places == 1)
+        #expect(timur.decidedBy == .sibling)
+        #expect(timur.limit == .kindPlaces(.local, 1))
+        #expect(timur.reservedForOthers == 1)
         let sentence = timur.sentence(name: "Timur")
         #expect(sentence.contains("a sibling already placed at that nursery"))
-        #expect(sentence.contains("places reserved for SOS families") || sentence.contains("place reserved for SOS families"))
+        #expect(sentence.contains("one place is reserved for SOS families"))
         #expect(sentence.contains("1st on its waitlist"))
         // Other children are never named.
         #expect(!sentence.contains("aruzhan") && !sentence.contains("dias"))
@@ -283,7 +371,7 @@ struct IntakeExplanationTests {
         let result = allocator.run()
         #expect(result.seat(of: "a1")?.offerID == "A")
         let explanation = try #require(allocator.explain(child: "b1", offer: "A", in: result))
-        #expect(explanation.cutoffs.first?.decidedByIDOrder == true)
+        #expect(explanation.decidedByIDOrder == true)
         let sentence = explanation.sentence(name: "B")
         #expect(sentence.contains("the order of their records (this round draws no lottery)"))
         #expect(!sentence.contains("the lottery;") && !sentence.contains("by the lottery"))
@@ -296,7 +384,27 @@ struct IntakeExplanationTests {
         let result = allocator.run()
         #expect(result.seat(of: "timur")?.offerID == "A")
         let aruzhan = try #require(allocator.explain(child: "aruzhan", offer: "A", in: result))
-        #expect(aruzhan.cutoffs.first?.decidedBy == .earlierApplication)
+        #expect(aruzhan.decidedBy == .earlierApplication)
         #expect(aruzhan.sentence(name: "Aruzhan").contains("earlier application"))
+    }
+
+    /// A place kept empty by a reserve is said to be kept for that kind of family, never that the
+    /// child's places "are only for those families" while they sit empty.
+    @Test func aPlaceKeptByTheReserveIsSaidToBeFreeForThoseFamilies() throws {
+        let offer = IntakeOffer(id: "A", groupID: "g", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: 3, reservedSOS: 2)
+        let applications = [
+            IntakeApplication(childID: "l1", familyKind: .local, submittedAt: 1, ranking: ["A"]),
+            IntakeApplication(childID: "l2", familyKind: .local, submittedAt: 2, ranking: ["A"]),
+        ]
+        let allocator = try IntakeAllocator(offers: [offer], applications: applications, seed: 3)
+        let result = allocator.run()
+        #expect(result.holders(of: "A") == ["l1"])
+        let explanation = try #require(allocator.explain(child: "l2", offer: "A", in: result))
+        #expect(explanation.limit == .kindPlaces(.local, 1))
+        #expect(explanation.freeForOthers == 2)
+        let sentence = explanation.sentence(name: "Ali")
+        #expect(sentence.contains("2 places reserved for SOS families are still free"))
+        #expect(!sentence.contains("only for"))
+        #expect(!sentence.contains("l1"))
     }
 }

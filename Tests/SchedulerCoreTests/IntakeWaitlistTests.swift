@@ -28,17 +28,17 @@ struct IntakeWaitlistTests {
         try waitlist.release(child: "a", now: 0)
         #expect(waitlist.pending(of: "b") == [IntakeWaitlist.Pending(childID: "b", offerID: "X", seat: .open, deadline: 100)])
         try waitlist.respond(child: "b", offer: "X", accept: true, now: 10)
-        #expect(waitlist.seats["b"]?.offerID == "X")
+        #expect((try waitlist.seat(of: "b"))?.offerID == "X")
         #expect(waitlist.pending(of: "c").first?.offerID == "Y")
         #expect(waitlist.pending(of: "c").first?.deadline == 110)
         try waitlist.respond(child: "c", offer: "Y", accept: true, now: 20)
         #expect(waitlist.pending(of: "d").first?.offerID == "Z")
         // d does not answer: at the deadline the offer lapses and, no one else waiting, Z's seat stays free.
-        waitlist.expire(now: 119)
+        try waitlist.expire(now: 119)
         #expect(!waitlist.pending(of: "d").isEmpty)
-        waitlist.expire(now: 120)
+        try waitlist.expire(now: 120)
         #expect(waitlist.pending.isEmpty)
-        #expect(waitlist.free["Z"]?[.open] == 1)
+        #expect((try waitlist.freePlaces(at: "Z")) == 1)
         #expect(waitlist.moves == [
             .released(child: "a", offer: "X", seat: .open),
             .offered(child: "b", offer: "X", seat: .open, deadline: 100),
@@ -59,9 +59,9 @@ struct IntakeWaitlistTests {
         var waitlist = try chain()
         try waitlist.release(child: "a", now: 0)
         try waitlist.respond(child: "b", offer: "X", accept: false, now: 5)
-        #expect(waitlist.seats["b"]?.offerID == "Y")
-        #expect(waitlist.position(of: "b", on: "X") == nil)
-        #expect(waitlist.free["X"]?[.open] == 1)
+        #expect((try waitlist.seat(of: "b"))?.offerID == "Y")
+        #expect((try waitlist.position(of: "b", on: "X")) == nil)
+        #expect((try waitlist.freePlaces(at: "X")) == 1)
         #expect(waitlist.moves.last == .leftFree(offer: "X", seat: .open))
     }
 
@@ -71,7 +71,7 @@ struct IntakeWaitlistTests {
         try waitlist.confirm(child: "b", offer: "Y", now: 5)
         // b's unanswered offer of X is declined for them and moves on: no one else waits for X.
         #expect(waitlist.pending(of: "b").isEmpty)
-        #expect(waitlist.free["X"]?[.open] == 1)
+        #expect((try waitlist.freePlaces(at: "X")) == 1)
         #expect(throws: SchedulerError.self) { try waitlist.respond(child: "b", offer: "X", accept: true, now: 6) }
         #expect(throws: SchedulerError.self) { try waitlist.release(child: "b", now: 7) }
         #expect(throws: SchedulerError.self) { try waitlist.confirm(child: "c", offer: "Y", now: 8) }
@@ -92,9 +92,9 @@ struct IntakeWaitlistTests {
         #expect(Set(waitlist.pending(of: "w").map(\.offerID)) == ["P", "Q"])
         // Taking P (ranked higher) declines Q, which stays free: no one else waits for it.
         try waitlist.respond(child: "w", offer: "P", accept: true, now: 2)
-        #expect(waitlist.seats["w"]?.offerID == "P")
+        #expect((try waitlist.seat(of: "w"))?.offerID == "P")
         #expect(waitlist.pending.isEmpty)
-        #expect(waitlist.free["Q"]?[.open] == 1)
+        #expect((try waitlist.freePlaces(at: "Q")) == 1)
     }
 
     @Test func aReservedSeatGoesToTheFirstChildWhoMayHoldIt() throws {
@@ -112,24 +112,80 @@ struct IntakeWaitlistTests {
         #expect(waitlist.pending(of: "local").isEmpty)
     }
 
-    /// Random rounds and random events: seats are conserved, no child holds two, and everyone
-    /// offered a seat was waiting for it and may hold it.
+    /// domain.md's move case: 3 places, 2 kept for SOS families; S1 > S2 > S3 (SOS) > L1
+    /// (local) > S4 (SOS). S1, S2 and S3 hold. When S2 gives up their place, S1 and S3 fill the
+    /// SOS reserve and the freed place goes to the best child left, L1 (a local child fits:
+    /// one local of at most 3 - 2); declined, it goes on to S4.
+    @Test func aFreedPlaceGoesToTheBestChildTheCountsAllow() throws {
+        let applications = [("s1", FamilyKind.sos), ("s2", .sos), ("s3", .sos), ("l1", .local), ("s4", .sos)].enumerated().map { index, child in
+            IntakeApplication(childID: child.0, familyKind: child.1, submittedAt: Int64(index), ranking: ["A"])
+        }
+        let allocator = try IntakeAllocator(offers: [offer("A", open: 1, sos: 2)], applications: applications, seed: 1)
+        let result = allocator.run()
+        #expect(Set(result.holders(of: "A")) == ["s1", "s2", "s3"])
+        #expect(result.waitlist(of: "A") == ["l1", "s4"])
+        var waitlist = IntakeWaitlist(allocator: allocator, result: result, responseWindow: 100)
+        try waitlist.release(child: "s2", now: 0)
+        #expect(waitlist.pending == [IntakeWaitlist.Pending(childID: "l1", offerID: "A", seat: .open, deadline: 100)])
+        // S3 now counts towards the SOS reserve.
+        #expect(try waitlist.seat(of: "s3")?.kind == .reservedSOS)
+        try waitlist.respond(child: "l1", offer: "A", accept: false, now: 1)
+        #expect(waitlist.pending.map(\.childID) == ["s4"])
+        // Without L1 on the list, S4 is offered the place straight away.
+        let withoutL1 = try IntakeAllocator(offers: [offer("A", open: 1, sos: 2)], applications: applications.filter { $0.childID != "l1" }, seed: 1)
+        var other = IntakeWaitlist(allocator: withoutL1, result: withoutL1.run(), responseWindow: 100)
+        try other.release(child: "s2", now: 0)
+        #expect(other.pending.map(\.childID) == ["s4"])
+    }
+
+    /// A place kept free by a reserve goes to a child of that kind as soon as one may take it,
+    /// and a local child is not offered it while local families' count is full.
+    @Test func aPlaceKeptForAKindIsNotOfferedToTheOther() throws {
+        let applications = [
+            IntakeApplication(childID: "l1", familyKind: .local, submittedAt: 1, ranking: ["A"]),
+            IntakeApplication(childID: "l2", familyKind: .local, submittedAt: 2, ranking: ["A"]),
+            IntakeApplication(childID: "s1", familyKind: .sos, submittedAt: 3, ranking: ["B", "A"]),
+            IntakeApplication(childID: "s2", familyKind: .sos, submittedAt: 4, ranking: ["B"]),
+        ]
+        // A: 2 places, 1 kept for SOS families. B: 1 place. S1 holds B, so A keeps its SOS place free.
+        let allocator = try IntakeAllocator(offers: [offer("A", open: 1, sos: 1), offer("B")], applications: applications, seed: 1)
+        let result = allocator.run()
+        #expect(result.holders(of: "A") == ["l1"] && result.seat(of: "s1")?.offerID == "B")
+        var waitlist = IntakeWaitlist(allocator: allocator, result: result, responseWindow: 100)
+        // S1 gives up B: S2 is offered it; A's free place stays kept (l2 may not take it).
+        try waitlist.release(child: "s1", now: 0)
+        #expect(waitlist.pending.map(\.childID) == ["s2"])
+        #expect(try waitlist.freePlaces(at: "A") == 1)
+        #expect(waitlist.pending(of: "l2").isEmpty)
+    }
+
+    /// Random rounds and random events, judged by domain.md's counts: every offer's holders and
+    /// children with an unanswered offer of it stay within its counts, everyone offered a place
+    /// was waiting for it, and no place stays free while a waiting child could take it.
     @Test(arguments: 0..<10)
-    func seatsAreConservedThroughRandomEvents(batch: Int) throws {
+    func placesStayWithinTheCountsThroughRandomEvents(batch: Int) throws {
         var random = SeededRandom(seed: UInt64(700 + batch))
         for _ in 0..<40 {
             let (offers, applications) = randomRound(&random)
             let allocator = try IntakeAllocator(offers: offers, applications: applications, seed: random.next())
             var waitlist = IntakeWaitlist(allocator: allocator, result: allocator.run(), responseWindow: 10)
             let kinds = Dictionary(uniqueKeysWithValues: applications.map { ($0.childID, $0.familyKind) })
+            let rankings = Dictionary(uniqueKeysWithValues: applications.map { ($0.childID, $0.ranking) })
+            let children = applications.map(\.childID).sorted()
+            func lists() throws -> [String: [String]] {
+                var lists: [String: [String]] = [:]
+                for offer in offers { lists[offer.id] = try waitlist.waitlist(of: offer.id) }
+                return lists
+            }
             var now: Int64 = 0
             for _ in 0..<30 {
                 now += Int64.random(in: 0...6, using: &random)
-                let before = waitlist.waitlists
+                let before = try lists()
                 let movesBefore = waitlist.moves.count
+                let holding = try children.filter { try waitlist.seat(of: $0) != nil }
                 switch Int.random(in: 0..<5, using: &random) {
                 case 0:
-                    if let child = waitlist.seats.keys.filter({ !waitlist.confirmed.contains($0) }).sorted().randomElement(using: &random) {
+                    if let child = holding.filter({ !waitlist.confirmed.contains($0) }).randomElement(using: &random) {
                         try waitlist.release(child: child, now: now)
                     }
                 case 1, 2:
@@ -137,45 +193,44 @@ struct IntakeWaitlistTests {
                         try waitlist.respond(child: offered.childID, offer: offered.offerID, accept: Bool.random(using: &random), now: now)
                     }
                 case 3:
-                    if let child = waitlist.seats.keys.sorted().randomElement(using: &random), !waitlist.confirmed.contains(child), let seat = waitlist.seats[child] {
+                    if let child = holding.randomElement(using: &random), !waitlist.confirmed.contains(child), let seat = try waitlist.seat(of: child) {
                         try waitlist.confirm(child: child, offer: seat.offerID, now: now)
                     }
                 default:
-                    waitlist.expire(now: now)
+                    try waitlist.expire(now: now)
                 }
                 for move in waitlist.moves[movesBefore...] {
-                    guard case .offered(let child, let offerID, let seat, _) = move else { continue }
+                    guard case .offered(let child, let offerID, _, _) = move else { continue }
                     #expect(before[offerID]?.contains(child) == true, "\(child) was offered \(offerID) without waiting for it")
-                    #expect(seat == .open || (seat == .reservedSOS) == (kinds[child] == .sos), "\(child) was offered a seat reserved for others")
                 }
-                let lists = waitlist.waitlists
+                let after = try lists()
+                var holders: [String: [String]] = [:]
+                for child in children { if let seat = try waitlist.seat(of: child) { holders[seat.offerID, default: []].append(child) } }
                 for offer in offers {
-                    // No seat stays free while a child waiting for it may take it and has not been offered one of it.
-                    for (kind, count) in waitlist.free[offer.id] ?? [:] where count > 0 {
-                        let eligible = (lists[offer.id] ?? []).first { child in
-                            (kind == .open || (kind == .reservedSOS) == (kinds[child] == .sos))
-                                && !waitlist.pending.contains { $0.childID == child && $0.offerID == offer.id }
-                        }
-                        #expect(eligible == nil, "\(offer.id) keeps a \(kind) seat free while \(eligible ?? "") waits for it")
+                    let taken = (holders[offer.id] ?? []) + waitlist.pending.filter { $0.offerID == offer.id }.map(\.childID)
+                    let sos = taken.filter { kinds[$0] == .sos }.count
+                    #expect(taken.count <= offer.places && sos <= offer.places - offer.reservedLocal && taken.count - sos <= offer.places - offer.reservedSOS,
+                            "\(offer.id): \(taken) beyond its counts")
+                    // No place stays free while a waiting child, not yet offered it, fits the counts.
+                    let fits = (after[offer.id] ?? []).first { child in
+                        !taken.contains(child) && {
+                            let s = sos + (kinds[child] == .sos ? 1 : 0), all = taken.count + 1
+                            return all <= offer.places && s <= offer.places - offer.reservedLocal && all - s <= offer.places - offer.reservedSOS
+                        }()
                     }
+                    #expect(fits == nil, "\(offer.id) keeps a place free while \(fits ?? "") waits for it and fits")
                     // A confirmed child waits for nothing and has no offer left to answer.
                     for child in waitlist.confirmed {
-                        #expect(!(lists[offer.id] ?? []).contains(child))
+                        #expect(!(after[offer.id] ?? []).contains(child))
                         #expect(waitlist.pending(of: child).isEmpty)
                     }
-                    let held = waitlist.seats.values.filter { $0.offerID == offer.id }.map(\.kind) + waitlist.pending.filter { $0.offerID == offer.id }.map(\.seat)
-                    for (kind, places) in [(SeatKind.open, offer.openPlaces), (.reservedSOS, offer.reservedSOS), (.reservedLocal, offer.reservedLocal)] {
-                        let used = held.filter { $0 == kind }.count + (waitlist.free[offer.id]?[kind] ?? 0)
-                        #expect(used == places, "\(offer.id) \(kind): \(used) seats accounted for, \(places) exist")
-                    }
                 }
-                // Everyone waits only for offers they rank above the seat they hold.
-                let rankings = Dictionary(uniqueKeysWithValues: applications.map { ($0.childID, $0.ranking) })
-                for (offerID, children) in waitlist.waitlists {
-                    for child in children {
+                // Everyone waits only for offers they rank above the place they hold.
+                for (offerID, waiting) in after {
+                    for child in waiting {
                         let rank = rankings[child]?.firstIndex(of: offerID) ?? Int.max
-                        let held = waitlist.seats[child].flatMap { rankings[child]?.firstIndex(of: $0.offerID) } ?? Int.max
-                        #expect(rank < held, "\(child) waits for \(offerID) but holds a seat they rank higher")
+                        let held = try waitlist.seat(of: child).flatMap { rankings[child]?.firstIndex(of: $0.offerID) } ?? Int.max
+                        #expect(rank < held, "\(child) waits for \(offerID) but holds a place they rank higher")
                     }
                 }
             }
@@ -217,18 +272,18 @@ struct IntakeEventReplayTests {
         var lived = live
         try lived.apply(.release(child: "a"), at: 0)
         try lived.apply(.respond(child: "b", offer: "X", accept: true), at: 10)
-        lived.expire(now: 500)
+        try lived.expire(now: 500)
         let replayed = try IntakeWaitlist.replay(
-            allocator: live.startedFrom.allocator, result: live.startedFrom.result,
+            source: live.source,
             events: [(.release(child: "a"), at: 0), (.respond(child: "b", offer: "X", accept: true), at: 10)], now: 500, responseWindow: 100)
         #expect(replayed.moves == lived.moves)
-        #expect(replayed.seats == lived.seats)
+        #expect(replayed.changedSinceRun == lived.changedSinceRun)
         // c's offer of Y lapsed at 110: Y's seat went on (to no one) and c keeps Z.
         #expect(replayed.moves.contains(.expired(child: "c", offer: "Y")))
-        #expect(replayed.seats["c"]?.offerID == "Z")
+        #expect(try replayed.seat(of: "c")?.offerID == "Z")
         // An event the state refuses is refused on replay too.
         #expect(throws: SchedulerError.self) {
-            try IntakeWaitlist.replay(allocator: live.startedFrom.allocator, result: live.startedFrom.result, events: [(.respond(child: "d", offer: "Z", accept: true), at: 0)], now: 0)
+            try IntakeWaitlist.replay(source: live.source, events: [(.respond(child: "d", offer: "Z", accept: true), at: 0)], now: 0)
         }
     }
 }

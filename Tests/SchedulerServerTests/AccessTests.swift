@@ -108,12 +108,13 @@ struct AccessTests {
         let pair = Array(fixture.almatyChildren.prefix(2))
         _ = try await store.submitApplications(roundID: round, pair.map { ApplicationInput(childID: $0.id, ranking: ["o-\(n)"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
         let inputs = try await store.intakeInputs(roundID: round)
-        let result = try inputs.allocator().run()
+        let allocator = try inputs.allocator()
+        let result = allocator.run()
         let seats = result.seats
+        let records = allocator.runRecords(in: result)
         _ = try await store.recordAllocation(
-            roundID: round, inputsVersion: inputs.round.inputsVersion, applications: inputs.applications,
-            seats: seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) },
-            context: setup, reply: { _ in [] })
+            roundID: round, inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers,
+            closedEarly: true, context: setup, reply: { _ in [] })
         let holder = try #require(seats.keys.first)
         let waiting = try #require(pair.map(\.id).first { $0 != holder })
         return (round, holder, waiting)
@@ -136,11 +137,11 @@ struct AccessTests {
         _ = try await store.submitApplications(
             roundID: "r-done", fixture.almatyChildren.map { ApplicationInput(childID: $0.id, ranking: ["o-done"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
         let inputs = try await store.intakeInputs(roundID: "r-done")
-        let result = try inputs.allocator().run()
+        let allocator = try inputs.allocator()
+        let records = allocator.runRecords(in: allocator.run())
         _ = try await store.recordAllocation(
-            roundID: "r-done", inputsVersion: inputs.round.inputsVersion, applications: inputs.applications,
-            seats: result.seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) },
-            context: setup, reply: { _ in [] })
+            roundID: "r-done", inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers,
+            closedEarly: true, context: setup, reply: { _ in [] })
     }
 
     @Test func thePermissionTableCoversExactlyTheMethodsInProto() throws {

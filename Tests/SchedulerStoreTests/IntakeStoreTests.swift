@@ -82,23 +82,36 @@ struct IntakeStoreTests {
             _ = try await store.submitApplications(
                 roundID: "r2030", children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in }, reply: { _ in [] })
             let inputs = try await store.intakeInputs(roundID: "r2030")
-            let result = try inputs.allocator().run()
-            let seats = result.seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
-            // The fixture's family is local: the SOS seat stays empty, one child gets the open seat.
-            #expect(seats.count == 1)
+            let allocator = try inputs.allocator()
+            let records = allocator.runRecords(in: allocator.run())
+            // The fixture's family is local: one child gets a place, the other place is kept for SOS families.
+            #expect(records.children.filter { $0.seat != nil }.count == 1)
             // Inputs changed since they were read: the result is refused.
             _ = try await store.withdrawApplication(roundID: "r2030", childID: children[3].id, context: context()) { _ in [] }
             await #expect {
-                try await store.recordAllocation(roundID: "r2030", inputsVersion: inputs.round.inputsVersion, applications: inputs.applications, seats: seats, context: context()) { _ in [] }
+                try await store.recordAllocation(
+                    roundID: "r2030", inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers, closedEarly: false,
+                    context: context()) { _ in [] }
             } throws: { code($0)?.0 == .aborted }
             let fresh = try await store.intakeInputs(roundID: "r2030")
-            let again = try fresh.allocator().run().seats.map { IntakeSeatRecord(childID: $0.key, offerID: $0.value.offerID, seat: $0.value.kind, choice: $0.value.choice) }
-            _ = try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, applications: fresh.applications, seats: again, context: context()) { _ in [] }
-            #expect(try await store.intakeResults(roundID: "r2030") == again.sorted { $0.childID < $1.childID })
+            let freshAllocator = try fresh.allocator()
+            let again = freshAllocator.runRecords(in: freshAllocator.run())
+            #expect(try await store.hasRunRecords(roundID: "r2030") == false)
+            _ = try await store.recordAllocation(
+                roundID: "r2030", inputsVersion: fresh.round.inputsVersion, children: again.children, offers: again.offers, closedEarly: false, context: context()) { _ in [] }
             #expect(try await store.round(id: "r2030")?.state == .allocated)
-            // Facts are frozen with the result: a sibling placed after the run changes nothing.
+            #expect(try await store.hasRunRecords(roundID: "r2030"))
+            // The run's rows read back as they were written: children in id order, in pages; offers; fills.
+            #expect(try await store.intakeRunPage(roundID: "r2030", after: nil, limit: 100) == again.children)
+            let firstTwo = try await store.intakeRunPage(roundID: "r2030", after: nil, limit: 2)
+            #expect(firstTwo + (try await store.intakeRunPage(roundID: "r2030", after: firstTwo.last?.childID, limit: 100)) == again.children)
+            #expect(try await store.intakeRunOffers(roundID: "r2030", ids: ["full-day", "nothing"]) == again.offers)
+            #expect(Set(try await store.intakeRunChildren(roundID: "r2030", ids: [children[0].id, "nobody"]).map(\.childID)) == [children[0].id])
+            #expect(try await store.intakeRunFills(roundID: "r2030") == again.offers.map(IntakeRunFill.init))
+            #expect(try await store.roundOverview(id: "r2030")?.applications == 3)
+            // Facts are kept with the run: a sibling placed after it changes nothing.
             _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "later"), first: "2030-09-02", last: "2030-09-03", pattern: "mon:am")
-            #expect(try await store.intakeInputs(roundID: "r2030").applications == fresh.applications)
+            #expect(try await store.intakeRunPage(roundID: "r2030", after: nil, limit: 100) == again.children)
             // Events are stored in order, and never with an instant before the last one's.
             _ = try await store.appendIntakeEvents(
                 roundID: "r2030", [IntakeEventRecord(event: .release(child: children[0].id), at: 100)], context: context(), check: { stored, new in
@@ -120,7 +133,9 @@ struct IntakeStoreTests {
 
             // The round refuses to run twice, and takes no more offers or applications.
             await #expect {
-                try await store.recordAllocation(roundID: "r2030", inputsVersion: fresh.round.inputsVersion, applications: fresh.applications, seats: again, context: context()) { _ in [] }
+                try await store.recordAllocation(
+                    roundID: "r2030", inputsVersion: fresh.round.inputsVersion, children: again.children, offers: again.offers, closedEarly: false,
+                    context: context()) { _ in [] }
             } throws: { code($0)?.0 == .failedPrecondition }
             await #expect {
                 try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: children[0].id, ranking: ["full-day"])], context: context(), authorize: { _ in }, reply: { _ in [] })

@@ -14,7 +14,7 @@ public struct NurseryFixture: Sendable {
 
     static func context() -> MutationContext { MutationContext(actor: nil, method: "test fixture") }
 
-    static func applied<T>(_ outcome: Mutated<T>) throws -> T {
+    public static func applied<T>(_ outcome: Mutated<T>) throws -> T {
         guard case .applied(let value, _) = outcome else { throw TestFailure("fixture change was a replay") }
         return value
     }

@@ -2042,7 +2042,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__withdraw_application_respon
   (ProtobufCMessageInit) sos__scheduler__v1__withdraw_application_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__run_round_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__run_round_request__field_descriptors[3] =
 {
   {
     "round_id",
@@ -2068,15 +2068,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__run_round_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "close_early",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__RunRoundRequest, close_early),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__run_round_request__field_indices_by_name[] = {
+  2,   /* field[2] = close_early */
   1,   /* field[1] = dry_run */
   0,   /* field[0] = round_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__run_round_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__run_round_request__descriptor =
 {
@@ -2086,7 +2099,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__run_round_request__descript
   "Sos__Scheduler__V1__RunRoundRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__RunRoundRequest),
-  2,
+  3,
   sos__scheduler__v1__run_round_request__field_descriptors,
   sos__scheduler__v1__run_round_request__field_indices_by_name,
   1,  sos__scheduler__v1__run_round_request__number_ranges,

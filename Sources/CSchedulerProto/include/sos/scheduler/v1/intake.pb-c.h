@@ -70,8 +70,10 @@ struct  Sos__Scheduler__V1__IntakeRound
    */
   uint64_t seed;
   /*
-   * Criteria names, most important first: reserved_place, sibling, special_needs,
-   * single_parent, parents_working, earlier_application, lottery. Empty on create: the default.
+   * Criteria names, most important first: sibling, special_needs, single_parent,
+   * parents_working, earlier_application, lottery. Empty on create: the default (that order).
+   * Each at most once, and nothing after lottery (it breaks every tie). Reserved places are
+   * not a criterion: an offer's reserved_sos and reserved_local are counts (see IntakeOffer).
    */
   size_t n_priority_order;
   char **priority_order;
@@ -99,7 +101,15 @@ struct  Sos__Scheduler__V1__IntakeOffer
    */
   char *nursery_id;
   char *pattern;
+  /*
+   * At most this many children in all.
+   */
   uint32_t places;
+  /*
+   * Reserves are counts (floors), not chairs: the offer holds at most places - reserved_local
+   * children of SOS families and at most places - reserved_sos of local families. Each kind's
+   * best applicants fill its reserve first; the rest go to the best of everyone left.
+   */
   uint32_t reserved_sos;
   uint32_t reserved_local;
 };
@@ -200,11 +210,20 @@ struct  Sos__Scheduler__V1__RunRoundRequest
 {
   ProtobufCMessage base;
   char *round_id;
+  /*
+   * Compute and report the allocation without storing it (allowed at any time).
+   */
   protobuf_c_boolean dry_run;
+  /*
+   * A real run before the application deadline closes the round early: applications still
+   * to come are refused. Without this flag such a run is refused (FAILED_PRECONDITION);
+   * with it the early close is written to the audit log.
+   */
+  protobuf_c_boolean close_early;
 };
 #define SOS__SCHEDULER__V1__RUN_ROUND_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__run_round_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Sos__Scheduler__V1__OfferFill
@@ -246,7 +265,8 @@ struct  Sos__Scheduler__V1__ChildResult
    */
   char *offer_id;
   /*
-   * "open", "reserved_sos" or "reserved_local".
+   * "open", "reserved_sos" or "reserved_local": whether the child counts towards a
+   * reserve (each kind's best holders, up to its reserve) or holds an open place.
    */
   char *seat;
   /*
