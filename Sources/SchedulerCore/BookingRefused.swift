@@ -1,20 +1,34 @@
-/// A booking that does not fit: the first full sessions and what would fit instead.
+/// A booking that does not fit: the first full sessions, how many sessions in all have no
+/// room, and what would fit instead.
 public struct BookingRefused: Error, Sendable, Hashable, CustomStringConvertible {
     public var groupID: String
+    /// The first full session of each slot of the pattern, earliest first.
     public var conflicts: [Conflict]
     public var alternatives: [Alternative]
+    /// Every session without room, not only the listed ones.
+    public var tally: ConflictTally
 
-    public init(groupID: String, conflicts: [Conflict], alternatives: [Alternative]) {
+    public init(groupID: String, conflicts: [Conflict], alternatives: [Alternative], tally: ConflictTally? = nil) {
         self.groupID = groupID
         self.conflicts = conflicts
         self.alternatives = alternatives
+        self.tally = tally ?? ConflictTally(sessions: conflicts.count, endlessFrom: nil)
     }
 
     public var description: String {
         guard let first = conflicts.first else { return "group \(groupID) has no room for this placement" }
         let what = first.reason == .full ? "is full" : "has only places reserved for the other kind of family"
-        return "group \(groupID) \(what) on \(first.date) (\(first.session == .morning ? "morning" : "afternoon"))"
-            + (conflicts.count > 1 ? " and \(conflicts.count - 1) more sessions" : "")
+        var text = "group \(groupID) \(what) on \(first.date) (\(first.session == .morning ? "morning" : "afternoon"))"
+        // The first conflict is one of the counted sessions unless it already lies in the endless part.
+        let counted = tally.endlessFrom.map { first.date < $0 } ?? true
+        let more = max(0, tally.sessions - (counted ? 1 : 0))
+        if let endless = tally.endlessFrom {
+            if more > 0 { text += " and on \(more) more \(more == 1 ? "session" : "sessions") before \(endless)" }
+            text += ", and from \(endless) on it has no room any week (placements with no last day hold the places)"
+        } else if more > 0 {
+            text += " and on \(more) more \(more == 1 ? "session" : "sessions") (\(more + 1) in all)"
+        }
+        return text
     }
 }
 

@@ -15,19 +15,46 @@ public struct Conflict: Sendable, Hashable {
     public var capacity: Int
 }
 
+/// How many sessions of a refused placement do not fit (see `CapacityLedger.conflictTally`).
+public struct ConflictTally: Sendable, Hashable {
+    /// Sessions without room before `endlessFrom` (all of them when it is nil).
+    public var sessions: Int
+    /// The first day from which some slot of the pattern has no room ever again.
+    public var endlessFrom: CivilDate?
+
+    public init(sessions: Int, endlessFrom: CivilDate?) {
+        self.sessions = sessions
+        self.endlessFrom = endlessFrom
+    }
+}
+
 /// Occupancy of one group's session on one day.
 public struct SessionOccupancy: Sendable, Hashable {
     public var capacity: Int
+    /// Places taken by children of SOS families and of local families.
     public var sos: Int
     public var local: Int
-    public init(capacity: Int, sos: Int, local: Int) {
+    /// The group's places that only SOS (local) families' children may take.
+    public var reservedSOS: Int
+    public var reservedLocal: Int
+
+    public init(capacity: Int, sos: Int, local: Int, reservedSOS: Int = 0, reservedLocal: Int = 0) {
         self.capacity = capacity
         self.sos = sos
         self.local = local
+        self.reservedSOS = reservedSOS
+        self.reservedLocal = reservedLocal
     }
 
     public var taken: Int { sos + local }
     public var free: Int { max(0, capacity - taken) }
+
+    /// Of the free places, how many a child of a `kind` family could still take: the free places
+    /// within the kind's own limit (capacity less the places reserved for the other kind).
+    public func free(for kind: FamilyKind) -> Int {
+        let room = kind == .sos ? capacity - reservedLocal - sos : capacity - reservedSOS - local
+        return max(0, min(free, room))
+    }
 }
 
 /// The capacity ledger of one group: answers "does this placement fit?" for a whole date range,
@@ -153,6 +180,50 @@ public struct CapacityLedger: Sendable, Hashable {
         return Array(found.prefix(limit))
     }
 
+    /// How many sessions of a new placement do not fit: every open session of its range on which
+    /// one of the capacity rules would break, not only the first of each slot that `conflicts`
+    /// lists. A placement with no last day can conflict without end (other placements with no
+    /// last day hold the places): then `endlessFrom` is the first day from which some slot of
+    /// the pattern never has room again, and `sessions` counts the conflicts before that day.
+    public func conflictTally(for span: PlacementSpan) -> ConflictTally {
+        var bad: [(slot: Slot, weeks: ClosedRange<Int>)] = []
+        var endlessFrom: CivilDate?
+        for slot in span.pattern.slots where openWeekdays.contains(slot.weekday) {
+            guard let weeks = Self.weeks(of: span, on: slot.weekday) else { continue }
+            let all = trees[treeIndex(slot, nil)].pieces(weeks.lowerBound, weeks.upperBound)
+            let own = trees[treeIndex(slot, span.kind)].pieces(weeks.lowerBound, weeks.upperBound)
+            let limit = group.limit(for: span.kind)
+            // Walk both step functions together, piece by piece.
+            var i = 0, j = 0, start = weeks.lowerBound
+            while start <= weeks.upperBound {
+                while i + 1 < all.count, all[i + 1].start <= start { i += 1 }
+                while j + 1 < own.count, own[j + 1].start <= start { j += 1 }
+                let next = min(i + 1 < all.count ? all[i + 1].start : Int.max, j + 1 < own.count ? own[j + 1].start : Int.max)
+                let end = min(next - 1, weeks.upperBound)
+                if all[i].value >= group.capacity || own[j].value >= limit {
+                    bad.append((slot, start...end))
+                    if end >= Self.openEnd, let week = openRanges(start...end, slot.weekday).first?.lowerBound {
+                        let day = Self.date(week: week, weekday: slot.weekday)
+                        if endlessFrom.map({ day < $0 }) ?? true { endlessFrom = day }
+                    }
+                }
+                if end == Int.max || next == Int.max { break }
+                start = end + 1
+            }
+        }
+        var sessions = 0
+        for (slot, weeks) in bad {
+            var last = weeks.upperBound
+            if let endlessFrom {
+                last = min(last, Self.week(of: endlessFrom))
+                if Self.date(week: last, weekday: slot.weekday) >= endlessFrom { last -= 1 }
+            }
+            guard last >= weeks.lowerBound else { continue }
+            sessions += openRanges(weeks.lowerBound...last, slot.weekday).reduce(0) { $0 + $1.count }
+        }
+        return ConflictTally(sessions: sessions, endlessFrom: endlessFrom)
+    }
+
     /// Whether a new placement fits every session it covers.
     public func fits(_ span: PlacementSpan) -> Bool { conflicts(for: span, limit: 1).isEmpty }
 
@@ -191,6 +262,7 @@ public struct CapacityLedger: Sendable, Hashable {
         return SessionOccupancy(
             capacity: group.capacity,
             sos: trees[treeIndex(slot, .sos)].value(at: week),
-            local: trees[treeIndex(slot, .local)].value(at: week))
+            local: trees[treeIndex(slot, .local)].value(at: week),
+            reservedSOS: group.reservedSOS, reservedLocal: group.reservedLocal)
     }
 }

@@ -229,3 +229,32 @@ public struct PlacementSpan: Sendable, Hashable {
         self.pattern = pattern
     }
 }
+
+extension PlacementSpan {
+    /// The first session that this span (at `nursery`) and `other` (at `otherNursery`) both
+    /// take: a day in both date ranges, open at both nurseries, on which both patterns hold the
+    /// same session. Nil when the two never meet, however their weekdays overlap.
+    ///
+    /// Each shared weekday is walked a week at a time only past closure dates, so the work is
+    /// bounded by the number of closures, even for spans with no last day.
+    public func firstSharedSession(at nursery: Nursery, with other: PlacementSpan, at otherNursery: Nursery) -> (date: CivilDate, session: Session)? {
+        let shared = pattern.intersection(other.pattern)
+        guard !shared.isEmpty else { return nil }
+        let start = max(first, other.first)
+        let end: CivilDate? = [last, other.last].compactMap { $0 }.min()
+        var earliest: (date: CivilDate, session: Session)?
+        for weekday in shared.weekdays
+        where nursery.openWeekdays.contains(weekday) && otherNursery.openWeekdays.contains(weekday) {
+            var day = start.adding(days: (weekday.rawValue - start.weekday.rawValue + 7) % 7)
+            while end.map({ day <= $0 }) ?? true {
+                if !nursery.closures.contains(day), !otherNursery.closures.contains(day) {
+                    let session: Session = shared.contains(Slot(weekday, .morning)) ? .morning : .afternoon
+                    if earliest.map({ (day, session) < ($0.date, $0.session) }) ?? true { earliest = (day, session) }
+                    break
+                }
+                day = day.adding(days: 7)
+            }
+        }
+        return earliest
+    }
+}

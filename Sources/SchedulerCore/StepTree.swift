@@ -213,6 +213,27 @@ struct StepTree: Sendable, Hashable {
         return findLast(left(node), low, high, floor, key, offset, threshold)
     }
 
+    /// The function over `low...high` as pieces: the value from `low`, then the value from each
+    /// change point in the range on. O(k + log n) for k change points in the range.
+    func pieces(_ low: Int, _ high: Int) -> [(start: Int, value: Int)] {
+        var result = [(start: low, value: value(at: low))]
+        var running = result[0].value
+        collect(root, low, high, &running, &result)
+        return result
+    }
+
+    /// Appends, in key order, each change point in `low+1...high` of the subtree with the value after it.
+    private func collect(_ node: Int, _ low: Int, _ high: Int, _ running: inout Int, _ result: inout [(start: Int, value: Int)]) {
+        guard node >= 0 else { return }
+        let key = self.key(node)
+        if key > low + 1 { collect(left(node), low, high, &running, &result) }
+        if key > low, key <= high {
+            running += delta(node)
+            result.append((key, running))
+        }
+        if key < high { collect(right(node), low, high, &running, &result) }
+    }
+
     private func firstKey(after key: Int) -> Int? {
         var node = root
         var best: Int?

@@ -89,31 +89,76 @@ public struct WeeklyPattern: Sendable, Hashable, Codable, CustomStringConvertibl
         SchedulerError(.invalidArgument, message, field: "pattern")
     }
 
-    /// The shortest text form: days with the same sessions grouped into ranges.
+    /// The shortest text form. Clauses may overlap (`mon-fri:am;wed:pm` is shorter than
+    /// `mon-tue,thu-fri:am;wed:full`), so this searches every way to split the pattern into at
+    /// most one `full`, one `am` and one `pm` clause (more clauses of one kind are never shorter
+    /// than one with a day list). Ties go to fewer clauses, then to less overlap.
     public var description: String {
         guard !isEmpty else { return "" }
-        var groups: [(sessions: String, days: [Weekday])] = []
+        var am = 0, pm = 0
         for day in Weekday.allCases {
-            let am = contains(Slot(day, .morning)), pm = contains(Slot(day, .afternoon))
-            guard am || pm else { continue }
-            let sessions = am && pm ? "full" : (am ? "am" : "pm")
-            if let index = groups.firstIndex(where: { $0.sessions == sessions }) { groups[index].days.append(day) }
-            else { groups.append((sessions, [day])) }
+            if contains(Slot(day, .morning)) { am |= 1 << (day.rawValue - 1) }
+            if contains(Slot(day, .afternoon)) { pm |= 1 << (day.rawValue - 1) }
         }
-        return groups.map { group in
-            var parts: [String] = []
-            var start = group.days[0], previous = group.days[0]
-            for day in group.days.dropFirst().map(Optional.some) + [nil] {
-                if let day, day.rawValue == previous.rawValue + 1 {
-                    previous = day
-                    continue
-                }
-                parts.append(start == previous ? start.shortName : "\(start.shortName)-\(previous.shortName)")
-                if let day { start = day; previous = day }
-            }
-            return parts.joined(separator: ",") + ":" + group.sessions
-        }.joined(separator: ";")
+        let both = am & pm
+        var best: (cost: (Int, Int, Int), full: Int, am: Int, pm: Int)?
+        for full in Self.submasks(of: both) {
+            let amDays = Self.cheapest(required: am & ~full, optional: full)
+            let pmDays = Self.cheapest(required: pm & ~full, optional: full)
+            let clauses = [(full, 4), (amDays, 2), (pmDays, 2)].filter { $0.0 != 0 }
+            let length = clauses.reduce(clauses.count - 1) { $0 + Self.dayListLength[$1.0] + 1 + $1.1 }
+            let overlap = (amDays & full).nonzeroBitCount + (pmDays & full).nonzeroBitCount
+            let cost = (length, clauses.count, overlap)
+            if best.map({ cost < $0.cost }) ?? true { best = (cost, full, amDays, pmDays) }
+        }
+        guard let best else { return "" }
+        let clauses = [(best.full, "full", 0), (best.am, "am", 1), (best.pm, "pm", 2)].filter { $0.0 != 0 }
+        // Earliest first day first; on the same day full, then am, then pm.
+        return clauses.sorted { ($0.0.trailingZeroBitCount, $0.2) < ($1.0.trailingZeroBitCount, $1.2) }
+            .map { Self.dayList($0.0) + ":" + $0.1 }
+            .joined(separator: ";")
     }
+
+    /// Every subset of the weekday bit set `mask` (including the empty one and `mask` itself).
+    private static func submasks(of mask: Int) -> [Int] {
+        var result = [0], sub = mask
+        while sub != 0 {
+            result.append(sub)
+            sub = (sub - 1) & mask
+        }
+        return result
+    }
+
+    /// The day set with the shortest text among `required` plus any part of `optional`.
+    private static func cheapest(required: Int, optional: Int) -> Int {
+        guard required != 0 else { return 0 }
+        var best = required
+        for extra in submasks(of: optional & ~required) where dayListLength[required | extra] < dayListLength[best] {
+            best = required | extra
+        }
+        return best
+    }
+
+    /// A weekday bit set (bit 0 Monday) as text: runs of two or more days as ranges, joined by commas.
+    static func dayList(_ mask: Int) -> String {
+        var parts: [String] = []
+        var day = 0
+        while day < 7 {
+            guard mask & (1 << day) != 0 else {
+                day += 1
+                continue
+            }
+            var end = day
+            while end + 1 < 7, mask & (1 << (end + 1)) != 0 { end += 1 }
+            let from = Weekday(rawValue: day + 1)?.shortName ?? "", to = Weekday(rawValue: end + 1)?.shortName ?? ""
+            parts.append(end == day ? from : "\(from)-\(to)")
+            day = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
+    /// The length of `dayList(mask)` for each of the 128 weekday sets.
+    private static let dayListLength: [Int] = (0..<128).map { dayList($0).count }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)

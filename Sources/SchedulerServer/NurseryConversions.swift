@@ -208,6 +208,7 @@ extension BookingConflictDetail {
                 return BookingAlternativeMessage(
                     kind: kind, groupID: alternative.groupID, firstDay: alternative.first.description,
                     lastDay: alternative.last?.description ?? "", pattern: alternative.pattern.description)
-            })
+            },
+            conflictingSessions: UInt32(clamping: refused.tally.sessions), endlessFrom: refused.tally.endlessFrom?.description ?? "")
     }
 }

@@ -251,7 +251,9 @@ struct NurseryService {
             let first = try Field.date(request.firstDay, "first_day")
             let last = try Field.optionalDate(request.lastDay, "last_day")
             let pattern = try Field.pattern(request.pattern)
-            let booking = BookingInput(childID: childID, groupID: groupID, first: first, last: last, pattern: pattern)
+            // A manager books from today on; a first day before it is a correction of the records.
+            let booking = BookingInput(
+                childID: childID, groupID: groupID, first: first, last: last, pattern: pattern, pastDays: request.correction ? .correction : .refused)
             // The records are read and checked in the booking's own transaction: one trip to the store.
             let outcome = try await store.bookPlace(booking, context: context.mutation(), authorize: { parties in
                 try access.checkNursery(principal, parties.nursery)
@@ -266,13 +268,17 @@ struct NurseryService {
             let principal = try context.requirePrincipal()
             let from = try Field.date(request.fromDay, "from_day")
             let nursery = try await Self.placementInScope(store, access, try Field.id(request.id, "id"), principal)
-            return Self.reply(try await store.endPlacement(id: request.id, from: from, context: context.mutation()) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
+            return Self.reply(try await store.endPlacement(
+                id: request.id, from: from, pastDays: request.correction ? .correction : .refused, context: context.mutation()
+            ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
         }
 
         registry.mutating(p + "CancelPlacement") { (request: CancelPlacementRequest, context) in
             let principal = try context.requirePrincipal()
             let nursery = try await Self.placementInScope(store, access, try Field.id(request.id, "id"), principal)
-            return Self.reply(try await store.cancelPlacement(id: request.id, context: context.mutation()) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
+            return Self.reply(try await store.cancelPlacement(
+                id: request.id, pastDays: request.correction ? .correction : .refused, context: context.mutation()
+            ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
         }
 
         registry.async(p + "ListPlacements") { (request: ListPlacementsRequest, context) in
@@ -330,7 +336,8 @@ struct NurseryService {
                     SessionOccupancyMessage(
                         groupID: entry.groupID, session: ProtoSession(entry.session), capacity: UInt32(max(0, entry.occupancy.capacity)),
                         sos: UInt32(max(0, entry.occupancy.sos)), local: UInt32(max(0, entry.occupancy.local)),
-                        free: UInt32(entry.occupancy.free))
+                        free: UInt32(entry.occupancy.free), freeForSOS: UInt32(entry.occupancy.free(for: .sos)),
+                        freeForLocal: UInt32(entry.occupancy.free(for: .local)))
                 })
             })
         }

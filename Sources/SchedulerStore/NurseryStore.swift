@@ -31,6 +31,19 @@ public struct PlacementFilter: Sendable, Hashable {
     }
 }
 
+/// What a change may do to days before today in the site's zone.
+public enum PastDays: Sendable, Hashable {
+    /// No check: the server's own work (intake confirmations, demo data, imports, tests).
+    case allowed
+    /// A day before today is FAILED_PRECONDITION naming the field: what managers ask for.
+    case refused
+    /// Allowed on purpose; the audit entry carries a `correction:FIELD` record.
+    case correction
+
+    /// The audit record that marks a change reaching before today through `field`.
+    public static func auditRecord(_ field: String) -> String { "correction:\(field)" }
+}
+
 /// A direct booking as the store receives it.
 public struct BookingInput: Sendable, Hashable {
     public var childID: String
@@ -38,13 +51,16 @@ public struct BookingInput: Sendable, Hashable {
     public var first: CivilDate
     public var last: CivilDate?
     public var pattern: WeeklyPattern
+    /// Whether `first` may lie before today.
+    public var pastDays: PastDays
 
-    public init(childID: String, groupID: String, first: CivilDate, last: CivilDate?, pattern: WeeklyPattern) {
+    public init(childID: String, groupID: String, first: CivilDate, last: CivilDate?, pattern: WeeklyPattern, pastDays: PastDays = .allowed) {
         self.childID = childID
         self.groupID = groupID
         self.first = first
         self.last = last
         self.pattern = pattern
+        self.pastDays = pastDays
     }
 }
 
@@ -85,10 +101,12 @@ public protocol NurseryStore: Sendable {
         _ booking: BookingInput, context: MutationContext, authorize: @escaping @Sendable (BookingParties) throws -> Void,
         reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement>
-    /// Ends a placement early: its last day becomes the day before `from`.
-    func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement>
-    /// Cancels a placement whose first day is after today (in its site's zone).
-    func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement>
+    /// Ends a placement early: its last day becomes the day before `from` (`pastDays`: whether
+    /// `from` may lie before today in the site's zone).
+    func endPlacement(id: String, from: CivilDate, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement>
+    /// Cancels a placement whose first day is after today (in its site's zone), or, as a
+    /// correction (`pastDays`), one that has started.
+    func cancelPlacement(id: String, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement>
     func placement(id: String) async throws -> Placement?
     func listPlacements(_ filter: PlacementFilter, after: String?, limit: Int) async throws -> Page<Placement>
     /// Occupancy of every group and session on each open day of `from...to`.
@@ -96,6 +114,18 @@ public protocol NurseryStore: Sendable {
 
     /// Appends an audit entry for a read of personal records (a child's, say).
     func recordRead(actor: String?, method: String, records: [String], at: Date) async throws
+}
+
+extension NurseryStore {
+    /// Ends a placement early, with no check against today.
+    public func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+        try await endPlacement(id: id, from: from, pastDays: .allowed, context: context, reply: reply)
+    }
+
+    /// Cancels a placement whose first day is after today.
+    public func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+        try await cancelPlacement(id: id, pastDays: .allowed, context: context, reply: reply)
+    }
 }
 
 /// The records a booking involves, for the caller's access check.

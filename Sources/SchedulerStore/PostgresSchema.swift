@@ -218,5 +218,56 @@ enum PostgresSchema {
             )
             """,
         ]),
+        // A change to placements, a group's limits or a nursery's calendar made by hand (psql)
+        // bumps the groups' ledger_version, so every server rebuilds those ledgers. The server's
+        // own changes bump the version themselves; `sosched.ledger_bumped` (local to the
+        // transaction) lists the groups already bumped, so no group moves twice for one change.
+        ("v5-ledger-version-triggers", [
+            """
+            CREATE FUNCTION ledger_bumped(group_id TEXT) RETURNS boolean LANGUAGE sql STABLE AS $$
+                SELECT position(',' || group_id || ',' IN coalesce(current_setting('sosched.ledger_bumped', true), '')) > 0
+            $$
+            """,
+            """
+            CREATE FUNCTION group_notes_ledger_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.ledger_version = OLD.ledger_version AND NOT ledger_bumped(NEW.id)
+                    AND (NEW.capacity, NEW.reserved_sos, NEW.reserved_local) IS DISTINCT FROM (OLD.capacity, OLD.reserved_sos, OLD.reserved_local) THEN
+                    NEW.ledger_version := OLD.ledger_version + 1;
+                END IF;
+                IF NEW.ledger_version <> OLD.ledger_version AND NOT ledger_bumped(NEW.id) THEN
+                    PERFORM set_config('sosched.ledger_bumped',
+                        coalesce(nullif(current_setting('sosched.ledger_bumped', true), ''), ',') || NEW.id || ',', true);
+                END IF;
+                RETURN NEW;
+            END $$
+            """,
+            "CREATE TRIGGER group_ledger_version BEFORE UPDATE ON nursery_group FOR EACH ROW EXECUTE FUNCTION group_notes_ledger_bump()",
+            """
+            CREATE FUNCTION placement_bumps_ledger() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                g TEXT;
+            BEGIN
+                FOREACH g IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN OLD.group_id END, CASE WHEN TG_OP <> 'DELETE' THEN NEW.group_id END] LOOP
+                    IF g IS NOT NULL AND NOT ledger_bumped(g) THEN
+                        UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = g;
+                    END IF;
+                END LOOP;
+                RETURN NULL;
+            END $$
+            """,
+            "CREATE TRIGGER placement_ledger_version AFTER INSERT OR UPDATE OR DELETE ON placement FOR EACH ROW EXECUTE FUNCTION placement_bumps_ledger()",
+            """
+            CREATE FUNCTION nursery_calendar_bumps_ledgers() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF (NEW.open_weekdays, NEW.closures) IS DISTINCT FROM (OLD.open_weekdays, OLD.closures) THEN
+                    UPDATE nursery_group SET ledger_version = ledger_version + 1
+                    WHERE id IN (SELECT id FROM nursery_group WHERE nursery_id = NEW.id ORDER BY id FOR UPDATE) AND NOT ledger_bumped(id);
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            "CREATE TRIGGER nursery_ledger_versions AFTER UPDATE ON nursery FOR EACH ROW EXECUTE FUNCTION nursery_calendar_bumps_ledgers()",
+        ]),
     ]
 }

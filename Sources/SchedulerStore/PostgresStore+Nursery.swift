@@ -374,8 +374,9 @@ extension PostgresStore {
             // check), its family's shared (its kind cannot change while the booking decides).
             guard let childRow = try await tx.row("""
                 SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
-                FROM child c JOIN family f ON f.id = c.family_id WHERE c.id = \(booking.childID) FOR UPDATE OF c FOR SHARE OF f
+                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
+                FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id
+                WHERE c.id = \(booking.childID) FOR UPDATE OF c FOR SHARE OF f
                 """)
             else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
             let child = try Self.child(childRow), family = try Self.family(childRow, at: 5)
@@ -397,7 +398,13 @@ extension PostgresStore {
             let (group, version) = try StoreRules.require(try await fetchGroup(tx, booking.groupID, lock: true), "group", booking.groupID, field: "group_id")
             try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
             try StoreRules.checkSameSite(family: family, nursery: nursery)
-            try StoreRules.checkNoSharedSession(held: held, booking: booking)
+            let today = StoreRules.today(timeZone: try childRow.text(11), now: context.now)
+            let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
+            var nurseries = [nursery.id: nursery]
+            for other in held where nurseries[other.nurseryID] == nil {
+                nurseries[other.nurseryID] = try await fetchNursery(tx, other.nurseryID)
+            }
+            try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
             var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
             if try !StoreRules.fits(request, group: group, nursery: nursery, ledger: ledger) {
@@ -417,7 +424,7 @@ extension PostgresStore {
                 """)
             ledger.add(placement.span)
             tx.ledgersAfterCommit.append((group.id, version + 1, ledger))
-            return (placement, StoreRules.bookingRecords(placement))
+            return (placement, StoreRules.bookingRecords(placement) + correction)
         }
     }
 
@@ -440,19 +447,33 @@ extension PostgresStore {
         return new
     }
 
-    public func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+    public func endPlacement(
+        id: String, from: CivilDate, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
+    ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { tx in
-            let new = try await replacePlacement(tx, id: id, now: context.now) { old, _ in try StoreRules.ended(old, from: from) }
-            return (new, ["placement:\(id)"])
+            var correction: [String] = []
+            let new = try await replacePlacement(tx, id: id, now: context.now) { old, today in
+                let new = try StoreRules.ended(old, from: from)
+                if pastDays != .allowed {
+                    correction = try StoreRules.checkNotPast(from, today: try await today(), pastDays, field: "from_day", what: "ending from that day")
+                }
+                return new
+            }
+            return (new, ["placement:\(id)"] + correction)
         }
     }
 
-    public func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+    public func cancelPlacement(
+        id: String, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
+    ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { tx in
+            var correction: [String] = []
             let new = try await replacePlacement(tx, id: id, now: context.now) { old, today in
-                try StoreRules.cancelled(old, today: try await today())
+                let (new, records) = try StoreRules.cancelled(old, today: try await today(), pastDays)
+                correction = records
+                return new
             }
-            return (new, ["placement:\(id)"])
+            return (new, ["placement:\(id)"] + correction)
         }
     }
 

@@ -60,6 +60,9 @@ extension PostgresStore: StoreTransfer {
                     unsafeSQL: "INSERT INTO \(table.name) (\(table.columnList)) VALUES \(tuples.joined(separator: ", "))", binds: bindings))
                 start = end
             }
+            for (group, version) in StoreDump.ledgerVersions(rows) {
+                try await tx.run("UPDATE nursery_group SET ledger_version = \(version) WHERE id = \(group)")
+            }
             // Identity columns continue after the imported rows.
             for table in StoreDump.tables {
                 guard let column = table.sequence else { continue }

@@ -68,6 +68,33 @@ extension SQLiteStore {
         }
     }
 
+    /// Any change to a placement row bumps its group's `ledger_version`, so a change made by hand
+    /// (with `sqlite3`, while the server runs) makes the server rebuild that group's ledger. The
+    /// server's own changes set the version to the one they read plus one after changing the row,
+    /// so together they still move it by one.
+    static func registerLedgerVersionTriggers(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v5-ledger-version-triggers") { db in
+            try db.execute(sql: """
+                CREATE TRIGGER placement_insert_bumps_ledger AFTER INSERT ON placement BEGIN
+                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = NEW.group_id;
+                END;
+                CREATE TRIGGER placement_update_bumps_ledger AFTER UPDATE ON placement BEGIN
+                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id IN (OLD.group_id, NEW.group_id);
+                END;
+                CREATE TRIGGER placement_delete_bumps_ledger AFTER DELETE ON placement BEGIN
+                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = OLD.group_id;
+                END;
+                CREATE TRIGGER group_limits_bump_ledger AFTER UPDATE OF capacity, reserved_sos, reserved_local ON nursery_group
+                WHEN NEW.ledger_version = OLD.ledger_version BEGIN
+                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = NEW.id;
+                END;
+                CREATE TRIGGER nursery_calendar_bumps_ledgers AFTER UPDATE OF open_weekdays, closures ON nursery BEGIN
+                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE nursery_id = NEW.id;
+                END;
+                """)
+        }
+    }
+
     // MARK: Rows
 
     static func site(_ row: Row) -> Site {
@@ -470,8 +497,8 @@ extension SQLiteStore {
             guard let childRow = try db.row(
                 sql: """
                     SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                           f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
-                    FROM child c JOIN family f ON f.id = c.family_id WHERE c.id = ?
+                           f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
+                    FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id WHERE c.id = ?
                     """,
                 arguments: [booking.childID])
             else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
@@ -498,6 +525,8 @@ extension SQLiteStore {
                 morning: groupRow[13], afternoon: groupRow[14])
             try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
             try StoreRules.checkSameSite(family: family, nursery: nursery)
+            let today = StoreRules.today(timeZone: childRow[10], now: context.now)
+            let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
             // A child holds one place at a time: no two of its placements share a session.
             let held = try db.rows(
                 sql: """
@@ -506,7 +535,11 @@ extension SQLiteStore {
                     """,
                 arguments: [child.id, booking.first.dayNumber, booking.last?.dayNumber, booking.last?.dayNumber]
             ).map(Self.placement)
-            try StoreRules.checkNoSharedSession(held: held, booking: booking)
+            var nurseries = [nursery.id: nursery]
+            for other in held where nurseries[other.nurseryID] == nil {
+                nurseries[other.nurseryID] = try Self.fetchNursery(db, other.nurseryID)
+            }
+            try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
             let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
             // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
             // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
@@ -525,7 +558,7 @@ extension SQLiteStore {
                             booking.last?.dayNumber, Int(booking.pattern.bits)])
             let span = placement.span
             try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
-            return (placement, StoreRules.bookingRecords(placement))
+            return (placement, StoreRules.bookingRecords(placement) + correction)
         }
     }
 
@@ -543,24 +576,34 @@ extension SQLiteStore {
         try self.change(db, batch: batch, group: group.id, version: version, replacement.change, inverse: replacement.inverse)
     }
 
-    public func endPlacement(id: String, from: CivilDate, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+    public func endPlacement(
+        id: String, from: CivilDate, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
+    ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
             let new = try StoreRules.ended(old, from: from)
+            var correction: [String] = []
+            if pastDays != .allowed {
+                let nursery = try Self.require(try Self.fetchNursery(db, old.nurseryID), "nursery", old.nurseryID, field: "id")
+                let today = try Self.today(for: nursery, db, now: context.now)
+                correction = try StoreRules.checkNotPast(from, today: today, pastDays, field: "from_day", what: "ending from that day")
+            }
             try self.replace(db, batch: batch, old: old, new: new)
-            return (new, ["placement:\(id)"])
+            return (new, ["placement:\(id)"] + correction)
         }
     }
 
-    public func cancelPlacement(id: String, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]) async throws -> Mutated<Placement> {
+    public func cancelPlacement(
+        id: String, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
+    ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
             try StoreRules.checkActive(old)
             let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
             let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
-            let new = try StoreRules.cancelled(old, today: try Self.today(for: nursery, db, now: context.now))
+            let (new, correction) = try StoreRules.cancelled(old, today: try Self.today(for: nursery, db, now: context.now), pastDays)
             try self.replace(db, batch: batch, old: old, new: new)
-            return (new, ["placement:\(id)"])
+            return (new, ["placement:\(id)"] + correction)
         }
     }
 

@@ -46,6 +46,9 @@ extension SQLiteStore: StoreTransfer {
                 })
                 try db.run(sql: "INSERT INTO \(table.name) (\(table.columnList)) VALUES (\(marks))", arguments: arguments)
             }
+            for (group, version) in StoreDump.ledgerVersions(rows) {
+                try db.run(sql: "UPDATE nursery_group SET ledger_version = ? WHERE id = ?", arguments: [version, group])
+            }
         }
     }
 }

@@ -66,6 +66,7 @@ public final class SQLiteStore: Store {
         }
         registerNurseryMigrations(&migrator)
         registerIntakeMigrations(&migrator)
+        registerLedgerVersionTriggers(&migrator)
         return migrator
     }
 

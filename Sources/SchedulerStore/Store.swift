@@ -57,8 +57,12 @@ public struct AuditEntry: Sendable, Hashable {
     /// Token id of the caller, `nil` for the server's command line.
     public var actor: String?
     public var method: String
-    /// The records the change touched, e.g. `token:tok_4m2k9x7q1d`.
+    /// The records the change touched, e.g. `token:tok_4m2k9x7q1d`; a change made on purpose
+    /// to days before today also lists `correction:FIELD` (the request field that reached back).
     public var records: [String]
+
+    /// Whether the change corrected the past on purpose (a request with `correction` set).
+    public var isCorrection: Bool { records.contains { $0.hasPrefix("correction:") } }
 }
 
 /// Everything the scheduler keeps. One implementation per database (SQLite now, PostgreSQL

@@ -91,6 +91,16 @@ public enum StoreDump {
         case null, int(Int64), text(String), bool(Bool), bytes([UInt8])
     }
 
+    /// Each dumped group's `ledger_version`. An import puts these back after loading the
+    /// placements, whose triggers bump the versions as rows arrive: the copy stays exact.
+    static func ledgerVersions(_ rows: [Row]) -> [(group: String, version: Int)] {
+        rows.compactMap { row in
+            guard row.table == "nursery_group", row.values.count == 9, case .text(let id) = row.values[0], case .int(let version) = row.values[8]
+            else { return nil }
+            return (id, Int(version))
+        }
+    }
+
     public struct Row: Sendable, Hashable {
         public var table: String
         public var values: [Value]

@@ -76,14 +76,39 @@ enum StoreRules {
         }
     }
 
-    /// A child holds one place at a time: no two of its placements share a session.
-    /// `held` are the child's active placements that overlap the booking's dates.
-    static func checkNoSharedSession(held: [Placement], booking: BookingInput) throws {
-        if let other = held.first(where: { !$0.pattern.intersection(booking.pattern).isEmpty }) {
+    /// A child holds one place at a time: no two of its placements take the same session of
+    /// the same day. `held` are the child's active placements that overlap the booking's dates;
+    /// `nurseries` holds the booking's nursery and those of `held`. Two placements whose patterns
+    /// share a weekday may both stand when they never meet on a day both nurseries are open
+    /// (dates that only touch across closures, say).
+    static func checkNoSharedSession(held: [Placement], booking: BookingInput, nursery: Nursery, nurseries: [String: Nursery]) throws {
+        let wanted = PlacementSpan(kind: .local, first: booking.first, last: booking.last, pattern: booking.pattern)
+        for other in held {
+            let otherNursery = nurseries[other.nurseryID] ?? nursery
+            guard let meeting = wanted.firstSharedSession(at: nursery, with: other.span, at: otherNursery) else { continue }
             throw SchedulerError(
                 .failedPrecondition,
-                "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")); end it first",
+                "the child already holds placement \(other.id) (\(other.pattern), from \(other.first)\(other.last.map { " to \($0)" } ?? "")), "
+                    + "which takes the \(meeting.session == .morning ? "morning" : "afternoon") of \(meeting.date) too; end it first",
                 field: "child_id")
+        }
+    }
+
+    /// A change's date against today in the site's zone: a day before today is refused unless
+    /// the caller asked for a correction. Returns the audit records that mark a correction.
+    static func checkNotPast(_ day: CivilDate, today: CivilDate, _ policy: PastDays, field: String, what: String) throws -> [String] {
+        guard day < today else { return [] }
+        switch policy {
+        case .allowed:
+            return []
+        case .refused:
+            throw SchedulerError(
+                .failedPrecondition,
+                "\(field) \(day) is before today (\(today) at the site): \(what) would rewrite what already happened; "
+                    + "set correction to correct the records on purpose",
+                field: field)
+        case .correction:
+            return [PastDays.auditRecord(field)]
         }
     }
 
@@ -100,7 +125,8 @@ enum StoreRules {
         guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers) else {
             throw SchedulerStoreError.internal("group \(group.id) refused a booking that fits it")
         }
-        return BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives)
+        let tally = all.ledgers[group.id]?.conflictTally(for: request.span)
+        return BookingRefused(groupID: group.id, conflicts: conflicts, alternatives: alternatives, tally: tally)
     }
 
     static func newPlacement(_ booking: BookingInput, family: Family, nurseryID: String) -> Placement {
@@ -137,17 +163,25 @@ enum StoreRules {
         }
     }
 
-    /// The placement cancelled, if its first day is still ahead (`today` in the site's zone).
-    static func cancelled(_ old: Placement, today: CivilDate) throws -> Placement {
+    /// The placement cancelled, if its first day is still ahead (`today` in the site's zone), or
+    /// on purpose as a correction (a started placement that should never have been booked);
+    /// also the audit records that mark a correction.
+    static func cancelled(_ old: Placement, today: CivilDate, _ policy: PastDays = .allowed) throws -> (Placement, records: [String]) {
         try checkActive(old)
-        guard old.first > today else {
-            throw SchedulerError(
-                .failedPrecondition, "the placement started on \(old.first); end it from a day instead of cancelling it",
-                field: "id")
+        var records: [String] = []
+        if old.first <= today {
+            guard policy == .correction else {
+                throw SchedulerError(
+                    .failedPrecondition,
+                    "the placement started on \(old.first); end it from a day instead of cancelling it "
+                        + "(or set correction if it should never have been booked)",
+                    field: "id")
+            }
+            records = [PastDays.auditRecord("id")]
         }
         var new = old
         new.state = .cancelled
-        return new
+        return (new, records)
     }
 
     /// Changes a placement's share of a ledger from `old` to `new` (and back, for the inverse).

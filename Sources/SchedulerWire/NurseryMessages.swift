@@ -835,13 +835,19 @@ public struct BookPlaceRequest: WireMessage, Hashable {
     public var firstDay: String
     public var lastDay: String
     public var pattern: String
+    /// Books on purpose with a first day before today; audited as a correction.
+    public var correction: Bool
 
-    public init(childID: String = "", groupID: String = "", firstDay: String = "", lastDay: String = "", pattern: String = "") {
+    public init(
+        childID: String = "", groupID: String = "", firstDay: String = "", lastDay: String = "", pattern: String = "",
+        correction: Bool = false
+    ) {
         self.childID = childID
         self.groupID = groupID
         self.firstDay = firstDay
         self.lastDay = lastDay
         self.pattern = pattern
+        self.correction = correction
     }
 
     public init(reader: ProtoReader) throws(WireError) {
@@ -850,6 +856,7 @@ public struct BookPlaceRequest: WireMessage, Hashable {
         firstDay = try reader.string("first_day")
         lastDay = try reader.string("last_day")
         pattern = try reader.string("pattern")
+        correction = try reader.bool("correction")
     }
 
     public func write(to writer: inout ProtoWriter) {
@@ -858,6 +865,7 @@ public struct BookPlaceRequest: WireMessage, Hashable {
         writer.set("first_day", string: firstDay)
         writer.set("last_day", string: lastDay)
         writer.set("pattern", string: pattern)
+        writer.set("correction", bool: correction)
     }
 }
 
@@ -866,20 +874,33 @@ public struct BookingConflictDetail: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.BookingConflict"
     public var conflicts: [SessionConflictMessage]
     public var alternatives: [BookingAlternativeMessage]
+    /// Sessions without room in all (before `endlessFrom`, when that is set).
+    public var conflictingSessions: UInt32
+    /// "" or the first day from which some slot of the pattern has no room in any week.
+    public var endlessFrom: String
 
-    public init(conflicts: [SessionConflictMessage] = [], alternatives: [BookingAlternativeMessage] = []) {
+    public init(
+        conflicts: [SessionConflictMessage] = [], alternatives: [BookingAlternativeMessage] = [], conflictingSessions: UInt32 = 0,
+        endlessFrom: String = ""
+    ) {
         self.conflicts = conflicts
         self.alternatives = alternatives
+        self.conflictingSessions = conflictingSessions
+        self.endlessFrom = endlessFrom
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         conflicts = try reader.repeatedMessages("conflicts")
         alternatives = try reader.repeatedMessages("alternatives")
+        conflictingSessions = try reader.uint32("conflicting_sessions")
+        endlessFrom = try reader.string("endless_from")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("conflicts", messages: conflicts)
         writer.set("alternatives", messages: alternatives)
+        writer.set("conflicting_sessions", uint32: conflictingSessions)
+        writer.set("endless_from", string: endlessFrom)
     }
 }
 
@@ -956,20 +977,25 @@ public struct EndPlacementRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.EndPlacementRequest"
     public var id: String
     public var fromDay: String
+    /// Ends on purpose from a day before today; audited as a correction.
+    public var correction: Bool
 
-    public init(id: String = "", fromDay: String = "") {
+    public init(id: String = "", fromDay: String = "", correction: Bool = false) {
         self.id = id
         self.fromDay = fromDay
+        self.correction = correction
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         id = try reader.string("id")
         fromDay = try reader.string("from_day")
+        correction = try reader.bool("correction")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("id", string: id)
         writer.set("from_day", string: fromDay)
+        writer.set("correction", bool: correction)
     }
 }
 
@@ -977,17 +1003,22 @@ public struct EndPlacementRequest: WireMessage, Hashable {
 public struct CancelPlacementRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.CancelPlacementRequest"
     public var id: String
+    /// Cancels on purpose a placement that has already started; audited as a correction.
+    public var correction: Bool
 
-    public init(id: String = "") {
+    public init(id: String = "", correction: Bool = false) {
         self.id = id
+        self.correction = correction
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         id = try reader.string("id")
+        correction = try reader.bool("correction")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("id", string: id)
+        writer.set("correction", bool: correction)
     }
 }
 
@@ -1134,14 +1165,23 @@ public struct SessionOccupancyMessage: WireMessage, Hashable {
     public var sos: UInt32
     public var local: UInt32
     public var free: UInt32
+    /// Of the free places, those a child of an SOS family could take.
+    public var freeForSOS: UInt32
+    /// Of the free places, those a child of a local family could take.
+    public var freeForLocal: UInt32
 
-    public init(groupID: String = "", session: ProtoSession = .unspecified, capacity: UInt32 = 0, sos: UInt32 = 0, local: UInt32 = 0, free: UInt32 = 0) {
+    public init(
+        groupID: String = "", session: ProtoSession = .unspecified, capacity: UInt32 = 0, sos: UInt32 = 0, local: UInt32 = 0, free: UInt32 = 0,
+        freeForSOS: UInt32 = 0, freeForLocal: UInt32 = 0
+    ) {
         self.groupID = groupID
         self.session = session
         self.capacity = capacity
         self.sos = sos
         self.local = local
         self.free = free
+        self.freeForSOS = freeForSOS
+        self.freeForLocal = freeForLocal
     }
 
     public init(reader: ProtoReader) throws(WireError) {
@@ -1151,6 +1191,8 @@ public struct SessionOccupancyMessage: WireMessage, Hashable {
         sos = try reader.uint32("sos")
         local = try reader.uint32("local")
         free = try reader.uint32("free")
+        freeForSOS = try reader.uint32("free_for_sos")
+        freeForLocal = try reader.uint32("free_for_local")
     }
 
     public func write(to writer: inout ProtoWriter) {
@@ -1160,5 +1202,7 @@ public struct SessionOccupancyMessage: WireMessage, Hashable {
         writer.set("sos", uint32: sos)
         writer.set("local", uint32: local)
         writer.set("free", uint32: free)
+        writer.set("free_for_sos", uint32: freeForSOS)
+        writer.set("free_for_local", uint32: freeForLocal)
     }
 }

@@ -202,9 +202,11 @@ struct PlaceCommands: AsyncParsableCommand {
                   mon,wed:am          Monday and Wednesday mornings
                   tue-thu:pm          Tuesday to Thursday afternoons
                   mon-thu:full;fri:am full days, and Friday morning
+                The first day is today or later (in the site's zone); an earlier one corrects the records and
+                needs --correction.
 
                 Example:
-                  sosched place book --child chd_4m2k9x7q1d3e --group almaty-toddlers --from 2026-09-01 --pattern mon-fri:full
+                  sosched place book --child chd_4m2k9x7q1d3e --group almaty-toddlers --from 2027-09-01 --pattern mon-fri:full
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "Child id.") var child: String
@@ -212,6 +214,7 @@ struct PlaceCommands: AsyncParsableCommand {
         @Option(help: "First day, YYYY-MM-DD.") var from: String
         @Option(help: "Last day, YYYY-MM-DD (none: until ended).") var until: String?
         @Option(help: "Weekly pattern, e.g. mon-fri:full.") var pattern: String
+        @Flag(help: "Book from a day before today on purpose, to correct the records (audited as a correction).") var correction = false
 
         func validate() throws {
             do { _ = try WeeklyPattern(parsing: pattern) } catch { throw ValidationError("--pattern: \(error.message); e.g. mon-fri:full, mon,wed:am, tue-thu:pm") }
@@ -220,7 +223,7 @@ struct PlaceCommands: AsyncParsableCommand {
         func run() async throws {
             let request = BookPlaceRequest(
                 childID: child, groupID: group, firstDay: try dateArgument(from, "--from"),
-                lastDay: try until.map { try dateArgument($0, "--until") } ?? "", pattern: pattern)
+                lastDay: try until.map { try dateArgument($0, "--until") } ?? "", pattern: pattern, correction: correction)
             let placement = try await global.nursery("BookPlace", request, as: PlacementMessage.self, change: true) { error in
                 guard let detail = error.status.details.lazy.compactMap({ try? $0.decode(as: BookingConflictDetail.self) }).first else { return nil }
                 return PlaceCommands.explain(detail, child: child, until: until)
@@ -231,13 +234,22 @@ struct PlaceCommands: AsyncParsableCommand {
 
     /// A refused booking, in plain words, with the commands that would book each alternative.
     static func explain(_ detail: BookingConflictDetail, child: String, until: String?) -> String {
-        var lines = ["These sessions have no place for this child:"]
+        var lines = ["These sessions have no place for this child (the first of each weekly session):"]
         for conflict in detail.conflicts {
             let session = conflict.session == .morning ? "morning" : "afternoon"
             let why = conflict.reason == .full
                 ? "all \(conflict.capacity) places taken"
                 : "\(conflict.taken) of \(conflict.capacity) taken, the rest reserved for the other kind of family"
             lines.append("  \(conflict.date) \(session): \(why)")
+        }
+        if detail.conflictingSessions > 0 || !detail.endlessFrom.isEmpty {
+            var total = "  \(detail.conflictingSessions) \(detail.conflictingSessions == 1 ? "session" : "sessions") in all have no place"
+            if !detail.endlessFrom.isEmpty {
+                total += detail.conflictingSessions > 0 ? " before \(detail.endlessFrom)," : ""
+                total += " and from \(detail.endlessFrom) on none in some weekly session (placements with no last day hold them)"
+                if detail.conflictingSessions == 0 { total = "  From \(detail.endlessFrom) on some weekly session has no place at all (placements with no last day hold them)" }
+            }
+            lines.append(total)
         }
         if detail.alternatives.isEmpty {
             lines.append("Nothing similar fits at this nursery; try another start date or pattern.")
@@ -262,26 +274,43 @@ struct PlaceCommands: AsyncParsableCommand {
     struct End: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "End a placement early: its places are free from the given day on.",
-            discussion: "Example:\n  sosched place end plc_4m2k9x7q1d3e --from 2027-01-01")
+            discussion: """
+                The day may be today or later; ending from an earlier day rewrites attendance and needs --correction.
+
+                Example:
+                  sosched place end plc_4m2k9x7q1d3e --from 2027-01-01
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Placement id.") var id: String
         @Option(help: "First day the place is free, YYYY-MM-DD.") var from: String
+        @Flag(help: "End from a day before today on purpose, to correct the records (audited as a correction).") var correction = false
 
         func run() async throws {
             let placement = try await global.nursery(
-                "EndPlacement", EndPlacementRequest(id: id, fromDay: try dateArgument(from, "--from")), as: PlacementMessage.self, change: true)
+                "EndPlacement", EndPlacementRequest(id: id, fromDay: try dateArgument(from, "--from"), correction: correction),
+                as: PlacementMessage.self, change: true)
             if global.json { try printJSONObject(json(placement)) } else { print("ended " + PlaceCommands.describe(placement)) }
         }
     }
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a placement that has not started yet.", discussion: "Example:\n  sosched place cancel plc_4m2k9x7q1d3e")
+            abstract: "Cancel a placement that has not started yet.",
+            discussion: """
+                A placement that has started is ended instead (place end); one booked by mistake can be cancelled
+                with --correction, which the audit log marks.
+
+                Example:
+                  sosched place cancel plc_4m2k9x7q1d3e
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Placement id.") var id: String
+        @Flag(help: "Cancel a placement that has started, as if never booked, to correct the records (audited as a correction).")
+        var correction = false
 
         func run() async throws {
-            let placement = try await global.nursery("CancelPlacement", CancelPlacementRequest(id: id), as: PlacementMessage.self, change: true)
+            let placement = try await global.nursery(
+                "CancelPlacement", CancelPlacementRequest(id: id, correction: correction), as: PlacementMessage.self, change: true)
             if global.json { try printJSONObject(json(placement)) } else { print("cancelled " + PlaceCommands.describe(placement)) }
         }
     }
@@ -327,10 +356,13 @@ struct PlaceCommands: AsyncParsableCommand {
 struct OccupancyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "occupancy",
-        abstract: "Show free places per day, group and session, with the SOS/local split.",
+        abstract: "Show free places per day, group and session: who could still take them, and who holds the rest.",
         discussion: """
-            Days run down, groups and sessions across. Each cell reads "free (S sos / L local)": free places,
-            and how many are taken by SOS-family and by local-family children. Closed days are left out.
+            Days run down, groups and sessions across. Each cell reads "F free: S s, L l | taken S t, L u":
+            F places are free, of which s could go to a child of an SOS family and l to a child of a local
+            family (the rest of F is reserved for the other kind); t places are taken by SOS-family children
+            and u by local-family children. Closed days are left out. --json gives the same numbers as
+            capacity, sos and local (places taken), free, free_for_sos and free_for_local.
 
             Example:
               sosched occupancy --nursery almaty-1 --from 2026-09-01 --to 2026-09-05
@@ -353,17 +385,24 @@ struct OccupancyCommand: AsyncParsableCommand {
                 "days": response.days.map { day in
                     ["date": day.date, "sessions": day.sessions.map { entry in
                         ["group": entry.groupID, "session": entry.session == .morning ? "am" : "pm", "capacity": entry.capacity,
-                         "sos": entry.sos, "local": entry.local, "free": entry.free] as [String: Any]
+                         "sos": entry.sos, "local": entry.local, "free": entry.free,
+                         "free_for_sos": entry.freeForSOS, "free_for_local": entry.freeForLocal] as [String: Any]
                     }] as [String: Any]
                 },
             ])
         }
         guard let firstDay = response.days.first else { return print("\(nursery) is closed every day from \(first) to \(last)") }
         let columns = firstDay.sessions.map { "\($0.groupID) \($0.session == .morning ? "am" : "pm")" }
-        print("Occupancy of \(nursery), \(first) to \(last): free places (S = SOS families, L = local families)")
+        print("Occupancy of \(nursery), \(first) to \(last)")
+        print("Each cell: free places, of which S could go to an SOS child and L to a local child | places taken by SOS and local families")
         printTable(["DATE", "DAY"] + columns, response.days.map { day in
             let weekday = CivilDate(parsing: day.date)?.weekday.shortName.capitalized ?? ""
-            return [day.date, weekday] + day.sessions.map { "\($0.free) free (S\($0.sos) L\($0.local))" }
+            return [day.date, weekday] + day.sessions.map(Self.cell)
         })
+    }
+
+    /// "3 free: S 3, L 1 | taken S 4, L 5"
+    static func cell(_ entry: SessionOccupancyMessage) -> String {
+        "\(entry.free) free: S \(entry.freeForSOS), L \(entry.freeForLocal) | taken S \(entry.sos), L \(entry.local)"
     }
 }

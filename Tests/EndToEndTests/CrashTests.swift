@@ -63,7 +63,7 @@ struct CrashTests {
                             let pattern = index % 3 == 0 ? "mon-fri:full" : (index % 3 == 1 ? "mon,wed:am" : "tue-thu:pm")
                             do {
                                 let placed: PlacementMessage = try await client.call(
-                                    p + "BookPlace", BookPlaceRequest(childID: child, groupID: "g", firstDay: "2026-09-01", pattern: pattern),
+                                    p + "BookPlace", BookPlaceRequest(childID: child, groupID: "g", firstDay: "2030-09-03", pattern: pattern),
                                     options: CallOptions(timeout: .seconds(5), idempotencyKey: IdempotencyKey.make(), maxRetries: 0))
                                 outcomes.acknowledged.withLock { $0[child] = placed.id }
                             } catch let error as RPCError where error.code == .resourceExhausted {
@@ -109,7 +109,7 @@ struct CrashTests {
         let storedChildren = Set(stored.map(\.childID))
         #expect(storedChildren.isDisjoint(with: refused), "a refused booking was stored")
         let occupancy: GetOccupancyResponse = try await reader.call(
-            p + "GetOccupancy", GetOccupancyRequest(nurseryID: "n", fromDay: "2026-09-01", toDay: "2026-09-07"))
+            p + "GetOccupancy", GetOccupancyRequest(nurseryID: "n", fromDay: "2030-09-03", toDay: "2030-09-09"))
         for day in occupancy.days {
             for session in day.sessions { #expect(session.sos + session.local <= 20) }
         }

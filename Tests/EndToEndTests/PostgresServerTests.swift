@@ -23,7 +23,7 @@ struct PostgresServerTests {
         let fixture = try await NurseryFixture.seed(store, capacity: 10, children: 0)
         // Five places taken, five left.
         for index in 0..<5 {
-            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "held \(index)"), first: "2026-09-01")
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "held \(index)"), first: "2030-09-03")
         }
         var children: [Child] = []
         for index in 0..<50 { children.append(try await fixture.newAlmatyChild(store, name: "racer \(index)")) }
@@ -48,7 +48,7 @@ struct PostgresServerTests {
                     do {
                         let _: PlacementMessage = try await client.call(
                             nursery + "BookPlace",
-                            BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:full"),
+                            BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-03", pattern: "mon-fri:full"),
                             options: .mutation())
                         return .ok
                     } catch let error as RPCError {
@@ -68,7 +68,7 @@ struct PostgresServerTests {
         let fresh = try await TestPostgres.openStore(for: directory)
         let placements = try await fresh.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 1000).items
         #expect(placements.count == 10)
-        let occupancy = try await fresh.occupancy(nurseryID: "almaty-1", from: CivilDate(parsing: "2026-09-01")!, to: CivilDate(parsing: "2026-09-30")!)
+        let occupancy = try await fresh.occupancy(nurseryID: "almaty-1", from: CivilDate(parsing: "2030-09-03")!, to: CivilDate(parsing: "2030-10-02")!)
         #expect(occupancy.allSatisfy { day in day.sessions.allSatisfy { $0.occupancy.taken <= 10 } })
         #expect(occupancy.first?.sessions.first?.occupancy.taken == 10)
         try await fresh.close()
@@ -94,9 +94,9 @@ struct PostgresServerTests {
         // Both servers have the group's ledger cached before anything is booked.
         for client in [a, b] {
             let _: GetOccupancyResponse = try await client.call(
-                nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-01", toDay: "2026-09-05"))
+                nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-07"))
         }
-        let booking = BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:am")
+        let booking = BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-03", pattern: "mon-fri:am")
         let _: PlacementMessage = try await a.call(nursery + "BookPlace", booking, options: .mutation())
         // The other server's cached ledger is stale now: it must not give the one place again.
         var otherBooking = booking
@@ -105,7 +105,7 @@ struct PostgresServerTests {
             let _: PlacementMessage = try await b.call(nursery + "BookPlace", otherBooking, options: .mutation())
         }, throws: { ($0 as? RPCError)?.code == .resourceExhausted })
         let seen: GetOccupancyResponse = try await b.call(
-            nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-01", toDay: "2026-09-01"))
+            nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-03"))
         #expect(seen.days.first?.sessions.first { $0.groupID == NurseryFixture.almatyGroup && $0.session == .morning }?.free == 0)
         // An idempotency key used on one server replays on the other.
         let options = CallOptions.mutation()
@@ -145,7 +145,7 @@ struct PostgresServerTests {
         let postgres = try await TestPostgres.openStore(for: work)
         #expect(try await rows(of: sqlite) == rows(of: postgres))
         #expect(try await rows(of: sqlite).count > 300)
-        let from = CivilDate(parsing: "2026-09-01")!, to = CivilDate(parsing: "2026-12-31")!
+        let from = CivilDate(parsing: "2030-09-03")!, to = CivilDate(parsing: "2031-01-02")!
         for nursery in try await sqlite.listNurseries(siteID: nil, after: nil, limit: 100).items {
             #expect(try await sqlite.occupancy(nurseryID: nursery.id, from: from, to: to) == postgres.occupancy(nurseryID: nursery.id, from: from, to: to))
         }

@@ -1,5 +1,6 @@
 import Foundation
 import SchedulerCore
+import SchedulerTesting
 import Testing
 
 struct CivilDateTests {
@@ -74,6 +75,38 @@ struct WeeklyPatternTests {
         #expect(try WeeklyPattern(parsing: "mon:full;tue:full;wed:full").description == "mon-wed:full")
         #expect(try WeeklyPattern(parsing: "mon:am;wed:am;fri:pm").description == "mon,wed:am;fri:pm")
         #expect(try WeeklyPattern(parsing: "mon:am;mon:pm").description == "mon:full")
+        #expect(try WeeklyPattern(parsing: "mon:full;tue:full;wed:full;thu:full;fri:full").description == "mon-fri:full")
+        #expect(try WeeklyPattern(parsing: "mon,tue,wed,thu,fri:am;mon,tue,wed,thu,fri:pm").description == "mon-fri:full")
+    }
+
+    @Test func overlappingClausesAreShorter() throws {
+        // Said day by day these would be "mon-tue,thu-fri:am;wed:full" and "mon,wed:full;tue,thu-fri:am".
+        #expect(try WeeklyPattern(parsing: "mon-fri:am;wed:pm").description == "mon-fri:am;wed:pm")
+        #expect(try WeeklyPattern(parsing: "wed:pm;mon-fri:am").description == "mon-fri:am;wed:pm")
+        #expect(try WeeklyPattern(parsing: "mon:full;tue:full;wed:full;thu:am").description == "mon-wed:full;thu:am")
+        #expect(try WeeklyPattern(parsing: "mon-fri:pm;mon,wed:am").description == "mon,wed:am;mon-fri:pm")
+    }
+
+    @Test(arguments: 0..<20)
+    func noTextOfAPatternIsShorterThanItsDescription(seed: Int) throws {
+        // Random texts of one to four clauses; whatever the text, the server's form is no longer.
+        var random = SeededRandom(seed: UInt64(seed) &+ 1)
+        let days = Weekday.allCases.map(\.shortName)
+        for _ in 0..<2_000 {
+            var clauses: [String] = []
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                var items: [String] = []
+                for _ in 0..<Int.random(in: 1...3, using: &random) {
+                    let from = Int.random(in: 0..<7, using: &random), to = Int.random(in: from..<7, using: &random)
+                    items.append(from == to ? days[from] : "\(days[from])-\(days[to])")
+                }
+                clauses.append(items.joined(separator: ",") + ":" + ["am", "pm", "full"][Int.random(in: 0..<3, using: &random)])
+            }
+            let text = clauses.joined(separator: ";")
+            let pattern = try WeeklyPattern(parsing: text)
+            #expect(pattern.description.count <= text.count, "\(text) -> \(pattern.description)")
+            #expect(try WeeklyPattern(parsing: pattern.description) == pattern)
+        }
     }
 
     @Test func everyPatternRoundTrips() throws {

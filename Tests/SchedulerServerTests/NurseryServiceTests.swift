@@ -13,8 +13,11 @@ func rpcCode(_ error: any Error) -> StatusCode? { (error as? RPCError)?.code }
 
 @Suite(.timeLimit(.minutes(3)))
 struct NurseryServiceTests {
+    /// The server's clock in these tests: 08:00 on Tuesday 1 September 2026 in Almaty, the first
+    /// day of the term they book (bookings from today on need no correction).
+    static let september1 = Date(timeIntervalSince1970: 1_788_231_600)
     @Test func aManagerOfAlmatyCannotReadOrBookAstana() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(now: { Self.september1 }) { server in
             let fixture = try await NurseryFixture.seed(server.store)
             let almaty = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .site, id: "almaty")))
             // Almaty works.
@@ -54,7 +57,7 @@ struct NurseryServiceTests {
     }
 
     @Test func aNurseryManagerSeesItsNurseryAndItsSitesFamilies() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(now: { Self.september1 }) { server in
             let fixture = try await NurseryFixture.seed(server.store)
             let manager = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .nursery, id: "almaty-1")))
             let family: FamilyMessage = try await manager.call(nurseryPath + "GetFamily", GetFamilyRequest(id: fixture.almatyFamily.id))
@@ -67,7 +70,7 @@ struct NurseryServiceTests {
     }
 
     @Test func aFullGroupAnswersWithConflictsAndAlternatives() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(now: { Self.september1 }) { server in
             let fixture = try await NurseryFixture.seed(server.store, capacity: 1)
             _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2026-09-01", last: "2026-09-30")
             _ = try await server.store.createGroup(
@@ -94,7 +97,7 @@ struct NurseryServiceTests {
     }
 
     @Test func bookEndCancelAndOccupancyThroughTheServer() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(now: { Self.september1 }) { server in
             let fixture = try await NurseryFixture.seed(server.store, capacity: 2)
             let client = server.client(token: server.adminToken)
             let first: PlacementMessage = try await client.call(
@@ -146,7 +149,7 @@ struct NurseryServiceTests {
     }
 
     @Test func badRequestsNameTheirField() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(now: { Self.september1 }) { server in
             let fixture = try await NurseryFixture.seed(server.store)
             let client = server.client(token: server.adminToken)
             let child = fixture.almatyChildren[0].id
@@ -182,7 +185,7 @@ struct NurseryServiceTests {
     }
 
     @Test func fiftyClientsRaceForTheLastFivePlaces() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(now: { Self.september1 })
         let fixture = try await NurseryFixture.seed(server.store, capacity: 10, children: 0)
         // Five places taken, five left.
         for index in 0..<5 {
@@ -224,5 +227,202 @@ struct NurseryServiceTests {
         #expect(occupancy.first?.sessions.first?.occupancy.taken == 10)
         try await reopened.close()
         try? FileManager.default.removeItem(at: server.directory)
+    }
+}
+
+/// The nursery corrections: occupancy per family kind, refusal counts, placements that never
+/// meet, the past as a correction, and the shortest pattern form, all through a real server.
+@Suite(.timeLimit(.minutes(3)))
+struct NurseryCorrectionTests {
+    static let context = MutationContext(actor: nil, method: "test")
+
+    func book(_ client: SchedulerClient, _ child: Child, first: String, last: String = "", pattern: String, correction: Bool = false) async throws -> PlacementMessage {
+        try await client.call(
+            nurseryPath + "BookPlace",
+            BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: first, lastDay: last, pattern: pattern, correction: correction),
+            options: .mutation())
+    }
+
+    func refusal(_ body: () async throws -> Void) async -> RPCError? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error as? RPCError
+        }
+    }
+
+    func field(_ error: RPCError?) -> String? {
+        error?.status.details.first.flatMap { try? $0.decode(as: BadRequest.self) }?.violations.first?.field
+    }
+
+    @Test func occupancyShowsWhatEachKindOfFamilyCouldStillTake() async throws {
+        try await TestServer.with(now: { NurseryServiceTests.september1 }) { server in
+            let fixture = try await NurseryFixture.seed(server.store, capacity: 4)
+            _ = try await server.store.updateGroup(id: NurseryFixture.almatyGroup, context: Self.context, reply: { _ in [] }) {
+                $0.reservedSOS = 2
+            }
+            _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2026-09-01", pattern: "mon-fri:am")
+            let client = server.client(token: server.adminToken)
+            let occupancy: GetOccupancyResponse = try await client.call(
+                nurseryPath + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-01", toDay: "2026-09-01"))
+            let morning = try #require(occupancy.days.first?.sessions.first { $0.session == .morning })
+            // Four places, one taken by a local child, two kept for SOS children: three free, all
+            // three open to an SOS child, only one to a local child.
+            #expect(morning.capacity == 4 && morning.local == 1 && morning.sos == 0 && morning.free == 3)
+            #expect(morning.freeForSOS == 3)
+            #expect(morning.freeForLocal == 1)
+            let afternoon = try #require(occupancy.days.first?.sessions.first { $0.session == .afternoon })
+            #expect(afternoon.free == 4 && afternoon.freeForSOS == 4 && afternoon.freeForLocal == 2)
+            await client.close()
+        }
+    }
+
+    @Test func aRefusalCountsEverySessionThatDoesNotFit() async throws {
+        try await TestServer.with(now: { NurseryServiceTests.september1 }) { server in
+            let fixture = try await NurseryFixture.seed(server.store, capacity: 1)
+            _ = try await server.store.updateNursery(id: "almaty-1", context: Self.context, reply: { _ in [] }) {
+                $0.closures = [CivilDate(parsing: "2026-09-16")!]
+            }
+            _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2026-09-01", last: "2026-09-30")
+            let client = server.client(token: server.adminToken)
+            // Two weeks of full days, less the closed Wednesday: 9 days, 18 sessions, 10 of them listed.
+            let full = await refusal { _ = try await book(client, fixture.almatyChildren[1], first: "2026-09-14", last: "2026-09-25", pattern: "mon-fri:full") }
+            #expect(full?.code == .resourceExhausted)
+            #expect(full?.status.message.contains("and on 17 more sessions (18 in all)") == true, "\(full?.status.message ?? "")")
+            let detail = try #require(try full?.status.details.first?.decode(as: BookingConflictDetail.self))
+            #expect(detail.conflicts.count == 10)
+            #expect(detail.conflictingSessions == 18)
+            #expect(detail.endlessFrom == "")
+
+            // Against a placement with no last day, an open-ended booking never fits: said so, not counted.
+            _ = try await fixture.place(server.store, child: fixture.almatyChildren[2], first: "2026-10-05", pattern: "mon:pm")
+            let endless = await refusal { _ = try await book(client, fixture.almatyChildren[1], first: "2026-09-21", pattern: "mon:pm") }
+            #expect(endless?.code == .resourceExhausted)
+            let message = endless?.status.message ?? ""
+            #expect(message.contains("on 2026-09-21 (afternoon) and on 1 more session before 2026-10-05"), "\(message)")
+            #expect(message.contains("from 2026-10-05 on it has no room any week"), "\(message)")
+            let endlessDetail = try #require(try endless?.status.details.first?.decode(as: BookingConflictDetail.self))
+            #expect(endlessDetail.conflictingSessions == 2)
+            #expect(endlessDetail.endlessFrom == "2026-10-05")
+            await client.close()
+        }
+    }
+
+    @Test func aSecondPlacementThatNeverMeetsTheFirstIsAllowed() async throws {
+        try await TestServer.with(now: { NurseryServiceTests.september1 }) { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            _ = try await server.store.updateNursery(id: "almaty-1", context: Self.context, reply: { _ in [] }) {
+                $0.closures = [CivilDate(parsing: "2026-09-21")!]
+            }
+            let client = server.client(token: server.adminToken)
+            let child = fixture.almatyChildren[0]
+            // Mondays to Tuesday the 15th, then weekday mornings from that Tuesday: both take Mondays, never the same one.
+            _ = try await book(client, child, first: "2026-09-07", last: "2026-09-15", pattern: "mon:am")
+            _ = try await book(client, child, first: "2026-09-15", last: "2026-09-18", pattern: "mon-fri:am")
+            // Ending on a closed Monday and starting on it: they would meet only on a day the nursery is shut.
+            let other = fixture.almatyChildren[1]
+            _ = try await book(client, other, first: "2026-09-14", last: "2026-09-21", pattern: "mon:pm")
+            _ = try await book(client, other, first: "2026-09-21", pattern: "mon:pm")
+            // Sessions that really meet are still refused, naming the first one.
+            let clash = await refusal { _ = try await book(client, child, first: "2026-09-01", last: "2026-09-30", pattern: "tue:am") }
+            #expect(clash?.code == .failedPrecondition)
+            #expect(field(clash) == "child_id")
+            #expect(clash?.status.message.contains("morning of 2026-09-15") == true, "\(clash?.status.message ?? "")")
+            let placements = try await server.store.listPlacements(PlacementFilter(nurseryID: "almaty-1"), after: nil, limit: 100).items
+            #expect(placements.count == 4)
+            await client.close()
+        }
+    }
+
+    @Test func thePastIsChangedOnlyAsAnAuditedCorrection() async throws {
+        try await TestServer.with(now: { NurseryServiceTests.september1 }) { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let client = server.client(token: server.adminToken)
+            let child = fixture.almatyChildren[0]
+            func corrections() async throws -> [AuditEntry] {
+                try await server.store.auditEntries(after: 0, limit: 1000).filter(\.isCorrection)
+            }
+
+            // Booking from yesterday: refused, naming first_day, nothing written.
+            let late = await refusal { _ = try await book(client, child, first: "2026-08-24", pattern: "mon-fri:am") }
+            #expect(late?.code == .failedPrecondition)
+            #expect(field(late) == "first_day")
+            #expect(try await server.store.listPlacements(PlacementFilter(childID: child.id), after: nil, limit: 10).items.isEmpty)
+            // From today: fine, and no correction.
+            let today = try await book(client, fixture.almatyChildren[1], first: "2026-09-01", pattern: "mon-fri:am")
+            #expect(today.state == .active)
+            #expect(try await corrections().isEmpty)
+            // As a correction: booked, and the audit says so.
+            let corrected = try await book(client, child, first: "2026-08-24", pattern: "mon-fri:am", correction: true)
+            #expect(corrected.firstDay == "2026-08-24")
+            var marked = try await corrections()
+            #expect(marked.count == 1)
+            #expect(marked.last?.method == nurseryPath + "BookPlace")
+            #expect(marked.last?.records.contains("correction:first_day") == true)
+            #expect(marked.last?.records.contains("placement:\(corrected.id)") == true)
+
+            // Ending from a past day: refused, then allowed as a correction.
+            let endLate = await refusal {
+                let _: PlacementMessage = try await client.call(nurseryPath + "EndPlacement", EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31"), options: .mutation())
+            }
+            #expect(endLate?.code == .failedPrecondition)
+            #expect(field(endLate) == "from_day")
+            let ended: PlacementMessage = try await client.call(
+                nurseryPath + "EndPlacement", EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31", correction: true), options: .mutation())
+            #expect(ended.lastDay == "2026-08-30")
+            marked = try await corrections()
+            #expect(marked.count == 2)
+            #expect(marked.last?.records.contains("correction:from_day") == true)
+            // Ending from today needs no correction.
+            let _: PlacementMessage = try await client.call(nurseryPath + "EndPlacement", EndPlacementRequest(id: today.id, fromDay: "2026-09-02"), options: .mutation())
+            #expect(try await corrections().count == 2)
+
+            // Cancelling a started placement: refused, then allowed as a correction.
+            let started = try await book(client, fixture.almatyChildren[2], first: "2026-08-25", pattern: "tue:pm", correction: true)
+            let cancelLate = await refusal {
+                let _: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: started.id), options: .mutation())
+            }
+            #expect(cancelLate?.code == .failedPrecondition)
+            let cancelled: PlacementMessage = try await client.call(
+                nurseryPath + "CancelPlacement", CancelPlacementRequest(id: started.id, correction: true), options: .mutation())
+            #expect(cancelled.state == .cancelled)
+            marked = try await corrections()
+            #expect(marked.count == 4)
+            #expect(marked.last?.method == nurseryPath + "CancelPlacement")
+            #expect(marked.last?.records.contains("correction:id") == true)
+            await client.close()
+        }
+    }
+
+    @Test func todayIsTheSitesDayNotUTCs() async throws {
+        // 20:00 UTC on 31 August is already 1 September in Almaty (UTC+5).
+        let evening = Date(timeIntervalSince1970: 1_788_206_400)
+        try await TestServer.with(now: { evening }) { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let client = server.client(token: server.adminToken)
+            let late = await refusal { _ = try await book(client, fixture.almatyChildren[0], first: "2026-08-31", pattern: "mon:am") }
+            #expect(late?.code == .failedPrecondition)
+            #expect(field(late) == "first_day")
+            #expect(try await book(client, fixture.almatyChildren[0], first: "2026-09-01", pattern: "tue:am").state == .active)
+            await client.close()
+        }
+    }
+
+    @Test(arguments: [
+        ("mon,tue,wed,thu,fri:am;mon:pm;tue:pm;wed:pm;thu:pm;fri:pm", "mon-fri:full"),
+        ("wed:pm;mon:am;tue:am;wed:am;thu:am;fri:am", "mon-fri:am;wed:pm"),
+        ("mon:full;tue:full;thu:full;fri:am", "mon-tue,thu:full;fri:am"),
+    ])
+    func theServerAnswersWithTheShortestPattern(_ asked: String, _ shortest: String) async throws {
+        try await TestServer.with(now: { NurseryServiceTests.september1 }) { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let client = server.client(token: server.adminToken)
+            let booked = try await book(client, fixture.almatyChildren[0], first: "2026-09-07", pattern: asked)
+            #expect(booked.pattern == shortest)
+            let listed: ListPlacementsResponse = try await client.call(nurseryPath + "ListPlacements", ListPlacementsRequest(childID: fixture.almatyChildren[0].id))
+            #expect(listed.placements.map(\.pattern) == [shortest])
+            await client.close()
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SchedulerCore
 import SchedulerStore
 import SchedulerTesting
@@ -21,6 +22,63 @@ struct NurseryStoreTests {
         } catch {
             try? await store.close()
             throw error
+        }
+    }
+
+    /// Runs SQL as a person would by hand: psql, or sqlite3 beside the running server.
+    func byHand(_ kind: StoreKind, _ directory: URL, _ sql: String) async throws {
+        if kind.name == "postgres" {
+            _ = try await TestPostgres.execute(sql, for: directory)
+        } else {
+            let queue = try DatabaseQueue(path: directory.appendingPathComponent("sosched.sqlite").path)
+            try await queue.write { try $0.execute(sql: sql) }
+        }
+    }
+
+    @Test(arguments: StoreKind.all)
+    func changesMadeByHandReachEveryServersLedgers(kind: StoreKind) async throws {
+        try await withStore(kind) { store, directory, fixture in
+            // A second store on the same data: another server (on SQLite, the same file).
+            let other = try await kind.open(directory)
+            let monday = CivilDate(parsing: "2030-09-02")!
+            func morning(_ store: any Store) async throws -> SessionOccupancy? {
+                try await store.occupancy(nurseryID: "almaty-1", from: monday, to: monday).first?.sessions
+                    .first { $0.groupID == NurseryFixture.almatyGroup && $0.session == .morning }?.occupancy
+            }
+            let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2030-09-02", pattern: "mon:am")
+            // Both have the group's ledger cached now.
+            #expect(try await morning(store)?.taken == 1)
+            #expect(try await morning(other)?.taken == 1)
+            try await byHand(kind, directory, "DELETE FROM placement WHERE id = '\(placed.id)'")
+            #expect(try await morning(store)?.taken == 0)
+            #expect(try await morning(other)?.taken == 0)
+            try await byHand(kind, directory, "UPDATE nursery_group SET capacity = 7 WHERE id = '\(NurseryFixture.almatyGroup)'")
+            #expect(try await morning(store)?.capacity == 7)
+            #expect(try await morning(other)?.capacity == 7)
+            try await byHand(kind, directory, "UPDATE nursery SET closures = '\(monday.dayNumber)' WHERE id = 'almaty-1'")
+            #expect(try await store.occupancy(nurseryID: "almaty-1", from: monday, to: monday).isEmpty)
+            #expect(try await other.occupancy(nurseryID: "almaty-1", from: monday, to: monday).isEmpty)
+            // The servers' own changes still move the version once each, so their caches stay warm and right.
+            _ = try await fixture.place(other, child: try await fixture.newAlmatyChild(other), first: "2030-09-09", pattern: "mon:am")
+            let nextMonday = monday.adding(days: 7)
+            #expect(try await store.occupancy(nurseryID: "almaty-1", from: nextMonday, to: nextMonday).first?.sessions.first?.occupancy.taken == 1)
+            try await other.close()
+        }
+    }
+
+    @Test(arguments: StoreKind.all)
+    func aChildMayHoldTwoPlacementsThatNeverMeet(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _, fixture in
+            let child = try await fixture.newAlmatyChild(store)
+            _ = try await store.updateNursery(id: "almaty-1", context: context(), reply: { _ in [] }) { $0.closures = [CivilDate(parsing: "2030-09-16")!] }
+            _ = try await fixture.place(store, child: child, first: "2030-09-02", last: "2030-09-16", pattern: "mon:am")
+            // Meets the first only on the closed Monday the 16th.
+            _ = try await fixture.place(store, child: child, first: "2030-09-16", pattern: "mon-fri:am")
+            await #expect {
+                _ = try await fixture.place(store, child: child, first: "2030-09-02", last: "2030-09-30", pattern: "wed:am")
+            } throws: { error in
+                (error as? SchedulerError)?.field == "child_id" && (error as? SchedulerError)?.message.contains("2030-09-18") == true
+            }
         }
     }
 

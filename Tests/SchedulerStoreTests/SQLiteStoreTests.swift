@@ -185,7 +185,7 @@ struct SQLiteFileTests {
             secret = issued.secret
             #expect(try store.pragma("synchronous") == "2")  // FULL
             #expect(try store.pragma("journal_mode") == "wal")
-            #expect(try store.appliedMigrations() == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs"])
+            #expect(try store.appliedMigrations() == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers"])
             try await store.close()
         }
         let reopened = try SQLiteStore(directory: directory)
@@ -226,7 +226,7 @@ struct PostgresDatabaseTests {
             return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
         }
         for store in stores {
-            #expect(try await store.appliedMigrations() == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs"])
+            #expect(try await store.appliedMigrations() == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers"])
             try await store.close()
         }
     }

@@ -23,7 +23,10 @@ public final class TestServer: Sendable {
         self.adminToken = adminToken
     }
 
-    public static func start(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// `now` is the server's clock (the real one unless a test fixes the day).
+    public static func start(
+        configure: (inout ServerConfiguration) -> Void = { _ in }, now: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> TestServer {
         let directory = try TemporaryDirectory.make()
         let store = try SQLiteStore(directory: directory)
         var configuration = ServerConfiguration()
@@ -32,7 +35,7 @@ public final class TestServer: Sendable {
         configure(&configuration)
         var logger = Logger(label: "test-server")
         logger.logLevel = .critical
-        let server = try Server(configuration: configuration, store: store, logger: logger)
+        let server = try Server(configuration: configuration, store: store, logger: logger, now: now)
         try await server.start()
         let port = server.localAddresses.compactMap(\.port).first ?? 0
         let admin = try await Self.issue(store: store, role: .admin, scope: nil)
@@ -67,9 +70,10 @@ public final class TestServer: Sendable {
 
     /// Runs `body` against a fresh server and always stops it.
     public static func with<T>(
-        configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> T
+        configure: (inout ServerConfiguration) -> Void = { _ in }, now: @escaping @Sendable () -> Date = { Date() },
+        _ body: (TestServer) async throws -> T
     ) async throws -> T {
-        let server = try await start(configure: configure)
+        let server = try await start(configure: configure, now: now)
         do {
             let result = try await body(server)
             try await server.stop()

@@ -3796,7 +3796,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__update_child_request__descr
   (ProtobufCMessageInit) sos__scheduler__v1__update_child_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__book_place_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__book_place_request__field_descriptors[6] =
 {
   {
     "child_id",
@@ -3858,9 +3858,22 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__book_place_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "correction",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__BookPlaceRequest, correction),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__book_place_request__field_indices_by_name[] = {
   0,   /* field[0] = child_id */
+  5,   /* field[5] = correction */
   2,   /* field[2] = first_day */
   1,   /* field[1] = group_id */
   3,   /* field[3] = last_day */
@@ -3869,7 +3882,7 @@ static const unsigned sos__scheduler__v1__book_place_request__field_indices_by_n
 static const ProtobufCIntRange sos__scheduler__v1__book_place_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__book_place_request__descriptor =
 {
@@ -3879,14 +3892,14 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__book_place_request__descrip
   "Sos__Scheduler__V1__BookPlaceRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__BookPlaceRequest),
-  5,
+  6,
   sos__scheduler__v1__book_place_request__field_descriptors,
   sos__scheduler__v1__book_place_request__field_indices_by_name,
   1,  sos__scheduler__v1__book_place_request__number_ranges,
   (ProtobufCMessageInit) sos__scheduler__v1__book_place_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__booking_conflict__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__booking_conflict__field_descriptors[4] =
 {
   {
     "conflicts",
@@ -3912,15 +3925,41 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__booking_conflict__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "conflicting_sessions",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__BookingConflict, conflicting_sessions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "endless_from",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__BookingConflict, endless_from),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__booking_conflict__field_indices_by_name[] = {
   1,   /* field[1] = alternatives */
+  2,   /* field[2] = conflicting_sessions */
   0,   /* field[0] = conflicts */
+  3,   /* field[3] = endless_from */
 };
 static const ProtobufCIntRange sos__scheduler__v1__booking_conflict__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__booking_conflict__descriptor =
 {
@@ -3930,7 +3969,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__booking_conflict__descripto
   "Sos__Scheduler__V1__BookingConflict",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__BookingConflict),
-  2,
+  4,
   sos__scheduler__v1__booking_conflict__field_descriptors,
   sos__scheduler__v1__booking_conflict__field_indices_by_name,
   1,  sos__scheduler__v1__booking_conflict__number_ranges,
@@ -4179,7 +4218,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__booking_alternative__descri
   (ProtobufCMessageInit) sos__scheduler__v1__booking_alternative__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__end_placement_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__end_placement_request__field_descriptors[3] =
 {
   {
     "id",
@@ -4205,15 +4244,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__end_placement_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "correction",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__EndPlacementRequest, correction),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__end_placement_request__field_indices_by_name[] = {
+  2,   /* field[2] = correction */
   1,   /* field[1] = from_day */
   0,   /* field[0] = id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__end_placement_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__end_placement_request__descriptor =
 {
@@ -4223,14 +4275,14 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__end_placement_request__desc
   "Sos__Scheduler__V1__EndPlacementRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__EndPlacementRequest),
-  2,
+  3,
   sos__scheduler__v1__end_placement_request__field_descriptors,
   sos__scheduler__v1__end_placement_request__field_indices_by_name,
   1,  sos__scheduler__v1__end_placement_request__number_ranges,
   (ProtobufCMessageInit) sos__scheduler__v1__end_placement_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__cancel_placement_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__cancel_placement_request__field_descriptors[2] =
 {
   {
     "id",
@@ -4244,14 +4296,27 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__cancel_placement_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "correction",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__CancelPlacementRequest, correction),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__cancel_placement_request__field_indices_by_name[] = {
+  1,   /* field[1] = correction */
   0,   /* field[0] = id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__cancel_placement_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__cancel_placement_request__descriptor =
 {
@@ -4261,7 +4326,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__cancel_placement_request__d
   "Sos__Scheduler__V1__CancelPlacementRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__CancelPlacementRequest),
-  1,
+  2,
   sos__scheduler__v1__cancel_placement_request__field_descriptors,
   sos__scheduler__v1__cancel_placement_request__field_indices_by_name,
   1,  sos__scheduler__v1__cancel_placement_request__number_ranges,
@@ -4601,7 +4666,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__occupancy_day__descriptor =
   (ProtobufCMessageInit) sos__scheduler__v1__occupancy_day__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__session_occupancy__field_descriptors[6] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__session_occupancy__field_descriptors[8] =
 {
   {
     "group_id",
@@ -4675,10 +4740,36 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__session_occupancy__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "free_for_sos",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__SessionOccupancy, free_for_sos),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "free_for_local",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__SessionOccupancy, free_for_local),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__session_occupancy__field_indices_by_name[] = {
   2,   /* field[2] = capacity */
   5,   /* field[5] = free */
+  7,   /* field[7] = free_for_local */
+  6,   /* field[6] = free_for_sos */
   0,   /* field[0] = group_id */
   4,   /* field[4] = local */
   1,   /* field[1] = session */
@@ -4687,7 +4778,7 @@ static const unsigned sos__scheduler__v1__session_occupancy__field_indices_by_na
 static const ProtobufCIntRange sos__scheduler__v1__session_occupancy__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__session_occupancy__descriptor =
 {
@@ -4697,7 +4788,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__session_occupancy__descript
   "Sos__Scheduler__V1__SessionOccupancy",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__SessionOccupancy),
-  6,
+  8,
   sos__scheduler__v1__session_occupancy__field_descriptors,
   sos__scheduler__v1__session_occupancy__field_indices_by_name,
   1,  sos__scheduler__v1__session_occupancy__number_ranges,

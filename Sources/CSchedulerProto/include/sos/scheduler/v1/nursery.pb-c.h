@@ -540,10 +540,15 @@ struct  Sos__Scheduler__V1__BookPlaceRequest
    */
   char *last_day;
   char *pattern;
+  /*
+   * Set to book on purpose with a first_day before today (in the site's zone): without it such a
+   * booking is FAILED_PRECONDITION. The change is audited as a correction.
+   */
+  protobuf_c_boolean correction;
 };
 #define SOS__SCHEDULER__V1__BOOK_PLACE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__book_place_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -556,10 +561,20 @@ struct  Sos__Scheduler__V1__BookingConflict
   Sos__Scheduler__V1__SessionConflict **conflicts;
   size_t n_alternatives;
   Sos__Scheduler__V1__BookingAlternative **alternatives;
+  /*
+   * How many sessions have no room in all (conflicts lists only the first of each weekly slot);
+   * when endless_from is set, those before that day.
+   */
+  uint32_t conflicting_sessions;
+  /*
+   * "" or the first day from which some slot of the pattern has no room in any week: placements
+   * with no last day hold the places.
+   */
+  char *endless_from;
 };
 #define SOS__SCHEDULER__V1__BOOKING_CONFLICT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__booking_conflict__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__SessionConflict
@@ -595,20 +610,30 @@ struct  Sos__Scheduler__V1__EndPlacementRequest
   ProtobufCMessage base;
   char *id;
   char *from_day;
+  /*
+   * Set to end on purpose from a day before today (in the site's zone): without it that is
+   * FAILED_PRECONDITION. The change is audited as a correction.
+   */
+  protobuf_c_boolean correction;
 };
 #define SOS__SCHEDULER__V1__END_PLACEMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__end_placement_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Sos__Scheduler__V1__CancelPlacementRequest
 {
   ProtobufCMessage base;
   char *id;
+  /*
+   * Set to cancel a placement that has already started (a booking made by mistake): without it
+   * that is FAILED_PRECONDITION. The change is audited as a correction.
+   */
+  protobuf_c_boolean correction;
 };
 #define SOS__SCHEDULER__V1__CANCEL_PLACEMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__cancel_placement_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Sos__Scheduler__V1__ListPlacementsRequest
@@ -693,13 +718,25 @@ struct  Sos__Scheduler__V1__SessionOccupancy
   char *group_id;
   Sos__Scheduler__V1__Session session;
   uint32_t capacity;
+  /*
+   * Places taken by children of SOS families and of local families.
+   */
   uint32_t sos;
   uint32_t local;
+  /*
+   * Places not taken: capacity - sos - local (never below 0).
+   */
   uint32_t free;
+  /*
+   * Of the free places, how many a child of an SOS family could still take (the rest are
+   * reserved for local families), and how many a child of a local family could.
+   */
+  uint32_t free_for_sos;
+  uint32_t free_for_local;
 };
 #define SOS__SCHEDULER__V1__SESSION_OCCUPANCY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__session_occupancy__descriptor) \
-    , (char *)protobuf_c_empty_string, SOS__SCHEDULER__V1__SESSION__SESSION_UNSPECIFIED, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, SOS__SCHEDULER__V1__SESSION__SESSION_UNSPECIFIED, 0, 0, 0, 0, 0, 0 }
 
 
 /* Sos__Scheduler__V1__Site methods */
