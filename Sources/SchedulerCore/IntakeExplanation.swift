@@ -152,7 +152,7 @@ extension IntakeExplanation {
         let othersHold = offer.holders.count - own
         explanation.reservedForOthers = othersKeep
         let replaceable: [IntakeRunEntry]
-        if own >= ownLimit {
+        if own >= ownLimit && othersKeep > 0 {
             explanation.limit = .kindPlaces(kind, ownLimit)
             replaceable = offer.holders.filter { $0.familyKind == kind }
             explanation.freeForOthers = max(0, min(othersKeep - othersHold, counts.places - offer.holders.count))

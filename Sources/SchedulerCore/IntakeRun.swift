@@ -209,44 +209,58 @@ extension IntakeAllocator {
     /// first, holders labelled by the counts. Used with the allocator's own result, and to
     /// re-derive the records of a run stored before they were kept.
     public func runRecords(holding: (String) -> String?) -> (children: [IntakeRunChild], offers: [IntakeRunOffer]) {
-        var holders: [[SeatHeap.Entry]] = Array(repeating: [], count: offers.count)
-        var waiting: [[SeatHeap.Entry]] = Array(repeating: [], count: offers.count)
-        var heldChoice = Array(repeating: -1, count: childIDs.count)
+        runRecords(heldOffers: childIDs.map { id in holding(id).flatMap { offerIndex[$0] }.map(Int32.init) ?? -1 })
+    }
+
+    /// The records for `heldOffers[child]`: the offer number each child holds (-1: none).
+    func runRecords(heldOffers: [Int32]) -> (children: [IntakeRunChild], offers: [IntakeRunOffer]) {
+        struct Ranked {
+            var key: UInt64
+            var child: Int32
+            var choice: Int32
+        }
+        var holders: [[Ranked]] = Array(repeating: [], count: offers.count)
+        var waiting: [[Ranked]] = Array(repeating: [], count: offers.count)
+        var seats: [IntakeResult.Seat?] = Array(repeating: nil, count: childIDs.count)
+        var heldChoice = Array(repeating: Int32(-1), count: childIDs.count)
         for child in childIDs.indices {
-            let list = rankings[Int(starts[child])..<Int(starts[child + 1])]
-            let held = holding(childIDs[child]).flatMap { offerIndex[$0] }.flatMap { offer in list.firstIndex(of: Int32(offer)).map { (offer, $0 - list.startIndex) } }
-            if let (offer, choice) = held {
-                heldChoice[child] = choice
-                holders[offer].append(SeatHeap.Entry(key: key(child: child, offer: offer), child: Int32(child)))
+            let start = Int(starts[child]), end = Int(starts[child + 1])
+            var waitsUpTo = end
+            let held = heldOffers[child]
+            if held >= 0, let position = (start..<end).first(where: { rankings[$0] == held }) {
+                heldChoice[child] = Int32(position - start)
+                holders[Int(held)].append(Ranked(key: key(child: child, offer: Int(held)), child: Int32(child), choice: Int32(position - start)))
+                waitsUpTo = position
             }
-            for offer in list.prefix(held?.1 ?? list.count) {
-                waiting[Int(offer)].append(SeatHeap.Entry(key: key(child: child, offer: Int(offer)), child: Int32(child)))
+            for position in start..<waitsUpTo {
+                let offer = Int(rankings[position])
+                waiting[offer].append(Ranked(key: key(child: child, offer: offer), child: Int32(child), choice: Int32(position - start)))
             }
         }
-        var seats: [IntakeResult.Seat?] = Array(repeating: nil, count: childIDs.count)
         var records: [IntakeRunOffer] = []
         records.reserveCapacity(offers.count)
         for (number, offer) in offers.enumerated() {
-            func entry(_ e: SeatHeap.Entry) -> IntakeRunEntry {
-                let child = Int(e.child)
-                let list = rankings[Int(starts[child])..<Int(starts[child + 1])]
-                let choice = list.firstIndex(of: Int32(number)).map { $0 - list.startIndex } ?? 0
-                return IntakeRunEntry(childID: childIDs[child], key: e.key, familyKind: isSOS[child] ? .sos : .local, choice: choice)
+            func entry(_ ranked: Ranked) -> IntakeRunEntry {
+                IntakeRunEntry(childID: childIDs[Int(ranked.child)], key: ranked.key, familyKind: isSOS[Int(ranked.child)] ? .sos : .local, choice: Int(ranked.choice))
             }
-            let held = holders[number].sorted { $0.key > $1.key }.map(entry)
-            for (holder, kind) in zip(held, offer.seatLabels(held.map(\.familyKind))) {
-                if let child = childNumber(holder.childID) { seats[child] = IntakeResult.Seat(offerID: offer.id, kind: kind, choice: holder.choice) }
+            let held = holders[number].sorted { $0.key > $1.key }
+            for (ranked, kind) in zip(held, offer.seatLabels(held.map { isSOS[Int($0.child)] ? FamilyKind.sos : .local })) {
+                seats[Int(ranked.child)] = IntakeResult.Seat(offerID: offer.id, kind: kind, choice: Int(ranked.choice))
             }
-            records.append(IntakeRunOffer(offer: offer, holders: held, waiting: waiting[number].sorted { $0.key > $1.key }.map(entry)))
+            records.append(IntakeRunOffer(offer: offer, holders: held.map(entry), waiting: waiting[number].sorted { $0.key > $1.key }.map(entry)))
         }
-        let children = childIDs.indices.map { number in
-            IntakeRunChild(childID: childIDs[number], facts: facts(number), ranking: applications[number].ranking, seat: seats[number])
+        var children: [IntakeRunChild] = []
+        children.reserveCapacity(childIDs.count)
+        for number in childIDs.indices {
+            children.append(IntakeRunChild(childID: childIDs[number], facts: facts(number), ranking: applications[number].ranking, seat: seats[number]))
         }
         return (children, records)
     }
 
     /// The records of this allocator's own result.
     public func runRecords(in result: IntakeResult) -> (children: [IntakeRunChild], offers: [IntakeRunOffer]) {
-        runRecords { result.seat(of: $0)?.offerID }
+        // The allocator's own result numbers children and offers as it does.
+        if result.childIDs.count == childIDs.count, result.offerIDs.count == offers.count { return runRecords(heldOffers: result.seatOffer) }
+        return runRecords { result.seat(of: $0)?.offerID }
     }
 }

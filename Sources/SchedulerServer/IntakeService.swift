@@ -54,6 +54,11 @@ struct IntakeService {
             let (group, nursery) = try await access.group(try Field.id(message.groupID, "offer.group_id"), field: "offer.group_id")
             try access.checkNursery(principal, nursery)
             guard message.places > 0 else { throw SchedulerError(.invalidArgument, "an offer needs at least one place", field: "offer.places") }
+            // Checked before the store locks anything: an offer can never hold more than its group.
+            guard Int(message.places) <= group.capacity else {
+                throw SchedulerError(
+                    .invalidArgument, "an offer of \(message.places) places cannot fit group \(group.id), which holds \(group.capacity) a session", field: "offer.places")
+            }
             let offer = IntakeOffer(
                 id: try Field.id(message.id, "offer.id"), groupID: group.id, nurseryID: nursery.id, pattern: try Field.pattern(message.pattern, "offer.pattern"),
                 places: Int(message.places), reservedSOS: Int(message.reservedSOS), reservedLocal: Int(message.reservedLocal))
@@ -193,6 +198,17 @@ struct IntakeService {
                     response.refused.append(RefusedConfirmationMessage(childID: child, reason: "holds no place in this round"))
                     continue
                 }
+                // Confirming declines the child's open waitlist offers: each must be at a nursery in the caller's scope.
+                var outside: String?
+                for pending in waitlist.pending(of: child) {
+                    guard let at = offers[pending.offerID] else { continue }
+                    do { try access.checkNursery(principal, try await access.nursery(at.nurseryID, field: "child_ids")) } catch { outside = pending.offerID }
+                }
+                if let outside {
+                    response.refused.append(RefusedConfirmationMessage(
+                        childID: child, reason: "has an open waitlist offer of \(outside) at a nursery outside your scope; the family answers it first, or a manager of the site confirms"))
+                    continue
+                }
                 if waitlist.confirmed.contains(child) {
                     // Confirming is idempotent: a confirmed child is reported with their placement.
                     let existing = try await Self.placement(store, child: child, offer: offer, round: round)
@@ -255,17 +271,20 @@ struct IntakeService {
         registry.async(p + "Explain") { (request: ExplainRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
-            guard let overview = try await store.roundOverview(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
-            try await access.checkSite(principal, overview.round.siteID)
+            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            try await access.checkSite(principal, round.siteID)
+            let offers = try await store.intakeOffers(roundID: roundID)
             let childID = try Field.id(request.childID, "child_id"), offerID = try Field.id(request.offerID, "offer_id")
-            guard overview.offers.contains(where: { $0.id == offerID }) else {
+            guard offers.contains(where: { $0.id == offerID }) else {
                 throw SchedulerError(.notFound, "no offer \(offerID) in round \(roundID)", field: "offer_id")
             }
-            guard let child = try await store.child(id: childID) else { throw SchedulerError(.notFound, "no child with id \(childID)", field: "child_id") }
+            // An unknown child and a child with no application read the same: nothing tells whether a child id exists.
             let notApplied = SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
+            guard let child = try await store.child(id: childID) else { throw notApplied }
             var text: String
             let explanation: IntakeExplanation
-            if overview.round.state == .open {
+            var outcome: String?
+            if round.state == .open {
                 // Before the run: what a run now would give (the whole round is computed, as a dry run).
                 let allocator = try await store.intakeInputs(roundID: roundID).allocator()
                 guard let explained = allocator.explain(child: childID, offer: offerID, in: allocator.run()) else { throw notApplied }
@@ -274,13 +293,15 @@ struct IntakeService {
             } else {
                 // After it: the run's stored rows, and what the moves since have changed.
                 var run = try await StoredIntakeRun.open(store, access, principal, roundID)
-                let order = overview.round.order
+                let order = round.order
                 guard var explained = try await run.answer({ loaded in try IntakeExplanation.explain(child: childID, offer: offerID, run: loaded, order: order) }) else {
                     throw notApplied
                 }
                 try await run.live(now: context.now(), also: [childID])
                 let ranSeat = try await run.answer { loaded in try loaded.runChild(childID)?.seat }
+                let liveSeat = try await run.ask { try $0.seat(of: childID) }
                 explained.waitlistPosition = try await run.ask { try $0.position(of: childID, on: offerID) }
+                outcome = Self.liveOutcome(explained, ran: ranSeat, now: liveSeat)
                 explained.sinceRun = try await run.ask { now in
                     try Self.sinceRun(child.givenName, childID, offerID, run: ranSeat, now: now.seat(of: childID), now)
                 }
@@ -289,9 +310,22 @@ struct IntakeService {
             }
             try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(childID)", "intake_round:\(roundID)"], at: context.now())
             return ExplainResponse(
-                outcome: Self.outcome(explanation.outcome), text: text, choice: explanation.choice.map { UInt32($0 + 1) } ?? 0,
+                outcome: outcome ?? Self.outcome(explanation.outcome), text: text, choice: explanation.choice.map { UInt32($0 + 1) } ?? 0,
                 waitlistPosition: UInt32(explanation.waitlistPosition ?? 0), decidingCriteria: explanation.decidedBy.map { [$0.rawValue] } ?? [])
         }
+    }
+
+    /// The outcome as things stand now, where the moves since the run changed it: `holds` or
+    /// `holds_higher_choice` for the place the child holds now, `gave_up` when the child gave up
+    /// the run's place at this offer (or one ranked above it) and holds nothing better.
+    static func liveOutcome(_ explanation: IntakeExplanation, ran: IntakeResult.Seat?, now: IntakeResult.Seat?) -> String {
+        guard let choice = explanation.choice else { return outcome(.didNotApply) }
+        if let now {
+            if now.offerID == explanation.offerID { return outcome(.holds(now.kind)) }
+            if now.choice < choice { return outcome(.heldHigherChoice(offerID: now.offerID, choice: now.choice)) }
+        }
+        if let ran, ran.choice <= choice, ran.offerID != now?.offerID { return "gave_up" }
+        return outcome(explanation.outcome)
     }
 
     /// What changed for a child since the run, in plain words (nil: nothing).

@@ -20,11 +20,11 @@ struct StoredIntakeRun {
     /// having run. A round that ran before run records were kept gets them first (re-derived
     /// from its stored results and the facts frozen with them).
     static func open(_ store: any Store, _ access: NurseryAccess, _ principal: Principal, _ roundID: String) async throws -> StoredIntakeRun {
-        guard let overview = try await store.roundOverview(id: roundID) else {
+        guard let round = try await store.round(id: roundID) else {
             throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id")
         }
-        try await access.checkSite(principal, overview.round.siteID)
-        guard overview.round.state == .allocated else {
+        try await access.checkSite(principal, round.siteID)
+        guard round.state == .allocated else {
             throw SchedulerError(.failedPrecondition, "round \(roundID) has not run yet; RunRound with dry_run shows what it would give", field: "round_id")
         }
         if try await !store.hasRunRecords(roundID: roundID) {
@@ -34,7 +34,7 @@ struct StoredIntakeRun {
             let records = allocator.runRecords { seats[$0] }
             try await store.storeLegacyRunRecords(roundID: roundID, children: records.children, offers: records.offers)
         }
-        return StoredIntakeRun(store: store, round: overview.round, offers: overview.offers)
+        return StoredIntakeRun(store: store, round: round, offers: try await store.intakeOffers(roundID: roundID))
     }
 
     /// Answers `question` over the run, loading the rows it asks for.

@@ -46,6 +46,8 @@ public protocol IntakeStore: Sendable {
     ) async throws -> Mutated<Int>
     /// The round, its offers and how many applications it has (no application is read).
     func roundOverview(id: String) async throws -> (round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int)?
+    /// The round's offers, in id order.
+    func intakeOffers(roundID: String) async throws -> [IntakeOffer]
     /// Whether the round's run records are stored (false for a round that ran before they were kept).
     func hasRunRecords(roundID: String) async throws -> Bool
     /// Stores the run records of a round that ran before they were kept (re-derived from its
@@ -100,7 +102,10 @@ public struct IntakeRunFill: Sendable, Hashable {
     }
 }
 
-/// A run's records as stored rows (both stores write and read these columns).
+/// A run's records as stored rows (both stores write and read these columns): one row per
+/// applicant (`intake_run_child`) and one per offer (`intake_run_offer`: its fill and its
+/// waitlist packed into one blob, so the run writes a thousand offer rows rather than a row per
+/// waiting child, and one offer's waitlist reads as one row).
 struct IntakeRunRows {
     /// `intake_run_child`: one row per applicant.
     struct Child {
@@ -119,27 +124,22 @@ struct IntakeRunRows {
         var ranking: String
     }
 
-    /// `intake_run_wait`: one row per child waiting for an offer.
-    struct Wait {
-        var offerID: String
-        var childID: String
-        var key: Int64
-        var familyKind: String
-        var choice: Int
+    /// `intake_run_offer`: one row per offer.
+    struct Offer {
+        var fill: IntakeRunFill
+        /// The waiting children, best first, packed (`pack`).
+        var waitlist: [UInt8]
     }
 
     var children: [Child] = []
-    var waits: [Wait] = []
-    var fills: [IntakeRunFill] = []
+    var offers: [Offer] = []
 
     init(children records: [IntakeRunChild], offers: [IntakeRunOffer]) {
         var holderKeys: [String: UInt64] = [:]
+        holderKeys.reserveCapacity(records.count)
         for offer in offers {
             for holder in offer.holders { holderKeys[holder.childID] = holder.key }
-            for entry in offer.waiting {
-                waits.append(Wait(offerID: offer.offer.id, childID: entry.childID, key: Int64(bitPattern: entry.key), familyKind: entry.familyKind.rawValue, choice: entry.choice))
-            }
-            fills.append(IntakeRunFill(offer))
+            self.offers.append(Offer(fill: IntakeRunFill(offer), waitlist: Self.pack(offer.waiting)))
         }
         children = records.map { record in
             Child(
@@ -149,6 +149,42 @@ struct IntakeRunRows {
                 siblingNurseries: record.facts.siblingNurseries.sorted().joined(separator: ","), submissionRank: record.facts.submissionRank,
                 lotteryPosition: record.facts.lotteryPosition, ranking: record.ranking.joined(separator: ","))
         }
+    }
+
+    /// Entries as bytes: per entry the key (8 bytes, big-endian), the family kind (1: SOS,
+    /// 0: local), the choice (4 bytes), the id's length (2 bytes) and its UTF-8 bytes.
+    static func pack(_ entries: [IntakeRunEntry]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * 24)
+        for entry in entries {
+            withUnsafeBytes(of: entry.key.bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(entry.familyKind == .sos ? 1 : 0)
+            withUnsafeBytes(of: UInt32(clamping: entry.choice).bigEndian) { bytes.append(contentsOf: $0) }
+            let id = Array(entry.childID.utf8.prefix(Int(UInt16.max)))
+            withUnsafeBytes(of: UInt16(id.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: id)
+        }
+        return bytes
+    }
+
+    static func unpack(_ bytes: [UInt8]) throws -> [IntakeRunEntry] {
+        var entries: [IntakeRunEntry] = []
+        var index = 0
+        func take(_ count: Int) throws -> ArraySlice<UInt8> {
+            guard count >= 0, bytes.count - index >= count else { throw SchedulerStoreError.internal("a stored waitlist is cut short") }
+            defer { index += count }
+            return bytes[index..<index + count]
+        }
+        func integer(_ count: Int) throws -> UInt64 { try take(count).reduce(0) { $0 << 8 | UInt64($1) } }
+        while index < bytes.count {
+            let key = try integer(8)
+            let kind: FamilyKind = try integer(1) == 1 ? .sos : .local
+            let choice = Int(try integer(4))
+            let length = Int(try integer(2))
+            let id = String(decoding: try take(length), as: UTF8.self)
+            entries.append(IntakeRunEntry(childID: id, key: key, familyKind: kind, choice: choice))
+        }
+        return entries
     }
 
     static func kind(_ text: String) throws -> FamilyKind {
@@ -168,11 +204,10 @@ struct IntakeRunRows {
         return IntakeRunChild(childID: row.childID, facts: facts, ranking: row.ranking.split(separator: ",").map(String.init), seat: seat)
     }
 
-    /// An offer's record from its row, its holders (child, key, kind, choice) and waiting rows.
-    static func offer(_ offer: IntakeOffer, holders: [(String, Int64, String, Int)], waits: [Wait]) throws -> IntakeRunOffer {
+    /// An offer's record from its row, its holders (child, key, kind, choice) and its packed waitlist.
+    static func offer(_ offer: IntakeOffer, holders: [(String, Int64, String, Int)], waitlist: [UInt8]) throws -> IntakeRunOffer {
         let held = try holders.map { IntakeRunEntry(childID: $0.0, key: UInt64(bitPattern: $0.1), familyKind: try kind($0.2), choice: $0.3) }
-        let waiting = try waits.map { IntakeRunEntry(childID: $0.childID, key: UInt64(bitPattern: $0.key), familyKind: try kind($0.familyKind), choice: $0.choice) }
-        return IntakeRunOffer(offer: offer, holders: held.sorted { $0.key > $1.key }, waiting: waiting.sorted { $0.key > $1.key })
+        return IntakeRunOffer(offer: offer, holders: held.sorted { $0.key > $1.key }, waiting: try unpack(waitlist))
     }
 }
 
@@ -236,6 +271,34 @@ extension StoreRules {
         }
     }
 
+    /// A round's dates make sense for its site: applications close (in the site's zone) before
+    /// the term starts, the term has not ended, and it is at most three years long.
+    static func checkRoundDates(_ round: IntakeRoundInfo, site: Site, now: Date) throws {
+        let today = today(timeZone: site.timeZone, now: now)
+        guard round.last >= today else {
+            throw SchedulerError(.invalidArgument, "the term ends on \(round.last), before today (\(today)) at site \(site.id)", field: "round.term_last")
+        }
+        guard round.last.dayNumber - round.first.dayNumber < 3 * 366 else {
+            throw SchedulerError(.invalidArgument, "a round's term is at most three years; \(round.first) to \(round.last) is longer", field: "round.term_last")
+        }
+        let closes = CivilDate(instant: Date(timeIntervalSince1970: Double(round.deadline) / 1000), timeZone: site.timeZone) ?? round.first
+        guard closes < round.first else {
+            throw SchedulerError(
+                .invalidArgument, "applications must close before the term starts (\(round.first)); deadline_ms falls on \(closes) at site \(site.id)",
+                field: "round.deadline_ms")
+        }
+    }
+
+    /// An offer's pattern may only cover the nursery's opening days: its places could never be booked otherwise.
+    static func checkOfferDays(_ offer: IntakeOffer, nursery: Nursery) throws {
+        let closed = offer.pattern.weekdays.subtracting(nursery.openWeekdays)
+        guard closed.isEmpty else {
+            let days = closed.sorted().map(\.shortName).joined(separator: ", ")
+            let open = nursery.openWeekdays.sorted().map(\.shortName).joined(separator: ", ")
+            throw SchedulerError(.invalidArgument, "pattern includes \(days), but nursery \(nursery.id) opens on \(open) only", field: "offer.pattern")
+        }
+    }
+
     static func checkOfferFits(_ ledger: CapacityLedger, offers: [IntakeOffer], round: IntakeRoundInfo) throws {
         if let conflict = ledger.intakeViolation(for: offers, first: round.first, last: round.last) {
             let why = conflict.reason == .full ? "the group is full" : "the free places are reserved for the other kind of family"
@@ -278,23 +341,8 @@ extension StoreRules {
         }
     }
 
-    static func application(_ childID: String, ranking: String, submittedAt: Int64, child: Child, family: Family, siblings: Set<String>, frozen: String?) -> IntakeApplication {
-        var application = IntakeApplication(
-            childID: childID, familyKind: family.kind, siblingNurseries: siblings, specialNeeds: child.specialNeeds, singleParent: family.singleParent,
-            parentsWorking: family.parentsWorking, submittedAt: submittedAt, ranking: ranking.split(separator: ",").map(String.init))
-        if let frozen { thaw(frozen, into: &application) }
-        return application
-    }
-
-    /// The facts a run judged an application on, as stored with its result:
-    /// `kind|special_needs|single_parent|parents_working|sibling nurseries`.
-    static func frozenFacts(_ application: IntakeApplication) -> String {
-        [
-            application.familyKind.rawValue, application.specialNeeds ? "1" : "0", application.singleParent ? "1" : "0",
-            application.parentsWorking ? "1" : "0", application.siblingNurseries.sorted().joined(separator: ","),
-        ].joined(separator: "|")
-    }
-
+    /// The facts a round that ran before run records were kept was judged on, as it stored them
+    /// with its applications: `kind|special_needs|single_parent|parents_working|sibling nurseries`.
     static func thaw(_ text: String, into application: inout IntakeApplication) {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5 else { return }

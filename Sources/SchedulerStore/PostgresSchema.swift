@@ -195,18 +195,7 @@ enum PostgresSchema {
             """,
             "CREATE INDEX intake_run_child_offer ON intake_run_child(round_id, offer_id)",
             """
-            CREATE TABLE intake_run_wait (
-                round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
-                offer_id TEXT COLLATE "C" NOT NULL REFERENCES intake_offer(id),
-                child_id TEXT COLLATE "C" NOT NULL,
-                priority_key BIGINT NOT NULL,
-                family_kind TEXT NOT NULL,
-                choice BIGINT NOT NULL,
-                PRIMARY KEY (round_id, offer_id, child_id)
-            )
-            """,
-            """
-            CREATE TABLE intake_run_fill (
+            CREATE TABLE intake_run_offer (
                 round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
                 offer_id TEXT COLLATE "C" NOT NULL REFERENCES intake_offer(id),
                 places BIGINT NOT NULL,
@@ -214,6 +203,7 @@ enum PostgresSchema {
                 held_sos BIGINT NOT NULL,
                 held_local BIGINT NOT NULL,
                 waiting BIGINT NOT NULL,
+                waitlist BYTEA NOT NULL,
                 PRIMARY KEY (round_id, offer_id)
             )
             """,

@@ -34,7 +34,8 @@ extension PostgresStore {
     public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo> {
         try round.validate()
         return try await mutate(context, reply: reply) { tx in
-            _ = try StoreRules.require(try await fetchSite(tx, round.siteID), "site", round.siteID, field: "round.site_id")
+            let site = try StoreRules.require(try await fetchSite(tx, round.siteID), "site", round.siteID, field: "round.site_id")
+            try StoreRules.checkRoundDates(round, site: site, now: context.now)
             guard try await fetchRound(tx, round.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a round with id \(round.id) exists", field: "round.id")
             }
@@ -71,6 +72,7 @@ extension PostgresStore {
             offer.nurseryID = nursery.id
             let ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
             let others = try await roundOffers(tx, roundID).filter { $0.groupID == group.id }
+            try StoreRules.checkOfferDays(offer, nursery: nursery)
             try StoreRules.checkOfferFits(ledger, offers: others + [offer], round: round)
             try await tx.run("""
                 INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
@@ -96,12 +98,12 @@ extension PostgresStore {
             var families: [Family] = []
             for (index, input) in applications.enumerated() {
                 try StoreRules.checkApplication(input, index: index, offers: offers)
-                let child = try StoreRules.require(try await fetchChild(tx, input.childID), "child", input.childID, field: "applications[\(index)].child_id")
+                // The child must be at the round's site before anything about them is checked or
+                // said: a child of another site reads as unknown (no age, no site named).
+                let unknown = SchedulerError(.notFound, "no child with id \(input.childID) at site \(round.siteID)", field: "applications[\(index)].child_id")
+                guard let child = try await fetchChild(tx, input.childID) else { throw unknown }
+                guard let family = try await fetchFamily(tx, child.familyID), family.siteID == round.siteID else { throw unknown }
                 try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
-                let family = try StoreRules.require(try await fetchFamily(tx, child.familyID), "family", child.familyID, field: "applications[\(index)].child_id")
-                guard family.siteID == round.siteID else {
-                    throw SchedulerError(.failedPrecondition, "child \(child.id)'s family belongs to site \(family.siteID), the round to \(round.siteID)", field: "applications[\(index)].child_id")
-                }
                 families.append(family)
             }
             try authorize(families)
@@ -145,17 +147,19 @@ extension PostgresStore {
             {
                 siblings[try row.text(0), default: []].insert(try row.text(1))
             }
+            // Only the columns priorities need.
             let applications = try await tx.rows("""
-                SELECT a.child_id, a.ranking, a.submitted_at_ms, c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, a.frozen_facts
+                SELECT a.child_id, a.ranking, a.submitted_at_ms, c.special_needs, f.kind, f.single_parent, f.parents_working, a.frozen_facts
                 FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
                 WHERE a.round_id = \(roundID) ORDER BY a.child_id
                 """).map { row -> IntakeApplication in
-                let child = try Self.child(row, at: 3), family = try Self.family(row, at: 8)
                 let childID = try row.text(0)
-                return StoreRules.application(
-                    childID, ranking: try row.text(1), submittedAt: Int64(try row.int(2)), child: child, family: family, siblings: siblings[childID] ?? [],
-                    frozen: try row.optionalText(14))
+                var application = IntakeApplication(
+                    childID: childID, familyKind: FamilyKind(rawValue: try row.text(4)) ?? .local, siblingNurseries: siblings[childID] ?? [],
+                    specialNeeds: try row.bool(3), singleParent: try row.bool(5), parentsWorking: try row.bool(6), submittedAt: Int64(try row.int(2)),
+                    ranking: try row.text(1).split(separator: ",").map(String.init))
+                if let frozen = try row.optionalText(7) { StoreRules.thaw(frozen, into: &application) }
+                return application
             }
             return IntakeInputs(round: round, offers: offers, applications: applications)
         }
@@ -203,33 +207,21 @@ extension PostgresStore {
                                 $11::text[], $12::int8[], $13::int8[], $14::text[]) AS t(c, o, s, ch, k, fk, sn, sp, pw, sib, sr, lp, r)
                     """, binds: binds))
         }
-        for slice in rows.waits.chunked(20_000) {
-            var binds = PostgresBindings(capacity: 6)
+        for slice in rows.offers.chunked(2_000) {
+            var binds = PostgresBindings(capacity: 8)
             binds.append(roundID)
-            binds.append(slice.map(\.offerID))
-            binds.append(slice.map(\.childID))
-            binds.append(slice.map(\.key))
-            binds.append(slice.map(\.familyKind))
-            binds.append(slice.map { Int64($0.choice) })
+            binds.append(slice.map(\.fill.offerID))
+            binds.append(slice.map { Int64($0.fill.places) })
+            binds.append(slice.map { Int64($0.fill.held) })
+            binds.append(slice.map { Int64($0.fill.heldReservedSOS) })
+            binds.append(slice.map { Int64($0.fill.heldReservedLocal) })
+            binds.append(slice.map { Int64($0.fill.waiting) })
+            binds.append(slice.map { Data($0.waitlist).base64EncodedString() })  // bytea[] has no binding; decoded by the statement
             try await tx.run(PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO intake_run_wait (round_id, offer_id, child_id, priority_key, family_kind, choice)
-                    SELECT $1, o, c, k, fk, ch FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::text[], $6::int8[]) AS t(o, c, k, fk, ch)
-                    """, binds: binds))
-        }
-        if !rows.fills.isEmpty {
-            var binds = PostgresBindings(capacity: 7)
-            binds.append(roundID)
-            binds.append(rows.fills.map(\.offerID))
-            binds.append(rows.fills.map { Int64($0.places) })
-            binds.append(rows.fills.map { Int64($0.held) })
-            binds.append(rows.fills.map { Int64($0.heldReservedSOS) })
-            binds.append(rows.fills.map { Int64($0.heldReservedLocal) })
-            binds.append(rows.fills.map { Int64($0.waiting) })
-            try await tx.run(PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO intake_run_fill (round_id, offer_id, places, held, held_sos, held_local, waiting)
-                    SELECT $1, o, p, h, hs, hl, w FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) AS t(o, p, h, hs, hl, w)
+                    INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, waitlist)
+                    SELECT $1, o, p, h, hs, hl, w, decode(wl, 'base64') FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[])
+                        AS t(o, p, h, hs, hl, w, wl)
                     """, binds: binds))
         }
         try await tx.run("UPDATE intake_round SET run_stored = true WHERE id = \(roundID)")
@@ -241,6 +233,10 @@ extension PostgresStore {
             let count = try await tx.row("SELECT COUNT(*) FROM intake_application WHERE round_id = \(id)").map { try $0.int(0) } ?? 0
             return (round, try await roundOffers(tx, id), count)
         }
+    }
+
+    public func intakeOffers(roundID: String) async throws -> [IntakeOffer] {
+        try await read { tx in try await roundOffers(tx, roundID) }
     }
 
     public func hasRunRecords(roundID: String) async throws -> Bool {
@@ -279,14 +275,11 @@ extension PostgresStore {
             {
                 holders[try row.text(0), default: []].append((try row.text(1), Int64(try row.int(2)), try row.text(3), try row.int(4)))
             }
-            var waits: [String: [IntakeRunRows.Wait]] = [:]
-            for row in try await tx.rows(
-                "SELECT offer_id, child_id, priority_key, family_kind, choice FROM intake_run_wait WHERE round_id = \(roundID) AND offer_id = ANY(\(list))")
-            {
-                let wait = IntakeRunRows.Wait(offerID: try row.text(0), childID: try row.text(1), key: Int64(try row.int(2)), familyKind: try row.text(3), choice: try row.int(4))
-                waits[wait.offerID, default: []].append(wait)
+            var waitlists: [String: [UInt8]] = [:]
+            for row in try await tx.rows("SELECT offer_id, waitlist FROM intake_run_offer WHERE round_id = \(roundID) AND offer_id = ANY(\(list))") {
+                waitlists[try row.text(0)] = try row.bytes(1)
             }
-            return try offers.map { try IntakeRunRows.offer($0, holders: holders[$0.id] ?? [], waits: waits[$0.id] ?? []) }
+            return try offers.map { try IntakeRunRows.offer($0, holders: holders[$0.id] ?? [], waitlist: waitlists[$0.id] ?? []) }
         }
     }
 
@@ -309,7 +302,7 @@ extension PostgresStore {
 
     public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
         try await read { tx in
-            try await tx.rows("SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_fill WHERE round_id = \(roundID) ORDER BY offer_id").map { row in
+            try await tx.rows("SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = \(roundID) ORDER BY offer_id").map { row in
                 IntakeRunFill(
                     offerID: try row.text(0), places: try row.int(1), held: try row.int(2), heldReservedSOS: try row.int(3), heldReservedLocal: try row.int(4),
                     waiting: try row.int(5))

@@ -78,16 +78,7 @@ extension SQLiteStore {
                     PRIMARY KEY (round_id, child_id)
                 );
                 CREATE INDEX intake_run_child_offer ON intake_run_child(round_id, offer_id);
-                CREATE TABLE intake_run_wait (
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    offer_id TEXT NOT NULL REFERENCES intake_offer(id),
-                    child_id TEXT NOT NULL,
-                    priority_key INTEGER NOT NULL,
-                    family_kind TEXT NOT NULL,
-                    choice INTEGER NOT NULL,
-                    PRIMARY KEY (round_id, offer_id, child_id)
-                );
-                CREATE TABLE intake_run_fill (
+                CREATE TABLE intake_run_offer (
                     round_id TEXT NOT NULL REFERENCES intake_round(id),
                     offer_id TEXT NOT NULL REFERENCES intake_offer(id),
                     places INTEGER NOT NULL,
@@ -95,6 +86,7 @@ extension SQLiteStore {
                     held_sos INTEGER NOT NULL,
                     held_local INTEGER NOT NULL,
                     waiting INTEGER NOT NULL,
+                    waitlist BLOB NOT NULL,
                     PRIMARY KEY (round_id, offer_id)
                 );
                 """)
@@ -128,7 +120,8 @@ extension SQLiteStore {
     public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo> {
         try round.validate()
         return try await mutate(context, reply: reply) { db, _ in
-            _ = try Self.require(try Self.fetchSite(db, round.siteID), "site", round.siteID, field: "round.site_id")
+            let site = try Self.require(try Self.fetchSite(db, round.siteID), "site", round.siteID, field: "round.site_id")
+            try StoreRules.checkRoundDates(round, site: site, now: context.now)
             guard try Self.fetchRound(db, round.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a round with id \(round.id) exists", field: "round.id")
             }
@@ -167,6 +160,7 @@ extension SQLiteStore {
             let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
             let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
             let others = try Self.roundOffers(db, roundID).filter { $0.groupID == group.id }
+            try StoreRules.checkOfferDays(offer, nursery: nursery)
             try StoreRules.checkOfferFits(ledger, offers: others + [offer], round: round)
             try db.run(
                 sql: """
@@ -194,12 +188,12 @@ extension SQLiteStore {
             var families: [Family] = []
             for (index, input) in applications.enumerated() {
                 try StoreRules.checkApplication(input, index: index, offers: offers)
-                let child = try Self.require(try Self.fetchChild(db, input.childID), "child", input.childID, field: "applications[\(index)].child_id")
+                // The child must be at the round's site before anything about them is checked or
+                // said: a child of another site reads as unknown (no age, no site named).
+                let unknown = SchedulerError(.notFound, "no child with id \(input.childID) at site \(round.siteID)", field: "applications[\(index)].child_id")
+                guard let child = try Self.fetchChild(db, input.childID) else { throw unknown }
+                guard let family = try Self.fetchFamily(db, child.familyID), family.siteID == round.siteID else { throw unknown }
                 try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
-                let family = try Self.require(try Self.fetchFamily(db, child.familyID), "family", child.familyID, field: "applications[\(index)].child_id")
-                guard family.siteID == round.siteID else {
-                    throw SchedulerError(.failedPrecondition, "child \(child.id)'s family belongs to site \(family.siteID), the round to \(round.siteID)", field: "applications[\(index)].child_id")
-                }
                 families.append(family)
             }
             try authorize(families)
@@ -247,21 +241,23 @@ extension SQLiteStore {
             {
                 siblings[row[0], default: []].insert(row[1])
             }
-            let applications = try db.rows(
+            // Only the columns priorities need, read through a cursor (no copy of every row).
+            var applications: [IntakeApplication] = []
+            let rows = try Row.fetchCursor(
+                db,
                 sql: """
-                    SELECT a.child_id, a.ranking, a.submitted_at_ms, c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                           f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, a.frozen_facts
+                    SELECT a.child_id, a.ranking, a.submitted_at_ms, c.special_needs, f.kind, f.single_parent, f.parents_working, a.frozen_facts
                     FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
                     WHERE a.round_id = ? ORDER BY a.child_id
                     """,
-                arguments: [roundID]
-            ).map { row -> IntakeApplication in
-                let child = Child(id: row[3], familyID: row[4], givenName: row[5], birthDate: CivilDate(dayNumber: row[6]), specialNeeds: row[7])
-                let family = Family(
-                    id: row[8], siteID: row[9], kind: FamilyKind(rawValue: row[10]) ?? .local, singleParent: row[11], parentsWorking: row[12], contactRef: row[13])
-                let childID: String = row[0]
-                return StoreRules.application(
-                    childID, ranking: row[1], submittedAt: row[2], child: child, family: family, siblings: siblings[childID] ?? [], frozen: row[14])
+                arguments: [roundID])
+            while let row = try rows.next() {
+                let childID: String = row[0], ranking: String = row[1], kind: String = row[4]
+                var application = IntakeApplication(
+                    childID: childID, familyKind: FamilyKind(rawValue: kind) ?? .local, siblingNurseries: siblings[childID] ?? [], specialNeeds: row[3],
+                    singleParent: row[5], parentsWorking: row[6], submittedAt: row[2], ranking: ranking.split(separator: ",").map(String.init))
+                if let frozen: String = row[7] { StoreRules.thaw(frozen, into: &application) }
+                applications.append(application)
             }
             return IntakeInputs(round: round, offers: offers, applications: applications)
         }
@@ -295,15 +291,11 @@ extension SQLiteStore {
             ])
             try child.execute()
         }
-        let wait = try db.cachedStatement(sql: "INSERT INTO intake_run_wait (round_id, offer_id, child_id, priority_key, family_kind, choice) VALUES (?, ?, ?, ?, ?, ?)")
-        for row in rows.waits {
-            wait.setUncheckedArguments([roundID, row.offerID, row.childID, row.key, row.familyKind, row.choice])
-            try wait.execute()
-        }
-        for fill in rows.fills {
+        for offer in rows.offers {
+            let fill = offer.fill
             try db.run(
-                sql: "INSERT INTO intake_run_fill (round_id, offer_id, places, held, held_sos, held_local, waiting) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [roundID, fill.offerID, fill.places, fill.held, fill.heldReservedSOS, fill.heldReservedLocal, fill.waiting])
+                sql: "INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, waitlist) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [roundID, fill.offerID, fill.places, fill.held, fill.heldReservedSOS, fill.heldReservedLocal, fill.waiting, Data(offer.waitlist)])
         }
         try db.run(sql: "UPDATE intake_round SET run_stored = 1 WHERE id = ?", arguments: [roundID])
     }
@@ -314,6 +306,10 @@ extension SQLiteStore {
             let count = try db.int(sql: "SELECT COUNT(*) FROM intake_application WHERE round_id = ?", arguments: [id]) ?? 0
             return (round, try Self.roundOffers(db, id), count)
         }
+    }
+
+    public func intakeOffers(roundID: String) async throws -> [IntakeOffer] {
+        try await pool.read { db in try Self.roundOffers(db, roundID) }
     }
 
     public func hasRunRecords(roundID: String) async throws -> Bool {
@@ -358,15 +354,14 @@ extension SQLiteStore {
                     let offerID: String = row[0], childID: String = row[1], key: Int64 = row[2], kind: String = row[3], choice: Int = row[4]
                     holders[offerID, default: []].append((childID, key, kind, choice))
                 }
-                var waits: [String: [IntakeRunRows.Wait]] = [:]
+                var waitlists: [String: [UInt8]] = [:]
                 for row in try db.rows(
-                    sql: "SELECT offer_id, child_id, priority_key, family_kind, choice FROM intake_run_wait WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))",
-                    arguments: arguments)
+                    sql: "SELECT offer_id, waitlist FROM intake_run_offer WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))", arguments: arguments)
                 {
-                    let wait = IntakeRunRows.Wait(offerID: row[0], childID: row[1], key: row[2], familyKind: row[3], choice: row[4])
-                    waits[wait.offerID, default: []].append(wait)
+                    let offerID: String = row[0], bytes: Data = row[1]
+                    waitlists[offerID] = Array(bytes)
                 }
-                for offer in offers { result.append(try IntakeRunRows.offer(offer, holders: holders[offer.id] ?? [], waits: waits[offer.id] ?? [])) }
+                for offer in offers { result.append(try IntakeRunRows.offer(offer, holders: holders[offer.id] ?? [], waitlist: waitlists[offer.id] ?? [])) }
             }
             return result
         }
@@ -399,7 +394,7 @@ extension SQLiteStore {
     public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
         try await pool.read { db in
             try db.rows(
-                sql: "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_fill WHERE round_id = ? ORDER BY offer_id", arguments: [roundID]
+                sql: "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = ? ORDER BY offer_id", arguments: [roundID]
             ).map { row in
                 IntakeRunFill(offerID: row[0], places: row[1], held: row[2], heldReservedSOS: row[3], heldReservedLocal: row[4], waiting: row[5])
             }

@@ -72,11 +72,9 @@ public enum StoreDump {
             ("special_needs", .bool), ("single_parent", .bool), ("parents_working", .bool), ("sibling_nurseries", .text), ("submission_rank", .int),
             ("lottery_position", .int), ("ranking", .text),
         ], sequence: nil, order: "round_id, child_id"),
-        Table(name: "intake_run_wait", columns: [
-            ("round_id", .text), ("offer_id", .text), ("child_id", .text), ("priority_key", .int), ("family_kind", .text), ("choice", .int),
-        ], sequence: nil, order: "round_id, offer_id, child_id"),
-        Table(name: "intake_run_fill", columns: [
+        Table(name: "intake_run_offer", columns: [
             ("round_id", .text), ("offer_id", .text), ("places", .int), ("held", .int), ("held_sos", .int), ("held_local", .int), ("waiting", .int),
+            ("waitlist", .bytes),
         ], sequence: nil, order: "round_id, offer_id"),
     ]
 

@@ -54,7 +54,7 @@ struct IntakeCLITests {
             children[name] = try id(try await ok(arguments))
         }
 
-        let created = try await ok(["intake", "create", "--id", "autumn", "--site", "almaty", "--from", "2027-09-01", "--to", "2028-05-31", "--deadline", "2099-12-31", "--seed", "7"])
+        let created = try await ok(["intake", "create", "--id", "autumn", "--site", "almaty", "--from", "2027-09-01", "--to", "2028-05-31", "--deadline", "2027-08-01", "--seed", "7"])
         #expect(created.contains("created round autumn"))
         _ = try await ok(["intake", "offer", "--round", "autumn", "--id", "full", "--group", "toddlers", "--pattern", "mon-fri:full", "--places", "2", "--reserved-sos", "1"])
         _ = try await ok(["intake", "offer", "--round", "autumn", "--id", "am", "--group", "toddlers", "--pattern", "mon-fri:am", "--places", "1"])
@@ -84,7 +84,7 @@ struct IntakeCLITests {
 
         let dry = try await ok(["intake", "run", "--round", "autumn", "--dry-run"])
         #expect(dry.contains("dry run: would place 3 of 4 children"))
-        // Applications are taken until 2099: a real run now must say it closes the round early.
+        // Applications are taken until August 2027: a real run now must say it closes the round early.
         let early = try await sosched(["intake", "run", "--round", "autumn"])
         #expect(early.status != 0)
         #expect(early.stderr.contains("FAILED_PRECONDITION") && early.stderr.contains("close_early"), "\(early.stderr)")

@@ -238,6 +238,63 @@ struct IntakeWaitlistTests {
     }
 }
 
+/// The waitlist read row by row (as the server reads a stored run) answers exactly as over the
+/// whole run in memory, loading only what the events touch.
+struct IntakeRunSourceTests {
+    @Test(arguments: 0..<5)
+    func aRunReadRowByRowAnswersAsTheWholeRun(batch: Int) throws {
+        var random = SeededRandom(seed: UInt64(900 + batch))
+        for _ in 0..<30 {
+            let (offers, applications) = randomRound(&random, children: 10...40, offers: 3...7)
+            let allocator = try IntakeAllocator(offers: offers, applications: applications, seed: random.next())
+            let result = allocator.run()
+            // The records a store keeps agree with the run read offer by offer and child by child.
+            let records = allocator.runRecords(in: result)
+            #expect(records.offers == offers.sorted { $0.id < $1.id }.compactMap { allocator.runOffer($0.id, in: result) })
+            #expect(records.children == applications.map(\.childID).sorted().compactMap { allocator.runChild($0, in: result) })
+            // Random events, lived over the whole run.
+            var whole = IntakeWaitlist(allocator: allocator, result: result, responseWindow: 10)
+            var events: [(IntakeEvent, at: Int64)] = []
+            var now: Int64 = 0
+            for _ in 0..<8 {
+                now += Int64.random(in: 0...4, using: &random)
+                let holding = try applications.map(\.childID).sorted().filter { try whole.seat(of: $0) != nil && !whole.confirmed.contains($0) }
+                let event: IntakeEvent
+                if let offered = whole.pending.filter({ $0.deadline > now }).randomElement(using: &random), Bool.random(using: &random) {
+                    event = .respond(child: offered.childID, offer: offered.offerID, accept: Bool.random(using: &random))
+                } else if let child = holding.randomElement(using: &random) {
+                    event = Int.random(in: 0..<4, using: &random) == 0 ? .confirm(child: child, offer: try whole.seat(of: child)?.offerID ?? "") : .release(child: child)
+                } else {
+                    continue
+                }
+                try whole.apply(event, at: now)
+                events.append((event, now))
+            }
+            try whole.expire(now: now + 5)
+            // The same events over a source that starts empty and loads what each attempt asks for.
+            var loaded = LoadedIntakeRun()
+            var attempts = 0
+            var lazy: IntakeWaitlist?
+            while lazy == nil, attempts < 500 {
+                attempts += 1
+                do {
+                    lazy = try IntakeWaitlist.replay(source: loaded, events: events, now: now + 5, responseWindow: 10)
+                } catch let needs as IntakeRunNeeds {
+                    loaded.add(offers: needs.offers.compactMap { allocator.runOffer($0, in: result) }, asked: needs.offers)
+                    loaded.add(children: needs.children.compactMap { allocator.runChild($0, in: result) }, asked: needs.children)
+                }
+            }
+            let replayed = try #require(lazy)
+            #expect(replayed.moves == whole.moves)
+            #expect(replayed.changedSinceRun == whole.changedSinceRun)
+            #expect(replayed.pending == whole.pending)
+            // Only what the events touched was read.
+            #expect(loaded.offers.count <= offers.count)
+            if events.isEmpty { #expect(loaded.offers.isEmpty && loaded.children.isEmpty) }
+        }
+    }
+}
+
 struct IntakeOfferFitTests {
     @Test func anOfferMustFitTheLedgerWhoeverTakesItsOpenSeats() throws {
         let nursery = Nursery(id: "n", siteID: "s", name: "N")

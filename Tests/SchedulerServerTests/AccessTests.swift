@@ -61,7 +61,7 @@ struct AccessTests {
         switch path {
         case intake + "CreateRound":
             return try WireCodec.encode(CreateRoundRequest(round: IntakeRoundMessage(
-                id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMS: 4_102_444_800_000)))
+                id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMS: 1_943_308_800_000)))
         case intake + "GetRound": return try WireCodec.encode(GetRoundRequest(id: "r-open"))
         case intake + "OpenOffer":
             return try WireCodec.encode(OpenOfferRequest(offer: IntakeOfferMessage(id: "offer-\(n)", roundID: "r-open", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)))
@@ -99,7 +99,7 @@ struct AccessTests {
         let setup = MutationContext(actor: nil, method: "setup")
         let round = "r-\(n)"
         _ = try await store.createRound(
-            IntakeRoundInfo(id: round, siteID: "almaty", name: round, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!, deadline: 4_102_444_800_000, seed: n),
+            IntakeRoundInfo(id: round, siteID: "almaty", name: round, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!, deadline: 1_943_308_800_000, seed: n),
             context: setup, reply: { _ in [] })
         let slot = ["mon", "tue", "wed", "thu", "fri"][Int(n % 5)] + (n % 2 == 0 ? ":am" : ":pm")
         _ = try await store.openOffer(
@@ -128,7 +128,7 @@ struct AccessTests {
             _ = try await store.createRound(
                 IntakeRoundInfo(
                     id: id, siteID: "almaty", name: id, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!,
-                    deadline: 4_102_444_800_000, seed: 9),
+                    deadline: 1_943_308_800_000, seed: 9),
                 context: setup, reply: { _ in [] })
             _ = try await store.openOffer(
                 IntakeOffer(id: id == "r-open" ? "o-open" : "o-done", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon:am"), places: 1),

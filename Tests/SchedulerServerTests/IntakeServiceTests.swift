@@ -1,7 +1,8 @@
 import Foundation
+import GRDB
 import SchedulerClient
 import SchedulerCore
-import SchedulerStore
+@testable import SchedulerStore
 import SchedulerTesting
 import SchedulerWire
 import Testing
@@ -38,7 +39,7 @@ struct IntakeServiceTests {
             _ = try await store.createGroup(
                 Group(id: "babies", nurseryID: "almaty-1", name: "Babies", minAgeMonths: 0, maxAgeMonths: 12, capacity: 4), context: setup, reply: { _ in [] })
             _ = try await store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 4_102_444_800_000, seed: 1),
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             _ = try await store.openOffer(
                 IntakeOffer(id: "b", groupID: "babies", nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 2), roundID: "r", context: setup, reply: { _ in [] })
@@ -64,7 +65,7 @@ struct IntakeServiceTests {
             var children = fixture.almatyChildren.map(\.id)
             for index in 0..<4 { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
             _ = try await store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 4_102_444_800_000, seed: 1),
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             _ = try await store.openOffer(
                 IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
@@ -170,7 +171,7 @@ struct IntakeServiceTests {
             let fixture = try await NurseryFixture.seed(server.store)
             let setup = MutationContext(actor: nil, method: "setup")
             _ = try await server.store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 4_102_444_800_000, seed: 1),
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             _ = try await server.store.openOffer(
                 IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r", context: setup, reply: { _ in [] })
@@ -205,7 +206,7 @@ struct IntakeServiceTests {
                     let _: IntakeRoundMessage = try await client.call(
                         intake + "CreateRound",
                         CreateRoundRequest(round: IntakeRoundMessage(
-                            id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMS: 4_102_444_800_000, priorityOrder: order)),
+                            id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMS: 1_817_078_400_000, priorityOrder: order)),
                         options: .mutation())
                 } throws: { error in
                     guard let error = error as? RPCError else { return false }
@@ -214,6 +215,166 @@ struct IntakeServiceTests {
                 }
             }
             await client.close()
+        }
+    }
+
+    /// A round that ran before run records were kept (schema v3: only `intake_result`) gets them
+    /// on its first read, re-derived from its stored results, and reads the same as before.
+    @Test func aRoundStoredBeforeRunRecordsIsUpgradedOnFirstRead() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            _ = try await Self.pastDeadlineRound(
+                server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
+            let client = server.client(token: server.adminToken)
+            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let before: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
+            let waitlistBefore: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            // Back to what a v3 store held: results in intake_result, no run records.
+            try await server.store.pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice)
+                        SELECT round_id, child_id, offer_id, seat, choice FROM intake_run_child WHERE round_id = 'r' AND offer_id IS NOT NULL;
+                    DELETE FROM intake_run_child WHERE round_id = 'r';
+                    DELETE FROM intake_run_offer WHERE round_id = 'r';
+                    UPDATE intake_round SET run_stored = 0 WHERE id = 'r';
+                    """)
+            }
+            #expect(try await server.store.hasRunRecords(roundID: "r") == false)
+            let after: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
+            #expect(after == before)
+            #expect(try await server.store.hasRunRecords(roundID: "r"))
+            let waitlistAfter: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            #expect(waitlistAfter == waitlistBefore)
+            await client.close()
+        }
+    }
+
+    /// Found from outside: requests that must be refused before they cost anything or say anything.
+    @Test func offersRoundsAndApplicationsThatCannotWorkAreRefused() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let setup = MutationContext(actor: nil, method: "setup")
+            let client = server.client(token: server.adminToken)
+            func refused(_ code: StatusCode, field: String, _ call: () async throws -> Void) async {
+                await #expect {
+                    try await call()
+                } throws: { error in
+                    guard let error = error as? RPCError else { return false }
+                    let named = error.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field
+                    return error.code == code && named == field
+                }
+            }
+            // Rounds: applications close before the term starts; the term has not ended; at most three years.
+            for (first, last, deadline, field) in [
+                ("2027-09-01", "2028-05-31", Int64(1_830_000_000_000), "round.deadline_ms"), ("2020-09-01", "2021-05-31", Int64(1_590_000_000_000), "round.term_last"),
+                ("2027-09-01", "9999-12-31", Int64(1_817_078_400_000), "round.term_last"),
+            ] {
+                await refused(.invalidArgument, field: field) {
+                    let _: IntakeRoundMessage = try await client.call(
+                        intake + "CreateRound",
+                        CreateRoundRequest(round: IntakeRoundMessage(id: "bad", siteID: "almaty", name: "x", termFirst: first, termLast: last, deadlineMS: deadline)),
+                        options: .mutation())
+                }
+            }
+            _ = try await server.store.createRound(
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                context: setup, reply: { _ in [] })
+            // An offer larger than its group is refused at once (the group holds 10), whatever its size.
+            for places in [UInt32(11), UInt32.max] {
+                await refused(.invalidArgument, field: "offer.places") {
+                    let _: IntakeOfferMessage = try await client.call(
+                        intake + "OpenOffer",
+                        OpenOfferRequest(offer: IntakeOfferMessage(id: "big", roundID: "r", groupID: NurseryFixture.almatyGroup, pattern: "mon-fri:full", places: places)),
+                        options: .mutation())
+                }
+            }
+            // An offer on a day the nursery is closed could never be booked.
+            await refused(.invalidArgument, field: "offer.pattern") {
+                let _: IntakeOfferMessage = try await client.call(
+                    intake + "OpenOffer",
+                    OpenOfferRequest(offer: IntakeOfferMessage(id: "sat", roundID: "r", groupID: NurseryFixture.almatyGroup, pattern: "sat:full", places: 1)),
+                    options: .mutation())
+            }
+            // A child of another site reads as unknown: no age, no site named.
+            _ = try await server.store.openOffer(
+                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r",
+                context: setup, reply: { _ in [] })
+            let other = fixture.astanaChildren[0].id
+            await #expect {
+                let _: SubmitApplicationsResponse = try await client.call(
+                    intake + "SubmitApplications", SubmitApplicationsRequest(roundID: "r", applications: [ApplicationMessage(childID: other, ranking: ["o"])]),
+                    options: .mutation())
+            } throws: { error in
+                guard let error = error as? RPCError else { return false }
+                return error.code == .notFound && !error.status.message.contains("months") && !error.status.message.contains("astana")
+            }
+            let unknown: ExplainResponse? = try? await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: "chd_nobody", offerID: "o"))
+            #expect(unknown == nil)
+            await #expect {
+                let _: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: other, offerID: "o"))
+            } throws: { error in
+                (error as? RPCError)?.status.message == "child \(other) has no application in round r"
+            }
+            await client.close()
+        }
+    }
+
+    /// After moves, Explain's outcome is the live one; a manager of one nursery cannot decline,
+    /// by confirming, a family's open offer at another nursery.
+    @Test func explanationsAndConfirmationsFollowTheMoves() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let ids = try await Self.pastDeadlineRound(
+                server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
+            let client = server.client(token: server.adminToken)
+            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let l1 = ids["L1"] ?? "", s2 = ids["S2"] ?? ""
+            let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: l1), options: .mutation())
+            let gaveUp: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: l1, offerID: "A"))
+            #expect(gaveUp.outcome == "gave_up")
+            let _: MovesResponse = try await client.call(intake + "RespondToOffer", RespondToOfferRequest(roundID: "r", childID: s2, offerID: "A", accept: true), options: .mutation())
+            let holds: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
+            #expect(holds.outcome == "holds")
+            #expect(holds.text.contains("took a place at offer A"), "\(holds.text)")
+            await client.close()
+        }
+    }
+
+    @Test func confirmingCannotDeclineAnOfferAtANurseryOutsideTheCallersScope() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let store = server.store
+            let before = MutationContext(actor: nil, method: "setup", now: Date(timeIntervalSince1970: 1))
+            _ = try await store.createNursery(Nursery(id: "almaty-2", siteID: "almaty", name: "Second"), context: before) { _ in [] }
+            _ = try await store.createGroup(
+                Group(id: "second", nurseryID: "almaty-2", name: "Second", minAgeMonths: 0, maxAgeMonths: 120, capacity: 5), context: before) { _ in [] }
+            _ = try await store.createRound(
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 10_000, seed: 1),
+                context: before, reply: { _ in [] })
+            for (id, group) in [("A", NurseryFixture.almatyGroup), ("B", "second")] {
+                _ = try await store.openOffer(
+                    IntakeOffer(id: id, groupID: group, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r", context: before,
+                    reply: { _ in [] })
+            }
+            // The first child applies first and takes A; the second holds B and waits for A.
+            let first = fixture.almatyChildren[0].id, second = fixture.almatyChildren[1].id
+            _ = try await store.submitApplications(roundID: "r", [ApplicationInput(childID: first, ranking: ["A"])], context: before, authorize: { _ in }, reply: { _ in [] })
+            let later = MutationContext(actor: nil, method: "setup", now: Date(timeIntervalSince1970: 2))
+            _ = try await store.submitApplications(roundID: "r", [ApplicationInput(childID: second, ranking: ["A", "B"])], context: later, authorize: { _ in }, reply: { _ in [] })
+            let admin = server.client(token: server.adminToken)
+            let _: RunRoundResponse = try await admin.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let _: MovesResponse = try await admin.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: first), options: .mutation())
+            // A manager of the second nursery may not confirm B: that would decline the open offer of A.
+            let manager = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .nursery, id: "almaty-2")))
+            let confirmed: ConfirmPlacementsResponse = try await manager.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [second]), options: .mutation())
+            #expect(confirmed.confirmed.isEmpty)
+            #expect(confirmed.refused.first?.reason.contains("outside your scope") == true)
+            let waitlist: GetWaitlistResponse = try await admin.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            #expect(waitlist.pending.map(\.childID) == [second])
+            #expect(try await store.listPlacements(PlacementFilter(childID: second), after: nil, limit: 10).items.isEmpty)
+            await manager.close()
+            await admin.close()
         }
     }
 }
