@@ -377,7 +377,8 @@ struct  Sos__Scheduler__V1__ExplainResponse
 {
   ProtobufCMessage base;
   /*
-   * "holds", "not_applied", "holds_higher_choice" or "not_admitted".
+   * As things stand now: "holds", "not_applied", "holds_higher_choice", "not_admitted", or
+   * "gave_up" (the child gave up the place the run gave them at this offer or one ranked above).
    */
   char *outcome;
   char *text;
