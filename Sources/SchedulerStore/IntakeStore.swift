@@ -102,112 +102,189 @@ public struct IntakeRunFill: Sendable, Hashable {
     }
 }
 
-/// A run's records as stored rows (both stores write and read these columns): one row per
-/// applicant (`intake_run_child`) and one per offer (`intake_run_offer`: its fill and its
-/// waitlist packed into one blob, so the run writes a thousand offer rows rather than a row per
-/// waiting child, and one offer's waitlist reads as one row).
+/// A run's records as stored rows (both stores write and read these columns): applicants'
+/// records packed in blocks of consecutive child ids (`intake_run_children`: first and last id
+/// and the packed records), and one row per offer (`intake_run_offer`: its fill, its holders
+/// and its waitlist packed). A run of 100,000 children writes a few hundred rows, and a read
+/// loads the one block or the one offer it needs.
 struct IntakeRunRows {
-    /// `intake_run_child`: one row per applicant.
-    struct Child {
-        var childID: String
-        var offerID: String?
-        var seat: String?
-        var choice: Int
-        var seatKey: Int64?
-        var familyKind: String
-        var specialNeeds: Bool
-        var singleParent: Bool
-        var parentsWorking: Bool
-        var siblingNurseries: String
-        var submissionRank: Int
-        var lotteryPosition: Int
-        var ranking: String
+    /// Applicants to a block.
+    static let blockSize = 512
+
+    /// `intake_run_children`: one row per block of applicants, in id order.
+    struct Block {
+        var firstChild: String
+        var lastChild: String
+        var records: [UInt8]
     }
 
     /// `intake_run_offer`: one row per offer.
     struct Offer {
         var fill: IntakeRunFill
-        /// The waiting children, best first, packed (`pack`).
+        /// The holders and the waiting children, best first, packed (`pack`).
+        var holders: [UInt8]
         var waitlist: [UInt8]
     }
 
-    var children: [Child] = []
+    var blocks: [Block] = []
     var offers: [Offer] = []
 
-    init(children records: [IntakeRunChild], offers: [IntakeRunOffer]) {
-        var holderKeys: [String: UInt64] = [:]
-        holderKeys.reserveCapacity(records.count)
-        for offer in offers {
-            for holder in offer.holders { holderKeys[holder.childID] = holder.key }
-            self.offers.append(Offer(fill: IntakeRunFill(offer), waitlist: Self.pack(offer.waiting)))
-        }
-        children = records.map { record in
-            Child(
-                childID: record.childID, offerID: record.seat?.offerID, seat: record.seat?.kind.rawValue, choice: record.seat?.choice ?? -1,
-                seatKey: holderKeys[record.childID].map { Int64(bitPattern: $0) }, familyKind: record.facts.familyKind.rawValue,
-                specialNeeds: record.facts.specialNeeds, singleParent: record.facts.singleParent, parentsWorking: record.facts.parentsWorking,
-                siblingNurseries: record.facts.siblingNurseries.sorted().joined(separator: ","), submissionRank: record.facts.submissionRank,
-                lotteryPosition: record.facts.lotteryPosition, ranking: record.ranking.joined(separator: ","))
+    /// `children` in child-id order (byte order), as a run gives them.
+    init(children: [IntakeRunChild], offers: [IntakeRunOffer]) {
+        self.offers = offers.map { Offer(fill: IntakeRunFill($0), holders: Self.pack($0.holders), waitlist: Self.pack($0.waiting)) }
+        var start = 0
+        while start < children.count {
+            let block = children[start..<min(children.count, start + Self.blockSize)]
+            var writer = ByteWriter()
+            for child in block { writer.child(child) }
+            blocks.append(Block(firstChild: block.first?.childID ?? "", lastChild: block.last?.childID ?? "", records: writer.bytes))
+            start += block.count
         }
     }
 
-    /// Entries as bytes: per entry the key (8 bytes, big-endian), the family kind (1: SOS,
-    /// 0: local), the choice (4 bytes), the id's length (2 bytes) and its UTF-8 bytes.
+    /// Entries as bytes: per entry the key (8 bytes), the family kind (1: SOS, 0: local), the
+    /// choice (4 bytes) and the id; integers big-endian, strings as a 2-byte length and UTF-8.
     static func pack(_ entries: [IntakeRunEntry]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(entries.count * 24)
+        var writer = ByteWriter()
         for entry in entries {
-            withUnsafeBytes(of: entry.key.bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(entry.familyKind == .sos ? 1 : 0)
-            withUnsafeBytes(of: UInt32(clamping: entry.choice).bigEndian) { bytes.append(contentsOf: $0) }
-            let id = Array(entry.childID.utf8.prefix(Int(UInt16.max)))
-            withUnsafeBytes(of: UInt16(id.count).bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: id)
+            writer.integer(entry.key, bytes: 8)
+            writer.integer(entry.familyKind == .sos ? 1 : 0, bytes: 1)
+            writer.integer(UInt64(clamping: entry.choice), bytes: 4)
+            writer.string(entry.childID)
         }
-        return bytes
+        return writer.bytes
     }
 
     static func unpack(_ bytes: [UInt8]) throws -> [IntakeRunEntry] {
+        var reader = ByteReader(bytes)
         var entries: [IntakeRunEntry] = []
-        var index = 0
-        func take(_ count: Int) throws -> ArraySlice<UInt8> {
-            guard count >= 0, bytes.count - index >= count else { throw SchedulerStoreError.internal("a stored waitlist is cut short") }
-            defer { index += count }
-            return bytes[index..<index + count]
-        }
-        func integer(_ count: Int) throws -> UInt64 { try take(count).reduce(0) { $0 << 8 | UInt64($1) } }
-        while index < bytes.count {
-            let key = try integer(8)
-            let kind: FamilyKind = try integer(1) == 1 ? .sos : .local
-            let choice = Int(try integer(4))
-            let length = Int(try integer(2))
-            let id = String(decoding: try take(length), as: UTF8.self)
-            entries.append(IntakeRunEntry(childID: id, key: key, familyKind: kind, choice: choice))
+        while !reader.atEnd {
+            let key = try reader.integer(bytes: 8)
+            let kind: FamilyKind = try reader.integer(bytes: 1) == 1 ? .sos : .local
+            let choice = Int(try reader.integer(bytes: 4))
+            entries.append(IntakeRunEntry(childID: try reader.string(), key: key, familyKind: kind, choice: choice))
         }
         return entries
     }
 
-    static func kind(_ text: String) throws -> FamilyKind {
-        guard let kind = FamilyKind(rawValue: text) else { throw SchedulerStoreError.internal("stored family kind \(text) is not one the service knows") }
-        return kind
+    /// The records of a block, in id order.
+    static func children(_ bytes: [UInt8]) throws -> [IntakeRunChild] {
+        var reader = ByteReader(bytes)
+        var children: [IntakeRunChild] = []
+        while !reader.atEnd { children.append(try reader.child()) }
+        return children
     }
 
-    static func child(_ row: Child) throws -> IntakeRunChild {
-        var seat: IntakeResult.Seat?
-        if let offerID = row.offerID {
-            guard let kind = SeatKind(rawValue: row.seat ?? "") else { throw SchedulerStoreError.internal("stored seat \(row.seat ?? "") is not one the service knows") }
-            seat = IntakeResult.Seat(offerID: offerID, kind: kind, choice: row.choice)
+    /// An offer's record from its row and its packed holders and waitlist.
+    static func offer(_ offer: IntakeOffer, holders: [UInt8], waitlist: [UInt8]) throws -> IntakeRunOffer {
+        IntakeRunOffer(offer: offer, holders: try unpack(holders), waiting: try unpack(waitlist))
+    }
+}
+
+/// Writes the packed layout of `IntakeRunRows`.
+struct ByteWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func integer(_ value: UInt64, bytes count: Int) {
+        for shift in stride(from: (count - 1) * 8, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    mutating func string(_ text: String) {
+        let utf8 = Array(text.utf8.prefix(Int(UInt16.max)))
+        integer(UInt64(utf8.count), bytes: 2)
+        bytes.append(contentsOf: utf8)
+    }
+
+    mutating func strings(_ texts: [String]) {
+        integer(UInt64(min(texts.count, Int(UInt16.max))), bytes: 2)
+        for text in texts.prefix(Int(UInt16.max)) { string(text) }
+    }
+
+    /// An applicant's record: id; flags (holds a place, SOS, special needs, single parent,
+    /// parents working); the place (offer id, seat kind, choice) if held; submission rank;
+    /// lottery position; sibling nurseries; ranking.
+    mutating func child(_ child: IntakeRunChild) {
+        string(child.childID)
+        let facts = child.facts
+        var flags: UInt64 = 0
+        if child.seat != nil { flags |= 1 }
+        if facts.familyKind == .sos { flags |= 2 }
+        if facts.specialNeeds { flags |= 4 }
+        if facts.singleParent { flags |= 8 }
+        if facts.parentsWorking { flags |= 16 }
+        integer(flags, bytes: 1)
+        if let seat = child.seat {
+            string(seat.offerID)
+            integer(seat.kind == .open ? 0 : seat.kind == .reservedSOS ? 1 : 2, bytes: 1)
+            integer(UInt64(clamping: seat.choice), bytes: 4)
         }
-        let facts = PriorityFacts(
-            familyKind: try kind(row.familyKind), siblingNurseries: Set(row.siblingNurseries.split(separator: ",").map(String.init)), specialNeeds: row.specialNeeds,
-            singleParent: row.singleParent, parentsWorking: row.parentsWorking, submissionRank: row.submissionRank, lotteryPosition: row.lotteryPosition)
-        return IntakeRunChild(childID: row.childID, facts: facts, ranking: row.ranking.split(separator: ",").map(String.init), seat: seat)
+        integer(UInt64(clamping: facts.submissionRank), bytes: 4)
+        integer(UInt64(clamping: facts.lotteryPosition), bytes: 4)
+        strings(facts.siblingNurseries.sorted())
+        strings(child.ranking)
+    }
+}
+
+/// Reads the packed layout of `IntakeRunRows`; bytes that do not parse are a clear error.
+struct ByteReader {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { index >= bytes.count }
+
+    mutating func integer(bytes count: Int) throws -> UInt64 {
+        guard bytes.count - index >= count else { throw SchedulerStoreError.internal("a stored intake run record is cut short") }
+        var value: UInt64 = 0
+        for offset in 0..<count { value = value << 8 | UInt64(bytes[index + offset]) }
+        index += count
+        return value
     }
 
-    /// An offer's record from its row, its holders (child, key, kind, choice) and its packed waitlist.
-    static func offer(_ offer: IntakeOffer, holders: [(String, Int64, String, Int)], waitlist: [UInt8]) throws -> IntakeRunOffer {
-        let held = try holders.map { IntakeRunEntry(childID: $0.0, key: UInt64(bitPattern: $0.1), familyKind: try kind($0.2), choice: $0.3) }
-        return IntakeRunOffer(offer: offer, holders: held.sorted { $0.key > $1.key }, waiting: try unpack(waitlist))
+    mutating func string() throws -> String {
+        let length = Int(try integer(bytes: 2))
+        guard bytes.count - index >= length else { throw SchedulerStoreError.internal("a stored intake run record is cut short") }
+        defer { index += length }
+        return String(decoding: bytes[index..<index + length], as: UTF8.self)
+    }
+
+    mutating func strings() throws -> [String] {
+        let count = Int(try integer(bytes: 2))
+        return try (0..<count).map { _ in try string() }
+    }
+
+    mutating func child() throws -> IntakeRunChild {
+        let id = try string()
+        let flags = try integer(bytes: 1)
+        var seat: IntakeResult.Seat?
+        if flags & 1 != 0 {
+            let offerID = try string()
+            let kind = try integer(bytes: 1)
+            seat = IntakeResult.Seat(offerID: offerID, kind: kind == 0 ? .open : kind == 1 ? .reservedSOS : .reservedLocal, choice: Int(try integer(bytes: 4)))
+        }
+        let submission = Int(try integer(bytes: 4)), lottery = Int(try integer(bytes: 4))
+        let siblings = Set(try strings())
+        let facts = PriorityFacts(
+            familyKind: flags & 2 != 0 ? .sos : .local, siblingNurseries: siblings, specialNeeds: flags & 4 != 0, singleParent: flags & 8 != 0,
+            parentsWorking: flags & 16 != 0, submissionRank: submission, lotteryPosition: lottery)
+        return IntakeRunChild(childID: id, facts: facts, ranking: try strings(), seat: seat)
+    }
+}
+
+extension Array where Element == IntakeRunRows.Block {
+    /// The records of `ids` found in these blocks (ids sorted in byte order), decoding each block
+    /// that holds one at most once.
+    func children(_ ids: Set<String>) throws -> [IntakeRunChild] {
+        let wanted = ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var found: [IntakeRunChild] = []
+        for block in self {
+            let inBlock = wanted.filter { !$0.utf8.lexicographicallyPrecedes(block.firstChild.utf8) && !block.lastChild.utf8.lexicographicallyPrecedes($0.utf8) }
+            guard !inBlock.isEmpty else { continue }
+            let set = Set(inBlock)
+            found += try IntakeRunRows.children(block.records).filter { set.contains($0.childID) }
+        }
+        return found
     }
 }
 

@@ -175,25 +175,14 @@ enum PostgresSchema {
         ("v4-intake-runs", [
             "ALTER TABLE intake_round ADD COLUMN run_stored BOOLEAN NOT NULL DEFAULT false",
             """
-            CREATE TABLE intake_run_child (
+            CREATE TABLE intake_run_children (
                 round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
-                child_id TEXT COLLATE "C" NOT NULL REFERENCES child(id),
-                offer_id TEXT COLLATE "C" REFERENCES intake_offer(id),
-                seat TEXT,
-                choice BIGINT NOT NULL,
-                seat_key BIGINT,
-                family_kind TEXT NOT NULL,
-                special_needs BOOLEAN NOT NULL,
-                single_parent BOOLEAN NOT NULL,
-                parents_working BOOLEAN NOT NULL,
-                sibling_nurseries TEXT NOT NULL,
-                submission_rank BIGINT NOT NULL,
-                lottery_position BIGINT NOT NULL,
-                ranking TEXT NOT NULL,
-                PRIMARY KEY (round_id, child_id)
+                first_child TEXT COLLATE "C" NOT NULL,
+                last_child TEXT COLLATE "C" NOT NULL,
+                records BYTEA NOT NULL,
+                PRIMARY KEY (round_id, first_child)
             )
             """,
-            "CREATE INDEX intake_run_child_offer ON intake_run_child(round_id, offer_id)",
             """
             CREATE TABLE intake_run_offer (
                 round_id TEXT COLLATE "C" NOT NULL REFERENCES intake_round(id),
@@ -203,6 +192,7 @@ enum PostgresSchema {
                 held_sos BIGINT NOT NULL,
                 held_local BIGINT NOT NULL,
                 waiting BIGINT NOT NULL,
+                holders BYTEA NOT NULL,
                 waitlist BYTEA NOT NULL,
                 PRIMARY KEY (round_id, offer_id)
             )

@@ -181,34 +181,22 @@ extension PostgresStore {
     }
 
     /// The run's rows, as arrays unnested by PostgreSQL: a few statements, not one per row.
+    /// bytea[] has no binding in postgres-nio: blobs travel as base64 texts, decoded by the statement.
     func insertRun(_ tx: PostgresTransaction, _ roundID: String, _ rows: IntakeRunRows) async throws {
-        for slice in rows.children.chunked(20_000) {
-            var binds = PostgresBindings(capacity: 14)
+        for slice in rows.blocks.chunked(200) {
+            var binds = PostgresBindings(capacity: 4)
             binds.append(roundID)
-            binds.append(slice.map(\.childID))
-            binds.append(slice.map { $0.offerID ?? "" })
-            binds.append(slice.map { $0.seat ?? "" })
-            binds.append(slice.map { Int64($0.choice) })
-            binds.append(slice.map { $0.seatKey ?? -1 })
-            binds.append(slice.map(\.familyKind))
-            binds.append(slice.map(\.specialNeeds))
-            binds.append(slice.map(\.singleParent))
-            binds.append(slice.map(\.parentsWorking))
-            binds.append(slice.map(\.siblingNurseries))
-            binds.append(slice.map { Int64($0.submissionRank) })
-            binds.append(slice.map { Int64($0.lotteryPosition) })
-            binds.append(slice.map(\.ranking))
+            binds.append(slice.map(\.firstChild))
+            binds.append(slice.map(\.lastChild))
+            binds.append(slice.map { Data($0.records).base64EncodedString() })
             try await tx.run(PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO intake_run_child (round_id, child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent,
-                                                  parents_working, sibling_nurseries, submission_rank, lottery_position, ranking)
-                    SELECT $1, c, NULLIF(o, ''), NULLIF(s, ''), ch, NULLIF(k, -1), fk, sn, sp, pw, sib, sr, lp, r
-                    FROM UNNEST($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::bool[], $9::bool[], $10::bool[],
-                                $11::text[], $12::int8[], $13::int8[], $14::text[]) AS t(c, o, s, ch, k, fk, sn, sp, pw, sib, sr, lp, r)
+                    INSERT INTO intake_run_children (round_id, first_child, last_child, records)
+                    SELECT $1, f, l, decode(r, 'base64') FROM UNNEST($2::text[], $3::text[], $4::text[]) AS t(f, l, r)
                     """, binds: binds))
         }
         for slice in rows.offers.chunked(2_000) {
-            var binds = PostgresBindings(capacity: 8)
+            var binds = PostgresBindings(capacity: 9)
             binds.append(roundID)
             binds.append(slice.map(\.fill.offerID))
             binds.append(slice.map { Int64($0.fill.places) })
@@ -216,12 +204,13 @@ extension PostgresStore {
             binds.append(slice.map { Int64($0.fill.heldReservedSOS) })
             binds.append(slice.map { Int64($0.fill.heldReservedLocal) })
             binds.append(slice.map { Int64($0.fill.waiting) })
-            binds.append(slice.map { Data($0.waitlist).base64EncodedString() })  // bytea[] has no binding; decoded by the statement
+            binds.append(slice.map { Data($0.holders).base64EncodedString() })
+            binds.append(slice.map { Data($0.waitlist).base64EncodedString() })
             try await tx.run(PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, waitlist)
-                    SELECT $1, o, p, h, hs, hl, w, decode(wl, 'base64') FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[])
-                        AS t(o, p, h, hs, hl, w, wl)
+                    INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, holders, waitlist)
+                    SELECT $1, o, p, h, hs, hl, w, decode(hd, 'base64'), decode(wl, 'base64')
+                    FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[]) AS t(o, p, h, hs, hl, w, hd, wl)
                     """, binds: binds))
         }
         try await tx.run("UPDATE intake_round SET run_stored = true WHERE id = \(roundID)")
@@ -251,17 +240,8 @@ extension PostgresStore {
         }
     }
 
-    static let runChildColumns = """
-        child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent, parents_working, sibling_nurseries,
-        submission_rank, lottery_position, ranking
-        """
-
-    static func runChild(_ row: PostgresRandomAccessRow) throws -> IntakeRunChild {
-        try IntakeRunRows.child(IntakeRunRows.Child(
-            childID: try row.text(0), offerID: try row.optionalText(1), seat: try row.optionalText(2), choice: try row.int(3),
-            seatKey: try row.optionalInt(4).map(Int64.init), familyKind: try row.text(5), specialNeeds: try row.bool(6), singleParent: try row.bool(7),
-            parentsWorking: try row.bool(8), siblingNurseries: try row.text(9), submissionRank: try row.int(10), lotteryPosition: try row.int(11),
-            ranking: try row.text(12)))
+    static func block(_ row: PostgresRandomAccessRow) throws -> IntakeRunRows.Block {
+        IntakeRunRows.Block(firstChild: try row.text(0), lastChild: try row.text(1), records: try row.bytes(2))
     }
 
     public func intakeRunOffers(roundID: String, ids: Set<String>) async throws -> [IntakeRunOffer] {
@@ -269,17 +249,14 @@ extension PostgresStore {
         let list = Array(ids).sorted()
         return try await read { tx in
             let offers = try await tx.rows("SELECT \(unescaped: Self.offerColumns) FROM intake_offer WHERE round_id = \(roundID) AND id = ANY(\(list))").map(Self.intakeOffer)
-            var holders: [String: [(String, Int64, String, Int)]] = [:]
-            for row in try await tx.rows(
-                "SELECT offer_id, child_id, seat_key, family_kind, choice FROM intake_run_child WHERE round_id = \(roundID) AND offer_id = ANY(\(list))")
-            {
-                holders[try row.text(0), default: []].append((try row.text(1), Int64(try row.int(2)), try row.text(3), try row.int(4)))
+            var packed: [String: ([UInt8], [UInt8])] = [:]
+            for row in try await tx.rows("SELECT offer_id, holders, waitlist FROM intake_run_offer WHERE round_id = \(roundID) AND offer_id = ANY(\(list))") {
+                packed[try row.text(0)] = (try row.bytes(1), try row.bytes(2))
             }
-            var waitlists: [String: [UInt8]] = [:]
-            for row in try await tx.rows("SELECT offer_id, waitlist FROM intake_run_offer WHERE round_id = \(roundID) AND offer_id = ANY(\(list))") {
-                waitlists[try row.text(0)] = try row.bytes(1)
+            return try offers.compactMap { offer in
+                guard let (holders, waitlist) = packed[offer.id] else { return nil }
+                return try IntakeRunRows.offer(offer, holders: holders, waitlist: waitlist)
             }
-            return try offers.map { try IntakeRunRows.offer($0, holders: holders[$0.id] ?? [], waitlist: waitlists[$0.id] ?? []) }
         }
     }
 
@@ -287,16 +264,34 @@ extension PostgresStore {
         guard !ids.isEmpty else { return [] }
         let list = Array(ids).sorted()
         return try await read { tx in
-            try await tx.rows("SELECT \(unescaped: Self.runChildColumns) FROM intake_run_child WHERE round_id = \(roundID) AND child_id = ANY(\(list))").map(Self.runChild)
+            // The block of each id: the last one starting at or before it.
+            let blocks = try await tx.rows("""
+                SELECT DISTINCT ON (b.first_child) b.first_child, b.last_child, b.records
+                FROM UNNEST(\(list)::text[]) AS i(id)
+                CROSS JOIN LATERAL (
+                    SELECT first_child, last_child, records FROM intake_run_children
+                    WHERE round_id = \(roundID) AND first_child <= i.id COLLATE "C" ORDER BY first_child DESC LIMIT 1
+                ) b
+                ORDER BY b.first_child
+                """).map(Self.block)
+            return try blocks.children(ids)
         }
     }
 
     public func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild] {
         try await read { tx in
-            try await tx.rows("""
-                SELECT \(unescaped: Self.runChildColumns) FROM intake_run_child WHERE round_id = \(roundID) AND child_id > \(after ?? "")
-                ORDER BY child_id LIMIT \(limit)
-                """).map(Self.runChild)
+            let blocks = try await tx.rows("""
+                SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = \(roundID) AND last_child > \(after ?? "")
+                ORDER BY first_child LIMIT \(limit / IntakeRunRows.blockSize + 2)
+                """).map(Self.block)
+            var page: [IntakeRunChild] = []
+            for block in blocks where page.count < limit {
+                for child in try IntakeRunRows.children(block.records) where page.count < limit {
+                    if let after, !after.utf8.lexicographicallyPrecedes(child.childID.utf8) { continue }
+                    page.append(child)
+                }
+            }
+            return page
         }
     }
 

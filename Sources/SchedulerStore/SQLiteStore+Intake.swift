@@ -60,24 +60,13 @@ extension SQLiteStore {
         migrator.registerMigration("v4-intake-runs") { db in
             try db.execute(sql: """
                 ALTER TABLE intake_round ADD COLUMN run_stored INTEGER NOT NULL DEFAULT 0;
-                CREATE TABLE intake_run_child (
+                CREATE TABLE intake_run_children (
                     round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    child_id TEXT NOT NULL REFERENCES child(id),
-                    offer_id TEXT REFERENCES intake_offer(id),
-                    seat TEXT,
-                    choice INTEGER NOT NULL,
-                    seat_key INTEGER,
-                    family_kind TEXT NOT NULL,
-                    special_needs INTEGER NOT NULL,
-                    single_parent INTEGER NOT NULL,
-                    parents_working INTEGER NOT NULL,
-                    sibling_nurseries TEXT NOT NULL,
-                    submission_rank INTEGER NOT NULL,
-                    lottery_position INTEGER NOT NULL,
-                    ranking TEXT NOT NULL,
-                    PRIMARY KEY (round_id, child_id)
+                    first_child TEXT NOT NULL,
+                    last_child TEXT NOT NULL,
+                    records BLOB NOT NULL,
+                    PRIMARY KEY (round_id, first_child)
                 );
-                CREATE INDEX intake_run_child_offer ON intake_run_child(round_id, offer_id);
                 CREATE TABLE intake_run_offer (
                     round_id TEXT NOT NULL REFERENCES intake_round(id),
                     offer_id TEXT NOT NULL REFERENCES intake_offer(id),
@@ -86,6 +75,7 @@ extension SQLiteStore {
                     held_sos INTEGER NOT NULL,
                     held_local INTEGER NOT NULL,
                     waiting INTEGER NOT NULL,
+                    holders BLOB NOT NULL,
                     waitlist BLOB NOT NULL,
                     PRIMARY KEY (round_id, offer_id)
                 );
@@ -279,23 +269,22 @@ extension SQLiteStore {
     }
 
     static func insertRun(_ db: Database, _ roundID: String, _ rows: IntakeRunRows) throws {
-        let child = try db.cachedStatement(sql: """
-            INSERT INTO intake_run_child (round_id, child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent,
-                                          parents_working, sibling_nurseries, submission_rank, lottery_position, ranking)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for row in rows.children {
-            child.setUncheckedArguments([
-                roundID, row.childID, row.offerID, row.seat, row.choice, row.seatKey, row.familyKind, row.specialNeeds, row.singleParent,
-                row.parentsWorking, row.siblingNurseries, row.submissionRank, row.lotteryPosition, row.ranking,
-            ])
-            try child.execute()
+        for block in rows.blocks {
+            try db.run(
+                sql: "INSERT INTO intake_run_children (round_id, first_child, last_child, records) VALUES (?, ?, ?, ?)",
+                arguments: [roundID, block.firstChild, block.lastChild, Data(block.records)])
         }
         for offer in rows.offers {
             let fill = offer.fill
             try db.run(
-                sql: "INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, waitlist) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [roundID, fill.offerID, fill.places, fill.held, fill.heldReservedSOS, fill.heldReservedLocal, fill.waiting, Data(offer.waitlist)])
+                sql: """
+                    INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, holders, waitlist)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    roundID, fill.offerID, fill.places, fill.held, fill.heldReservedSOS, fill.heldReservedLocal, fill.waiting, Data(offer.holders),
+                    Data(offer.waitlist),
+                ])
         }
         try db.run(sql: "UPDATE intake_round SET run_stored = 1 WHERE id = ?", arguments: [roundID])
     }
@@ -324,15 +313,9 @@ extension SQLiteStore {
         }
     }
 
-    static let runChildColumns = """
-        child_id, offer_id, seat, choice, seat_key, family_kind, special_needs, single_parent, parents_working, sibling_nurseries,
-        submission_rank, lottery_position, ranking
-        """
-
-    static func runChild(_ row: Row) throws -> IntakeRunChild {
-        try IntakeRunRows.child(IntakeRunRows.Child(
-            childID: row[0], offerID: row[1], seat: row[2], choice: row[3], seatKey: row[4], familyKind: row[5], specialNeeds: row[6], singleParent: row[7],
-            parentsWorking: row[8], siblingNurseries: row[9], submissionRank: row[10], lotteryPosition: row[11], ranking: row[12]))
+    static func block(_ row: Row) -> IntakeRunRows.Block {
+        let records: Data = row[2]
+        return IntakeRunRows.Block(firstChild: row[0], lastChild: row[1], records: Array(records))
     }
 
     /// `?, ?, ?` for `count` values.
@@ -346,22 +329,17 @@ extension SQLiteStore {
             for slice in list.chunked(500) {
                 let arguments = StatementArguments([roundID] + Array(slice))
                 let offers = try db.rows(sql: "SELECT * FROM intake_offer WHERE round_id = ? AND id IN (\(Self.placeholders(slice.count)))", arguments: arguments).map(Self.intakeOffer)
-                var holders: [String: [(String, Int64, String, Int)]] = [:]
+                var packed: [String: ([UInt8], [UInt8])] = [:]
                 for row in try db.rows(
-                    sql: "SELECT offer_id, child_id, seat_key, family_kind, choice FROM intake_run_child WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))",
-                    arguments: arguments)
+                    sql: "SELECT offer_id, holders, waitlist FROM intake_run_offer WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))", arguments: arguments)
                 {
-                    let offerID: String = row[0], childID: String = row[1], key: Int64 = row[2], kind: String = row[3], choice: Int = row[4]
-                    holders[offerID, default: []].append((childID, key, kind, choice))
+                    let offerID: String = row[0], holders: Data = row[1], waitlist: Data = row[2]
+                    packed[offerID] = (Array(holders), Array(waitlist))
                 }
-                var waitlists: [String: [UInt8]] = [:]
-                for row in try db.rows(
-                    sql: "SELECT offer_id, waitlist FROM intake_run_offer WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))", arguments: arguments)
-                {
-                    let offerID: String = row[0], bytes: Data = row[1]
-                    waitlists[offerID] = Array(bytes)
+                for offer in offers {
+                    guard let (holders, waitlist) = packed[offer.id] else { continue }
+                    result.append(try IntakeRunRows.offer(offer, holders: holders, waitlist: waitlist))
                 }
-                for offer in offers { result.append(try IntakeRunRows.offer(offer, holders: holders[offer.id] ?? [], waitlist: waitlists[offer.id] ?? [])) }
             }
             return result
         }
@@ -369,25 +347,40 @@ extension SQLiteStore {
 
     public func intakeRunChildren(roundID: String, ids: Set<String>) async throws -> [IntakeRunChild] {
         guard !ids.isEmpty else { return [] }
-        let list = Array(ids).sorted()
         return try await pool.read { db in
-            var result: [IntakeRunChild] = []
-            for slice in list.chunked(500) {
-                result += try db.rows(
-                    sql: "SELECT \(Self.runChildColumns) FROM intake_run_child WHERE round_id = ? AND child_id IN (\(Self.placeholders(slice.count)))",
-                    arguments: StatementArguments([roundID] + Array(slice))
-                ).map(Self.runChild)
+            var blocks: [IntakeRunRows.Block] = []
+            if ids.count > 64 {
+                blocks = try db.rows(sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? ORDER BY first_child", arguments: [roundID]).map(Self.block)
+            } else {
+                // The block of each id: the last one starting at or before it.
+                var seen = Set<String>()
+                for id in ids {
+                    guard let row = try db.row(
+                        sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND first_child <= ? ORDER BY first_child DESC LIMIT 1",
+                        arguments: [roundID, id])
+                    else { continue }
+                    let block = Self.block(row)
+                    if seen.insert(block.firstChild).inserted { blocks.append(block) }
+                }
             }
-            return result
+            return try blocks.children(ids)
         }
     }
 
     public func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild] {
         try await pool.read { db in
-            try db.rows(
-                sql: "SELECT \(Self.runChildColumns) FROM intake_run_child WHERE round_id = ? AND child_id > ? ORDER BY child_id LIMIT ?",
-                arguments: [roundID, after ?? "", limit]
-            ).map(Self.runChild)
+            let blocks = try db.rows(
+                sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND last_child > ? ORDER BY first_child LIMIT ?",
+                arguments: [roundID, after ?? "", limit / IntakeRunRows.blockSize + 2]
+            ).map(Self.block)
+            var page: [IntakeRunChild] = []
+            for block in blocks where page.count < limit {
+                for child in try IntakeRunRows.children(block.records) where page.count < limit {
+                    if let after, !after.utf8.lexicographicallyPrecedes(child.childID.utf8) { continue }
+                    page.append(child)
+                }
+            }
+            return page
         }
     }
 

@@ -67,14 +67,10 @@ public enum StoreDump {
         Table(name: "intake_result", columns: [
             ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
         ], sequence: nil, order: "round_id, child_id"),
-        Table(name: "intake_run_child", columns: [
-            ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int), ("seat_key", .int), ("family_kind", .text),
-            ("special_needs", .bool), ("single_parent", .bool), ("parents_working", .bool), ("sibling_nurseries", .text), ("submission_rank", .int),
-            ("lottery_position", .int), ("ranking", .text),
-        ], sequence: nil, order: "round_id, child_id"),
+        Table(name: "intake_run_children", columns: [("round_id", .text), ("first_child", .text), ("last_child", .text), ("records", .bytes)], sequence: nil, order: "round_id, first_child"),
         Table(name: "intake_run_offer", columns: [
             ("round_id", .text), ("offer_id", .text), ("places", .int), ("held", .int), ("held_sos", .int), ("held_local", .int), ("waiting", .int),
-            ("waitlist", .bytes),
+            ("holders", .bytes), ("waitlist", .bytes),
         ], sequence: nil, order: "round_id, offer_id"),
     ]
 

@@ -231,10 +231,13 @@ struct IntakeServiceTests {
             let waitlistBefore: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
             // Back to what a v3 store held: results in intake_result, no run records.
             try await server.store.pool.write { db in
+                for result in before.results where !result.offerID.isEmpty {
+                    try db.execute(
+                        sql: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES ('r', ?, ?, ?, ?)",
+                        arguments: [result.childID, result.offerID, result.seat, Int(result.choice) - 1])
+                }
                 try db.execute(sql: """
-                    INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice)
-                        SELECT round_id, child_id, offer_id, seat, choice FROM intake_run_child WHERE round_id = 'r' AND offer_id IS NOT NULL;
-                    DELETE FROM intake_run_child WHERE round_id = 'r';
+                    DELETE FROM intake_run_children WHERE round_id = 'r';
                     DELETE FROM intake_run_offer WHERE round_id = 'r';
                     UPDATE intake_round SET run_stored = 0 WHERE id = 'r';
                     """)

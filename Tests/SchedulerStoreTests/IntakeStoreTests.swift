@@ -142,4 +142,38 @@ struct IntakeStoreTests {
             } throws: { code($0)?.0 == .failedPrecondition }
         }
     }
+
+    /// A run's child records span blocks: pages, look-ups of a few ids and of many read back
+    /// exactly what was written, across block boundaries, with ids of any byte length.
+    @Test(arguments: StoreKind.all)
+    func runRecordsReadBackAcrossBlocks(kind: StoreKind) async throws {
+        try await nursery.withStore(kind) { store, _, _ in
+            _ = try await store.createRound(round(), context: context()) { _ in [] }
+            var random = SeededRandom(seed: 17)
+            let children = (0..<1_300).map { index -> IntakeRunChild in
+                let seat = index % 3 == 0 ? nil : IntakeResult.Seat(offerID: "o\(index % 7)", kind: [.open, .reservedSOS, .reservedLocal][index % 3], choice: index % 4)
+                let facts = PriorityFacts(
+                    familyKind: index % 2 == 0 ? .sos : .local, siblingNurseries: index % 5 == 0 ? ["n1", "n\(index % 9)"] : [], specialNeeds: index % 11 == 0,
+                    singleParent: index % 13 == 0, parentsWorking: index % 2 == 1, submissionRank: index / 3, lotteryPosition: 1_299 - index)
+                return IntakeRunChild(childID: "c\(String(index, radix: 7))é", facts: facts, ranking: (0...(index % 4)).map { "o\($0)" }, seat: seat)
+            }.sorted { $0.childID.utf8.lexicographicallyPrecedes($1.childID.utf8) }
+            let version = try #require(try await store.round(id: "r2030")).inputsVersion
+            _ = try await store.recordAllocation(roundID: "r2030", inputsVersion: version, children: children, offers: [], closedEarly: false, context: context()) { _ in [] }
+            var paged: [IntakeRunChild] = []
+            var after: String?
+            while true {
+                let page = try await store.intakeRunPage(roundID: "r2030", after: after, limit: 333)
+                paged += page
+                guard page.count == 333, let last = page.last else { break }
+                after = last.childID
+            }
+            #expect(paged == children)
+            for count in [1, 5, 64, 65, 700] {
+                let wanted = Set(children.shuffled(using: &random).prefix(count).map(\.childID))
+                let found = try await store.intakeRunChildren(roundID: "r2030", ids: wanted.union(["c-unknown", ""]))
+                #expect(Set(found.map(\.childID)) == wanted)
+                #expect(found.allSatisfy { child in children.first { $0.childID == child.childID } == child })
+            }
+        }
+    }
 }
