@@ -175,6 +175,18 @@ struct IntakeRunRows {
         return children
     }
 
+    /// Up to `limit` records after `after` from consecutive blocks (the first may start before it).
+    static func page(_ blocks: [Block], after: String?, limit: Int) throws -> [IntakeRunChild] {
+        var page: [IntakeRunChild] = []
+        for block in blocks where page.count < limit {
+            for child in try children(block.records) where page.count < limit {
+                if let after, !after.utf8.lexicographicallyPrecedes(child.childID.utf8) { continue }
+                page.append(child)
+            }
+        }
+        return page
+    }
+
     /// An offer's record from its row and its packed holders and waitlist.
     static func offer(_ offer: IntakeOffer, holders: [UInt8], waitlist: [UInt8]) throws -> IntakeRunOffer {
         IntakeRunOffer(offer: offer, holders: try unpack(holders), waiting: try unpack(waitlist))

@@ -373,14 +373,7 @@ extension SQLiteStore {
                 sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND last_child > ? ORDER BY first_child LIMIT ?",
                 arguments: [roundID, after ?? "", limit / IntakeRunRows.blockSize + 2]
             ).map(Self.block)
-            var page: [IntakeRunChild] = []
-            for block in blocks where page.count < limit {
-                for child in try IntakeRunRows.children(block.records) where page.count < limit {
-                    if let after, !after.utf8.lexicographicallyPrecedes(child.childID.utf8) { continue }
-                    page.append(child)
-                }
-            }
-            return page
+            return try IntakeRunRows.page(blocks, after: after, limit: limit)
         }
     }
 

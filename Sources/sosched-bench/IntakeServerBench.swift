@@ -24,41 +24,25 @@ struct IntakeServerBench: AsyncParsableCommand {
     @Option(help: "Timed calls of each read; the median is reported.") var repeats = 9
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sosched-intake-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(directory: directory)
         let perOffer = max(1, children * 7 / 10 / offers)
-        try await store.importRows(try Self.rows(children: children, offers: offers, choices: choices, places: perOffer))
-        guard case .applied(let admin, _) = try await store.createToken(
-            role: .admin, scope: nil, name: "intake bench", context: MutationContext(actor: nil, method: "sosched-bench intake-server"), reply: { _ in [] })
-        else { throw ValidationError("no token") }
-        try await store.close()
+        let rows = try Self.rows(children: children, offers: offers, choices: choices, places: perOffer)
+        try await BenchServer.with(server: server, name: "intake", rows: rows) { try await measure($0, perOffer: perOffer) }
+    }
 
-        let port = 20_000 + Int.random(in: 0..<20_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = ["serve", "--data", directory.path, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let client = SchedulerClient(address: .tcp(host: "127.0.0.1", port: port), token: admin.secret)
-        var ready = false
-        for _ in 0..<200 where !ready {
-            ready = (try? await client.health()) != nil
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        guard ready else { throw ValidationError("the server did not start") }
+    func measure(_ running: BenchServer, perOffer: Int) async throws {
+        let client = running.client
         let intake = "/sos.scheduler.v1.IntakeService/"
         let slow = CallOptions(timeout: .seconds(300))
         let parameters: [String: Any] = ["children": children, "offers": offers, "choices": choices, "places": perOffer * offers]
 
-        let started = try MemoryBench.residentMegabytes(process.processIdentifier)
+        let started = try running.residentMegabytes()
         let (dryTime, _): (Double, RunRoundResponse) = try await Self.timed {
             try await client.call(intake + "RunRound", RunRoundRequest(roundID: "big", dryRun: true), options: slow)
         }
         let (runTime, ran): (Double, RunRoundResponse) = try await Self.timed {
             try await client.call(intake + "RunRound", RunRoundRequest(roundID: "big", closeEarly: true), options: CallOptions(timeout: .seconds(300), idempotencyKey: "bench-run"))
         }
-        let afterRun = try MemoryBench.residentMegabytes(process.processIdentifier)
+        let afterRun = try running.residentMegabytes()
         try emit(parameters.merging(["name": "intake_server_run_round", "value": Self.round(dryTime), "unit": "ms", "dry_run": true]) { a, _ in a })
         try emit(parameters.merging(["name": "intake_server_run_round", "value": Self.round(runTime), "unit": "ms", "dry_run": false, "placed": ran.placed]) { a, _ in a })
 
@@ -73,8 +57,7 @@ struct IntakeServerBench: AsyncParsableCommand {
             let _: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "big", childID: "c000007", offerID: "o0000"), options: slow)
         }
         let waiting: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "big", offerID: "o0000"), options: slow)
-        let afterReads = try MemoryBench.residentMegabytes(process.processIdentifier)
-        await client.close()
+        let afterReads = try running.residentMegabytes()
         for (name, times, extra) in [
             ("intake_server_results_page", page, ["page_size": 500] as [String: Any]), ("intake_server_waitlist", waitlist, ["waiting": waiting.entries.count]),
             ("intake_server_explain", explain, [:]),

@@ -20,30 +20,14 @@ struct MemoryBench: AsyncParsableCommand {
     @Option(help: "Groups they are spread over (five to a nursery, two sites).") var groups = 500
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sosched-memory-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
         let nurseries = max(1, groups / 5)
-        let store = try SQLiteStore(directory: directory)
-        try await store.importRows(Self.rows(placements: placements, groups: groups, nurseries: nurseries))
-        guard case .applied(let admin, _) = try await store.createToken(
-            role: .admin, scope: nil, name: "memory bench", context: MutationContext(actor: nil, method: "sosched-bench memory"), reply: { _ in [] })
-        else { throw ValidationError("no token") }
-        try await store.close()
+        let rows = try Self.rows(placements: placements, groups: groups, nurseries: nurseries)
+        try await BenchServer.with(server: server, name: "memory", rows: rows) { try await measure($0, nurseries: nurseries) }
+    }
 
-        let port = 20_000 + Int.random(in: 0..<20_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = ["serve", "--data", directory.path, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let client = SchedulerClient(address: .tcp(host: "127.0.0.1", port: port), token: admin.secret)
-        var ready = false
-        for _ in 0..<200 where !ready {
-            ready = (try? await client.health()) != nil
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        guard ready else { throw ValidationError("the server did not start") }
-        let started = try Self.residentMegabytes(process.processIdentifier)
+    func measure(_ running: BenchServer, nurseries: Int) async throws {
+        let client = running.client
+        let started = try running.residentMegabytes()
         let begin = ContinuousClock.now
         for index in 0..<nurseries {
             let _: GetOccupancyResponse = try await client.call(
@@ -51,22 +35,13 @@ struct MemoryBench: AsyncParsableCommand {
                 options: CallOptions(timeout: .seconds(120)))
         }
         let warmed = ContinuousClock.now - begin
-        let loaded = try Self.residentMegabytes(process.processIdentifier)
-        await client.close()
+        let loaded = try running.residentMegabytes()
         let seconds = Double(warmed.components.seconds) + Double(warmed.components.attoseconds) / 1e18
         try emit(["name": "server_memory", "value": started, "unit": "MB", "placements": placements, "groups": groups, "phase": "started"])
         try emit([
             "name": "server_memory", "value": loaded, "unit": "MB", "placements": placements, "groups": groups,
             "phase": "after every nursery's occupancy", "warm_seconds": (seconds * 10).rounded() / 10,
         ])
-    }
-
-    static func residentMegabytes(_ pid: Int32) throws -> Double {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { throw ValidationError("no VmRSS for process \(pid)") }
-        return (kilobytes / 1024).rounded()
     }
 
     /// Two sites, `nurseries` nurseries, `groups` groups, a family per three children, one

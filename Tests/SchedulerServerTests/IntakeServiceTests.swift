@@ -114,6 +114,16 @@ struct IntakeServiceTests {
         return ids
     }
 
+    /// domain.md's justified-envy case, run through the server: S1 (SOS, special needs) > L1
+    /// (local, single parent) > S2 (SOS) apply for 2 places, 1 kept for SOS families.
+    static func ranEnvyRound(_ server: TestServer) async throws -> (SchedulerClient, [String: String]) {
+        let fixture = try await NurseryFixture.seed(server.store)
+        let ids = try await pastDeadlineRound(server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
+        let client = server.client(token: server.adminToken)
+        let _: RunRoundResponse = try await client.call("/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+        return (client, ids)
+    }
+
     /// Waste (domain.md): 2 places, 1 kept for SOS families; S1 (SOS, special needs) and L1
     /// (local) both get one, through the real server.
     @Test func aReservedPlaceIsAFloorNotAnEmptyChair() async throws {
@@ -138,11 +148,7 @@ struct IntakeServiceTests {
     /// (SOS); S1 and L1 get the places, S2 waits, and the explanation says why.
     @Test func aHigherPriorityChildIsNotPassedOverForTheReserve() async throws {
         try await TestServer.with { server in
-            let fixture = try await NurseryFixture.seed(server.store)
-            let ids = try await Self.pastDeadlineRound(
-                server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
-            let client = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let (client, ids) = try await Self.ranEnvyRound(server)
             let results: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
             let placed = Set(results.results.filter { !$0.offerID.isEmpty }.map(\.childID))
             #expect(placed == Set([ids["S1"], ids["L1"]].compactMap { $0 }))
@@ -222,11 +228,7 @@ struct IntakeServiceTests {
     /// on its first read, re-derived from its stored results, and reads the same as before.
     @Test func aRoundStoredBeforeRunRecordsIsUpgradedOnFirstRead() async throws {
         try await TestServer.with { server in
-            let fixture = try await NurseryFixture.seed(server.store)
-            _ = try await Self.pastDeadlineRound(
-                server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
-            let client = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let (client, _) = try await Self.ranEnvyRound(server)
             let before: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
             let waitlistBefore: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
             // Back to what a v3 store held: results in intake_result, no run records.
@@ -322,15 +324,10 @@ struct IntakeServiceTests {
         }
     }
 
-    /// After moves, Explain's outcome is the live one; a manager of one nursery cannot decline,
-    /// by confirming, a family's open offer at another nursery.
+    /// After moves, Explain's outcome is the live one.
     @Test func explanationsAndConfirmationsFollowTheMoves() async throws {
         try await TestServer.with { server in
-            let fixture = try await NurseryFixture.seed(server.store)
-            let ids = try await Self.pastDeadlineRound(
-                server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
-            let client = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let (client, ids) = try await Self.ranEnvyRound(server)
             let l1 = ids["L1"] ?? "", s2 = ids["S2"] ?? ""
             let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: l1), options: .mutation())
             let gaveUp: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: l1, offerID: "A"))

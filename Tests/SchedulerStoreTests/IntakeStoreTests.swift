@@ -176,4 +176,100 @@ struct IntakeStoreTests {
             }
         }
     }
+
+    /// Random rounds built through the store as families build them: applications submitted in
+    /// batches over time, some sent again with another ranking (keeping their first time), some
+    /// withdrawn (and maybe sent again later, with a new time); offers with reserves of both
+    /// kinds; siblings placed at the nursery. The allocation of what the store hands the run is
+    /// judged by the rule's checker against the test's own record of what was applied.
+    @Test(arguments: StoreKind.all)
+    func roundsBuiltThroughTheStoreAreAllocatedByTheRule(kind: StoreKind) async throws {
+        try await nursery.withStore(kind) { store, _, _ in
+            var random = SeededRandom(seed: "\(kind)".utf8.reduce(31) { $0 &* 31 &+ UInt64($1) })
+            let setup = context()
+            func applied<T>(_ outcome: Mutated<T>) throws -> T { try NurseryFixture.applied(outcome) }
+            for (id, capacity) in [("prop-offers", 10), ("prop-siblings", 50)] {
+                _ = try await store.createGroup(
+                    Group(id: id, nurseryID: "almaty-1", name: id, minAgeMonths: 0, maxAgeMonths: 120, capacity: capacity), context: setup) { _ in [] }
+            }
+            // Families of both kinds with their household facts; two to three children each.
+            var facts: [String: IntakeApplication] = [:]
+            var families: [(Family, [Child])] = []
+            for _ in 0..<10 {
+                let family = try applied(try await store.registerFamily(
+                    Family(id: "", siteID: "almaty", kind: Bool.random(using: &random) ? .sos : .local, singleParent: Int.random(in: 0..<4, using: &random) == 0,
+                           parentsWorking: Bool.random(using: &random)), context: setup) { _ in [] })
+                var children: [Child] = []
+                for index in 0..<Int.random(in: 2...3, using: &random) {
+                    children.append(try applied(try await store.registerChild(
+                        Child(id: "", familyID: family.id, givenName: "c\(index)", birthDate: CivilDate(parsing: "2028-03-15")!,
+                              specialNeeds: Int.random(in: 0..<6, using: &random) == 0), context: setup) { _ in [] }))
+                }
+                families.append((family, children))
+            }
+            // In a third of the families one child already has a place at the nursery: the others have a sibling there.
+            var applicants: [Child] = []
+            for (family, children) in families {
+                var rest = children
+                if Int.random(in: 0..<3, using: &random) == 0, let placed = rest.popLast() {
+                    _ = try await store.bookPlace(
+                        BookingInput(childID: placed.id, groupID: "prop-siblings", first: CivilDate(parsing: "2030-09-02")!, last: nil, pattern: try WeeklyPattern(parsing: "mon:am")),
+                        context: setup, authorize: { _ in }, reply: { _ in [] })
+                    for child in rest { facts[child.id] = IntakeApplication(childID: child.id, familyKind: family.kind, siblingNurseries: ["almaty-1"], submittedAt: 0, ranking: []) }
+                }
+                for child in rest {
+                    if facts[child.id] == nil { facts[child.id] = IntakeApplication(childID: child.id, familyKind: family.kind, submittedAt: 0, ranking: []) }
+                    facts[child.id]?.specialNeeds = child.specialNeeds
+                    facts[child.id]?.singleParent = family.singleParent
+                    facts[child.id]?.parentsWorking = family.parentsWorking
+                }
+                applicants += rest
+            }
+            let slots = ["mon:am", "mon:pm", "tue:am", "tue:pm", "wed:am", "wed:pm", "thu:am", "thu:pm", "fri:am", "fri:pm"]
+            for roundNumber in 0..<4 {
+                let roundID = "prop\(roundNumber)"
+                let start = Date(timeIntervalSince1970: 1_900_000_000 + Double(roundNumber) * 10_000)
+                _ = try await store.createRound(
+                    IntakeRoundInfo(
+                        id: roundID, siteID: "almaty", name: roundID, first: CivilDate(parsing: "2030-09-02")!, last: CivilDate(parsing: "2031-05-30")!,
+                        deadline: start.addingTimeInterval(1_000).millisecondsSince1970, seed: random.next()),
+                    context: context(start)) { _ in [] }
+                var offers: [IntakeOffer] = []
+                for (index, slot) in slots.shuffled(using: &random).prefix(Int.random(in: 2...5, using: &random)).enumerated() {
+                    let places = Int.random(in: 1...4, using: &random)
+                    let sos = Int.random(in: 0...places, using: &random), local = Int.random(in: 0...(places - sos), using: &random)
+                    let offer = IntakeOffer(
+                        id: "\(roundID)-o\(index)", groupID: "prop-offers", nurseryID: "almaty-1", pattern: try WeeklyPattern(parsing: slot), places: places,
+                        reservedSOS: sos, reservedLocal: local)
+                    _ = try await store.openOffer(offer, roundID: roundID, context: context(start)) { _ in [] }
+                    offers.append(offer)
+                }
+                // Batches over time: first submissions, re-submissions with a new ranking, withdrawals.
+                var record: [String: IntakeApplication] = [:]
+                for batch in 1...4 {
+                    let at = start.addingTimeInterval(Double(batch * 10))
+                    var inputs: [ApplicationInput] = []
+                    for child in applicants.shuffled(using: &random).prefix(Int.random(in: 3...12, using: &random)) {
+                        let ranking = offers.map(\.id).shuffled(using: &random).prefix(Int.random(in: 1...offers.count, using: &random))
+                        inputs.append(ApplicationInput(childID: child.id, ranking: Array(ranking)))
+                        var application = record[child.id] ?? facts[child.id] ?? IntakeApplication(childID: child.id, familyKind: .local, submittedAt: 0, ranking: [])
+                        if record[child.id] == nil { application.submittedAt = at.millisecondsSince1970 }
+                        application.ranking = Array(ranking)
+                        record[child.id] = application
+                    }
+                    _ = try await store.submitApplications(roundID: roundID, inputs, context: context(at), authorize: { _ in }) { _ in [] }
+                    for child in record.keys.sorted().shuffled(using: &random).prefix(Int.random(in: 0...2, using: &random)) {
+                        _ = try await store.withdrawApplication(roundID: roundID, childID: child, context: context(at)) { _ in [] }
+                        record[child] = nil
+                    }
+                }
+                let inputs = try await store.intakeInputs(roundID: roundID)
+                #expect(inputs.applications.count == record.count)
+                let result = try inputs.allocator().run()
+                let checker = IntakeChecker(offers: offers, applications: Array(record.values), order: inputs.round.order, seed: inputs.round.seed)
+                let problems = checker.problems(result)
+                #expect(problems.isEmpty, "\(kind) \(roundID): \(problems.prefix(3))")
+            }
+        }
+    }
 }
