@@ -2,18 +2,24 @@ extension CapacityLedger {
     /// The first session of `first...last` where this group could not take every seat of
     /// `offers` (its offers in a round, those already open and a new one) on top of its
     /// placements, whatever mix of families ends up in the open seats; nil if they all fit.
-    /// Checking the two extremes suffices: the ledger's limits are linear in the numbers of SOS
-    /// and local children.
     public func intakeViolation(for offers: [IntakeOffer], first: CivilDate, last: CivilDate) -> Conflict? {
+        intakeViolation(for: offers.map { (offer: $0, first: first, last: last) })
+    }
+
+    /// The same for offers of several rounds, each over its own term. Checking the two
+    /// extremes suffices (every open place to an SOS child, or every one to a local child): the
+    /// ledger's limits are linear in the numbers of SOS and local children.
+    public func intakeViolation(for offers: [(offer: IntakeOffer, first: CivilDate, last: CivilDate)]) -> Conflict? {
+        guard let from = offers.map(\.first).min(), let to = offers.map(\.last).max() else { return nil }
         for openSeatsTo in [FamilyKind.sos, .local] {
             var ledger = self
-            for offer in offers {
+            for (offer, first, last) in offers {
                 let sos = offer.reservedSOS + (openSeatsTo == .sos ? offer.openPlaces : 0)
                 let local = offer.reservedLocal + (openSeatsTo == .local ? offer.openPlaces : 0)
                 for _ in 0..<sos { ledger.add(PlacementSpan(kind: .sos, first: first, last: last, pattern: offer.pattern)) }
                 for _ in 0..<local { ledger.add(PlacementSpan(kind: .local, first: first, last: last, pattern: offer.pattern)) }
             }
-            if let violation = ledger.firstViolation(from: first), violation.date <= last { return violation }
+            if let violation = ledger.firstViolation(from: from), violation.date <= to { return violation }
         }
         return nil
     }

@@ -388,12 +388,14 @@ extension StoreRules {
         }
     }
 
-    static func checkOfferFits(_ ledger: CapacityLedger, offers: [IntakeOffer], round: IntakeRoundInfo) throws {
-        if let conflict = ledger.intakeViolation(for: offers, first: round.first, last: round.last) {
+    /// The group can take every place of `offers` (each over its round's term): the new offer
+    /// and those of every round still open on the group.
+    static func checkOfferFits(_ ledger: CapacityLedger, offers: [(offer: IntakeOffer, first: CivilDate, last: CivilDate)]) throws {
+        if let conflict = ledger.intakeViolation(for: offers) {
             let why = conflict.reason == .full ? "the group is full" : "the free places are reserved for the other kind of family"
             throw SchedulerError(
                 .failedPrecondition,
-                "the group cannot take all the round's offered places: on \(conflict.date) (\(conflict.session.shortName)) \(why)",
+                "the group cannot take all the places offered in its open rounds: on \(conflict.date) (\(conflict.session.shortName)) \(why)",
                 field: "offer.places")
         }
     }

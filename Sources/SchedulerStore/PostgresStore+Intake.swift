@@ -71,9 +71,15 @@ extension PostgresStore {
             var offer = offer
             offer.nurseryID = nursery.id
             let ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
-            let others = try await roundOffers(tx, roundID).filter { $0.groupID == group.id }
+            // Every round still open on the group holds its offered places, each over its own term
+            // (the group's row is locked: offers of any round on it open one at a time).
+            let others = try await tx.rows("""
+                SELECT o.id, o.group_id, o.nursery_id, o.pattern, o.places, o.reserved_sos, o.reserved_local, r.first_day, r.last_day
+                FROM intake_offer o JOIN intake_round r ON r.id = o.round_id
+                WHERE o.group_id = \(group.id) AND r.state = 'open' AND r.first_day <= \(round.last.dayNumber) AND r.last_day >= \(round.first.dayNumber)
+                """).map { row in (offer: try Self.intakeOffer(row), first: CivilDate(dayNumber: try row.int(7)), last: CivilDate(dayNumber: try row.int(8))) }
             try StoreRules.checkOfferDays(offer, nursery: nursery)
-            try StoreRules.checkOfferFits(ledger, offers: others + [offer], round: round)
+            try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
             try await tx.run("""
                 INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
                 VALUES (\(offer.id), \(roundID), \(group.id), \(nursery.id), \(Int(offer.pattern.bits)), \(offer.places), \(offer.reservedSOS), \(offer.reservedLocal))

@@ -149,9 +149,16 @@ extension SQLiteStore {
             offer.nurseryID = nursery.id
             let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
             let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
-            let others = try Self.roundOffers(db, roundID).filter { $0.groupID == group.id }
+            // Every round still open on the group holds its offered places, each over its own term.
+            let others = try db.rows(
+                sql: """
+                    SELECT o.*, r.first_day AS term_first, r.last_day AS term_last FROM intake_offer o JOIN intake_round r ON r.id = o.round_id
+                    WHERE o.group_id = ? AND r.state = 'open' AND r.first_day <= ? AND r.last_day >= ?
+                    """,
+                arguments: [group.id, round.last.dayNumber, round.first.dayNumber]
+            ).map { row in (offer: Self.intakeOffer(row), first: CivilDate(dayNumber: row["term_first"]), last: CivilDate(dayNumber: row["term_last"])) }
             try StoreRules.checkOfferDays(offer, nursery: nursery)
-            try StoreRules.checkOfferFits(ledger, offers: others + [offer], round: round)
+            try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
             try db.run(
                 sql: """
                     INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)

@@ -272,4 +272,27 @@ struct IntakeStoreTests {
             }
         }
     }
+
+    /// Two rounds open on one group cannot promise its places twice over the same days; a round
+    /// whose term does not overlap can.
+    @Test(arguments: StoreKind.all)
+    func roundsOpenOnOneGroupShareItsPlaces(kind: StoreKind) async throws {
+        try await nursery.withStore(kind) { store, _, _ in
+            func round(_ id: String, _ first: String, _ last: String) -> IntakeRoundInfo {
+                IntakeRoundInfo(
+                    id: id, siteID: "almaty", name: id, first: CivilDate(parsing: first)!, last: CivilDate(parsing: last)!,
+                    deadline: Date().addingTimeInterval(3600).millisecondsSince1970, seed: 1)
+            }
+            for (id, first, last) in [("autumn", "2030-09-02", "2031-05-30"), ("spring", "2031-02-03", "2031-06-27"), ("later", "2031-09-01", "2032-05-28")] {
+                _ = try await store.createRound(round(id, first, last), context: context()) { _ in [] }
+            }
+            // The group holds 3 a session: autumn offers all of them.
+            _ = try await store.openOffer(try offer("autumn-full", places: 3), roundID: "autumn", context: context()) { _ in [] }
+            await #expect {
+                try await store.openOffer(try offer("spring-am", places: 1, pattern: "mon-fri:am"), roundID: "spring", context: context()) { _ in [] }
+            } throws: { code($0)?.0 == .failedPrecondition && code($0)?.1 == "offer.places" }
+            _ = try await store.openOffer(try offer("later-full", places: 3), roundID: "later", context: context()) { _ in [] }
+            #expect(try await store.intakeOffers(roundID: "spring").isEmpty)
+        }
+    }
 }
