@@ -67,7 +67,7 @@ public struct IntakeExplanation: Sendable, Hashable {
             case .kindPlaces(let kind, let places):
                 what = places == 0
                     ? "all its places are reserved for \(Self.families(other))"
-                    : "the \(Self.places(places)) it can give \(Self.families(kind)) (the other \(Self.places(reservedForOthers)) \(reservedForOthers == 1 ? "is" : "are") reserved for \(Self.families(other)))"
+                    : "the \(Self.places(places)) it can give \(Self.families(kind)) (\(reservedForOthers == 1 ? "the other place is" : "the other \(reservedForOthers) places are") reserved for \(Self.families(other)))"
             case .allPlaces(let places):
                 what = "its \(Self.places(places))"
             case nil:

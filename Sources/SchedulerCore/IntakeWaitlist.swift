@@ -49,6 +49,16 @@ public struct IntakeWaitlist: Sendable {
         case leftFree(offer: String, seat: SeatKind)
         /// The child's place became a placement; the child no longer waits for anything.
         case confirmed(child: String, offer: String)
+
+        /// The child the move is about (nil for a place left free).
+        public var childID: String? {
+            switch self {
+            case .offered(let child, _, _, _), .accepted(let child, _), .declined(let child, _), .expired(let child, _), .released(let child, _, _),
+                .confirmed(let child, _):
+                child
+            case .leftFree: nil
+            }
+        }
     }
 
     public struct Pending: Sendable, Hashable {
@@ -279,7 +289,7 @@ public struct IntakeWaitlist: Sendable {
             madeOne = true
         }
         if freed && !madeOne {
-            let kinds = offer.holders.map(\.familyKind)
+            let kinds = offer.holders.map(\.familyKind) + offered.compactMap { pending in offer.waiting.first { $0.childID == pending.childID }?.familyKind }
             let sos = kinds.filter { $0 == .sos }.count
             let label: SeatKind = sos < offer.offer.reservedSOS ? .reservedSOS : (kinds.count - sos < offer.offer.reservedLocal ? .reservedLocal : .open)
             moves.append(.leftFree(offer: offerID, seat: label))

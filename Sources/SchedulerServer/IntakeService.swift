@@ -210,9 +210,14 @@ struct IntakeService {
                     continue
                 }
                 if waitlist.confirmed.contains(child) {
-                    // Confirming is idempotent: a confirmed child is reported with their placement.
-                    let existing = try await Self.placement(store, child: child, offer: offer, round: round)
-                    response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: existing?.id ?? ""))
+                    // Confirming is idempotent: a confirmed child is reported with their placement,
+                    // unless that placement has been cancelled since.
+                    if let existing = try await Self.placement(store, child: child, offer: offer, round: round) {
+                        response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: existing.id))
+                    } else {
+                        response.refused.append(RefusedConfirmationMessage(
+                            childID: child, reason: "was confirmed at \(offer.id), but that placement is no longer active (cancelled or ended); book again with place book"))
+                    }
                     continue
                 }
                 let booking = BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)
@@ -298,13 +303,13 @@ struct IntakeService {
                     throw notApplied
                 }
                 try await run.live(now: context.now(), also: [childID])
-                let ranSeat = try await run.answer { loaded in try loaded.runChild(childID)?.seat }
+                let ranChild = try await run.answer { loaded in try loaded.runChild(childID) }
                 let liveSeat = try await run.ask { try $0.seat(of: childID) }
                 explained.waitlistPosition = try await run.ask { try $0.position(of: childID, on: offerID) }
-                outcome = Self.liveOutcome(explained, ran: ranSeat, now: liveSeat)
-                explained.sinceRun = try await run.ask { now in
-                    try Self.sinceRun(child.givenName, childID, offerID, run: ranSeat, now: now.seat(of: childID), now)
-                }
+                let waitlist = try await run.ask { $0 }
+                let own = waitlist.moves.filter { $0.childID == childID }
+                outcome = Self.liveOutcome(explained, ran: ranChild?.seat, now: liveSeat, moves: own, ranking: ranChild?.ranking ?? [])
+                explained.sinceRun = Self.sinceRun(child.givenName, own, pendingAt: offerID, waitlist, childID: childID)
                 explanation = explained
                 text = explanation.sentence(name: child.givenName)
             }
@@ -317,32 +322,41 @@ struct IntakeService {
 
     /// The outcome as things stand now, where the moves since the run changed it: `holds` or
     /// `holds_higher_choice` for the place the child holds now, `gave_up` when the child gave up
-    /// the run's place at this offer (or one ranked above it) and holds nothing better.
-    static func liveOutcome(_ explanation: IntakeExplanation, ran: IntakeResult.Seat?, now: IntakeResult.Seat?) -> String {
+    /// a place (from the run or from a waitlist) at this offer or one ranked above it and holds
+    /// nothing better now.
+    static func liveOutcome(_ explanation: IntakeExplanation, ran: IntakeResult.Seat?, now: IntakeResult.Seat?, moves: [IntakeWaitlist.Move], ranking: [String]) -> String {
         guard let choice = explanation.choice else { return outcome(.didNotApply) }
         if let now {
             if now.offerID == explanation.offerID { return outcome(.holds(now.kind)) }
             if now.choice < choice { return outcome(.heldHigherChoice(offerID: now.offerID, choice: now.choice)) }
         }
-        if let ran, ran.choice <= choice, ran.offerID != now?.offerID { return "gave_up" }
+        var gaveUp = ran.map { $0.choice <= choice } ?? false
+        for move in moves {
+            if case .released(_, let offer, _) = move, let rank = ranking.firstIndex(of: offer), rank <= choice { gaveUp = true }
+        }
+        if gaveUp { return "gave_up" }
         return outcome(explanation.outcome)
     }
 
-    /// What changed for a child since the run, in plain words (nil: nothing).
-    static func sinceRun(_ name: String, _ childID: String, _ offerID: String, run: IntakeResult.Seat?, now: IntakeResult.Seat?, _ waitlist: IntakeWaitlist) throws -> String? {
+    /// What changed for a child since the run, in plain words, from their own moves in order
+    /// (nil: nothing).
+    static func sinceRun(_ name: String, _ moves: [IntakeWaitlist.Move], pendingAt offerID: String, _ waitlist: IntakeWaitlist, childID: String) -> String? {
         var parts: [String] = []
-        if waitlist.confirmed.contains(childID), let now { parts.append("\(name)'s place at offer \(now.offerID) is now confirmed as a placement.") }
-        if run?.offerID != now?.offerID {
-            switch (run, now) {
-            case (.some(let before), nil): parts.append("Since the run, \(name) gave up the place at offer \(before.offerID) and now holds none.")
-            case (_, .some(let held)): parts.append("Since the run, \(name) took a place at offer \(held.offerID) (their \(IntakeExplanation.ordinal(held.choice + 1)) choice) from its waitlist.")
-            default: break
+        for move in moves {
+            switch move {
+            case .accepted(_, let offer): parts.append("took a place at offer \(offer) from its waitlist")
+            case .declined(_, let offer): parts.append("declined a place at offer \(offer)")
+            case .expired(_, let offer): parts.append("let an offer of a place at \(offer) lapse")
+            case .released(_, let offer, _): parts.append("gave up the place at offer \(offer)")
+            case .confirmed(_, let offer): parts.append("had the place at offer \(offer) confirmed as a placement")
+            case .offered, .leftFree: continue
             }
         }
+        var text = parts.isEmpty ? "" : "Since the run, \(name) " + parts.joined(separator: ", then ") + "."
         if let pending = waitlist.pending(of: childID).first(where: { $0.offerID == offerID }) {
-            parts.append("\(name) has been offered a place at offer \(offerID) from its waitlist, open until \(Date(timeIntervalSince1970: Double(pending.deadline) / 1000)).")
+            text += (text.isEmpty ? "" : " ") + "\(name) has been offered a place at offer \(offerID) from its waitlist, open until \(Date(timeIntervalSince1970: Double(pending.deadline) / 1000))."
         }
-        return parts.isEmpty ? nil : parts.joined(separator: " ")
+        return text.isEmpty ? nil : text
     }
 
     /// Appends a family's event if the waitlist, replayed with it in the store's transaction,

@@ -236,7 +236,7 @@ struct IntakeExplanationTests {
         #expect(timur.reservedForOthers == 1)
         let sentence = timur.sentence(name: "Timur")
         #expect(sentence.contains("a sibling already placed at that nursery"))
-        #expect(sentence.contains("one place is reserved for SOS families"))
+        #expect(sentence.contains("the other place is reserved for SOS families"))
         #expect(sentence.contains("1st on its waitlist"))
         // Other children are never named.
         #expect(!sentence.contains("aruzhan") && !sentence.contains("dias"))

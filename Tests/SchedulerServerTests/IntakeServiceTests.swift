@@ -336,6 +336,21 @@ struct IntakeServiceTests {
             let holds: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
             #expect(holds.outcome == "holds")
             #expect(holds.text.contains("took a place at offer A"), "\(holds.text)")
+            // Taken from the waitlist and given up again: the explanation tells both, in order.
+            let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: s2), options: .mutation())
+            let again: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
+            #expect(again.outcome == "gave_up")
+            #expect(again.text.contains("took a place at offer A from its waitlist, then gave up the place at offer A"), "\(again.text)")
+            // A confirmed place whose placement was cancelled is not reported as booked again.
+            let s1 = ids["S1"] ?? ""
+            let confirmed: ConfirmPlacementsResponse = try await client.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
+            let placement = try #require(confirmed.confirmed.first?.placementID)
+            let _: PlacementMessage = try await client.call("/sos.scheduler.v1.NurseryService/CancelPlacement", CancelPlacementRequest(id: placement), options: .mutation())
+            let reconfirmed: ConfirmPlacementsResponse = try await client.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
+            #expect(reconfirmed.confirmed.isEmpty)
+            #expect(reconfirmed.refused.first?.reason.contains("no longer active") == true)
             await client.close()
         }
     }

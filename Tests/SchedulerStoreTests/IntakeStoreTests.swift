@@ -188,7 +188,8 @@ struct IntakeStoreTests {
             var random = SeededRandom(seed: "\(kind)".utf8.reduce(31) { $0 &* 31 &+ UInt64($1) })
             let setup = context()
             func applied<T>(_ outcome: Mutated<T>) throws -> T { try NurseryFixture.applied(outcome) }
-            for (id, capacity) in [("prop-offers", 10), ("prop-siblings", 50)] {
+            // A group per round (rounds open on one group share its places), one for the siblings' places.
+            for (id, capacity) in [("prop-offers0", 10), ("prop-offers1", 10), ("prop-offers2", 10), ("prop-offers3", 10), ("prop-siblings", 50)] {
                 _ = try await store.createGroup(
                     Group(id: id, nurseryID: "almaty-1", name: id, minAgeMonths: 0, maxAgeMonths: 120, capacity: capacity), context: setup) { _ in [] }
             }
@@ -239,7 +240,7 @@ struct IntakeStoreTests {
                     let places = Int.random(in: 1...4, using: &random)
                     let sos = Int.random(in: 0...places, using: &random), local = Int.random(in: 0...(places - sos), using: &random)
                     let offer = IntakeOffer(
-                        id: "\(roundID)-o\(index)", groupID: "prop-offers", nurseryID: "almaty-1", pattern: try WeeklyPattern(parsing: slot), places: places,
+                        id: "\(roundID)-o\(index)", groupID: "prop-offers\(roundNumber)", nurseryID: "almaty-1", pattern: try WeeklyPattern(parsing: slot), places: places,
                         reservedSOS: sos, reservedLocal: local)
                     _ = try await store.openOffer(offer, roundID: roundID, context: context(start)) { _ in [] }
                     offers.append(offer)

@@ -211,7 +211,7 @@ struct  Sos__Scheduler__V1__RunRoundRequest
   ProtobufCMessage base;
   char *round_id;
   /*
-   * Compute and report the allocation without storing it (allowed at any time).
+   * Compute and report the allocation without storing it (allowed until the round has run).
    */
   protobuf_c_boolean dry_run;
   /*
@@ -378,7 +378,8 @@ struct  Sos__Scheduler__V1__ExplainResponse
   ProtobufCMessage base;
   /*
    * As things stand now: "holds", "not_applied", "holds_higher_choice", "not_admitted", or
-   * "gave_up" (the child gave up the place the run gave them at this offer or one ranked above).
+   * "gave_up" (the child gave up a place, from the run or a waitlist, at this offer or one
+   * ranked above it, and holds nothing better now).
    */
   char *outcome;
   char *text;
