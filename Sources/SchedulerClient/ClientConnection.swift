@@ -153,6 +153,10 @@ final class ClientConnection: Sendable {
         var serverName: String?
         if case .tcp(let host, _) = address, (try? SocketAddress(ipAddress: host, port: 0)) == nil { serverName = host }
         let useTLS: NIOSSLContext? = if case .tcp = address { tls } else { nil }
+        // The handler is kept as it is added: a connection the server closes at once (an idle
+        // timeout on a busy machine) has no handlers left to look up, and must still come back
+        // as a connection that is not usable, so the call is retried on a new one.
+        let added = Mutex<NIOLoopBound<ClientHandler>?>(nil)
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
@@ -161,8 +165,9 @@ final class ClientConnection: Sendable {
                     if let useTLS {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: useTLS, serverHostname: serverName))
                     }
-                    try channel.pipeline.syncOperations.addHandler(
-                        ClientHandler(maxFrameBytes: maxFrameBytes, onGoAway: { marker.set() }))
+                    let handler = ClientHandler(maxFrameBytes: maxFrameBytes, onGoAway: { marker.set() })
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    added.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
         let channel: any Channel
@@ -170,9 +175,10 @@ final class ClientConnection: Sendable {
         case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port).get()
         case .unix(let path): channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
         }
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let handler = added.withLock({ $0 }) else {
+            try? await channel.close()
+            throw ConnectionFailure.notStarted(Status(.unavailable, "the connection was set up without its handler"))
+        }
         let connection = ClientConnection(channel: channel, handler: handler)
         marker.connection.withLock { $0 = connection }
         if marker.isSet { connection.markGoingAway() }
