@@ -38,8 +38,8 @@ struct AdminService {
             }
             let scope = try request.scope.isEmpty ? nil : Scope(parsing: request.scope)
             try role.validate(scope: scope)
-            guard request.name.count <= 200 else {
-                throw SchedulerError(.invalidArgument, "name is longer than 200 characters", field: "name")
+            guard request.name.utf8.count <= 200 else {
+                throw SchedulerError(.invalidArgument, "name is longer than 200 bytes (UTF-8)", field: "name")
             }
             // The stored reply (for retries with the same idempotency key) leaves the secret out:
             // it is never stored anywhere.

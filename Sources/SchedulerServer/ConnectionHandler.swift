@@ -8,6 +8,10 @@ import SchedulerWire
 /// the event loop, the rest in tasks), enforces the limits and timeouts of `protocol.md`, and
 /// drains on shutdown. All its state lives on the channel's event loop.
 final class ConnectionHandler: ChannelInboundHandler {
+    /// Longest idempotency key a call may carry (the CLI's are 32 characters).
+    static let maxIdempotencyKeyBytes = 128
+    /// Longest authorization a call may carry (tokens are about 50 characters).
+    static let maxAuthorizationBytes = 256
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -211,6 +215,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         guard let entry = runtime.methods.entries[call.method] else {
             write(.reply(Reply(callID: id, status: Status(.unimplemented, "unknown method \(call.method)"))))
+            return
+        }
+        // Bounded before anything is looked up or stored: no token is longer, no key needs more.
+        guard call.idempotencyKey.utf8.count <= Self.maxIdempotencyKeyBytes else {
+            let refusal = SchedulerError(.invalidArgument, "idempotency_key is longer than \(Self.maxIdempotencyKeyBytes) bytes", field: "idempotency_key")
+            write(.reply(Reply(callID: id, status: StatusMapping.status(for: refusal))))
+            return
+        }
+        guard call.authorization.utf8.count <= Self.maxAuthorizationBytes else {
+            write(.reply(Reply(callID: id, status: Status(.unauthenticated, "the authorization is longer than any token (\(Self.maxAuthorizationBytes) bytes)"))))
             return
         }
         let callState = CallState()

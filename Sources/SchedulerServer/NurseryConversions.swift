@@ -15,7 +15,8 @@ enum Field {
     static func name(_ text: String, _ field: String, required: Bool = true) throws(SchedulerError) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if required, trimmed.isEmpty { throw SchedulerError(.invalidArgument, "\(field) is required", field: field) }
-        guard trimmed.count <= 200 else { throw SchedulerError(.invalidArgument, "\(field) is longer than 200 characters", field: field) }
+        // Counted in bytes (UTF-8): what is stored and sent, whatever the script.
+        guard trimmed.utf8.count <= 200 else { throw SchedulerError(.invalidArgument, "\(field) is longer than 200 bytes (UTF-8)", field: field) }
         return trimmed
     }
 

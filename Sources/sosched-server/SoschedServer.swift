@@ -137,8 +137,8 @@ struct Serve: AsyncParsableCommand {
         for (name, value) in [
             ("--preface-timeout", prefaceTimeout), ("--partial-frame-timeout", partialFrameTimeout),
             ("--idle-timeout", idleTimeout), ("--drain-timeout", drainTimeout),
-        ] where !(value > 0) {
-            throw ValidationError("\(name) must be a positive number of seconds")
+        ] where !(value.isFinite && value > 0 && value <= 86_400) {
+            throw ValidationError("\(name) must be a number of seconds above 0 and at most 86400 (a day)")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")

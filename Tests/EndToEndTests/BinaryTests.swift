@@ -103,6 +103,12 @@ struct BinaryTests {
         let serve = try await server(["serve", "--listen", "localhost"])
         #expect(serve.status != 0)
         #expect(serve.stderr.contains("--listen"))
+        // Timeouts that cannot be timers are refused at start, naming the flag.
+        for value in ["inf", "-1", "0", "nan", "1e300"] {
+            let refused = try await server(["serve", "--listen", "127.0.0.1:0", "--idle-timeout", value])
+            #expect(refused.status != 0, "--idle-timeout \(value) was accepted")
+            #expect(refused.stderr.contains("--idle-timeout"), "\(refused.stderr)")
+        }
     }
 
     @Test(arguments: [

@@ -420,5 +420,43 @@ struct ShutdownTests {
         #expect(names.contains("in flight"))
         try await server.store.close()
     }
-}
 
+    /// An idempotency key or an authorization longer than any the service issues is refused
+    /// before anything is looked up; the connection stays usable.
+    @Test func oversizedKeysAndAuthorizationsAreRefusedUpFront() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            try await connection.send(call(1, "WhoAmI", token: server.adminToken, key: String(repeating: "k", count: 129)))
+            let key = try await connection.nextReply()
+            #expect(key.status.code == .invalidArgument)
+            #expect(key.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field == "idempotency_key")
+            try await connection.send(call(2, "WhoAmI", token: String(repeating: "t", count: 257)))
+            let token = try await connection.nextReply()
+            #expect(token.status.code == .unauthenticated)
+            #expect(token.status.message.contains("256 bytes"))
+            // Within the limits, the same connection answers.
+            try await connection.send(call(3, "WhoAmI", token: server.adminToken, key: String(repeating: "k", count: 128)))
+            #expect(try await connection.nextReply().status.code == .ok)
+            await connection.close()
+        }
+    }
+
+    /// Names are limited in bytes of UTF-8, what is stored and sent: 100 Cyrillic letters (200
+    /// bytes) fit, 101 do not.
+    @Test func namesAreLimitedInBytes() async throws {
+        try await TestServer.with { server in
+            let client = server.client(token: server.adminToken)
+            let site = "/sos.scheduler.v1.NurseryService/CreateSite"
+            let _: SiteMessage = try await client.call(
+                site, CreateSiteRequest(site: SiteMessage(id: "fits", name: String(repeating: "Ж", count: 100), timeZone: "Asia/Almaty")), options: .mutation())
+            await #expect {
+                let _: SiteMessage = try await client.call(
+                    site, CreateSiteRequest(site: SiteMessage(id: "long", name: String(repeating: "Ж", count: 101), timeZone: "Asia/Almaty")), options: .mutation())
+            } throws: { error in
+                guard let error = error as? RPCError else { return false }
+                return error.code == .invalidArgument && error.status.message.contains("200 bytes")
+            }
+            await client.close()
+        }
+    }
+}
