@@ -267,7 +267,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             } catch {
                 result = .failure(error)
             }
-            eventLoop.execute { bound.value.finishCall(id, result) }
+            eventLoop.execute { bound.value.finishCall(id, callState, result) }
         }
         inFlight[id] = flight
     }
@@ -281,8 +281,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func finishCall(_ id: UInt64, _ result: Result<[UInt8], any Error>) {
-        guard let flight = inFlight.removeValue(forKey: id) else { return }
+    /// Answers call `id` with its task's result, if the call in flight under that id is still the
+    /// one the task belongs to: a late task of a call that timed out or was cancelled must not
+    /// answer a new call that reuses its id.
+    private func finishCall(_ id: UInt64, _ state: CallState, _ result: Result<[UInt8], any Error>) {
+        guard let current = inFlight[id], current.state === state, let flight = inFlight.removeValue(forKey: id) else { return }
         flight.timer?.cancel()
         lastActivity = .now()
         if flight.state.finish() {

@@ -459,4 +459,25 @@ struct ShutdownTests {
             await client.close()
         }
     }
+
+    /// A call that timed out leaves its task running; a new call reusing its id gets its own
+    /// reply, never the late task's.
+    @Test func aReusedCallIDGetsItsOwnReply() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let lock = try WriteLock(directory: server.directory)
+            try await connection.send(call(1, "CreateToken", try createPayload("first"), token: server.adminToken, timeoutMs: 200))
+            #expect(try await connection.nextReply().status.code == .deadlineExceeded)
+            try await connection.send(call(1, "CreateToken", try createPayload("second"), token: server.adminToken))
+            try lock.release()
+            let reply = try await connection.nextReply()
+            #expect(reply.callID == 1)
+            #expect(reply.status.isOK, "\(reply.status.message)")
+            #expect(try WireCodec.decode(CreateTokenResponse.self, from: reply.payload).token?.name == "second")
+            // And nothing more for that id.
+            try await connection.send(.ping(opaque: 9))
+            #expect(try await connection.nextFrame() == .pong(opaque: 9))
+            await connection.close()
+        }
+    }
 }
