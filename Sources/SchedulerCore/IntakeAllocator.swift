@@ -181,14 +181,6 @@ public struct IntakeAllocator: Sendable {
         return key(child: child, offer: offer)
     }
 
-    public func application(child childID: String) -> IntakeApplication? {
-        childNumber(childID).map { applications[$0] }
-    }
-
-    public func offer(id: String) -> IntakeOffer? {
-        offerIndex[id].map { offers[$0] }
-    }
-
     /// Runs the allocation. An offer's choice among the children proposing to it admits them in
     /// priority order while its three counts allow (at most `places` in all, `places -
     /// reservedLocal` from SOS families, `places - reservedSOS` from local families), which is
@@ -268,14 +260,6 @@ public struct IntakeAllocator: Sendable {
         return IntakeResult(
             childIDs: childIDs, offerIDs: offers.map(\.id), seatOffer: seatOffer, seatKind: seatKind, seatChoice: seatChoice,
             holderNumbers: holderNumbers, waitlistNumbers: waitlistNumbers)
-    }
-
-    /// The first criterion of the round's order on which two children differ at an offer, and
-    /// whether the first child is ahead on it; nil if they are the same child or unknown.
-    public func decidingCriterion(_ first: String, over second: String, at offerID: String) -> (criterion: PriorityCriterion, firstAhead: Bool)? {
-        guard let a = childNumber(first), let b = childNumber(second), let offer = offerIndex[offerID], a != b else { return nil }
-        let decided = PriorityFacts.decidingCriterion((first, facts(a)), over: (second, facts(b)), nursery: offers[offer].nurseryID, order: order)
-        return (decided.criterion, decided.firstAhead)
     }
 }
 

@@ -151,13 +151,6 @@ public enum SeatKind: String, Sendable, Hashable, Codable {
     case reservedSOS = "reserved_sos"
     case reservedLocal = "reserved_local"
 
-    func admits(_ kind: FamilyKind) -> Bool {
-        switch self {
-        case .open: true
-        case .reservedSOS: kind == .sos
-        case .reservedLocal: kind == .local
-        }
-    }
 }
 
 /// A round's allocation: who holds which offer, and everyone's waitlist positions. Kept as

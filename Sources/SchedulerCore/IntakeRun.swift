@@ -82,6 +82,9 @@ public struct IntakeRunOffer: Sendable, Hashable {
         self.holders = holders
         self.waiting = waiting
     }
+
+    /// The holders' places, in `holders` order: who counts towards a reserve.
+    public var heldLabels: [SeatKind] { offer.seatLabels(holders.map(\.familyKind)) }
 }
 
 /// One applicant as the run left them.
@@ -222,13 +225,11 @@ extension IntakeAllocator {
         var holders: [[Ranked]] = Array(repeating: [], count: offers.count)
         var waiting: [[Ranked]] = Array(repeating: [], count: offers.count)
         var seats: [IntakeResult.Seat?] = Array(repeating: nil, count: childIDs.count)
-        var heldChoice = Array(repeating: Int32(-1), count: childIDs.count)
         for child in childIDs.indices {
             let start = Int(starts[child]), end = Int(starts[child + 1])
             var waitsUpTo = end
             let held = heldOffers[child]
             if held >= 0, let position = (start..<end).first(where: { rankings[$0] == held }) {
-                heldChoice[child] = Int32(position - start)
                 holders[Int(held)].append(Ranked(key: key(child: child, offer: Int(held)), child: Int32(child), choice: Int32(position - start)))
                 waitsUpTo = position
             }

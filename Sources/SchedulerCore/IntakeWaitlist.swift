@@ -75,21 +75,13 @@ public struct IntakeWaitlist: Sendable {
         }
     }
 
-    /// An offer as the moves have left it.
-    struct LiveOffer: Sendable {
-        var offer: IntakeOffer
-        /// Best first.
-        var holders: [IntakeRunEntry]
-        /// Best first; a child stays here while an offer of it is unanswered.
-        var waiting: [IntakeRunEntry]
-    }
-
     /// Where the run is read from; may be replaced by a source holding more rows of the same run.
     public var source: any IntakeRunSource
     /// How long a family has to answer a waitlist offer.
     public let responseWindow: Int64
-    /// Offers touched since the run, as they are now.
-    private var live: [String: LiveOffer] = [:]
+    /// Offers touched since the run, as they are now (a child stays on a waitlist while an
+    /// offer of its place is unanswered).
+    private var live: [String: IntakeRunOffer] = [:]
     /// Children whose place changed since the run: what they hold now (nil: nothing).
     private var changedSeats: [String: IntakeResult.Seat?] = [:]
     /// Offers made from the waitlists and not answered yet, oldest first.
@@ -123,18 +115,18 @@ public struct IntakeWaitlist: Sendable {
 
     /// The children holding `offerID` now, best first, with their place's label.
     public func holders(of offerID: String) throws(IntakeRunNeeds) -> [(childID: String, seat: SeatKind)] {
-        guard let offer = try liveOffer(offerID) else { return [] }
-        return zip(offer.holders, offer.offer.seatLabels(offer.holders.map(\.familyKind))).map { ($0.childID, $1) }
+        guard let offer = try offerNow(offerID) else { return [] }
+        return zip(offer.holders, offer.heldLabels).map { ($0.childID, $1) }
     }
 
     /// The children waiting for `offerID` now, best first (those with an unanswered offer of it too).
     public func waitlist(of offerID: String) throws(IntakeRunNeeds) -> [String] {
-        try liveOffer(offerID)?.waiting.map(\.childID) ?? []
+        try offerNow(offerID)?.waiting.map(\.childID) ?? []
     }
 
     /// Places of `offerID` neither held nor offered.
     public func freePlaces(at offerID: String) throws(IntakeRunNeeds) -> Int {
-        guard let offer = try liveOffer(offerID) else { return 0 }
+        guard let offer = try offerNow(offerID) else { return 0 }
         return offer.offer.places - offer.holders.count - pending.filter { $0.offerID == offerID }.count
     }
 
@@ -143,12 +135,13 @@ public struct IntakeWaitlist: Sendable {
 
     /// The position (1-based) of a child on an offer's waitlist, if they wait for it.
     public func position(of child: String, on offerID: String) throws(IntakeRunNeeds) -> Int? {
-        try liveOffer(offerID)?.waiting.firstIndex { $0.childID == child }.map { $0 + 1 }
+        try offerNow(offerID)?.waiting.firstIndex { $0.childID == child }.map { $0 + 1 }
     }
 
-    func liveOffer(_ id: String) throws(IntakeRunNeeds) -> LiveOffer? {
+    /// An offer as the moves have left it: its holders and the children still waiting for it.
+    public func offerNow(_ id: String) throws(IntakeRunNeeds) -> IntakeRunOffer? {
         if let offer = live[id] { return offer }
-        return try source.runOffer(id).map { LiveOffer(offer: $0.offer, holders: $0.holders, waiting: $0.waiting) }
+        return try source.runOffer(id)
     }
 
     // MARK: Events
@@ -195,10 +188,12 @@ public struct IntakeWaitlist: Sendable {
             offer.holders.sort { $0.key > $1.key }
         }
         try relabel(offerID)
-        // The child no longer waits for offers ranked below this one, nor holds offers of them.
+        // The child no longer waits for offers ranked below this one (they waited for those
+        // ranked above the place they held), nor holds offers of them.
         let ranking = try source.runChild(child)?.ranking ?? []
         let lower = ranking.dropFirst(entry.choice + 1)
-        for other in lower where (previous.map { ranking.firstIndex(of: other) ?? 0 < $0.choice } ?? true) {
+        let waitedUpTo = min(previous?.choice ?? ranking.count, ranking.count)
+        for other in ranking[min(entry.choice + 1, waitedUpTo)..<waitedUpTo] {
             try update(other) { $0.waiting.removeAll { $0.childID == child } }
         }
         for moot in pending.filter({ $0.childID == child && lower.contains($0.offerID) }) {
@@ -252,16 +247,20 @@ public struct IntakeWaitlist: Sendable {
     // MARK: Moving places on
 
     /// Changes a live offer (loading it from the run first).
-    private mutating func update(_ offerID: String, _ change: (inout LiveOffer) -> Void) throws(IntakeRunNeeds) {
-        guard var offer = try liveOffer(offerID) else { return }
+    private mutating func update(_ offerID: String, _ change: (inout IntakeRunOffer) -> Void) throws(IntakeRunNeeds) {
+        // Taken out of the dictionary while it changes, so its arrays change in place.
+        var taken = live.removeValue(forKey: offerID)
+        if taken == nil { taken = try source.runOffer(offerID) }
+        guard var offer = taken else { return }
+        taken = nil  // the only reference left is `offer`'s
         change(&offer)
         live[offerID] = offer
     }
 
     /// Holders' labels follow the counts: record every holder's place as it is labelled now.
     private mutating func relabel(_ offerID: String) throws {
-        guard let offer = try liveOffer(offerID) else { return }
-        for (entry, kind) in zip(offer.holders, offer.offer.seatLabels(offer.holders.map(\.familyKind))) {
+        guard let offer = try offerNow(offerID) else { return }
+        for (entry, kind) in zip(offer.holders, offer.heldLabels) {
             changedSeats[entry.childID] = .some(IntakeResult.Seat(offerID: offerID, kind: kind, choice: entry.choice))
         }
     }
@@ -270,12 +269,17 @@ public struct IntakeWaitlist: Sendable {
     /// as there is one; `freed`: a place was just given up (recorded as left free if no one may
     /// take it).
     mutating func fill(_ offerID: String, now: Int64, freed: Bool) throws {
-        guard let offer = try liveOffer(offerID) else { return }
+        guard let offer = try offerNow(offerID) else { return }
         var offered = pending.filter { $0.offerID == offerID }
+        // Holders and children with an unanswered offer of it, by family kind.
+        func taken() -> (sos: Int, local: Int) {
+            let kinds = offer.holders.map(\.familyKind) + offered.compactMap { pending in offer.waiting.first { $0.childID == pending.childID }?.familyKind }
+            let sos = kinds.filter { $0 == .sos }.count
+            return (sos, kinds.count - sos)
+        }
         var madeOne = false
         while offer.offer.places - offer.holders.count - offered.count > 0 {
-            let kinds = offer.holders.map(\.familyKind) + offered.compactMap { pending in offer.waiting.first { $0.childID == pending.childID }?.familyKind }
-            let sos = kinds.filter { $0 == .sos }.count, local = kinds.count - sos
+            let (sos, local) = taken()
             let next = offer.waiting.first { entry in
                 !offered.contains { $0.childID == entry.childID }
                     && offer.offer.fits(sos: sos + (entry.familyKind == .sos ? 1 : 0), local: local + (entry.familyKind == .local ? 1 : 0))
@@ -289,9 +293,8 @@ public struct IntakeWaitlist: Sendable {
             madeOne = true
         }
         if freed && !madeOne {
-            let kinds = offer.holders.map(\.familyKind) + offered.compactMap { pending in offer.waiting.first { $0.childID == pending.childID }?.familyKind }
-            let sos = kinds.filter { $0 == .sos }.count
-            let label: SeatKind = sos < offer.offer.reservedSOS ? .reservedSOS : (kinds.count - sos < offer.offer.reservedLocal ? .reservedLocal : .open)
+            let (sos, local) = taken()
+            let label: SeatKind = sos < offer.offer.reservedSOS ? .reservedSOS : (local < offer.offer.reservedLocal ? .reservedLocal : .open)
             moves.append(.leftFree(offer: offerID, seat: label))
         }
     }

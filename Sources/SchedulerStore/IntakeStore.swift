@@ -95,7 +95,7 @@ public struct IntakeRunFill: Sendable, Hashable {
     }
 
     public init(_ record: IntakeRunOffer) {
-        let labels = record.offer.seatLabels(record.holders.map(\.familyKind))
+        let labels = record.heldLabels
         self.init(
             offerID: record.offer.id, places: record.offer.places, held: record.holders.count, heldReservedSOS: labels.filter { $0 == .reservedSOS }.count,
             heldReservedLocal: labels.filter { $0 == .reservedLocal }.count, waiting: record.waiting.count)
