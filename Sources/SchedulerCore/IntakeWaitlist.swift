@@ -113,12 +113,6 @@ public struct IntakeWaitlist: Sendable {
     /// The offers whose holders or waitlist changed since the run.
     public var touchedOffers: Set<String> { Set(live.keys) }
 
-    /// The children holding `offerID` now, best first, with their place's label.
-    public func holders(of offerID: String) throws(IntakeRunNeeds) -> [(childID: String, seat: SeatKind)] {
-        guard let offer = try offerNow(offerID) else { return [] }
-        return zip(offer.holders, offer.heldLabels).map { ($0.childID, $1) }
-    }
-
     /// The children waiting for `offerID` now, best first (those with an unanswered offer of it too).
     public func waitlist(of offerID: String) throws(IntakeRunNeeds) -> [String] {
         try offerNow(offerID)?.waiting.map(\.childID) ?? []

@@ -185,8 +185,8 @@ struct IntakeService {
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             var children: [String] = []
             for (index, child) in request.childIDs.enumerated() { children.append(try Field.id(child, "child_ids[\(index)]")) }
-            if children.isEmpty { children = try await run.holdersNow(now: context.now()) }
             let waitlist = try await run.live(now: context.now(), also: Set(children))
+            if children.isEmpty { children = try await run.holdersNow() }
             let offers = Dictionary(uniqueKeysWithValues: run.offers.map { ($0.id, $0) })
             let round = run.round
             var response = ConfirmPlacementsResponse()
@@ -297,7 +297,7 @@ struct IntakeService {
                 text = "If the round ran now: " + explanation.sentence(name: child.givenName)
             } else {
                 // After it: the run's stored rows, and what the moves since have changed.
-                var run = try await StoredIntakeRun.open(store, access, principal, roundID)
+                var run = try await StoredIntakeRun.open(store, round: round, offers: offers)
                 let order = round.order
                 guard var explained = try await run.answer({ loaded in try IntakeExplanation.explain(child: childID, offer: offerID, run: loaded, order: order) }) else {
                     throw notApplied

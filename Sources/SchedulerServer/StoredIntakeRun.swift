@@ -24,17 +24,22 @@ struct StoredIntakeRun {
             throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id")
         }
         try await access.checkSite(principal, round.siteID)
+        return try await open(store, round: round, offers: try await store.intakeOffers(roundID: roundID))
+    }
+
+    /// The same for a round (and its offers) already read and checked for the caller's scope.
+    static func open(_ store: any Store, round: IntakeRoundInfo, offers: [IntakeOffer]) async throws -> StoredIntakeRun {
         guard round.state == .allocated else {
-            throw SchedulerError(.failedPrecondition, "round \(roundID) has not run yet; RunRound with dry_run shows what it would give", field: "round_id")
+            throw SchedulerError(.failedPrecondition, "round \(round.id) has not run yet; RunRound with dry_run shows what it would give", field: "round_id")
         }
-        if try await !store.hasRunRecords(roundID: roundID) {
-            let allocator = try await store.intakeInputs(roundID: roundID).allocator()
-            let stored = try await store.intakeResults(roundID: roundID)
+        if try await !store.hasRunRecords(roundID: round.id) {
+            let allocator = try await store.intakeInputs(roundID: round.id).allocator()
+            let stored = try await store.intakeResults(roundID: round.id)
             let seats = Dictionary(stored.map { ($0.childID, $0.offerID) }, uniquingKeysWith: { (first: String, _: String) in first })
             let records = allocator.runRecords { seats[$0] }
-            try await store.storeLegacyRunRecords(roundID: roundID, children: records.children, offers: records.offers)
+            try await store.storeLegacyRunRecords(roundID: round.id, children: records.children, offers: records.offers)
         }
-        return StoredIntakeRun(store: store, round: round, offers: try await store.intakeOffers(roundID: roundID))
+        return StoredIntakeRun(store: store, round: round, offers: offers)
     }
 
     /// Answers `question` over the run, loading the rows it asks for.
@@ -108,33 +113,29 @@ struct StoredIntakeRun {
     mutating func fills() async throws -> [OfferFillMessage] {
         let touched = waitlist?.touchedOffers ?? []
         var fills: [OfferFillMessage] = []
-        for fill in try await store.intakeRunFills(roundID: round.id) {
-            guard touched.contains(fill.offerID) else {
-                fills.append(OfferFillMessage(
-                    offerID: fill.offerID, places: UInt32(fill.places), held: UInt32(fill.held), heldReservedSOS: UInt32(fill.heldReservedSOS),
-                    heldReservedLocal: UInt32(fill.heldReservedLocal), waiting: UInt32(fill.waiting)))
-                continue
-            }
-            let kinds = try await ask { try $0.holders(of: fill.offerID).map(\.seat) }
-            let waiting = try await ask { try $0.waitlist(of: fill.offerID).count }
+        for stored in try await store.intakeRunFills(roundID: round.id) {
+            var fill = stored
+            if touched.contains(stored.offerID), let now = try await ask({ try $0.offerNow(stored.offerID) }) { fill = IntakeRunFill(now) }
             fills.append(OfferFillMessage(
-                offerID: fill.offerID, places: UInt32(fill.places), held: UInt32(kinds.count), heldReservedSOS: UInt32(kinds.filter { $0 == .reservedSOS }.count),
-                heldReservedLocal: UInt32(kinds.filter { $0 == .reservedLocal }.count), waiting: UInt32(waiting)))
+                offerID: fill.offerID, places: UInt32(fill.places), held: UInt32(fill.held), heldReservedSOS: UInt32(fill.heldReservedSOS),
+                heldReservedLocal: UInt32(fill.heldReservedLocal), waiting: UInt32(fill.waiting)))
         }
         return fills
     }
 
-    /// The children holding a place now, in id order.
-    mutating func holdersNow(now: Date) async throws -> [String] {
+    /// The children holding a place now, in id order (after `live`). Every applicant's record is
+    /// read on the way (the caller goes on to confirm them), so they stay loaded.
+    mutating func holdersNow() async throws -> [String] {
         var holders = Set<String>()
         var after: String?
         while true {
             let page = try await store.intakeRunPage(roundID: round.id, after: after, limit: 10_000)
+            loaded.add(children: page, asked: [])
             for child in page where child.seat != nil { holders.insert(child.childID) }
             guard page.count == 10_000, let last = page.last else { break }
             after = last.childID
         }
-        for (child, seat) in try await live(now: now).changedSinceRun {
+        for (child, seat) in waitlist?.changedSinceRun ?? [:] {
             if seat == nil { holders.remove(child) } else { holders.insert(child) }
         }
         return holders.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
