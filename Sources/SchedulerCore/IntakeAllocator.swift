@@ -189,12 +189,27 @@ public struct IntakeAllocator: Sendable {
     /// lowest-priority holder whose place they could take: the lowest of their own kind when
     /// their kind's count is full, else the lowest of all.
     public func run() -> IntakeResult {
+        run { () throws(Never) in }
+    }
+
+    /// As `run()`, but stops with `CancellationError` once the task running it is cancelled
+    /// (checked every 16,384 proposals): the server's call ended, its work should too.
+    public func runUnlessCancelled() throws(CancellationError) -> IntakeResult {
+        try run { () throws(CancellationError) in
+            if Task.isCancelled { throw CancellationError() }
+        }
+    }
+
+    private func run<Stop: Error>(checking check: () throws(Stop) -> Void) throws(Stop) -> IntakeResult {
         let childCount = applications.count
+        var proposals = 0
         var sosHeaps = offers.map { _ in SeatHeap() }
         var localHeaps = offers.map { _ in SeatHeap() }
         var next = Array(repeating: Int32(0), count: childCount)
         var free = Array((0..<childCount).reversed())
         while let child = free.popLast() {
+            proposals &+= 1
+            if proposals & 0x3FFF == 0 { try check() }
             let position = starts[child] + next[child]
             guard position < starts[child + 1] else { continue }  // list exhausted: no place
             next[child] += 1

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOTLS
 import SchedulerCore
 import SchedulerWire
 
@@ -25,6 +26,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private let runtime: ServerRuntime
+    /// Whether a TLS handler sits before this one (TCP listeners with TLS configured).
+    private let tls: Bool
+    private var handshakeDone = false
     private var state = State.awaitingPreface
     private var reader: FrameReader
     private var inFlight: [UInt64: InFlight] = [:]
@@ -32,14 +36,21 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var output: ByteBuffer
     private var flushScheduled = false
     private var connectedAt = NIODeadline.now()
+    /// When the last call arrived or ended: pings do not count (gRPC's `max_connection_idle`).
     private var lastActivity = NIODeadline.now()
     private var partialSince: NIODeadline?
+    /// Since when replies have waited unsent without moving, and how many bytes were waiting then.
+    private var stalled: (since: NIODeadline, pending: Int)?
+    /// Tasks of calls already answered (deadline, Cancel) that have not ended yet: they still
+    /// count against the in-flight limit, so a loop of short deadlines cannot pile up work.
+    private var abandonedTasks = 0
     private var ticker: RepeatedTask?
     private var context: ChannelHandlerContext?
     private var logger: Logger
 
-    init(runtime: ServerRuntime) {
+    init(runtime: ServerRuntime, tls: Bool = false) {
         self.runtime = runtime
+        self.tls = tls
         self.reader = FrameReader(maxFrameBytes: runtime.configuration.maxFrameBytes)
         self.output = ByteBufferAllocator().buffer(capacity: 0)
         self.logger = runtime.logger
@@ -58,9 +69,15 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         logger[metadataKey: "peer"] = "\(context.remoteAddress.map { "\($0)" } ?? "unix")"
-        guard runtime.admit(context.channel) else {
-            goAwayAndClose(
-                Status(.resourceExhausted, "the server has reached its connection limit of \(runtime.configuration.maxConnections) (max-connections); try again later"))
+        switch runtime.admit(context.channel, address: context.remoteAddress?.ipAddress) {
+        case .admitted:
+            break
+        case .refused(let status):
+            goAwayAndClose(status)
+            return
+        case .dropped:
+            state = .closed
+            context.close(promise: nil)
             return
         }
         if runtime.isDraining {
@@ -68,7 +85,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         let config = runtime.configuration
-        let shortest = min(config.prefaceTimeout, config.partialFrameTimeout, config.idleTimeout)
+        let shortest = min(
+            config.prefaceTimeout, config.partialFrameTimeout, config.idleTimeout, config.writeTimeout, config.tlsHandshakeTimeout)
         let tick = max(TimeAmount.milliseconds(10), TimeAmount(shortest / 4))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
@@ -94,7 +112,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state != .closed else { return }
         var bytes = unwrapInboundIn(data)
-        lastActivity = .now()
         reader.append(&bytes)
         if state == .awaitingPreface {
             guard checkPreface() else { return }
@@ -125,6 +142,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent {
+            handshakeDone = true
+        }
         guard let event = event as? DrainEvent else {
             context.fireUserInboundEventTriggered(event)
             return
@@ -146,7 +166,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 write(.reply(Reply(callID: id, status: Status(.unavailable, "the server shut down before the call finished"))))
             }
             inFlight.removeAll()
-            goAwayAndClose(Status(.unavailable, "the server is shutting down"))
+            // The drain is over: no waiting for the GoAway to get out.
+            goAwayAndClose(Status(.unavailable, "the server is shutting down"), within: .zero)
         }
     }
 
@@ -207,8 +228,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         highestCallID = max(highestCallID, id)
+        lastActivity = .now()
         let limit = runtime.configuration.maxCallsInFlight
-        guard inFlight.count < limit else {
+        guard inFlight.count + abandonedTasks < limit else {
             write(.reply(Reply(callID: id, status: Status(
                 .resourceExhausted, "too many calls in flight on this connection (limit \(limit), max-calls-in-flight)"))))
             return
@@ -285,7 +307,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// one the task belongs to: a late task of a call that timed out or was cancelled must not
     /// answer a new call that reuses its id.
     private func finishCall(_ id: UInt64, _ state: CallState, _ result: Result<[UInt8], any Error>) {
-        guard let current = inFlight[id], current.state === state, let flight = inFlight.removeValue(forKey: id) else { return }
+        guard let current = inFlight[id], current.state === state, let flight = inFlight.removeValue(forKey: id) else {
+            // The task of a call answered earlier (deadline, Cancel) has ended: its slot is free now.
+            abandonedTasks = max(0, abandonedTasks - 1)
+            return
+        }
         flight.timer?.cancel()
         lastActivity = .now()
         if flight.state.finish() {
@@ -298,7 +324,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func expireCall(_ id: UInt64, timeoutMs: UInt32) {
         guard let flight = inFlight[id], flight.state.stop(.expired) else { return }
         inFlight[id] = nil
-        flight.task?.cancel()
+        abandon(flight)
         write(.reply(Reply(callID: id, status: Status(.deadlineExceeded, "the call's deadline of \(timeoutMs) ms passed"))))
         scheduleFlush()
         closeIfDrained()
@@ -308,9 +334,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let flight = inFlight[id], flight.state.stop(.cancelled) else { return }
         inFlight[id] = nil
         flight.timer?.cancel()
-        flight.task?.cancel()
+        lastActivity = .now()
+        abandon(flight)
         write(.reply(Reply(callID: id, status: Status(.cancelled, "the call was cancelled by the client"))))
         closeIfDrained()
+    }
+
+    /// Cancels the task of a call answered without it; the task keeps its slot until it ends.
+    private func abandon(_ flight: InFlight) {
+        guard let task = flight.task else { return }
+        task.cancel()
+        abandonedTasks += 1
     }
 
     private func closeIfDrained() {
@@ -326,9 +360,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func checkTimeouts() {
         let now = NIODeadline.now()
         let config = runtime.configuration
+        if checkWriteStall(now) { return }
         switch state {
         case .awaitingPreface:
-            if now - connectedAt >= TimeAmount(config.prefaceTimeout) {
+            if tls, !handshakeDone, now - connectedAt >= TimeAmount(config.tlsHandshakeTimeout) {
+                // No GoAway: nothing can be sent before the handshake.
+                close(because: "no TLS handshake within \(config.tlsHandshakeTimeout) (tls-handshake-timeout)")
+            } else if now - connectedAt >= TimeAmount(config.prefaceTimeout) {
                 goAwayAndClose(Status(
                     .invalidArgument,
                     "no preface within \(config.prefaceTimeout) (preface-timeout); expected \(Preface.text)"))
@@ -343,6 +381,24 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .closed:
             break
         }
+    }
+
+    /// Closes the connection when replies have waited unsent, without any byte of them moving,
+    /// for the write timeout (the client stopped reading). True if it closed.
+    private func checkWriteStall(_ now: NIODeadline) -> Bool {
+        guard let context, !context.channel.isWritable else {
+            stalled = nil
+            return false
+        }
+        let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        guard let stalled, pending >= stalled.pending else {
+            self.stalled = (now, pending)
+            return false
+        }
+        let limit = runtime.configuration.writeTimeout
+        guard now - stalled.since >= TimeAmount(limit) else { return false }
+        close(because: "replies waited unsent for \(limit) (write-timeout): the client stopped reading")
+        return true
     }
 
     // MARK: Output
@@ -369,7 +425,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func goAwayAndClose(_ status: Status) {
+    /// Sends GoAway and closes once it is out, or after `within` (the close timeout) whether or
+    /// not it got out: a client that does not read, or a TLS handshake that never ends, holds
+    /// the write back for ever.
+    private func goAwayAndClose(_ status: Status, within: Duration? = nil) {
         guard state != .closed, let context else { return }
         state = .closed
         logger.debug("closing connection", metadata: ["status": "\(status)"])
@@ -377,7 +436,25 @@ final class ConnectionHandler: ChannelInboundHandler {
         let buffer = output
         output = context.channel.allocator.buffer(capacity: 0)
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in bound.value.close(promise: nil) }
+        let written = context.writeAndFlush(wrapOutboundOut(buffer))
+        let grace = within ?? runtime.configuration.closeTimeout
+        if grace <= .zero {
+            context.close(promise: nil)
+            return
+        }
+        let deadline = context.eventLoop.scheduleTask(in: TimeAmount(grace)) { bound.value.close(promise: nil) }
+        written.whenComplete { _ in
+            deadline.cancel()
+            bound.value.close(promise: nil)
+        }
+    }
+
+    /// Closes at once, without a GoAway (none could get out).
+    private func close(because reason: String) {
+        guard state != .closed, let context else { return }
+        state = .closed
+        logger.debug("closing connection", metadata: ["reason": "\(reason)"])
+        context.close(promise: nil)
     }
 }
 

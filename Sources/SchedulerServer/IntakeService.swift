@@ -121,7 +121,7 @@ struct IntakeService {
                     field: "close_early")
             }
             let allocator = try inputs.allocator()
-            let result = allocator.run()
+            let result = try allocator.runUnlessCancelled()
             let response = Self.summary(allocator, result, dryRun: request.dryRun)
             if request.dryRun {
                 // Nothing changes, but every child's application was read: that is audited.
@@ -190,9 +190,9 @@ struct IntakeService {
             let offers = Dictionary(uniqueKeysWithValues: run.offers.map { ($0.id, $0) })
             let round = run.round
             var response = ConfirmPlacementsResponse()
-            // 1. Book each child's placement: its own change, with a key of its own (child and offer),
-            //    so a retried call books nobody twice.
-            var booked: [(child: String, offer: IntakeOffer, placementID: String)] = []
+            // Who can be confirmed is decided first (reads only); then every placement and its
+            // confirmation are made in one transaction: all of them commit, or none.
+            var confirmations: [IntakeConfirmation] = []
             for child in children {
                 guard let seat = try await run.ask({ try $0.seat(of: child) }), let offer = offers[seat.offerID] else {
                     response.refused.append(RefusedConfirmationMessage(childID: child, reason: "holds no place in this round"))
@@ -220,51 +220,20 @@ struct IntakeService {
                     }
                     continue
                 }
-                let booking = BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)
-                do {
-                    let outcome = try await store.bookPlace(booking, context: context.mutation(part: "\(child)@\(offer.id)"), authorize: { parties in
-                        try access.checkNursery(principal, parties.nursery)
-                    }, reply: { try WireCodec.encode(PlacementMessage($0, nurseryID: $0.nurseryID)) })
-                    let placement = try WireCodec.decode(PlacementMessage.self, from: NurseryService.reply(outcome))
-                    booked.append((child, offer, placement.id))
-                } catch let refusal as BookingRefused {
-                    response.refused.append(RefusedConfirmationMessage(
-                        childID: child, reason: "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"))
-                } catch let error as SchedulerError where error.field == "child_id" {
-                    // An earlier attempt (under another key) booked it already: that placement is the one.
-                    if let existing = try await Self.placement(store, child: child, offer: offer, round: round) {
-                        booked.append((child, offer, existing.id))
-                    } else {
-                        response.refused.append(RefusedConfirmationMessage(childID: child, reason: error.message))
-                    }
-                } catch let error as SchedulerError {
-                    response.refused.append(RefusedConfirmationMessage(childID: child, reason: error.message))
-                }
+                confirmations.append(IntakeConfirmation(
+                    childID: child, offerID: offer.id,
+                    booking: BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)))
             }
-            // 2. Mark them confirmed, all in one event batch (one replay). If the state moved on
-            //    meanwhile (a child took another place), each goes on its own, and a child who can no
-            //    longer be confirmed has the placement just booked cancelled again.
-            let at = context.now().millisecondsSince1970
-            let events = booked.map { IntakeEventRecord(event: .confirm(child: $0.child, offer: $0.offer.id), at: at) }
-            var confirmedNow = Set<String>()
-            do {
-                if !events.isEmpty { _ = try await run.append(context, events, part: "confirm") }
-                confirmedNow = Set(booked.map(\.child))
-            } catch let error as SchedulerError where error.code == .failedPrecondition {
-                for (entry, event) in zip(booked, events) {
-                    do {
-                        _ = try await run.append(context, [event], part: "confirm#\(entry.child)")
-                        confirmedNow.insert(entry.child)
-                    } catch let refusal as SchedulerError {
-                        _ = try? await store.cancelPlacement(id: entry.placementID, context: context.mutation(part: "undo#\(entry.child)")) { _ in [] }
-                        response.refused.append(RefusedConfirmationMessage(childID: entry.child, reason: refusal.message))
-                    }
-                }
-            }
-            for entry in booked where confirmedNow.contains(entry.child) {
-                response.confirmed.append(ConfirmedPlacementMessage(childID: entry.child, offerID: entry.offer.id, placementID: entry.placementID))
-            }
-            return try WireCodec.encode(response)
+            guard !confirmations.isEmpty else { return try WireCodec.encode(response) }
+            let decided = response
+            return try await run.confirm(context, confirmations, at: context.now().millisecondsSince1970, authorize: { parties in
+                try access.checkNursery(principal, parties.nursery)
+            }, reply: { done in
+                var response = decided
+                response.confirmed += done.placed.map { ConfirmedPlacementMessage(childID: $0.childID, offerID: $0.offerID, placementID: $0.placementID) }
+                response.refused += done.refused.map { RefusedConfirmationMessage(childID: $0.childID, reason: $0.reason) }
+                return try WireCodec.encode(response)
+            })
         }
 
         registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
@@ -292,7 +261,7 @@ struct IntakeService {
             if round.state == .open {
                 // Before the run: what a run now would give (the whole round is computed, as a dry run).
                 let allocator = try await store.intakeInputs(roundID: roundID).allocator()
-                guard let explained = allocator.explain(child: childID, offer: offerID, in: allocator.run()) else { throw notApplied }
+                guard let explained = allocator.explain(child: childID, offer: offerID, in: try allocator.runUnlessCancelled()) else { throw notApplied }
                 explanation = explained
                 text = "If the round ran now: " + explanation.sentence(name: child.givenName)
             } else {

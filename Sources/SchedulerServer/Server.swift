@@ -22,7 +22,7 @@ public final class Server: Service, Sendable {
     private let tlsContext: NIOSSLContext?
 
     /// The TLS context of the TCP listeners; a file that cannot be read or parsed is named.
-    static func tlsContext(_ files: ServerConfiguration.TLSFiles) throws -> NIOSSLContext {
+    static func tlsContext(_ files: ServerConfiguration.TLSFiles, closeTimeout: Duration = .seconds(5)) throws -> NIOSSLContext {
         let chain: [NIOSSLCertificate]
         do {
             chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
@@ -40,6 +40,8 @@ public final class Server: Service, Sendable {
         }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        // A peer that never answers close_notify holds its descriptor no longer than this.
+        configuration.shutdownTimeout = TimeAmount(closeTimeout)
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
@@ -65,7 +67,7 @@ public final class Server: Service, Sendable {
         let methods = try MethodTable(handlers: registry.handlers)
         runtime = ServerRuntime(
             configuration: configuration, methods: methods, store: store, tokens: tokens, logger: logger, now: now)
-        tlsContext = try configuration.tls.map(Self.tlsContext)
+        tlsContext = try configuration.tls.map { try Self.tlsContext($0, closeTimeout: configuration.closeTimeout) }
         let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         stopped = group.next().makePromise()
@@ -93,7 +95,7 @@ public final class Server: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
-                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime))
+                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime, tls: tls != nil))
                     }
                 }
         }
@@ -169,10 +171,14 @@ public final class Server: Service, Sendable {
         let listenersClosed = listeners.map { $0.close() }
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DrainEvent.begin) }
         let closed = channels.map(\.closeFuture) + listenersClosed
+        let stopped = self.stopped
+        // When the drain timeout passes, what is left is cancelled and closed; a second later
+        // the server stops whatever its connections are still doing (a TLS close_notify that is
+        // never answered, say): SIGTERM ends the process within the drain timeout and a second.
         let drainTimer = eventLoop.scheduleTask(in: TimeAmount(runtime.configuration.drainTimeout)) {
             for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DrainEvent.force) }
+            eventLoop.scheduleTask(in: .seconds(1)) { stopped.succeed() }
         }
-        let stopped = self.stopped
         EventLoopFuture.andAllComplete(closed, on: eventLoop).whenComplete { _ in
             drainTimer.cancel()
             stopped.succeed()

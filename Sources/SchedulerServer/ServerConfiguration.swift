@@ -22,12 +22,23 @@ public struct ServerConfiguration: Sendable {
     public var maxCallsInFlight = 100
     /// Open connections before new ones are refused with a GoAway.
     public var maxConnections = 4096
+    /// Open connections from one client IP address before its new ones are refused (Unix
+    /// socket clients are not counted: the socket's permissions already admit only one user).
+    public var maxConnectionsPerAddress = 256
     /// Time a new connection has to send the 8-byte preface.
     public var prefaceTimeout: Duration = .seconds(10)
     /// Time a started frame has to arrive completely.
     public var partialFrameTimeout: Duration = .seconds(30)
-    /// Time a connection may stay silent with no call in flight.
+    /// Time a connection may go without a call (pings do not count) with no call in flight.
     public var idleTimeout: Duration = .seconds(300)
+    /// Time a TLS connection has to finish its handshake.
+    public var tlsHandshakeTimeout: Duration = .seconds(10)
+    /// Time replies may wait unsent without any of them moving (the client stopped reading)
+    /// before the connection is closed.
+    public var writeTimeout: Duration = .seconds(30)
+    /// Time a connection that is being sent away (GoAway) has to take it before it is closed
+    /// whether or not the GoAway got out; also bounds TLS's close_notify exchange.
+    public var closeTimeout: Duration = .seconds(5)
     /// On shutdown, time calls already started have to finish.
     public var drainTimeout: Duration = .seconds(30)
     /// Number of event loop threads; 0 means one per core.

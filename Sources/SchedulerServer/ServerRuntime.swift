@@ -14,7 +14,7 @@ final class ServerRuntime: Sendable {
     let store: any Store
     let logger: Logger
     let now: @Sendable () -> Date
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections = Mutex(Connections())
     let tokens: TokenCache
     private let draining = Atomic<Bool>(false)
 
@@ -30,20 +30,58 @@ final class ServerRuntime: Sendable {
         self.now = now
     }
 
-    /// Registers a new connection; false when the connection limit is reached.
-    func admit(_ channel: any Channel) -> Bool {
-        channels.withLock { channels in
-            guard channels.count < configuration.maxConnections else { return false }
-            channels[ObjectIdentifier(channel)] = channel
-            return true
+    /// Every accepted socket until it closes: the admitted ones (by client address too) and
+    /// the ones being refused, which still hold a descriptor while their GoAway goes out.
+    private struct Connections {
+        var open: [ObjectIdentifier: (channel: any Channel, address: String?)] = [:]
+        var byAddress: [String: Int] = [:]
+        var refusing: Set<ObjectIdentifier> = []
+    }
+
+    /// Connections being refused at most at once; beyond, new ones are closed without a GoAway.
+    static let maxRefusing = 256
+
+    enum Admission {
+        case admitted
+        /// Over a limit: send this GoAway, then close.
+        case refused(Status)
+        /// Over a limit while many refusals are already under way: close at once.
+        case dropped
+    }
+
+    /// Registers a new connection, or says why it is refused. `address` is the client's IP
+    /// address (nil for Unix sockets, which have no per-address limit).
+    func admit(_ channel: any Channel, address: String?) -> Admission {
+        let id = ObjectIdentifier(channel)
+        let limits = configuration
+        return connections.withLock { state in
+            let refusal: Status
+            if state.open.count >= limits.maxConnections {
+                refusal = Status(.resourceExhausted, "the server has reached its connection limit of \(limits.maxConnections) (max-connections); try again later")
+            } else if let address, state.byAddress[address, default: 0] >= limits.maxConnectionsPerAddress {
+                refusal = Status(.resourceExhausted, "too many connections from your address (limit \(limits.maxConnectionsPerAddress), max-connections-per-address); close some or try again later")
+            } else {
+                state.open[id] = (channel, address)
+                if let address { state.byAddress[address, default: 0] += 1 }
+                return .admitted
+            }
+            guard state.refusing.count < Self.maxRefusing else { return .dropped }
+            state.refusing.insert(id)
+            return .refused(refusal)
         }
     }
 
     func remove(_ channel: any Channel) {
-        _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        let id = ObjectIdentifier(channel)
+        connections.withLock { state in
+            state.refusing.remove(id)
+            guard let (_, address) = state.open.removeValue(forKey: id), let address else { return }
+            let left = state.byAddress[address, default: 1] - 1
+            state.byAddress[address] = left > 0 ? left : nil
+        }
     }
 
-    var openChannels: [any Channel] { channels.withLock { Array($0.values) } }
+    var openChannels: [any Channel] { connections.withLock { $0.open.values.map(\.channel) } }
 
     var isDraining: Bool { draining.load(ordering: .acquiring) }
 

@@ -141,6 +141,32 @@ struct StoredIntakeRun {
         return holders.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// Books and confirms the children of `confirmations` in one transaction (see
+    /// `IntakeStore.confirmIntakePlacements`): the confirm events are checked by replaying the
+    /// stored ones, as `append` does. Rows the replay needs that are not loaded yet are loaded
+    /// and the whole confirmation tried again.
+    mutating func confirm(
+        _ context: CallContext, _ confirmations: [IntakeConfirmation], at: Int64, authorize: @escaping @Sendable (BookingParties) throws -> Void,
+        reply: @escaping @Sendable (IntakeConfirmed) throws -> [UInt8]
+    ) async throws -> [UInt8] {
+        let planned = confirmations.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }
+        try await prefetch(try await store.intakeEvents(roundID: round.id) + planned, also: [])
+        while true {
+            let source = loaded
+            do {
+                let outcome = try await store.confirmIntakePlacements(
+                    roundID: round.id, confirmations, at: at, context: context.mutation(), authorize: authorize,
+                    check: { stored, new in
+                        var waitlist = try IntakeWaitlist.replay(source: source, events: stored.map { ($0.event, $0.at) }, now: new.first?.at ?? 0)
+                        for event in new { try waitlist.apply(event.event, at: event.at) }
+                    }, reply: reply)
+                return NurseryService.reply(outcome)
+            } catch let needs as IntakeRunNeeds {
+                try await load(needs)
+            }
+        }
+    }
+
     /// Appends events in one transaction after replaying the stored ones with them there (so two
     /// servers cannot both hand out one freed place); the reply is the moves they caused. Rows the
     /// replay touches that are not loaded yet are loaded and the append tried again.

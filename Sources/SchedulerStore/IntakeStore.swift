@@ -74,6 +74,49 @@ public protocol IntakeStore: Sendable {
         check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
         reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
     ) async throws -> Mutated<[IntakeEventRecord]>
+    /// Confirms places of a round that has run, in one transaction: each child's placement is
+    /// booked and its confirm event appended together, so no placement is left without its
+    /// confirmation, nor a confirmation without its placement. A child whose event does not
+    /// replay (`check` refuses it with FAILED_PRECONDITION) or whose booking is refused (no room,
+    /// a clash, `authorize`) is left out and named in `refused`; the rest commit together or
+    /// not at all. Events are stamped `at` (moved up as `appendIntakeEvents` does).
+    func confirmIntakePlacements(
+        roundID: String, _ confirmations: [IntakeConfirmation], at: Int64, context: MutationContext,
+        authorize: @escaping @Sendable (BookingParties) throws -> Void,
+        check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable (IntakeConfirmed) throws -> [UInt8]
+    ) async throws -> Mutated<IntakeConfirmed>
+}
+
+/// A child to confirm at the offer they hold, and the placement that books it.
+public struct IntakeConfirmation: Sendable, Hashable {
+    public var childID: String
+    public var offerID: String
+    public var booking: BookingInput
+
+    public init(childID: String, offerID: String, booking: BookingInput) {
+        self.childID = childID
+        self.offerID = offerID
+        self.booking = booking
+    }
+}
+
+/// What `confirmIntakePlacements` did: the placements booked (child, offer, placement id) and
+/// the children left out, with the reason.
+public struct IntakeConfirmed: Sendable, Hashable {
+    public struct Placed: Sendable, Hashable {
+        public var childID: String
+        public var offerID: String
+        public var placementID: String
+    }
+
+    public struct Refused: Sendable, Hashable {
+        public var childID: String
+        public var reason: String
+    }
+
+    public var placed: [Placed] = []
+    public var refused: [Refused] = []
 }
 
 /// An offer's fill as a run left it.
@@ -336,6 +379,50 @@ extension StoreRules {
     static func stamped(_ events: [IntakeEventRecord], after stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
         let floor = stored.last?.at ?? Int64.min
         return events.map { IntakeEventRecord(event: $0.event, at: max($0.at, floor)) }
+    }
+
+    /// The confirm events of `confirmations` that replay after `stored`: all of them, or, when
+    /// the batch does not, each in turn after those accepted before it; the others are refused.
+    static func replayable(
+        _ confirmations: [IntakeConfirmation], at: Int64, stored: [IntakeEventRecord],
+        check: (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void
+    ) throws -> (accepted: [IntakeConfirmation], refused: [IntakeConfirmed.Refused]) {
+        func events(_ list: [IntakeConfirmation]) -> [IntakeEventRecord] {
+            stamped(list.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }, after: stored)
+        }
+        do {
+            try check(stored, events(confirmations))
+            return (confirmations, [])
+        } catch let error as SchedulerError where error.code == .failedPrecondition {
+            var accepted: [IntakeConfirmation] = [], refused: [IntakeConfirmed.Refused] = []
+            for confirmation in confirmations {
+                do {
+                    try check(stored, events(accepted + [confirmation]))
+                    accepted.append(confirmation)
+                } catch let refusal as SchedulerError where refusal.code == .failedPrecondition {
+                    refused.append(IntakeConfirmed.Refused(childID: confirmation.childID, reason: refusal.message))
+                }
+            }
+            return (accepted, refused)
+        }
+    }
+
+    /// Why a confirmation's booking was refused, for `IntakeConfirmed.refused`; nil for an error
+    /// that must fail the whole confirmation (a broken store, say).
+    static func bookingRefusal(_ error: any Error) -> String? {
+        switch error {
+        case let refusal as BookingRefused:
+            return "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"
+        case let error as SchedulerError where error.code != .internal && error.code != .unavailable && error.code != .deadlineExceeded && error.code != .cancelled:
+            return error.message
+        default:
+            return nil
+        }
+    }
+
+    /// The confirm events of the placements booked, stamped after `stored`.
+    static func confirmEvents(_ placed: [IntakeConfirmed.Placed], at: Int64, stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
+        stamped(placed.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }, after: stored)
     }
 
     static func allocatedRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {

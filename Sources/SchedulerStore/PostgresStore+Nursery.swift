@@ -370,62 +370,69 @@ extension PostgresStore {
         reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { tx in
-            // The child's row is locked (two bookings of one child cannot both pass the overlap
-            // check), its family's shared (its kind cannot change while the booking decides).
-            guard let childRow = try await tx.row("""
-                SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
-                FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id
-                WHERE c.id = \(booking.childID) FOR UPDATE OF c FOR SHARE OF f
-                """)
-            else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
-            let child = try Self.child(childRow), family = try Self.family(childRow, at: 5)
-            // The child's other placements (its lock keeps them as they are), checked before the
-            // group is locked, so the group's lock is held for as few statements as possible.
-            let held = try await tx.rows("""
-                SELECT \(unescaped: Self.placementColumns) FROM placement WHERE child_id = \(child.id) AND state = 'active'
-                AND (last_day IS NULL OR last_day >= \(booking.first.dayNumber))
-                AND (\(booking.last?.dayNumber)::bigint IS NULL OR first_day <= \(booking.last?.dayNumber))
-                """).map(Self.placement)
-            // The nursery's key, shared: its calendar cannot change until this booking is done.
-            guard let nurseryRow = try await tx.row("""
-                SELECT \(unescaped: Self.nurseryColumns) FROM nursery
-                WHERE id = (SELECT nursery_id FROM nursery_group WHERE id = \(booking.groupID)) FOR KEY SHARE
-                """)
-            else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
-            let nursery = try Self.nursery(nurseryRow)
-            // Then the group's row: every booking, end and cancel of the group waits here in turn.
-            let (group, version) = try StoreRules.require(try await fetchGroup(tx, booking.groupID, lock: true), "group", booking.groupID, field: "group_id")
-            try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
-            try StoreRules.checkSameSite(family: family, nursery: nursery)
-            let today = StoreRules.today(timeZone: try childRow.text(11), now: context.now)
-            let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
-            var nurseries = [nursery.id: nursery]
-            for other in held where nurseries[other.nurseryID] == nil {
-                nurseries[other.nurseryID] = try await fetchNursery(tx, other.nurseryID)
-            }
-            try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
-            let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
-            var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
-            if try !StoreRules.fits(request, group: group, nursery: nursery, ledger: ledger) {
-                // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
-                let all = try await ledgers(tx, nursery: nursery)
-                throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked }))
-            }
-            let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
-            // The row and the version bump in one statement (one round trip under the group's lock).
-            try await tx.run("""
-                WITH added AS (
-                    INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
-                    VALUES (\(placement.id), \(child.id), \(group.id), \(nursery.id), \(family.kind.rawValue), \(booking.first.dayNumber),
-                            \(booking.last?.dayNumber), \(Int(booking.pattern.bits)), 'active')
-                )
-                UPDATE nursery_group SET ledger_version = \(Int(version + 1)) WHERE id = \(group.id)
-                """)
-            ledger.add(placement.span)
-            tx.ledgersAfterCommit.append((group.id, version + 1, ledger))
-            return (placement, StoreRules.bookingRecords(placement) + correction)
+            try await self.book(tx, booking, now: context.now, authorize: authorize)
         }
+    }
+
+    /// Books one placement inside the caller's transaction; every refusal comes before the first write.
+    func book(
+        _ tx: PostgresTransaction, _ booking: BookingInput, now: Date, authorize: (BookingParties) throws -> Void
+    ) async throws -> (Placement, records: [String]) {
+        // The child's row is locked (two bookings of one child cannot both pass the overlap
+        // check), its family's shared (its kind cannot change while the booking decides).
+        guard let childRow = try await tx.row("""
+            SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                   f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
+            FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id
+            WHERE c.id = \(booking.childID) FOR UPDATE OF c FOR SHARE OF f
+            """)
+        else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
+        let child = try Self.child(childRow), family = try Self.family(childRow, at: 5)
+        // The child's other placements (its lock keeps them as they are), checked before the
+        // group is locked, so the group's lock is held for as few statements as possible.
+        let held = try await tx.rows("""
+            SELECT \(unescaped: Self.placementColumns) FROM placement WHERE child_id = \(child.id) AND state = 'active'
+            AND (last_day IS NULL OR last_day >= \(booking.first.dayNumber))
+            AND (\(booking.last?.dayNumber)::bigint IS NULL OR first_day <= \(booking.last?.dayNumber))
+            """).map(Self.placement)
+        // The nursery's key, shared: its calendar cannot change until this booking is done.
+        guard let nurseryRow = try await tx.row("""
+            SELECT \(unescaped: Self.nurseryColumns) FROM nursery
+            WHERE id = (SELECT nursery_id FROM nursery_group WHERE id = \(booking.groupID)) FOR KEY SHARE
+            """)
+        else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
+        let nursery = try Self.nursery(nurseryRow)
+        // Then the group's row: every booking, end and cancel of the group waits here in turn.
+        let (group, version) = try StoreRules.require(try await fetchGroup(tx, booking.groupID, lock: true), "group", booking.groupID, field: "group_id")
+        try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
+        try StoreRules.checkSameSite(family: family, nursery: nursery)
+        let today = StoreRules.today(timeZone: try childRow.text(11), now: now)
+        let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
+        var nurseries = [nursery.id: nursery]
+        for other in held where nurseries[other.nurseryID] == nil {
+            nurseries[other.nurseryID] = try await fetchNursery(tx, other.nurseryID)
+        }
+        try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
+        let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
+        var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
+        if try !StoreRules.fits(request, group: group, nursery: nursery, ledger: ledger) {
+            // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
+            let all = try await ledgers(tx, nursery: nursery)
+            throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked }))
+        }
+        let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
+        // The row and the version bump in one statement (one round trip under the group's lock).
+        try await tx.run("""
+            WITH added AS (
+                INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
+                VALUES (\(placement.id), \(child.id), \(group.id), \(nursery.id), \(family.kind.rawValue), \(booking.first.dayNumber),
+                        \(booking.last?.dayNumber), \(Int(booking.pattern.bits)), 'active')
+            )
+            UPDATE nursery_group SET ledger_version = \(Int(version + 1)) WHERE id = \(group.id)
+            """)
+        ledger.add(placement.span)
+        tx.ledgersAfterCommit.append((group.id, version + 1, ledger))
+        return (placement, StoreRules.bookingRecords(placement) + correction)
     }
 
     /// Locks the placement's group, then the placement, and replaces both the row and its share of the ledger.

@@ -422,13 +422,46 @@ extension SQLiteStore {
             let stored = try Self.events(db, roundID)
             let events = StoreRules.stamped(events, after: stored)
             try check(stored, events)
-            for (offset, event) in events.enumerated() {
-                let columns = event.columns
-                try db.run(
-                    sql: "INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [roundID, stored.count + offset + 1, columns.kind, columns.child, columns.offer, columns.accept, event.at])
-            }
+            try Self.insert(db, roundID, events, after: stored.count)
             return (events, ["intake_round:\(roundID)"] + events.map { "child:\($0.columns.child)" })
+        }
+    }
+
+    private static func insert(_ db: Database, _ roundID: String, _ events: [IntakeEventRecord], after count: Int) throws {
+        for (offset, event) in events.enumerated() {
+            let columns = event.columns
+            try db.run(
+                sql: "INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [roundID, count + offset + 1, columns.kind, columns.child, columns.offer, columns.accept, event.at])
+        }
+    }
+
+    public func confirmIntakePlacements(
+        roundID: String, _ confirmations: [IntakeConfirmation], at: Int64, context: MutationContext,
+        authorize: @escaping @Sendable (BookingParties) throws -> Void,
+        check: @escaping @Sendable (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void,
+        reply: @escaping @Sendable (IntakeConfirmed) throws -> [UInt8]
+    ) async throws -> Mutated<IntakeConfirmed> {
+        try await mutate(context, reply: reply) { db, batch in
+            _ = try StoreRules.allocatedRound(try Self.fetchRound(db, roundID), roundID)
+            let stored = try Self.events(db, roundID)
+            let (accepted, refused) = try StoreRules.replayable(confirmations, at: at, stored: stored, check: check)
+            var confirmed = IntakeConfirmed(refused: refused)
+            var records: [String] = []
+            for confirmation in accepted {
+                do {
+                    let (placement, booked) = try self.book(db, batch: batch, confirmation.booking, now: context.now, authorize: authorize)
+                    confirmed.placed.append(.init(childID: confirmation.childID, offerID: confirmation.offerID, placementID: placement.id))
+                    records += booked
+                } catch {
+                    guard let reason = StoreRules.bookingRefusal(error) else { throw error }
+                    confirmed.refused.append(.init(childID: confirmation.childID, reason: reason))
+                }
+            }
+            let events = StoreRules.confirmEvents(confirmed.placed, at: at, stored: stored)
+            if events.count != accepted.count { try check(stored, events) }
+            try Self.insert(db, roundID, events, after: stored.count)
+            return (confirmed, ["intake_round:\(roundID)"] + records + events.map { "child:\($0.columns.child)" })
         }
     }
 }

@@ -493,73 +493,80 @@ extension SQLiteStore {
         reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
-            // Two joined reads give the child with its family and the group with its nursery.
-            guard let childRow = try db.row(
-                sql: """
-                    SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                           f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
-                    FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id WHERE c.id = ?
-                    """,
-                arguments: [booking.childID])
-            else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
-            let child = Child(
-                id: childRow[0], familyID: childRow[1], givenName: childRow[2], birthDate: CivilDate(dayNumber: childRow[3]),
-                specialNeeds: childRow[4])
-            let family = Family(
-                id: child.familyID, siteID: childRow[5], kind: FamilyKind(rawValue: childRow[6]) ?? .local,
-                singleParent: childRow[7], parentsWorking: childRow[8], contactRef: childRow[9])
-            guard let groupRow = try db.row(
-                sql: """
-                    SELECT g.id, g.nursery_id, g.name, g.min_age_months, g.max_age_months, g.capacity, g.reserved_sos,
-                           g.reserved_local, g.ledger_version, n.site_id, n.name, n.open_weekdays, n.closures, n.morning, n.afternoon
-                    FROM nursery_group g JOIN nursery n ON n.id = g.nursery_id WHERE g.id = ?
-                    """,
-                arguments: [booking.groupID])
-            else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
-            let group = Group(
-                id: groupRow[0], nurseryID: groupRow[1], name: groupRow[2], minAgeMonths: groupRow[3], maxAgeMonths: groupRow[4],
-                capacity: groupRow[5], reservedSOS: groupRow[6], reservedLocal: groupRow[7])
-            let version: Int64 = groupRow[8]
-            let nursery = StoreRules.nursery(
-                id: group.nurseryID, siteID: groupRow[9], name: groupRow[10], weekdayBits: groupRow[11], closures: groupRow[12],
-                morning: groupRow[13], afternoon: groupRow[14])
-            try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
-            try StoreRules.checkSameSite(family: family, nursery: nursery)
-            let today = StoreRules.today(timeZone: childRow[10], now: context.now)
-            let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
-            // A child holds one place at a time: no two of its placements share a session.
-            let held = try db.rows(
-                sql: """
-                    SELECT * FROM placement WHERE child_id = ? AND state = 'active'
-                    AND (last_day IS NULL OR last_day >= ?) AND (? IS NULL OR first_day <= ?)
-                    """,
-                arguments: [child.id, booking.first.dayNumber, booking.last?.dayNumber, booking.last?.dayNumber]
-            ).map(Self.placement)
-            var nurseries = [nursery.id: nursery]
-            for other in held where nurseries[other.nurseryID] == nil {
-                nurseries[other.nurseryID] = try Self.fetchNursery(db, other.nurseryID)
-            }
-            try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
-            let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
-            // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
-            // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
-            let fits = try StoreRules.fits(request, group: group, nursery: nursery, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch))
-            if !fits {
-                let all = try self.ledgers(db, nursery: nursery, batch: batch)
-                throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers))
-            }
-            let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
-            try db.run(
-                sql: """
-                    INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
-                    """,
-                arguments: [placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
-                            booking.last?.dayNumber, Int(booking.pattern.bits)])
-            let span = placement.span
-            try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
-            return (placement, StoreRules.bookingRecords(placement) + correction)
+            try self.book(db, batch: batch, booking, now: context.now, authorize: authorize)
         }
+    }
+
+    /// Books one placement inside the caller's transaction; every refusal comes before the first write.
+    func book(
+        _ db: Database, batch: WriteBatcher.Batch, _ booking: BookingInput, now: Date, authorize: (BookingParties) throws -> Void
+    ) throws -> (Placement, records: [String]) {
+        // Two joined reads give the child with its family and the group with its nursery.
+        guard let childRow = try db.row(
+            sql: """
+                SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                       f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
+                FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id WHERE c.id = ?
+                """,
+            arguments: [booking.childID])
+        else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
+        let child = Child(
+            id: childRow[0], familyID: childRow[1], givenName: childRow[2], birthDate: CivilDate(dayNumber: childRow[3]),
+            specialNeeds: childRow[4])
+        let family = Family(
+            id: child.familyID, siteID: childRow[5], kind: FamilyKind(rawValue: childRow[6]) ?? .local,
+            singleParent: childRow[7], parentsWorking: childRow[8], contactRef: childRow[9])
+        guard let groupRow = try db.row(
+            sql: """
+                SELECT g.id, g.nursery_id, g.name, g.min_age_months, g.max_age_months, g.capacity, g.reserved_sos,
+                       g.reserved_local, g.ledger_version, n.site_id, n.name, n.open_weekdays, n.closures, n.morning, n.afternoon
+                FROM nursery_group g JOIN nursery n ON n.id = g.nursery_id WHERE g.id = ?
+                """,
+            arguments: [booking.groupID])
+        else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
+        let group = Group(
+            id: groupRow[0], nurseryID: groupRow[1], name: groupRow[2], minAgeMonths: groupRow[3], maxAgeMonths: groupRow[4],
+            capacity: groupRow[5], reservedSOS: groupRow[6], reservedLocal: groupRow[7])
+        let version: Int64 = groupRow[8]
+        let nursery = StoreRules.nursery(
+            id: group.nurseryID, siteID: groupRow[9], name: groupRow[10], weekdayBits: groupRow[11], closures: groupRow[12],
+            morning: groupRow[13], afternoon: groupRow[14])
+        try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
+        try StoreRules.checkSameSite(family: family, nursery: nursery)
+        let today = StoreRules.today(timeZone: childRow[10], now: now)
+        let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
+        // A child holds one place at a time: no two of its placements share a session.
+        let held = try db.rows(
+            sql: """
+                SELECT * FROM placement WHERE child_id = ? AND state = 'active'
+                AND (last_day IS NULL OR last_day >= ?) AND (? IS NULL OR first_day <= ?)
+                """,
+            arguments: [child.id, booking.first.dayNumber, booking.last?.dayNumber, booking.last?.dayNumber]
+        ).map(Self.placement)
+        var nurseries = [nursery.id: nursery]
+        for other in held where nurseries[other.nurseryID] == nil {
+            nurseries[other.nurseryID] = try Self.fetchNursery(db, other.nurseryID)
+        }
+        try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
+        let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
+        // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
+        // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
+        let fits = try StoreRules.fits(request, group: group, nursery: nursery, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch))
+        if !fits {
+            let all = try self.ledgers(db, nursery: nursery, batch: batch)
+            throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers))
+        }
+        let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
+        try db.run(
+            sql: """
+                INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
+                """,
+            arguments: [placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
+                        booking.last?.dayNumber, Int(booking.pattern.bits)])
+        let span = placement.span
+        try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
+        return (placement, StoreRules.bookingRecords(placement) + correction)
     }
 
     /// Replaces a placement's row and its share of the ledger.

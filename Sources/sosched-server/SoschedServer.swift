@@ -103,14 +103,26 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Open connections.")
     var maxConnections: Int = 4096
 
+    @Option(help: "Open connections from one client IP address (Unix socket clients are not counted).")
+    var maxConnectionsPerAddress: Int = 256
+
     @Option(help: "Seconds a new connection has to send the preface.")
     var prefaceTimeout: Double = 10
 
     @Option(help: "Seconds a started frame has to arrive completely.")
     var partialFrameTimeout: Double = 30
 
-    @Option(help: "Seconds a connection may stay silent with no call in flight.")
+    @Option(help: "Seconds a connection may go without a call (pings do not count) with no call in flight.")
     var idleTimeout: Double = 300
+
+    @Option(help: "Seconds a TLS connection has to finish its handshake.")
+    var tlsHandshakeTimeout: Double = 10
+
+    @Option(help: "Seconds replies may wait unsent without moving (the client stopped reading) before the connection is closed.")
+    var writeTimeout: Double = 30
+
+    @Option(help: "Seconds a connection being sent away has to take its GoAway before it is closed regardless.")
+    var closeTimeout: Double = 5
 
     @Option(help: "Seconds started calls have to finish on shutdown.")
     var drainTimeout: Double = 30
@@ -131,12 +143,14 @@ struct Serve: AsyncParsableCommand {
         for (name, value) in [
             ("--max-frame-bytes", maxFrameBytes), ("--decode-budget-bytes", decodeBudgetBytes),
             ("--max-calls-in-flight", maxCallsInFlight), ("--max-connections", maxConnections),
+            ("--max-connections-per-address", maxConnectionsPerAddress),
         ] where value <= 0 {
             throw ValidationError("\(name) must be a positive number")
         }
         for (name, value) in [
             ("--preface-timeout", prefaceTimeout), ("--partial-frame-timeout", partialFrameTimeout),
             ("--idle-timeout", idleTimeout), ("--drain-timeout", drainTimeout),
+            ("--tls-handshake-timeout", tlsHandshakeTimeout), ("--write-timeout", writeTimeout), ("--close-timeout", closeTimeout),
         ] where !(value.isFinite && value > 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds above 0 and at most 86400 (a day)")
         }
@@ -177,10 +191,14 @@ struct Serve: AsyncParsableCommand {
         configuration.decodeBudgetBytes = decodeBudgetBytes
         configuration.maxCallsInFlight = maxCallsInFlight
         configuration.maxConnections = maxConnections
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
         configuration.prefaceTimeout = .milliseconds(Int64(prefaceTimeout * 1000))
         configuration.partialFrameTimeout = .milliseconds(Int64(partialFrameTimeout * 1000))
         configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        configuration.tlsHandshakeTimeout = .milliseconds(Int64(tlsHandshakeTimeout * 1000))
+        configuration.writeTimeout = .milliseconds(Int64(writeTimeout * 1000))
+        configuration.closeTimeout = .milliseconds(Int64(closeTimeout * 1000))
         configuration.eventLoopThreads = threads
         if let tlsCert, let tlsKey { configuration.tls = .init(certificateChain: tlsCert, privateKey: tlsKey) }
 
@@ -192,17 +210,40 @@ struct Serve: AsyncParsableCommand {
             try? await store.close()
             throw ValidationError("--\(error.field ?? "tls"): \(error.message)")
         }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: IdempotencyJanitor(store: store, logger: logger)),
-                    .init(service: server),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
-        try await store.close()
-        logger.info("sosched-server stopped")
+        // Bounded: the server stops its connections by the drain timeout (and a second); the
+        // store gets two seconds to finish what it has started (a SQLite write waiting on a lock,
+        // a PostgreSQL statement), then the process exits anyway: both stores roll back an
+        // unfinished transaction, so nothing committed is lost.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: IdempotencyJanitor(store: store, logger: logger)), .init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(drainTimeout * 1000) + 2000)
+        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            logger.warning("services did not stop in time", metadata: ["error": "\(error)"])
+        }
+        if await Self.close(store, within: .seconds(2)) {
+            logger.info("sosched-server stopped")
+        } else {
+            logger.warning("sosched-server stopped; the store did not close within 2 s (its unfinished transaction rolls back)")
+        }
+    }
+
+    /// Closes the store, waiting at most `limit`: true if it closed.
+    static func close(_ store: any Store, within limit: Duration) async -> Bool {
+        let (outcomes, continuation) = AsyncStream<Bool>.makeStream()
+        Task {
+            let closed = (try? await store.close()) != nil
+            continuation.yield(closed)
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            continuation.yield(false)
+        }
+        for await closed in outcomes { return closed }
+        return false
     }
 }
 

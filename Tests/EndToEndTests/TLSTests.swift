@@ -5,21 +5,10 @@ import Testing
 /// TLS on the TCP listeners, through the real binaries, with a certificate made by openssl.
 @Suite(.timeLimit(.minutes(2)))
 struct TLSTests {
-    /// A self-signed certificate for localhost and 127.0.0.1, and its key.
-    func makeCertificate(in work: URL) async throws -> (certificate: String, key: String) {
-        let certificate = work.appendingPathComponent("server.pem").path, key = work.appendingPathComponent("server.key").path
-        let made = try await runProcess(URL(fileURLWithPath: "/usr/bin/openssl"), [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", certificate,
-            "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
-        guard made.status == 0 else { throw TestFailure("openssl could not make a certificate: \(made.stderr)") }
-        return (certificate, key)
-    }
-
     @Test func tcpListenersSpeakTLSAndUnixSocketsStayPlain() async throws {
         let work = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: work) }
-        let (certificate, key) = try await makeCertificate(in: work)
+        let (certificate, key) = try await TestCertificate.make(in: work)
         let data = work.appendingPathComponent("var")
         let made = try await runProcess(try Binaries.url("sosched-server"), ["token", "create", "--data", data.path, "--role", "admin"])
         let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
@@ -59,7 +48,7 @@ struct TLSTests {
     @Test func tlsOptionsAreChecked() async throws {
         let work = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: work) }
-        let (certificate, _) = try await makeCertificate(in: work)
+        let (certificate, _) = try await TestCertificate.make(in: work)
         let binary = try Binaries.url("sosched-server")
         let data = work.appendingPathComponent("var").path
         let half = try await runProcess(binary, ["serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", certificate])

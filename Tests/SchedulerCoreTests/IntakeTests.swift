@@ -112,6 +112,30 @@ struct IntakeAllocationTests {
         #expect(planted > 50 && caught == planted, "caught \(caught) of \(planted) planted mistakes")
     }
 
+    /// Issue 10 item 4: an allocation run by a cancelled task (its call timed out or was
+    /// cancelled) stops instead of finishing work nobody waits for; uncancelled, it finishes
+    /// with the same result as `run()`.
+    @Test func anAllocationStopsWhenItsTaskIsCancelled() async throws {
+        let offers = (0..<5).map { IntakeOffer(id: "o\($0)", groupID: "g\($0)", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: 100) }
+        let applications = (0..<40_000).map { number in
+            IntakeApplication(
+                childID: "c\(number)", familyKind: number % 3 == 0 ? .sos : .local, submittedAt: Int64(number),
+                ranking: (0..<5).map { "o\((number + $0) % 5)" })
+        }
+        let allocator = try IntakeAllocator(offers: offers, applications: applications, seed: 7)
+        let finished = try allocator.runUnlessCancelled()
+        #expect(finished.seats.count == 500)
+        #expect(finished.seats.mapValues(\.offerID) == allocator.run().seats.mapValues(\.offerID))
+        let cancelled = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return Result { () throws(CancellationError) in try allocator.runUnlessCancelled() }
+        }
+        switch await cancelled.value {
+        case .success: Issue.record("a cancelled allocation ran to the end")
+        case .failure: break
+        }
+    }
+
     /// domain.md's two cases, where chairs left a place empty or passed a child over.
     @Test func reservedPlacesAreFloorsNotChairs() throws {
         let offer = IntakeOffer(id: "A", groupID: "g", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: 2, reservedSOS: 1)

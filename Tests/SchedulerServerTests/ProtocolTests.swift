@@ -228,6 +228,130 @@ struct BadInputTests {
         }
     }
 
+    /// Issue 10 item 4: a call answered with DEADLINE_EXCEEDED keeps its slot while its work
+    /// goes on, so a loop of 1 ms deadlines cannot start unbounded work.
+    @Test func callsThatTimedOutHoldTheirSlotUntilTheirWorkEnds() async throws {
+        try await TestServer.with(configure: { $0.maxCallsInFlight = 2 }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let lock = try WriteLock(directory: server.directory)
+            for id in 1...2 { try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken, timeoutMs: 50)) }
+            let expired = [try await connection.nextReply(), try await connection.nextReply()]
+            #expect(Set(expired.map(\.callID)) == [1, 2])
+            #expect(expired.allSatisfy { $0.status.code == .deadlineExceeded })
+            // Both transactions still wait for the lock: no slot is free for a third call.
+            try await connection.send(call(3, "WhoAmI", token: server.adminToken))
+            let refused = try await connection.nextReply()
+            #expect(refused.callID == 3)
+            #expect(refused.status.code == .resourceExhausted, "\(refused.status)")
+            try lock.release()
+            // Once their work has ended (and committed nothing), the slots are free again.
+            var answered: Reply?
+            for id in 4...104 {
+                try await connection.send(call(UInt64(id), "WhoAmI", token: server.adminToken))
+                let reply = try await connection.nextReply()
+                if reply.status.isOK { answered = reply; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(answered != nil, "the slots of the timed-out calls never came back")
+            #expect(try await tokenCount(server) == 1)
+            await connection.close()
+        }
+    }
+
+    /// Issue 10 item 1: only calls keep a connection from its idle timeout; pings do not.
+    @Test func pingsDoNotKeepAConnectionFromItsIdleTimeout() async throws {
+        try await TestServer.with(configure: { $0.idleTimeout = .milliseconds(600) }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let started = ContinuousClock.now
+            var goAway: GoAway?
+            pinging: for opaque in 1...60 {
+                try? await connection.send(.ping(opaque: UInt64(opaque)))
+                while let event = try await connection.next(timeout: .milliseconds(100)) {
+                    if case .frame(.goAway(let sent)) = event { goAway = sent; break pinging }
+                    if event == .closed { break pinging }
+                }
+            }
+            let after = ContinuousClock.now - started
+            let sent = try #require(goAway, "a connection that only pings was never closed (\(after))")
+            #expect(sent.status.message.contains("idle-timeout"), "\(sent.status)")
+            #expect(after < .seconds(3))
+        }
+    }
+
+    /// Issue 10 item 1: a client that sends pings (or calls) and never reads its replies is
+    /// closed once they stop moving, not held for ever. Its idle and partial-frame timeouts
+    /// are two minutes here, so within the test's minute only the write timeout can close it.
+    @Test func aClientThatNeverReadsIsClosedAfterTheWriteTimeout() async throws {
+        try await TestServer.with(configure: {
+            $0.writeTimeout = .milliseconds(500)
+            $0.idleTimeout = .seconds(120)
+            $0.partialFrameTimeout = .seconds(120)
+        }) { server in
+            let (address, length) = PeerSocket.tcpAddress(port: server.port)
+            let fd = try #require(PeerSocket.connect(address, length: length) { fd in
+                PeerSocket.set(fd, SO_RCVBUF, 4096)
+                var timeout = timeval(tv_sec: 1, tv_usec: 0)
+                _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            })
+            defer { close(fd) }
+            var buffer = ByteBuffer()
+            for opaque in 0..<100_000 { FrameCodec.encode(.ping(opaque: UInt64(opaque)), into: &buffer) }
+            let flood = Array(buffer.readableBytesView)
+            // Pings until the server closes: the kernel's buffers on both sides take megabytes
+            // first, and a server slowed by other tests may stop reading for a while before its
+            // replies really stall. Blocking calls, on a thread of their own.
+            let (sent, hungUp) = try await PeerSocket.onThread { () -> (Int, Bool) in
+                guard PeerSocket.sendAll(fd, Array(Preface.bytes)) else { return (0, false) }
+                var sent = 0
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ContinuousClock.now < deadline {
+                    if PeerSocket.sendAll(fd, flood) {
+                        sent += flood.count
+                    } else if PeerSocket.waitForHangUp(fd, timeout: .seconds(1)) {
+                        return (sent, true)
+                    }
+                }
+                return (sent, false)
+            }
+            #expect(hungUp, "a client that never reads was not closed within a minute (sent \(sent) bytes)")
+        }
+    }
+
+    /// Issue 10 item 1: one client address cannot take every connection; others still get in.
+    @Test func connectionsFromOneAddressAreCapped() async throws {
+        try await TestServer.with(configure: { $0.maxConnectionsPerAddress = 3; $0.closeTimeout = .milliseconds(500) }) { server in
+            var held: [RawConnection] = []
+            for opaque in 1...3 {
+                let connection = try await RawConnection.connect(port: server.port)
+                try await connection.send(.ping(opaque: UInt64(opaque)))
+                #expect(try await connection.nextFrame() == .pong(opaque: UInt64(opaque)))
+                held.append(connection)
+            }
+            // (No preface: the server may have sent its GoAway and closed before one could go.)
+            let fourth = try await RawConnection.connect(port: server.port, sendPreface: false)
+            let refusal = try await fourth.expectGoAwayAndClose()
+            #expect(refusal.status.code == .resourceExhausted)
+            #expect(refusal.status.message.contains("max-connections-per-address"), "\(refusal.status)")
+            // Another address (127.0.0.2 is loopback too) is served.
+            let other = try await RawConnection.connect(port: server.port, source: "127.0.0.2")
+            try await other.send(.ping(opaque: 9))
+            #expect(try await other.nextFrame() == .pong(opaque: 9))
+            // A closed connection gives its place back.
+            await held[0].close()
+            var admitted = false
+            for _ in 1...50 where !admitted {
+                let again = try await RawConnection.connect(port: server.port, sendPreface: false)
+                try? await again.send(Array(Preface.bytes))
+                try? await again.send(.ping(opaque: 10))
+                if case .frame(.pong(10))? = try await again.next(timeout: .seconds(2)) { admitted = true }
+                await again.close()
+                if !admitted { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(admitted)
+            for connection in held.dropFirst() + [other] { await connection.close() }
+        }
+    }
+
     @Test func silentAndSlowClientsAreClosed() async throws {
         try await withAttempts {
             try await TestServer.with(configure: {

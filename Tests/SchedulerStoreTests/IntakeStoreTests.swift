@@ -143,6 +143,78 @@ struct IntakeStoreTests {
         }
     }
 
+    /// Issue 10 item 6: confirming books every placement and records every confirmation in one
+    /// transaction. A failure in the middle (a trigger planted by hand refuses the second
+    /// child's placement row) leaves nothing behind: no placement and no confirmation for the
+    /// first child either. Refusals of single children (the replay, a full group) leave the
+    /// others to commit together.
+    @Test(arguments: StoreKind.all)
+    func confirmingPlacesIsAllOrNothing(kind: StoreKind) async throws {
+        try await nursery.withStore(kind) { store, directory, fixture in
+            let round = round()
+            _ = try await store.createRound(round, context: context()) { _ in [] }
+            let full = try offer("full-day", places: 3)
+            _ = try await store.openOffer(full, roundID: round.id, context: context()) { _ in [] }
+            var children: [Child] = []
+            for index in 0..<3 { children.append(try await fixture.newAlmatyChild(store, name: "c\(index)")) }
+            _ = try await store.submitApplications(
+                roundID: round.id, children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in }, reply: { _ in [] })
+            let inputs = try await store.intakeInputs(roundID: round.id)
+            let allocator = try inputs.allocator()
+            let records = allocator.runRecords(in: allocator.run())
+            _ = try await store.recordAllocation(
+                roundID: round.id, inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers, closedEarly: false,
+                context: context()) { _ in [] }
+            let holders = records.children.filter { $0.seat != nil }.map(\.childID).sorted()
+            #expect(holders.count == 3)
+            let confirmations = holders.map {
+                IntakeConfirmation(childID: $0, offerID: "full-day", booking: BookingInput(childID: $0, groupID: NurseryFixture.almatyGroup, first: round.first, last: round.last, pattern: full.pattern))
+            }
+            func placements() async throws -> [Placement] {
+                try await store.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 100).items
+            }
+            func confirm(_ list: [IntakeConfirmation], check: @escaping @Sendable ([IntakeEventRecord], [IntakeEventRecord]) throws -> Void = { _, _ in }) async throws -> IntakeConfirmed {
+                try NurseryFixture.applied(try await store.confirmIntakePlacements(
+                    roundID: round.id, list, at: 1000, context: context(), authorize: { _ in }, check: check, reply: { _ in [] }))
+            }
+
+            if kind.name == "postgres" {
+                try await nursery.byHand(kind, directory, """
+                    CREATE FUNCTION planted() RETURNS trigger AS $$ BEGIN
+                      IF NEW.child_id = '\(holders[1])' THEN RAISE EXCEPTION 'planted failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql
+                    """)
+                try await nursery.byHand(kind, directory, "CREATE TRIGGER planted BEFORE INSERT ON placement FOR EACH ROW EXECUTE FUNCTION planted()")
+            } else {
+                try await nursery.byHand(kind, directory, """
+                    CREATE TRIGGER planted BEFORE INSERT ON placement WHEN NEW.child_id = '\(holders[1])'
+                    BEGIN SELECT RAISE(ABORT, 'planted failure'); END
+                    """)
+            }
+            await #expect(throws: (any Error).self) { _ = try await confirm(confirmations) }
+            #expect(try await placements().isEmpty, "a placement outlived the failed confirmation")
+            #expect(try await store.intakeEvents(roundID: round.id).isEmpty, "a confirmation outlived the failed confirmation")
+
+            try await nursery.byHand(kind, directory, "DROP TRIGGER planted\(kind.name == "postgres" ? " ON placement" : "")")
+            // The replay refuses the first child: the other two are booked and confirmed together.
+            let partly = try await confirm(confirmations) { _, new in
+                if new.contains(where: { $0.event == .confirm(child: holders[0], offer: "full-day") }) {
+                    throw SchedulerError(.failedPrecondition, "no longer holds the place")
+                }
+            }
+            #expect(partly.placed.map(\.childID) == Array(holders[1...]))
+            #expect(partly.refused.map(\.childID) == [holders[0]])
+            #expect(Set(try await placements().map(\.childID)) == Set(holders[1...]))
+            #expect(try await store.intakeEvents(roundID: round.id).map(\.event) == holders[1...].map { .confirm(child: $0, offer: "full-day") })
+            // A booking refused (the child's group is full for the first child now that a place
+            // was taken by hand) leaves that child out with the reason.
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "walk-in"), first: "2030-09-02", last: "2031-05-30")
+            let last = try await confirm([confirmations[0]])
+            #expect(last.placed.isEmpty)
+            #expect(last.refused.first?.reason.contains("no room") == true, "\(last.refused)")
+            #expect(try await store.intakeEvents(roundID: round.id).count == 2)
+        }
+    }
+
     /// A run's child records span blocks: pages, look-ups of a few ids and of many read back
     /// exactly what was written, across block boundaries, with ids of any byte length.
     @Test(arguments: StoreKind.all)

@@ -47,10 +47,15 @@ public final class RawConnection: Sendable {
         }
     }
 
-    /// Connects to 127.0.0.1:`port`, sending the preface unless told not to.
-    public static func connect(port: Int, sendPreface: Bool = true, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> RawConnection {
+    /// Connects to 127.0.0.1:`port` (from the loopback address `source`, when given), sending
+    /// the preface unless told not to.
+    public static func connect(
+        port: Int, sendPreface: Bool = true, source: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RawConnection {
         let events = EventQueue()
-        let channel = try await ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
