@@ -159,12 +159,14 @@ struct IntakeService {
             guard run.offers.contains(where: { $0.id == offerID }) else {
                 throw SchedulerError(.notFound, "no offer \(offerID) in round \(run.round.id)", field: "offer_id")
             }
+            let (size, start) = try Self.page(request.pageSize, request.pageToken)
             // The waitlist as the moves since the run have left it.
             let waitlist = try await run.live(now: context.now())
             let list = try await run.ask { try $0.waitlist(of: offerID) }
-            let entries = list.enumerated().map { WaitlistEntryMessage(position: UInt32($0.offset + 1), childID: $0.element) }
+            let end = min(list.count, start + size)
+            let entries = (min(start, end)..<end).map { WaitlistEntryMessage(position: UInt32($0 + 1), childID: list[$0]) }
             let pending = waitlist.pending.filter { $0.offerID == offerID }.map { PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline) }
-            return GetWaitlistResponse(entries: entries, pending: pending)
+            return GetWaitlistResponse(entries: entries, pending: pending, nextPageToken: end < list.count ? String(end) : "")
         }
 
         registry.mutating(p + "ReleaseSeat") { (request: ReleaseSeatRequest, context) in
@@ -183,13 +185,26 @@ struct IntakeService {
         registry.mutating(p + "ConfirmPlacements") { (request: ConfirmPlacementsRequest, context) in
             let principal = try context.requirePrincipal()
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
+            guard request.childIDs.count <= Self.confirmPage else {
+                throw SchedulerError(.invalidArgument, "child_ids holds \(request.childIDs.count) children; at most \(Self.confirmPage) a call", field: "child_ids")
+            }
+            guard request.pageToken.isEmpty || request.childIDs.isEmpty else {
+                throw SchedulerError(.invalidArgument, "page_token pages through all holders: give it without child_ids", field: "page_token")
+            }
             var children: [String] = []
             for (index, child) in request.childIDs.enumerated() { children.append(try Field.id(child, "child_ids[\(index)]")) }
             let waitlist = try await run.live(now: context.now(), also: Set(children))
-            if children.isEmpty { children = try await run.holdersNow() }
+            var next = ""
+            if children.isEmpty {
+                // Every holder, a page at a time in child-id order (bytes).
+                let holders = try await run.holdersNow()
+                let start = request.pageToken.isEmpty ? 0 : (holders.firstIndex { request.pageToken.utf8.lexicographicallyPrecedes($0.utf8) } ?? holders.count)
+                children = Array(holders[start..<min(holders.count, start + Self.confirmPage)])
+                if start + Self.confirmPage < holders.count, let last = children.last { next = last }
+            }
             let offers = Dictionary(uniqueKeysWithValues: run.offers.map { ($0.id, $0) })
             let round = run.round
-            var response = ConfirmPlacementsResponse()
+            var response = ConfirmPlacementsResponse(nextPageToken: next)
             // Who can be confirmed is decided first (reads only); then every placement and its
             // confirmation are made in one transaction: all of them commit, or none.
             var confirmations: [IntakeConfirmation] = []
@@ -239,7 +254,10 @@ struct IntakeService {
         registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
             let principal = try context.requirePrincipal()
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
-            return MovesResponse(moves: try await run.live(now: context.now()).moves.map(Self.message))
+            let (size, start) = try Self.page(request.pageSize, request.pageToken)
+            let moves = try await run.live(now: context.now()).moves
+            let end = min(moves.count, start + size)
+            return MovesResponse(moves: moves[min(start, end)..<end].map(Self.message), nextPageToken: end < moves.count ? String(end) : "")
         }
 
         registry.async(p + "Explain") { (request: ExplainRequest, context) in
@@ -349,6 +367,23 @@ struct IntakeService {
     }
 
     /// The placement a confirmation booked for a child at an offer, if any.
+    /// Children one ConfirmPlacements call confirms at most (one transaction).
+    static let confirmPage = 1000
+
+    /// A page of a list computed whole (waitlists, moves): its size (0 = 1000, at most 10000)
+    /// and where it starts (the token is the position to go on from).
+    static func page(_ size: UInt32, _ token: String) throws(SchedulerError) -> (size: Int, start: Int) {
+        guard size <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
+        var start = 0
+        if !token.isEmpty {
+            guard let position = Int(token), position >= 0 else {
+                throw SchedulerError(.invalidArgument, "page_token is not one this server gave", field: "page_token")
+            }
+            start = position
+        }
+        return (size == 0 ? 1000 : Int(size), start)
+    }
+
     static func placement(_ store: any Store, child: String, offer: IntakeOffer, round: IntakeRoundInfo) async throws -> Placement? {
         try await store.listPlacements(PlacementFilter(groupID: offer.groupID, childID: child, from: round.first, to: round.last), after: nil, limit: 10)
             .items.first { $0.first == round.first && $0.pattern == offer.pattern }

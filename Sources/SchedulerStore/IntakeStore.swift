@@ -425,6 +425,15 @@ extension StoreRules {
         stamped(placed.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }, after: stored)
     }
 
+    /// Offers a round holds at most: GetRound answers with all of them, in one frame.
+    static let maxOffersPerRound = 1000
+
+    static func checkOfferCount(_ count: Int, _ roundID: String) throws {
+        guard count < maxOffersPerRound else {
+            throw SchedulerError(.failedPrecondition, "round \(roundID) holds \(maxOffersPerRound) offers, the most a round may hold", field: "offer.round_id")
+        }
+    }
+
     static func allocatedRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
         let round = try require(round, "intake round", id, field: "round_id")
         guard round.state == .allocated else {

@@ -68,6 +68,7 @@ extension PostgresStore {
             guard try await tx.row("SELECT 1 FROM intake_offer WHERE id = \(offer.id)") == nil else {
                 throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
             }
+            try StoreRules.checkOfferCount(try await tx.row("SELECT count(*)::bigint FROM intake_offer WHERE round_id = \(roundID)")?.int(0) ?? 0, roundID)
             var offer = offer
             offer.nurseryID = nursery.id
             let ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)

@@ -145,6 +145,7 @@ extension SQLiteStore {
             guard try db.int(sql: "SELECT 1 FROM intake_offer WHERE id = ?", arguments: [offer.id]) == nil else {
                 throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
             }
+            try StoreRules.checkOfferCount(try db.int(sql: "SELECT count(*) FROM intake_offer WHERE round_id = ?", arguments: [roundID]) ?? 0, roundID)
             var offer = offer
             offer.nurseryID = nursery.id
             let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0

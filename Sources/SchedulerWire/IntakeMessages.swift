@@ -446,20 +446,28 @@ public struct GetWaitlistRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetWaitlistRequest"
     public var roundID: String
     public var offerID: String
+    public var pageSize: UInt32
+    public var pageToken: String
 
-    public init(roundID: String = "", offerID: String = "") {
+    public init(roundID: String = "", offerID: String = "", pageSize: UInt32 = 0, pageToken: String = "") {
         self.roundID = roundID
         self.offerID = offerID
+        self.pageSize = pageSize
+        self.pageToken = pageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         roundID = try reader.string("round_id")
         offerID = try reader.string("offer_id")
+        pageSize = try reader.uint32("page_size")
+        pageToken = try reader.string("page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("round_id", string: roundID)
         writer.set("offer_id", string: offerID)
+        writer.set("page_size", uint32: pageSize)
+        writer.set("page_token", string: pageToken)
     }
 }
 
@@ -490,20 +498,24 @@ public struct GetWaitlistResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetWaitlistResponse"
     public var entries: [WaitlistEntryMessage]
     public var pending: [PendingOfferMessage]
+    public var nextPageToken: String
 
-    public init(entries: [WaitlistEntryMessage] = [], pending: [PendingOfferMessage] = []) {
+    public init(entries: [WaitlistEntryMessage] = [], pending: [PendingOfferMessage] = [], nextPageToken: String = "") {
         self.entries = entries
         self.pending = pending
+        self.nextPageToken = nextPageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         entries = try reader.repeatedMessages("entries")
         pending = try reader.repeatedMessages("pending")
+        nextPageToken = try reader.string("next_page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("entries", messages: entries)
         writer.set("pending", messages: pending)
+        writer.set("next_page_token", string: nextPageToken)
     }
 }
 
@@ -649,17 +661,25 @@ public struct RespondToOfferRequest: WireMessage, Hashable {
 public struct ListMovesRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.ListMovesRequest"
     public var roundID: String
+    public var pageSize: UInt32
+    public var pageToken: String
 
-    public init(roundID: String = "") {
+    public init(roundID: String = "", pageSize: UInt32 = 0, pageToken: String = "") {
         self.roundID = roundID
+        self.pageSize = pageSize
+        self.pageToken = pageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         roundID = try reader.string("round_id")
+        pageSize = try reader.uint32("page_size")
+        pageToken = try reader.string("page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("round_id", string: roundID)
+        writer.set("page_size", uint32: pageSize)
+        writer.set("page_token", string: pageToken)
     }
 }
 
@@ -701,17 +721,21 @@ public struct MoveMessage: WireMessage, Hashable {
 public struct MovesResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.MovesResponse"
     public var moves: [MoveMessage]
+    public var nextPageToken: String
 
-    public init(moves: [MoveMessage] = []) {
+    public init(moves: [MoveMessage] = [], nextPageToken: String = "") {
         self.moves = moves
+        self.nextPageToken = nextPageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         moves = try reader.repeatedMessages("moves")
+        nextPageToken = try reader.string("next_page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("moves", messages: moves)
+        writer.set("next_page_token", string: nextPageToken)
     }
 }
 
@@ -720,20 +744,24 @@ public struct ConfirmPlacementsRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.ConfirmPlacementsRequest"
     public var roundID: String
     public var childIDs: [String]
+    public var pageToken: String
 
-    public init(roundID: String = "", childIDs: [String] = []) {
+    public init(roundID: String = "", childIDs: [String] = [], pageToken: String = "") {
         self.roundID = roundID
         self.childIDs = childIDs
+        self.pageToken = pageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         roundID = try reader.string("round_id")
         childIDs = try reader.repeatedStrings("child_ids")
+        pageToken = try reader.string("page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("round_id", string: roundID)
         writer.set("child_ids", strings: childIDs)
+        writer.set("page_token", string: pageToken)
     }
 }
 
@@ -790,19 +818,23 @@ public struct ConfirmPlacementsResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.ConfirmPlacementsResponse"
     public var confirmed: [ConfirmedPlacementMessage]
     public var refused: [RefusedConfirmationMessage]
+    public var nextPageToken: String
 
-    public init(confirmed: [ConfirmedPlacementMessage] = [], refused: [RefusedConfirmationMessage] = []) {
+    public init(confirmed: [ConfirmedPlacementMessage] = [], refused: [RefusedConfirmationMessage] = [], nextPageToken: String = "") {
         self.confirmed = confirmed
         self.refused = refused
+        self.nextPageToken = nextPageToken
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         confirmed = try reader.repeatedMessages("confirmed")
         refused = try reader.repeatedMessages("refused")
+        nextPageToken = try reader.string("next_page_token")
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set("confirmed", messages: confirmed)
         writer.set("refused", messages: refused)
+        writer.set("next_page_token", string: nextPageToken)
     }
 }

@@ -317,7 +317,15 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Offer id.") var offer: String
 
         func run() async throws {
-            let response = try await global.intake("GetWaitlist", GetWaitlistRequest(roundID: round, offerID: offer), as: GetWaitlistResponse.self)
+            // Every page, in order (pending offers come with each).
+            var response = GetWaitlistResponse()
+            var token = ""
+            repeat {
+                let page = try await global.intake("GetWaitlist", GetWaitlistRequest(roundID: round, offerID: offer, pageToken: token), as: GetWaitlistResponse.self)
+                response.entries += page.entries
+                response.pending = page.pending
+                token = page.nextPageToken
+            } while !token.isEmpty
             if global.json {
                 return try printJSONObject([
                     "entries": response.entries.map { ["position": $0.position, "childId": $0.childID] as [String: Any] },
@@ -416,8 +424,14 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Round id.") var round: String
 
         func run() async throws {
-            let response = try await global.intake("ListMoves", ListMovesRequest(roundID: round), as: MovesResponse.self)
-            try IntakeCommands.printMoves(response.moves, json: global.json)
+            var moves: [MoveMessage] = []
+            var token = ""
+            repeat {
+                let page = try await global.intake("ListMoves", ListMovesRequest(roundID: round, pageToken: token), as: MovesResponse.self)
+                moves += page.moves
+                token = page.nextPageToken
+            } while !token.isEmpty
+            try IntakeCommands.printMoves(moves, json: global.json)
         }
     }
 
@@ -436,8 +450,28 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(name: .customLong("child"), help: "Child id (repeat for several; none: everyone holding a place).") var children: [String] = []
 
         func run() async throws {
-            let response = try await global.intake(
-                "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: children), as: ConfirmPlacementsResponse.self, change: true)
+            // A call confirms at most 1000 children (one transaction each): named children go in
+            // chunks, everyone holding a place a page at a time.
+            var response = ConfirmPlacementsResponse()
+            func add(_ part: ConfirmPlacementsResponse) {
+                response.confirmed += part.confirmed
+                response.refused += part.refused
+            }
+            if children.isEmpty {
+                var token = ""
+                repeat {
+                    let part = try await global.intake(
+                        "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, pageToken: token), as: ConfirmPlacementsResponse.self, change: true)
+                    add(part)
+                    token = part.nextPageToken
+                } while !token.isEmpty
+            } else {
+                for start in stride(from: 0, to: children.count, by: 1000) {
+                    let chunk = Array(children[start..<min(children.count, start + 1000)])
+                    add(try await global.intake(
+                        "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: chunk), as: ConfirmPlacementsResponse.self, change: true))
+                }
+            }
             if global.json {
                 return try printJSONObject([
                     "confirmed": response.confirmed.map { ["childId": $0.childID, "offerId": $0.offerID, "placementId": $0.placementID] },

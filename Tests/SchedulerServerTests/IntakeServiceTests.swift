@@ -88,6 +88,106 @@ struct IntakeServiceTests {
         }
     }
 
+    /// Issue 10 item 7: replies that grow with a round come in pages (waitlists, moves, the
+    /// confirmation of every holder) or are bounded (a call confirms at most 1000 children, a
+    /// round holds at most 1000 offers), so none can outgrow the frame limit.
+    @Test func waitlistsMovesAndConfirmationsComeInBoundedPages() async throws {
+        try await TestServer.with { server in
+            let fixture = try await NurseryFixture.seed(server.store)
+            let store = server.store
+            let setup = MutationContext(actor: nil, method: "setup")
+            var children = fixture.almatyChildren.map(\.id)
+            for index in 0..<6 { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
+            _ = try await store.createRound(
+                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                context: setup, reply: { _ in [] })
+            _ = try await store.openOffer(
+                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
+            _ = try await store.submitApplications(roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+            let client = server.client(token: server.adminToken)
+            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
+            func field(_ error: any Error) -> String? {
+                (error as? RPCError)?.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field
+            }
+
+            // Waitlist pages of 2 add up to the whole list, positions in order.
+            let whole: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o"))
+            #expect(whole.entries.count == children.count - 3 && whole.nextPageToken.isEmpty)
+            var entries: [WaitlistEntryMessage] = [], token = "", pages = 0
+            repeat {
+                let page: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 2, pageToken: token))
+                #expect(page.entries.count <= 2)
+                entries += page.entries
+                token = page.nextPageToken
+                pages += 1
+            } while !token.isEmpty && pages < 20
+            #expect(entries == whole.entries)
+            #expect(entries.map(\.position) == (1...UInt32(whole.entries.count)).map { $0 })
+            #expect(pages == (whole.entries.count + 1) / 2)
+            await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: "x")) } throws: {
+                field($0) == "page_token"
+            }
+            await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 10_001)) } throws: {
+                field($0) == "page_size"
+            }
+
+            // Confirmations: at most 1000 named children a call; every holder after a page token.
+            let holders = try await store.intakeRunPage(roundID: "r", after: nil, limit: 100).filter { $0.seat != nil }.map(\.childID)
+                .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            #expect(holders.count == 3)
+            await #expect {
+                let _: ConfirmPlacementsResponse = try await client.call(
+                    intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: (0...1000).map { "chd_\($0)" }), options: .mutation())
+            } throws: { field($0) == "child_ids" }
+            await #expect {
+                let _: ConfirmPlacementsResponse = try await client.call(
+                    intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [children[0]], pageToken: children[0]), options: .mutation())
+            } throws: { field($0) == "page_token" }
+            let afterFirst: ConfirmPlacementsResponse = try await client.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", pageToken: holders[0]), options: .mutation())
+            #expect(afterFirst.confirmed.map(\.childID) == Array(holders[1...]))
+            #expect(afterFirst.refused.isEmpty && afterFirst.nextPageToken.isEmpty)
+
+            // Moves: the unconfirmed holder gives the place up; pages of 1 add up to every move.
+            let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: holders[0]), options: .mutation())
+            let allMoves: MovesResponse = try await client.call(intake + "ListMoves", ListMovesRequest(roundID: "r"))
+            #expect(allMoves.moves.count >= 3 && allMoves.nextPageToken.isEmpty)
+            var moves: [MoveMessage] = []
+            token = ""
+            repeat {
+                let page: MovesResponse = try await client.call(intake + "ListMoves", ListMovesRequest(roundID: "r", pageSize: 1, pageToken: token))
+                #expect(page.moves.count == 1)
+                moves += page.moves
+                token = page.nextPageToken
+            } while !token.isEmpty && moves.count < 50
+            #expect(moves == allMoves.moves)
+
+            // A round holds at most 1000 offers (999 more planted by hand, then one through the server).
+            _ = try await store.createRound(
+                IntakeRoundInfo(id: "big", siteID: "almaty", name: "big", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                context: setup, reply: { _ in [] })
+            let queue = try DatabaseQueue(path: server.directory.appendingPathComponent("sosched.sqlite").path)
+            try await queue.write { db in
+                for index in 0..<1000 {
+                    try db.execute(
+                        sql: "INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local) VALUES (?, 'big', ?, 'almaty-1', 1, 1, 0, 0)",
+                        arguments: ["planted-\(index)", NurseryFixture.almatyGroup])
+                }
+            }
+            try await queue.close()
+            await #expect {
+                let _: IntakeOfferMessage = try await client.call(
+                    intake + "OpenOffer", OpenOfferRequest(offer: IntakeOfferMessage(id: "one-more", roundID: "big", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)),
+                    options: .mutation())
+            } throws: { error in
+                (error as? RPCError)?.code == .failedPrecondition && "\(error)".contains("1000 offers")
+            }
+            let big: IntakeRoundMessage = try await client.call(intake + "GetRound", GetRoundRequest(id: "big"))
+            #expect(big.offers.count == 1000)
+            await client.close()
+        }
+    }
+
     /// A round whose deadline has passed, with one offer (2 places, 1 kept for SOS families)
     /// and the given children's applications, submitted before the deadline.
     static func pastDeadlineRound(

@@ -2504,7 +2504,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_results_response__descr
   (ProtobufCMessageInit) sos__scheduler__v1__get_results_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_request__field_descriptors[4] =
 {
   {
     "round_id",
@@ -2530,15 +2530,41 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_request__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page_size",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetWaitlistRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetWaitlistRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_waitlist_request__field_indices_by_name[] = {
   1,   /* field[1] = offer_id */
+  2,   /* field[2] = page_size */
+  3,   /* field[3] = page_token */
   0,   /* field[0] = round_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_waitlist_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_request__descriptor =
 {
@@ -2548,7 +2574,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_request__descr
   "Sos__Scheduler__V1__GetWaitlistRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetWaitlistRequest),
-  2,
+  4,
   sos__scheduler__v1__get_waitlist_request__field_descriptors,
   sos__scheduler__v1__get_waitlist_request__field_indices_by_name,
   1,  sos__scheduler__v1__get_waitlist_request__number_ranges,
@@ -2670,7 +2696,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__pending_offer__descriptor =
   (ProtobufCMessageInit) sos__scheduler__v1__pending_offer__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_response__field_descriptors[3] =
 {
   {
     "entries",
@@ -2696,15 +2722,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_waitlist_response_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetWaitlistResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_waitlist_response__field_indices_by_name[] = {
   0,   /* field[0] = entries */
+  2,   /* field[2] = next_page_token */
   1,   /* field[1] = pending */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_waitlist_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_response__descriptor =
 {
@@ -2714,7 +2753,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_waitlist_response__desc
   "Sos__Scheduler__V1__GetWaitlistResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetWaitlistResponse),
-  2,
+  3,
   sos__scheduler__v1__get_waitlist_response__field_descriptors,
   sos__scheduler__v1__get_waitlist_response__field_indices_by_name,
   1,  sos__scheduler__v1__get_waitlist_response__number_ranges,
@@ -3003,7 +3042,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__respond_to_offer_request__d
   (ProtobufCMessageInit) sos__scheduler__v1__respond_to_offer_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__list_moves_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__list_moves_request__field_descriptors[3] =
 {
   {
     "round_id",
@@ -3017,14 +3056,40 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__list_moves_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ListMovesRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ListMovesRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__list_moves_request__field_indices_by_name[] = {
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
   0,   /* field[0] = round_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__list_moves_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__list_moves_request__descriptor =
 {
@@ -3034,7 +3099,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__list_moves_request__descrip
   "Sos__Scheduler__V1__ListMovesRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__ListMovesRequest),
-  1,
+  3,
   sos__scheduler__v1__list_moves_request__field_descriptors,
   sos__scheduler__v1__list_moves_request__field_indices_by_name,
   1,  sos__scheduler__v1__list_moves_request__number_ranges,
@@ -3131,7 +3196,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__move__descriptor =
   (ProtobufCMessageInit) sos__scheduler__v1__move__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__moves_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__moves_response__field_descriptors[2] =
 {
   {
     "moves",
@@ -3145,14 +3210,27 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__moves_response__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__MovesResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__moves_response__field_indices_by_name[] = {
   0,   /* field[0] = moves */
+  1,   /* field[1] = next_page_token */
 };
 static const ProtobufCIntRange sos__scheduler__v1__moves_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__moves_response__descriptor =
 {
@@ -3162,14 +3240,14 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__moves_response__descriptor 
   "Sos__Scheduler__V1__MovesResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__MovesResponse),
-  1,
+  2,
   sos__scheduler__v1__moves_response__field_descriptors,
   sos__scheduler__v1__moves_response__field_indices_by_name,
   1,  sos__scheduler__v1__moves_response__number_ranges,
   (ProtobufCMessageInit) sos__scheduler__v1__moves_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_request__field_descriptors[3] =
 {
   {
     "round_id",
@@ -3195,15 +3273,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__confirm_placements_request__field_indices_by_name[] = {
   1,   /* field[1] = child_ids */
+  2,   /* field[2] = page_token */
   0,   /* field[0] = round_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__confirm_placements_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_request__descriptor =
 {
@@ -3213,7 +3304,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_request_
   "Sos__Scheduler__V1__ConfirmPlacementsRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__ConfirmPlacementsRequest),
-  2,
+  3,
   sos__scheduler__v1__confirm_placements_request__field_descriptors,
   sos__scheduler__v1__confirm_placements_request__field_indices_by_name,
   1,  sos__scheduler__v1__confirm_placements_request__number_ranges,
@@ -3335,7 +3426,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__refused_confirmation__descr
   (ProtobufCMessageInit) sos__scheduler__v1__refused_confirmation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_response__field_descriptors[3] =
 {
   {
     "confirmed",
@@ -3361,15 +3452,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__confirm_placements_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ConfirmPlacementsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__confirm_placements_response__field_indices_by_name[] = {
   0,   /* field[0] = confirmed */
+  2,   /* field[2] = next_page_token */
   1,   /* field[1] = refused */
 };
 static const ProtobufCIntRange sos__scheduler__v1__confirm_placements_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_response__descriptor =
 {
@@ -3379,7 +3483,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__confirm_placements_response
   "Sos__Scheduler__V1__ConfirmPlacementsResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__ConfirmPlacementsResponse),
-  2,
+  3,
   sos__scheduler__v1__confirm_placements_response__field_descriptors,
   sos__scheduler__v1__confirm_placements_response__field_indices_by_name,
   1,  sos__scheduler__v1__confirm_placements_response__number_ranges,

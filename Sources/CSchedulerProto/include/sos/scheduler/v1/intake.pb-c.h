@@ -313,10 +313,15 @@ struct  Sos__Scheduler__V1__GetWaitlistRequest
   ProtobufCMessage base;
   char *round_id;
   char *offer_id;
+  /*
+   * Entries by position: page_size 0 = 1000, at most 10000; pass next_page_token back as page_token.
+   */
+  uint32_t page_size;
+  char *page_token;
 };
 #define SOS__SCHEDULER__V1__GET_WAITLIST_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__get_waitlist_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__WaitlistEntry
@@ -351,14 +356,16 @@ struct  Sos__Scheduler__V1__GetWaitlistResponse
   size_t n_entries;
   Sos__Scheduler__V1__WaitlistEntry **entries;
   /*
-   * Seats of the offer offered from the waitlist and not answered yet.
+   * Seats of the offer offered from the waitlist and not answered yet (at most the offer's
+   * places; sent with every page).
    */
   size_t n_pending;
   Sos__Scheduler__V1__PendingOffer **pending;
+  char *next_page_token;
 };
 #define SOS__SCHEDULER__V1__GET_WAITLIST_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__get_waitlist_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__ExplainRequest
@@ -430,10 +437,15 @@ struct  Sos__Scheduler__V1__ListMovesRequest
 {
   ProtobufCMessage base;
   char *round_id;
+  /*
+   * Moves in order: page_size 0 = 1000, at most 10000; pass next_page_token back as page_token.
+   */
+  uint32_t page_size;
+  char *page_token;
 };
 #define SOS__SCHEDULER__V1__LIST_MOVES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__list_moves_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__Move
@@ -461,22 +473,31 @@ struct  Sos__Scheduler__V1__MovesResponse
   ProtobufCMessage base;
   size_t n_moves;
   Sos__Scheduler__V1__Move **moves;
+  /*
+   * ListMoves only: set when more moves follow.
+   */
+  char *next_page_token;
 };
 #define SOS__SCHEDULER__V1__MOVES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__moves_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__ConfirmPlacementsRequest
 {
   ProtobufCMessage base;
   char *round_id;
+  /*
+   * At most 1000. Empty: every child holding a place, 1000 per call in child-id order; pass
+   * next_page_token back as page_token for the next ones.
+   */
   size_t n_child_ids;
   char **child_ids;
+  char *page_token;
 };
 #define SOS__SCHEDULER__V1__CONFIRM_PLACEMENTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__confirm_placements_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Sos__Scheduler__V1__ConfirmedPlacement
@@ -509,10 +530,14 @@ struct  Sos__Scheduler__V1__ConfirmPlacementsResponse
   Sos__Scheduler__V1__ConfirmedPlacement **confirmed;
   size_t n_refused;
   Sos__Scheduler__V1__RefusedConfirmation **refused;
+  /*
+   * With child_ids empty: set when more holders follow.
+   */
+  char *next_page_token;
 };
 #define SOS__SCHEDULER__V1__CONFIRM_PLACEMENTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__confirm_placements_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /* Sos__Scheduler__V1__IntakeRound methods */
