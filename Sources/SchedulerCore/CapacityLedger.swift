@@ -131,6 +131,13 @@ public struct CapacityLedger: Sendable, Hashable {
         placementCount += 1
     }
 
+    /// Adds `count` placements of the same span in one step (an offer's places).
+    public mutating func add(_ span: PlacementSpan, count: Int) {
+        guard count > 0 else { return }
+        apply(span, count)
+        placementCount += count
+    }
+
     public mutating func remove(_ span: PlacementSpan) {
         apply(span, -1)
         placementCount -= 1

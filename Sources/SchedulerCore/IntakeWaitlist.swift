@@ -16,8 +16,8 @@ extension CapacityLedger {
             for (offer, first, last) in offers {
                 let sos = offer.reservedSOS + (openSeatsTo == .sos ? offer.openPlaces : 0)
                 let local = offer.reservedLocal + (openSeatsTo == .local ? offer.openPlaces : 0)
-                for _ in 0..<sos { ledger.add(PlacementSpan(kind: .sos, first: first, last: last, pattern: offer.pattern)) }
-                for _ in 0..<local { ledger.add(PlacementSpan(kind: .local, first: first, last: last, pattern: offer.pattern)) }
+                ledger.add(PlacementSpan(kind: .sos, first: first, last: last, pattern: offer.pattern), count: sos)
+                ledger.add(PlacementSpan(kind: .local, first: first, last: last, pattern: offer.pattern), count: local)
             }
             if let violation = ledger.firstViolation(from: from), violation.date <= to { return violation }
         }

@@ -5,7 +5,8 @@
 /// Adding a change, reading a value, and finding the largest value over a range, or the first or
 /// last position in a range where the value reaches a threshold, each take O(log n) expected
 /// time for n change points; memory is O(n), 28 bytes a change point (positions and counts are
-/// kept as 32-bit numbers; arithmetic is done in `Int`).
+/// kept as 32-bit numbers; arithmetic is done in `Int`, and a count past 32 bits saturates
+/// instead of wrapping, so it still reads as over any capacity).
 struct StepTree: Sendable, Hashable {
     private struct Node: Sendable, Hashable {
         var key: Int32
@@ -37,8 +38,8 @@ struct StepTree: Sendable, Hashable {
     private mutating func pull(_ node: Int) {
         let l = left(node), r = right(node)
         let throughNode = sum(l) + delta(node)
-        nodes[node].sum = Int32(truncatingIfNeeded: throughNode + sum(r))
-        nodes[node].maxPrefix = Int32(truncatingIfNeeded: max(maxPrefix(l), throughNode, throughNode + maxPrefix(r)))
+        nodes[node].sum = Int32(clamping: throughNode + sum(r))
+        nodes[node].maxPrefix = Int32(clamping: max(maxPrefix(l), throughNode, throughNode + maxPrefix(r)))
     }
 
     private mutating func nextPriority() -> UInt32 {
@@ -86,10 +87,10 @@ struct StepTree: Sendable, Hashable {
         var (middle, above) = split(rest, key + 1)
         if middle < 0 {
             middle = nodes.count
-            let value = Int32(truncatingIfNeeded: delta)
+            let value = Int32(clamping: delta)
             nodes.append(Node(key: Int32(truncatingIfNeeded: key), delta: value, sum: value, maxPrefix: value, priority: nextPriority(), left: -1, right: -1))
         } else {
-            nodes[middle].delta = Int32(truncatingIfNeeded: self.delta(middle) + delta)
+            nodes[middle].delta = Int32(clamping: self.delta(middle) + delta)
             pull(middle)
         }
         root = merge(merge(below, middle), above)

@@ -321,6 +321,25 @@ struct IntakeOfferFitTests {
         let later = try #require(CivilDate(parsing: "2028-09-04")), laterEnd = try #require(CivilDate(parsing: "2029-05-25"))
         #expect(ledger.intakeViolation(for: [offer("a", open: 3)], first: later, last: laterEnd) == nil)
     }
+
+    /// Issue 10 item 2: an offer's places are added in one step, so even four billion places
+    /// (refused before this by the server) are judged at once, and counts past 32 bits saturate
+    /// rather than wrap round to a count that would fit.
+    @Test func hugeCountsAreJudgedInOneStepAndNeverWrap() throws {
+        let nursery = Nursery(id: "n", siteID: "s", name: "N")
+        let group = Group(id: "g", nurseryID: "n", name: "G", minAgeMonths: 0, maxAgeMonths: 120, capacity: 5)
+        let ledger = CapacityLedger(group: group, nursery: nursery)
+        let first = try #require(CivilDate(parsing: "2027-09-06")), last = try #require(CivilDate(parsing: "2028-05-26"))
+        let full = try WeeklyPattern(parsing: "mon-fri:full")
+        let started = ContinuousClock.now
+        let huge = IntakeOffer(id: "huge", groupID: "g", nurseryID: "n", pattern: full, places: 4_000_000_000)
+        #expect(ledger.intakeViolation(for: [huge], first: first, last: last)?.reason == .full)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        // 2^32 + 1 placements would wrap to 1 in 32 bits, which fits; saturated, it does not.
+        var wrapped = ledger
+        wrapped.add(PlacementSpan(kind: .local, first: first, last: last, pattern: full), count: (1 << 32) + 1)
+        #expect(wrapped.firstViolation(from: first) != nil)
+    }
 }
 
 struct IntakeEventReplayTests {
