@@ -128,6 +128,9 @@ public final class PostgresStore: Store {
             return error
         case is CancellationError:
             return SchedulerError(.cancelled, "the call was cancelled")
+        case is PostgresDecodingError:
+            logger.warning("PostgreSQL store error", metadata: ["error": "\(String(describing: error))"])
+            return SchedulerError(.dataLoss, "the PostgreSQL store holds a value that cannot be read as what its column should hold; a row was changed by hand")
         case let error as PSQLError:
             let state = error.serverInfo?[.sqlState] ?? ""
             logger.warning("PostgreSQL refused a statement", metadata: ["error": "\(describe(error))"])

@@ -25,6 +25,62 @@ public final class SQLiteStore: Store {
         writer = WriteBatcher(pool: pool)
     }
 
+    // MARK: Errors
+
+    /// Runs `body` on a reader of the pool.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw Self.schedulerError(error) }
+    }
+
+    /// Runs `work` in the next group commit (`WriteBatcher`).
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database, WriteBatcher.Batch) throws -> T) async throws -> T {
+        do { return try await writer.submit(work) } catch { throw Self.schedulerError(error) }
+    }
+
+    /// Runs `work` in a write transaction of its own (outside group commit: imports, housekeeping).
+    func writeAlone<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(work) } catch { throw Self.schedulerError(error) }
+    }
+
+    /// What a client is told when SQLite fails, as `PostgresStore.schedulerError` does for
+    /// PostgreSQL: a broken constraint is FAILED_PRECONDITION naming it, a file locked by
+    /// another process past the busy timeout or a disk that cannot be written UNAVAILABLE, a
+    /// damaged file DATA_LOSS. SQLite's constraint messages name tables, columns and
+    /// constraints, never values; the SQL and its arguments are never passed on.
+    static func schedulerError(_ error: any Error) -> any Error {
+        switch error {
+        case let error as DatabaseError:
+            let code = error.resultCode
+            switch code {
+            case .SQLITE_CONSTRAINT:
+                return SchedulerError(
+                    .failedPrecondition, "the change conflicts with the stored records (constraint: \(error.message ?? "unknown"))")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return SchedulerError(
+                    .unavailable, "the SQLite store is locked by another connection or process for longer than its busy timeout; try again")
+            case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PROTOCOL, .SQLITE_NOMEM, .SQLITE_NOLFS:
+                return SchedulerError(
+                    .unavailable, "the SQLite store cannot use its file (\(Self.name(code))): check the disk and the file's permissions; try again")
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return SchedulerError(.dataLoss, "the SQLite store's file is damaged (\(Self.name(code))); restore it from a backup")
+            case .SQLITE_TOOBIG:
+                return SchedulerError(.invalidArgument, "a value is too big to store")
+            case .SQLITE_INTERRUPT:
+                return SchedulerError(.cancelled, "the call was cancelled")
+            default:
+                return SchedulerError(.internal, "the SQLite store failed (\(Self.name(code)))")
+            }
+        case is RowDecodingError:
+            return SchedulerError(.dataLoss, "the SQLite store holds a value that cannot be read as what its column should hold; a row was changed by hand")
+        case is CancellationError:
+            return SchedulerError(.cancelled, "the call was cancelled")
+        default:
+            return error
+        }
+    }
+
+    private static func name(_ code: ResultCode) -> String { "SQLite error \(code.rawValue)" }
+
     /// The versioned schema. Append new migrations; never edit a released one.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -91,7 +147,7 @@ public final class SQLiteStore: Store {
         reply: @escaping @Sendable (Value) throws -> [UInt8],
         _ change: @escaping @Sendable (Database, WriteBatcher.Batch) throws -> (Value, records: [String])
     ) async throws -> Mutated<Value> {
-        try await writer.submit { db, batch in
+        try await write { db, batch in
             guard context.isWanted() else {
                 throw StoreRules.cancelledBeforeItsTurn()
             }
@@ -101,7 +157,8 @@ public final class SQLiteStore: Store {
                     sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?",
                     arguments: [actor, key])
             {
-                let digest: Data = row["request_digest"], stored: Data = row["reply"]
+                let row = StoredRow(row, "idempotency")
+                let digest: Data = try row["request_digest"], stored: Data = try row["reply"]
                 return .replayed(reply: try StoreRules.replay(
                     storedMethod: row["method"], storedDigest: Array(digest), reply: Array(stored), context: context))
             }
@@ -129,14 +186,15 @@ public final class SQLiteStore: Store {
     private static let tokenColumns = "seq, id, role, scope, name, created_at_ms, created_by, revoked_at_ms"
 
     private static func token(from row: Row) throws -> AccessToken {
-        try StoreRules.token(
+        let row = StoredRow(row, "token")
+        return try StoreRules.token(
             id: row["id"], role: row["role"], scope: row["scope"], name: row["name"], createdAtMS: row["created_at_ms"],
             createdBy: row["created_by"], revokedAtMS: row["revoked_at_ms"])
     }
 
     public func activeToken(secret: String) async throws -> AccessToken? {
         let hash = Data(TokenSecret.hash(secret))
-        return try await pool.read { db in
+        return try await read { db in
             try db.row(
                 sql: "SELECT \(Self.tokenColumns) FROM token WHERE hash = ? AND revoked_at_ms IS NULL",
                 arguments: [hash]
@@ -145,7 +203,7 @@ public final class SQLiteStore: Store {
     }
 
     public func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?) {
-        try await pool.read { db in
+        try await read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -155,7 +213,7 @@ public final class SQLiteStore: Store {
                     """,
                 arguments: [after ?? 0, includeRevoked, limit + 1])
             let page = rows.prefix(limit)
-            let next: Int64? = rows.count > limit ? page.last?["seq"] : nil
+            let next: Int64? = rows.count > limit ? try page.last.map { try StoredRow($0, "token")["seq"] } : nil
             return (try page.map(Self.token(from:)), next)
         }
     }
@@ -199,12 +257,13 @@ public final class SQLiteStore: Store {
     // MARK: Audit and housekeeping
 
     public func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry] {
-        try await pool.read { db in
+        try await read { db in
             try db.rows(
                 sql: "SELECT seq, at_ms, actor, method, records FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [after, limit]
             ).map { row in
-                AuditEntry(
+                let row = StoredRow(row, "audit")
+                return try AuditEntry(
                     sequence: row["seq"], at: Date(millisecondsSince1970: row["at_ms"]), actor: row["actor"],
                     method: row["method"], records: StoreRules.auditRecords(row["records"]))
             }
@@ -212,7 +271,7 @@ public final class SQLiteStore: Store {
     }
 
     public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
-        try await pool.write { db in
+        try await writeAlone { db in
             try db.run(sql: "DELETE FROM idempotency WHERE created_at_ms < ?", arguments: [date.millisecondsSince1970])
             return db.changesCount
         }
