@@ -141,6 +141,7 @@ extension PostgresStore {
             guard try await fetchSite(tx, site.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a site with id \(site.id) exists", field: "site.id")
             }
+            try await checkScopeUnclaimed(tx, Scope(kind: .site, id: site.id), field: "site.id")
             try await tx.run("INSERT INTO site (id, name, time_zone) VALUES (\(site.id), \(site.name), \(site.timeZone))")
             return (site, ["site:\(site.id)"])
         }
@@ -173,6 +174,7 @@ extension PostgresStore {
             guard try await fetchNursery(tx, nursery.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
             }
+            try await checkScopeUnclaimed(tx, Scope(kind: .nursery, id: nursery.id), field: "nursery.id")
             try await tx.run("""
                 INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon)
                 VALUES (\(nursery.id), \(nursery.siteID), \(nursery.name), \(StoreRules.weekdayBits(nursery.openWeekdays)),

@@ -244,6 +244,11 @@ public final class PostgresStore: Store {
     ) async throws -> Mutated<IssuedToken> {
         try role.validate(scope: scope)
         return try await mutate(context, reply: reply) { tx in
+            if let scope, let table = StoreRules.scopeTable(scope),
+                try await tx.row("SELECT 1 FROM \(unescaped: table) WHERE id = \(scope.id) FOR SHARE") == nil
+            {
+                throw StoreRules.scopeTargetMissing(scope)
+            }
             let token = AccessToken(
                 id: RecordID.make("tok"), role: role, scope: scope, name: name, createdAt: context.now, createdBy: context.actor, revokedAt: nil)
             let secret = TokenSecret.make()
@@ -253,6 +258,15 @@ public final class PostgresStore: Store {
                         \(token.createdAt.millisecondsSince1970), \(token.createdBy))
                 """)
             return (IssuedToken(token: token, secret: secret), ["token:\(token.id)"])
+        }
+    }
+
+    /// Refuses to create what `scope` names while an active token already names it (see `StoreRules.scopeNamedByToken`).
+    func checkScopeUnclaimed(_ tx: PostgresTransaction, _ scope: Scope, field: String) async throws {
+        if let row = try await tx.row(
+            "SELECT id FROM token WHERE scope = \(scope.description) AND revoked_at_ms IS NULL ORDER BY seq LIMIT 1")
+        {
+            throw StoreRules.scopeNamedByToken(scope, tokenID: try row.text(0), field: field)
         }
     }
 

@@ -280,6 +280,7 @@ extension SQLiteStore {
             guard try Self.fetchSite(db, site.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a site with id \(site.id) exists", field: "site.id")
             }
+            try Self.checkScopeUnclaimed(db, Scope(kind: .site, id: site.id), field: "site.id")
             try db.run(sql: "INSERT INTO site (id, name, time_zone) VALUES (?, ?, ?)", arguments: [site.id, site.name, site.timeZone])
             return (site, ["site:\(site.id)"])
         }
@@ -311,6 +312,7 @@ extension SQLiteStore {
             guard try Self.fetchNursery(db, nursery.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
             }
+            try Self.checkScopeUnclaimed(db, Scope(kind: .nursery, id: nursery.id), field: "nursery.id")
             try db.run(
                 sql: "INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [nursery.id, nursery.siteID, nursery.name, StoreRules.weekdayBits(nursery.openWeekdays),

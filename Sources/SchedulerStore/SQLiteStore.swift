@@ -224,6 +224,11 @@ public final class SQLiteStore: Store {
     ) async throws -> Mutated<IssuedToken> {
         try role.validate(scope: scope)
         return try await mutate(context, reply: reply) { db, _ in
+            if let scope, let table = StoreRules.scopeTable(scope),
+                try db.int(sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [scope.id]) == nil
+            {
+                throw StoreRules.scopeTargetMissing(scope)
+            }
             let token = AccessToken(
                 id: RecordID.make("tok"), role: role, scope: scope, name: name,
                 createdAt: context.now, createdBy: context.actor, revokedAt: nil)
@@ -251,6 +256,16 @@ public final class SQLiteStore: Store {
             guard let row = try db.row(sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
             else { throw SchedulerError(.notFound, "no token with id \(id)", field: "id") }
             return (try Self.token(from: row), ["token:\(id)"])
+        }
+    }
+
+    /// Refuses to create what `scope` names while an active token already names it (see `StoreRules.scopeNamedByToken`).
+    static func checkScopeUnclaimed(_ db: Database, _ scope: Scope, field: String) throws {
+        if let tokenID = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM token WHERE scope = ? AND revoked_at_ms IS NULL ORDER BY seq LIMIT 1"),
+            arguments: [scope.description])
+        {
+            throw StoreRules.scopeNamedByToken(scope, tokenID: tokenID, field: field)
         }
     }
 

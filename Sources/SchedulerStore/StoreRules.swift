@@ -72,6 +72,32 @@ enum StoreRules {
 
     // MARK: Checks
 
+    /// The table of the records a scope names, where the store keeps them: sites and nurseries
+    /// (counsellors are not stored yet, so a `counsellor:` scope is not checked).
+    static func scopeTable(_ scope: Scope) -> String? {
+        switch scope.kind {
+        case .site: "site"
+        case .nursery: "nursery"
+        case .counsellor: nil
+        }
+    }
+
+    /// A new token's scope must name a site or nursery that exists.
+    static func scopeTargetMissing(_ scope: Scope) -> SchedulerError {
+        SchedulerError(
+            .invalidArgument, "scope names \(scope.kind.rawValue) \(scope.id), which does not exist; create it first", field: "scope")
+    }
+
+    /// A site or nursery may not be created under an id that an active token's scope already
+    /// names (a token made before this check existed, or for a record deleted by hand): the new
+    /// records would fall into that old token's rights by their name alone.
+    static func scopeNamedByToken(_ scope: Scope, tokenID: String, field: String) -> SchedulerError {
+        SchedulerError(
+            .failedPrecondition,
+            "token \(tokenID) names \(scope) in its scope but was not made for this \(scope.kind.rawValue); "
+                + "revoke it (sosched token revoke \(tokenID)) before creating \(scope.kind.rawValue) \(scope.id)",
+            field: field)
+    }
 
     static func require<T>(_ value: T?, _ what: String, _ id: String, field: String) throws -> T {
         guard let value else { throw SchedulerError(.notFound, "no \(what) with id \(id)", field: field) }

@@ -52,6 +52,62 @@ struct StoreIntegrityTests {
         }
     }
 
+    // MARK: Scopes
+
+    @Test(arguments: StoreKind.all)
+    func aTokenScopeMustNameASiteOrNurseryThatExists(kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            await expectError(.invalidArgument, field: "scope", containing: "nursery almaty-9") {
+                _ = try await token(store, Scope(kind: .nursery, id: "almaty-9"))
+            }
+            await expectError(.invalidArgument, field: "scope", containing: "site almaty") {
+                _ = try await token(store, Scope(kind: .site, id: "almaty"))
+            }
+            #expect(try await store.listTokens(includeRevoked: true, after: nil, limit: 10).tokens.isEmpty)
+
+            _ = try await NurseryFixture.seed(store)
+            _ = try await token(store, Scope(kind: .site, id: "almaty"))
+            _ = try await token(store, Scope(kind: .nursery, id: "almaty-1"))
+            #expect(try await store.listTokens(includeRevoked: true, after: nil, limit: 10).tokens.count == 2)
+        }
+    }
+
+    /// A nursery deleted by hand and made again under its old id must not fall into the scope of
+    /// tokens made for the old one; nor may a nursery appear under an id that a token made
+    /// before it (before this check existed) already names.
+    @Test(arguments: StoreKind.all)
+    func aNurseryIdNamedByAnOlderTokenCannotBeCreated(kind: StoreKind) async throws {
+        try await withStore(kind) { store, directory in
+            _ = try await store.createSite(Site(id: "almaty", name: "Almaty", timeZone: "Asia/Almaty"), context: context()) { _ in [] }
+            _ = try await store.createNursery(Nursery(id: "old-1", siteID: "almaty", name: "Old"), context: context()) { _ in [] }
+            let old = try await token(store, Scope(kind: .nursery, id: "old-1"))
+            try await execute("DELETE FROM nursery WHERE id = 'old-1'", kind: kind, directory: directory)
+            await expectError(.failedPrecondition, field: "nursery.id", containing: old.token.id) {
+                _ = try await store.createNursery(Nursery(id: "old-1", siteID: "almaty", name: "New"), context: context()) { _ in [] }
+            }
+
+            // A token stored before scopes were checked, naming a nursery and a site that never existed.
+            try await execute(
+                """
+                INSERT INTO token (id, hash, role, scope, name, created_at_ms) VALUES
+                    ('tok_legacy1', \(kind.name == "postgres" ? "'\\x01'::bytea" : "x'01'"), 'manager', 'nursery:later-1', 'legacy', 0),
+                    ('tok_legacy2', \(kind.name == "postgres" ? "'\\x02'::bytea" : "x'02'"), 'manager', 'site:later', 'legacy', 0)
+                """, kind: kind, directory: directory)
+            await expectError(.failedPrecondition, field: "nursery.id", containing: "tok_legacy1") {
+                _ = try await store.createNursery(Nursery(id: "later-1", siteID: "almaty", name: "Later"), context: context()) { _ in [] }
+            }
+            await expectError(.failedPrecondition, field: "site.id", containing: "tok_legacy2") {
+                _ = try await store.createSite(Site(id: "later", name: "Later", timeZone: "UTC"), context: context()) { _ in [] }
+            }
+            #expect(try await store.nursery(id: "later-1") == nil)
+
+            // Once the old token is revoked the id is free.
+            _ = try await store.revokeToken(id: "tok_legacy1", context: context()) { _ in [] }
+            _ = try await store.createNursery(Nursery(id: "later-1", siteID: "almaty", name: "Later"), context: context()) { _ in [] }
+            #expect(try await store.nursery(id: "later-1")?.name == "Later")
+        }
+    }
+
     // MARK: Values changed by hand
 
     @Test(arguments: StoreKind.all)
