@@ -12,9 +12,14 @@ public final class SQLiteStore: Store {
     let ledgerCache = LedgerCache()
 
     /// Opens (creating if needed) the store in `directory` and applies pending migrations.
+    ///
+    /// A new directory is made with mode 700 and a new database file with mode 600, each in the
+    /// one call that creates it: the children's records are never readable by others, not even
+    /// for a moment. SQLite gives its `-wal` and `-shm` files the database file's mode.
     public init(directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Self.makePrivateDirectory(directory)
         self.path = directory.appendingPathComponent("sosched.sqlite").path
+        try Self.makePrivateFile(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -23,6 +28,24 @@ public final class SQLiteStore: Store {
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
         writer = WriteBatcher(pool: pool)
+    }
+
+    /// Creates `directory` (mode 700; missing parents get the usual mode) unless it exists.
+    static func makePrivateDirectory(_ directory: URL) throws {
+        let parent = directory.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: parent.path) {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        }
+        guard mkdir(directory.path, 0o700) == 0 || errno == EEXIST else {
+            throw SchedulerError(.unavailable, "cannot create the store directory \(directory.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Creates the file at `path` with mode 600 unless it exists (an existing file keeps its mode).
+    static func makePrivateFile(_ path: String) throws {
+        guard createPrivateFile(path) else {
+            throw SchedulerError(.unavailable, "cannot create the store file \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     // MARK: Errors
@@ -304,4 +327,12 @@ extension Date {
     init(millisecondsSince1970 ms: Int64) {
         self.init(timeIntervalSince1970: Double(ms) / 1000)
     }
+}
+
+/// Opens (creating with mode 600, whatever the umask) and closes `path`; false on failure (see `errno`).
+private func createPrivateFile(_ path: String) -> Bool {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { return false }
+    close(descriptor)
+    return true
 }
