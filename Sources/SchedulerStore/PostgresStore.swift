@@ -18,13 +18,24 @@ public final class PostgresStore: Store {
     private let runner: Task<Void, Never>
 
     /// Connects (the pool runs until `close()`) and applies pending migrations.
-    public init(location: PostgresLocation, password: String?, maxConnections: Int = 20, logger: Logger = Logger(label: "sosched.postgres")) async throws {
+    ///
+    /// Every connection's statements are bounded: one may run `statementTimeout` at most and
+    /// wait `lockTimeout` at most for a lock (PostgreSQL's `statement_timeout` and
+    /// `lock_timeout`, set when the connection starts), so a stuck statement or a lock held
+    /// from elsewhere fails the call instead of holding a connection for ever.
+    public init(
+        location: PostgresLocation, password: String?, maxConnections: Int = 20, statementTimeout: Duration = .seconds(30),
+        lockTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "sosched.postgres")
+    ) async throws {
         self.location = location
         self.logger = logger
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password, database: location.database,
             tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maxConnections
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", Self.milliseconds(statementTimeout)), ("lock_timeout", Self.milliseconds(lockTimeout)),
+        ]
         configuration.options.connectTimeout = .seconds(10)
         // The pool's own chatter (including a warning when the first lease races run()'s start) stays out of the log.
         var background = logger
@@ -51,6 +62,14 @@ public final class PostgresStore: Store {
             await runner.value
             throw SchedulerError(.unavailable, "cannot open the PostgreSQL store at \(location): \(PostgresStore.describe(error))")
         }
+    }
+
+    /// A timeout as PostgreSQL takes it: whole milliseconds, at least 1 (0 would mean none).
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let ms = seconds.multipliedReportingOverflow(by: 1000)
+        guard !ms.overflow else { return "\(Int32.max)" }
+        return "\(min(Int64(Int32.max), max(1, ms.partialValue + attoseconds / 1_000_000_000_000_000)))"
     }
 
     public func close() async throws {
@@ -134,6 +153,18 @@ public final class PostgresStore: Store {
         case let error as PSQLError:
             let state = error.serverInfo?[.sqlState] ?? ""
             logger.warning("PostgreSQL refused a statement", metadata: ["error": "\(describe(error))"])
+            if state == "57014" {
+                // statement_timeout (or a cancel request from an operator): nothing was committed.
+                return SchedulerError(
+                    .deadlineExceeded,
+                    "a statement ran past the PostgreSQL store's statement timeout (--store-statement-timeout) and was stopped; nothing was changed")
+            }
+            if state == "55P03" {
+                // lock_timeout: another transaction (another server, or someone's psql session) holds the rows.
+                return SchedulerError(
+                    .unavailable,
+                    "the records are locked by another transaction for longer than the PostgreSQL store's lock timeout (--store-lock-timeout); nothing was changed, try again")
+            }
             if state.hasPrefix("22") {
                 return SchedulerError(.invalidArgument, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (texts may not hold NUL characters)")
             }
