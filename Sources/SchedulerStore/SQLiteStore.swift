@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SchedulerCore
+import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`, so every
 /// acknowledged change is on disk. Writes are serialized by SQLite; reads run in parallel.
@@ -10,6 +11,10 @@ public final class SQLiteStore: Store {
     let pool: DatabasePool
     let writer: WriteBatcher
     let ledgerCache = LedgerCache()
+    private let tokenLookupCount = Atomic<Int>(0)
+
+    /// How many times `activeToken(secret:)` has read the store (for checks of the server's token caches).
+    public var tokenLookups: Int { tokenLookupCount.load(ordering: .relaxed) }
 
     /// Opens (creating if needed) the store in `directory` and applies pending migrations.
     ///
@@ -216,6 +221,7 @@ public final class SQLiteStore: Store {
     }
 
     public func activeToken(secret: String) async throws -> AccessToken? {
+        tokenLookupCount.add(1, ordering: .relaxed)
         let hash = Data(TokenSecret.hash(secret))
         return try await read { db in
             try db.row(
