@@ -5,7 +5,7 @@ public struct SchedulerError: Error, Sendable, Hashable, CustomStringConvertible
         private enum Base: String, Sendable, Hashable {
             case invalidArgument, notFound, alreadyExists, permissionDenied, unauthenticated
             case failedPrecondition, resourceExhausted, aborted, deadlineExceeded, cancelled
-            case unavailable, `internal`
+            case unavailable, `internal`, dataLoss
         }
 
         private let base: Base
@@ -23,6 +23,8 @@ public struct SchedulerError: Error, Sendable, Hashable, CustomStringConvertible
         public static let cancelled = Code(.cancelled)
         public static let unavailable = Code(.unavailable)
         public static let `internal` = Code(.internal)
+        /// Stored data that cannot be read back as what it should be (a row changed by hand, say).
+        public static let dataLoss = Code(.dataLoss)
 
         public var description: String { base.rawValue }
     }

@@ -39,6 +39,7 @@ enum StatusMapping {
             case .deadlineExceeded: .deadlineExceeded
             case .cancelled: .cancelled
             case .unavailable: .unavailable
+            case .dataLoss: .dataLoss
             default: .internal
             }
         return Status(code, error.message, details: badRequest(field: error.field, error.message))

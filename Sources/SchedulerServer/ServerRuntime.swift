@@ -95,11 +95,17 @@ final class ServerRuntime: Sendable {
         }
         let hash = TokenSecret.hash(authorization)
         let found: AccessToken?
-        if let cached = tokens.lookup(hash: hash) {
+        switch tokens.check(hash: hash) {
+        case .valid(let cached):
             found = cached
-        } else {
+        case .unknown:
+            found = nil
+        case .throttled:
+            throw SchedulerError(
+                .unavailable, "too many calls with unknown tokens in the last second (over \(tokens.failedLookupsPerSecond)); try again")
+        case .lookUp:
             found = try await store.activeToken(secret: authorization)
-            if let found { tokens.insert(found, hash: hash) }
+            if let found { tokens.insert(found, hash: hash) } else { tokens.insertUnknown(hash: hash) }
         }
         guard let token = found else {
             throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
@@ -129,45 +135,106 @@ enum DrainEvent: Sendable {
 /// read the store every time. An entry lives `lifetime` at most; revoking through this server
 /// drops it at once, and a revocation made through another server (PostgreSQL, later) takes
 /// effect here within `lifetime`.
+///
+/// Failed lookups cannot hammer the store either: a secret the store did not know is refused
+/// without a lookup for `unknownLifetime` (the same bad token sent again and again costs one
+/// lookup a second), and lookups of secrets not seen valid lately are limited to
+/// `failedLookupsPerSecond` (random bad tokens; past it such calls get UNAVAILABLE, which
+/// clients retry). Secrets seen valid in the last `knownLifetime` are never held back, so
+/// clients already at work go on while someone floods the server with made-up tokens.
 final class TokenCache: Sendable {
     private struct Entry {
         var token: AccessToken
         var expires: ContinuousClock.Instant
     }
 
+    /// What `authenticate` should do with a secret.
+    enum Check {
+        case valid(AccessToken)
+        /// The store did not know it a moment ago.
+        case unknown
+        /// Too many lookups of unknown secrets lately.
+        case throttled
+        case lookUp
+    }
+
     let lifetime: Duration
     let capacity: Int
+    let unknownLifetime: Duration
+    let knownLifetime: Duration
+    let failedLookupsPerSecond: Int
     private struct State {
         var entries: [[UInt8]: Entry] = [:]
         /// Tokens revoked through this server: a lookup that raced with the revocation cannot put them back.
         var revoked: Set<String> = []
+        /// Secrets the store did not know, until when they are refused without a lookup.
+        var unknown: [[UInt8]: ContinuousClock.Instant] = [:]
+        /// Secrets found valid, until when their lookups are never throttled.
+        var known: [[UInt8]: ContinuousClock.Instant] = [:]
+        /// Lookups of secrets not known valid still allowed now (a token bucket).
+        var allowance: Double
+        var refilled: ContinuousClock.Instant
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    init(lifetime: Duration = .seconds(2), capacity: Int = 10_000) {
+    init(
+        lifetime: Duration = .seconds(2), capacity: Int = 10_000, unknownLifetime: Duration = .seconds(1),
+        knownLifetime: Duration = .seconds(600), failedLookupsPerSecond: Int = 1000
+    ) {
         self.lifetime = lifetime
         self.capacity = capacity
+        self.unknownLifetime = unknownLifetime
+        self.knownLifetime = knownLifetime
+        self.failedLookupsPerSecond = failedLookupsPerSecond
+        state = Mutex(State(allowance: Double(failedLookupsPerSecond), refilled: .now))
     }
 
-    func lookup(hash: [UInt8]) -> AccessToken? {
+    /// Whether the secret whose hash is `hash` is known valid, known unknown, or must be looked up.
+    func check(hash: [UInt8]) -> Check {
         let now = ContinuousClock.now
+        let rate = Double(failedLookupsPerSecond)
         return state.withLock { state in
-            guard let entry = state.entries[hash] else { return nil }
-            guard entry.expires > now, !state.revoked.contains(entry.token.id) else {
+            if let entry = state.entries[hash] {
+                if entry.expires > now, !state.revoked.contains(entry.token.id) { return .valid(entry.token) }
                 state.entries[hash] = nil
-                return nil
             }
-            return entry.token
+            if let until = state.unknown[hash] {
+                if until > now { return .unknown }
+                state.unknown[hash] = nil
+            }
+            if let until = state.known[hash], until > now { return .lookUp }
+            let elapsed = now - state.refilled
+            state.refilled = now
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            state.allowance = min(rate, state.allowance + seconds * rate)
+            guard state.allowance >= 1 else { return .throttled }
+            state.allowance -= 1
+            return .lookUp
         }
     }
 
     func insert(_ token: AccessToken, hash: [UInt8]) {
-        let expires = ContinuousClock.now + lifetime
+        let now = ContinuousClock.now
         state.withLock { state in
             guard !state.revoked.contains(token.id) else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[hash] = Entry(token: token, expires: expires)
+            state.entries[hash] = Entry(token: token, expires: now + lifetime)
+            if state.known.count >= capacity { state.known = state.known.filter { $0.value > now } }
+            if state.known.count >= capacity { state.known.removeAll(keepingCapacity: true) }
+            state.known[hash] = now + knownLifetime
+            state.unknown[hash] = nil
+        }
+    }
+
+    /// Remembers, for `unknownLifetime`, that the store did not know this secret.
+    func insertUnknown(hash: [UInt8]) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            if state.unknown.count >= capacity { state.unknown = state.unknown.filter { $0.value > now } }
+            if state.unknown.count >= capacity { state.unknown.removeAll(keepingCapacity: true) }
+            state.unknown[hash] = now + unknownLifetime
+            state.known[hash] = nil
         }
     }
 

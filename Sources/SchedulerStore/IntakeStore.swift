@@ -413,7 +413,7 @@ extension StoreRules {
         switch error {
         case let refusal as BookingRefused:
             return "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"
-        case let error as SchedulerError where error.code != .internal && error.code != .unavailable && error.code != .deadlineExceeded && error.code != .cancelled:
+        case let error as SchedulerError where ![.internal, .unavailable, .deadlineExceeded, .cancelled, .dataLoss].contains(error.code):
             return error.message
         default:
             return nil

@@ -11,15 +11,15 @@ extension PostgresStore {
 
     static func intakeRound(_ row: PostgresRandomAccessRow) throws -> IntakeRoundInfo {
         IntakeRoundInfo(
-            id: try row.text(0), siteID: try row.text(1), name: try row.text(2), first: CivilDate(dayNumber: try row.int(3)),
-            last: CivilDate(dayNumber: try row.int(4)), deadline: Int64(try row.int(5)), seed: UInt64(bitPattern: Int64(try row.int(6))),
+            id: try row.text(0), siteID: try row.text(1), name: try row.text(2), first: try StoreRules.storedDay(try row.int(3), "intake_round.first_day"),
+            last: try StoreRules.storedDay(try row.int(4), "intake_round.last_day"), deadline: Int64(try row.int(5)), seed: UInt64(bitPattern: Int64(try row.int(6))),
             order: try IntakeRoundInfo.order(stored: try row.text(7)), state: IntakeRoundInfo.State(rawValue: try row.text(8)) ?? .open,
             inputsVersion: Int64(try row.int(9)))
     }
 
     static func intakeOffer(_ row: PostgresRandomAccessRow) throws -> IntakeOffer {
-        IntakeOffer(
-            id: try row.text(0), groupID: try row.text(1), nurseryID: try row.text(2), pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: try row.int(3))),
+        try StoreRules.offer(
+            id: try row.text(0), groupID: try row.text(1), nurseryID: try row.text(2), patternBits: try row.int(3),
             places: try row.int(4), reservedSOS: try row.int(5), reservedLocal: try row.int(6))
     }
 
@@ -78,7 +78,8 @@ extension PostgresStore {
                 SELECT o.id, o.group_id, o.nursery_id, o.pattern, o.places, o.reserved_sos, o.reserved_local, r.first_day, r.last_day
                 FROM intake_offer o JOIN intake_round r ON r.id = o.round_id
                 WHERE o.group_id = \(group.id) AND r.state = 'open' AND r.first_day <= \(round.last.dayNumber) AND r.last_day >= \(round.first.dayNumber)
-                """).map { row in (offer: try Self.intakeOffer(row), first: CivilDate(dayNumber: try row.int(7)), last: CivilDate(dayNumber: try row.int(8))) }
+                """).map { row in (offer: try Self.intakeOffer(row), first: try StoreRules.storedDay(try row.int(7), "intake_round.first_day"),
+                    last: try StoreRules.storedDay(try row.int(8), "intake_round.last_day")) }
             try StoreRules.checkOfferDays(offer, nursery: nursery)
             try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
             try await tx.run("""
@@ -298,9 +299,10 @@ extension PostgresStore {
     public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
         try await read { tx in
             try await tx.rows("SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = \(roundID) ORDER BY offer_id").map { row in
-                IntakeRunFill(
-                    offerID: try row.text(0), places: try row.int(1), held: try row.int(2), heldReservedSOS: try row.int(3), heldReservedLocal: try row.int(4),
-                    waiting: try row.int(5))
+                func count(_ index: Int, _ column: String) throws -> Int { try StoreRules.stored(try row.int(index), "intake_run_offer.\(column)") }
+                return IntakeRunFill(
+                    offerID: try row.text(0), places: try count(1, "places"), held: try count(2, "held"), heldReservedSOS: try count(3, "held_sos"),
+                    heldReservedLocal: try count(4, "held_local"), waiting: try count(5, "waiting"))
             }
         }
     }
@@ -308,7 +310,7 @@ extension PostgresStore {
     public func intakeResults(roundID: String) async throws -> [IntakeSeatRecord] {
         try await read { tx in
             try await tx.rows("SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = \(roundID) ORDER BY child_id").map { row in
-                IntakeSeatRecord(childID: try row.text(0), offerID: try row.text(1), seat: SeatKind(rawValue: try row.text(2)) ?? .open, choice: try row.int(3))
+                IntakeSeatRecord(childID: try row.text(0), offerID: try row.text(1), seat: SeatKind(rawValue: try row.text(2)) ?? .open, choice: try StoreRules.stored(try row.int(3), "intake_result.choice"))
             }
         }
     }

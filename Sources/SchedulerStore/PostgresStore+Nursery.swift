@@ -24,14 +24,14 @@ extension PostgresStore {
     }
 
     static func nursery(_ row: PostgresRandomAccessRow, at offset: Int = 0) throws -> Nursery {
-        StoreRules.nursery(
+        try StoreRules.nursery(
             id: try row.text(offset), siteID: try row.text(offset + 1), name: try row.text(offset + 2), weekdayBits: try row.int(offset + 3),
             closures: try row.text(offset + 4), morning: try row.text(offset + 5), afternoon: try row.text(offset + 6))
     }
 
     /// A group and its ledger version.
     static func group(_ row: PostgresRandomAccessRow, at offset: Int = 0) throws -> (Group, version: Int64) {
-        let group = Group(
+        let group = try StoreRules.group(
             id: try row.text(offset), nurseryID: try row.text(offset + 1), name: try row.text(offset + 2), minAgeMonths: try row.int(offset + 3),
             maxAgeMonths: try row.int(offset + 4), capacity: try row.int(offset + 5), reservedSOS: try row.int(offset + 6),
             reservedLocal: try row.int(offset + 7))
@@ -47,11 +47,11 @@ extension PostgresStore {
     static func child(_ row: PostgresRandomAccessRow, at offset: Int = 0) throws -> Child {
         Child(
             id: try row.text(offset), familyID: try row.text(offset + 1), givenName: try row.text(offset + 2),
-            birthDate: CivilDate(dayNumber: try row.int(offset + 3)), specialNeeds: try row.bool(offset + 4))
+            birthDate: try StoreRules.storedDay(try row.int(offset + 3), "child.birth_day"), specialNeeds: try row.bool(offset + 4))
     }
 
     static func placement(_ row: PostgresRandomAccessRow) throws -> Placement {
-        StoreRules.placement(
+        try StoreRules.placement(
             id: try row.text(0), childID: try row.text(1), groupID: try row.text(2), nurseryID: try row.text(3), kind: try row.text(4),
             firstDay: try row.int(5), lastDay: try row.optionalInt(6), patternBits: try row.int(7), state: try row.text(8))
     }
@@ -141,6 +141,7 @@ extension PostgresStore {
             guard try await fetchSite(tx, site.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a site with id \(site.id) exists", field: "site.id")
             }
+            try await checkScopeUnclaimed(tx, Scope(kind: .site, id: site.id), field: "site.id")
             try await tx.run("INSERT INTO site (id, name, time_zone) VALUES (\(site.id), \(site.name), \(site.timeZone))")
             return (site, ["site:\(site.id)"])
         }
@@ -173,6 +174,7 @@ extension PostgresStore {
             guard try await fetchNursery(tx, nursery.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
             }
+            try await checkScopeUnclaimed(tx, Scope(kind: .nursery, id: nursery.id), field: "nursery.id")
             try await tx.run("""
                 INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon)
                 VALUES (\(nursery.id), \(nursery.siteID), \(nursery.name), \(StoreRules.weekdayBits(nursery.openWeekdays)),

@@ -18,13 +18,24 @@ public final class PostgresStore: Store {
     private let runner: Task<Void, Never>
 
     /// Connects (the pool runs until `close()`) and applies pending migrations.
-    public init(location: PostgresLocation, password: String?, maxConnections: Int = 20, logger: Logger = Logger(label: "sosched.postgres")) async throws {
+    ///
+    /// Every connection's statements are bounded: one may run `statementTimeout` at most and
+    /// wait `lockTimeout` at most for a lock (PostgreSQL's `statement_timeout` and
+    /// `lock_timeout`, set when the connection starts), so a stuck statement or a lock held
+    /// from elsewhere fails the call instead of holding a connection for ever.
+    public init(
+        location: PostgresLocation, password: String?, maxConnections: Int = 20, statementTimeout: Duration = .seconds(30),
+        lockTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "sosched.postgres")
+    ) async throws {
         self.location = location
         self.logger = logger
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password, database: location.database,
             tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maxConnections
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", Self.milliseconds(statementTimeout)), ("lock_timeout", Self.milliseconds(lockTimeout)),
+        ]
         configuration.options.connectTimeout = .seconds(10)
         // The pool's own chatter (including a warning when the first lease races run()'s start) stays out of the log.
         var background = logger
@@ -51,6 +62,14 @@ public final class PostgresStore: Store {
             await runner.value
             throw SchedulerError(.unavailable, "cannot open the PostgreSQL store at \(location): \(PostgresStore.describe(error))")
         }
+    }
+
+    /// A timeout as PostgreSQL takes it: whole milliseconds, at least 1 (0 would mean none).
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let ms = seconds.multipliedReportingOverflow(by: 1000)
+        guard !ms.overflow else { return "\(Int32.max)" }
+        return "\(min(Int64(Int32.max), max(1, ms.partialValue + attoseconds / 1_000_000_000_000_000)))"
     }
 
     public func close() async throws {
@@ -128,9 +147,24 @@ public final class PostgresStore: Store {
             return error
         case is CancellationError:
             return SchedulerError(.cancelled, "the call was cancelled")
+        case is PostgresDecodingError:
+            logger.warning("PostgreSQL store error", metadata: ["error": "\(String(describing: error))"])
+            return SchedulerError(.dataLoss, "the PostgreSQL store holds a value that cannot be read as what its column should hold; a row was changed by hand")
         case let error as PSQLError:
             let state = error.serverInfo?[.sqlState] ?? ""
             logger.warning("PostgreSQL refused a statement", metadata: ["error": "\(describe(error))"])
+            if state == "57014" {
+                // statement_timeout (or a cancel request from an operator): nothing was committed.
+                return SchedulerError(
+                    .deadlineExceeded,
+                    "a statement ran past the PostgreSQL store's statement timeout (--store-statement-timeout) and was stopped; nothing was changed")
+            }
+            if state == "55P03" {
+                // lock_timeout: another transaction (another server, or someone's psql session) holds the rows.
+                return SchedulerError(
+                    .unavailable,
+                    "the records are locked by another transaction for longer than the PostgreSQL store's lock timeout (--store-lock-timeout); nothing was changed, try again")
+            }
             if state.hasPrefix("22") {
                 return SchedulerError(.invalidArgument, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (texts may not hold NUL characters)")
             }
@@ -241,6 +275,11 @@ public final class PostgresStore: Store {
     ) async throws -> Mutated<IssuedToken> {
         try role.validate(scope: scope)
         return try await mutate(context, reply: reply) { tx in
+            if let scope, let table = StoreRules.scopeTable(scope),
+                try await tx.row("SELECT 1 FROM \(unescaped: table) WHERE id = \(scope.id) FOR SHARE") == nil
+            {
+                throw StoreRules.scopeTargetMissing(scope)
+            }
             let token = AccessToken(
                 id: RecordID.make("tok"), role: role, scope: scope, name: name, createdAt: context.now, createdBy: context.actor, revokedAt: nil)
             let secret = TokenSecret.make()
@@ -250,6 +289,15 @@ public final class PostgresStore: Store {
                         \(token.createdAt.millisecondsSince1970), \(token.createdBy))
                 """)
             return (IssuedToken(token: token, secret: secret), ["token:\(token.id)"])
+        }
+    }
+
+    /// Refuses to create what `scope` names while an active token already names it (see `StoreRules.scopeNamedByToken`).
+    func checkScopeUnclaimed(_ tx: PostgresTransaction, _ scope: Scope, field: String) async throws {
+        if let row = try await tx.row(
+            "SELECT id FROM token WHERE scope = \(scope.description) AND revoked_at_ms IS NULL ORDER BY seq LIMIT 1")
+        {
+            throw StoreRules.scopeNamedByToken(scope, tokenID: try row.text(0), field: field)
         }
     }
 

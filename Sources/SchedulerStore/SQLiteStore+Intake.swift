@@ -84,18 +84,19 @@ extension SQLiteStore {
     }
 
     static func intakeRound(_ row: Row) throws -> IntakeRoundInfo {
-        let seed: Int64 = row["seed"]
-        return IntakeRoundInfo(
-            id: row["id"], siteID: row["site_id"], name: row["name"], first: CivilDate(dayNumber: row["first_day"]),
-            last: CivilDate(dayNumber: row["last_day"]), deadline: row["deadline_ms"], seed: UInt64(bitPattern: seed),
-            order: try IntakeRoundInfo.order(stored: row["priority_order"]), state: IntakeRoundInfo.State(rawValue: row["state"]) ?? .open,
+        let row = StoredRow(row, "intake_round")
+        let seed: Int64 = try row["seed"]
+        return try IntakeRoundInfo(
+            id: row["id"], siteID: row["site_id"], name: row["name"], first: StoreRules.storedDay(row["first_day"], "intake_round.first_day"),
+            last: StoreRules.storedDay(row["last_day"], "intake_round.last_day"), deadline: row["deadline_ms"], seed: UInt64(bitPattern: seed),
+            order: IntakeRoundInfo.order(stored: row["priority_order"]), state: IntakeRoundInfo.State(rawValue: row["state"]) ?? .open,
             inputsVersion: row["inputs_version"])
     }
 
-    static func intakeOffer(_ row: Row) -> IntakeOffer {
-        let bits: Int = row["pattern"]
-        return IntakeOffer(
-            id: row["id"], groupID: row["group_id"], nurseryID: row["nursery_id"], pattern: WeeklyPattern(bits: UInt16(truncatingIfNeeded: bits)),
+    static func intakeOffer(_ row: Row) throws -> IntakeOffer {
+        let row = StoredRow(row, "intake_offer")
+        return try StoreRules.offer(
+            id: row["id"], groupID: row["group_id"], nurseryID: row["nursery_id"], patternBits: row["pattern"],
             places: row["places"], reservedSOS: row["reserved_sos"], reservedLocal: row["reserved_local"])
     }
 
@@ -130,7 +131,7 @@ extension SQLiteStore {
     }
 
     public func round(id: String) async throws -> IntakeRoundInfo? {
-        try await pool.read { db in try Self.fetchRound(db, id) }
+        try await read { db in try Self.fetchRound(db, id) }
     }
 
     public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer> {
@@ -157,7 +158,12 @@ extension SQLiteStore {
                     WHERE o.group_id = ? AND r.state = 'open' AND r.first_day <= ? AND r.last_day >= ?
                     """,
                 arguments: [group.id, round.last.dayNumber, round.first.dayNumber]
-            ).map { row in (offer: Self.intakeOffer(row), first: CivilDate(dayNumber: row["term_first"]), last: CivilDate(dayNumber: row["term_last"])) }
+            ).map { row in
+                let term = StoredRow(row, "intake_round")
+                return (
+                    offer: try Self.intakeOffer(row), first: try StoreRules.storedDay(term["term_first"], "intake_round.first_day"),
+                    last: try StoreRules.storedDay(term["term_last"], "intake_round.last_day"))
+            }
             try StoreRules.checkOfferDays(offer, nursery: nursery)
             try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
             try db.run(
@@ -223,7 +229,7 @@ extension SQLiteStore {
     }
 
     public func intakeInputs(roundID: String) async throws -> IntakeInputs {
-        try await pool.read { db in
+        try await read { db in
             let round = try Self.require(try Self.fetchRound(db, roundID), "intake round", roundID, field: "round_id")
             let offers = try Self.roundOffers(db, roundID)
             // Nurseries where a sibling holds a place that reaches into the term.
@@ -237,7 +243,8 @@ extension SQLiteStore {
                     """,
                 arguments: [round.first.dayNumber, roundID])
             {
-                siblings[row[0], default: []].insert(row[1])
+                let row = StoredRow(row, "placement")
+                try siblings[row[0, "child_id"], default: []].insert(row[1, "nursery_id"])
             }
             // Only the columns priorities need, read through a cursor (no copy of every row).
             var applications: [IntakeApplication] = []
@@ -249,12 +256,15 @@ extension SQLiteStore {
                     WHERE a.round_id = ? ORDER BY a.child_id
                     """,
                 arguments: [roundID])
-            while let row = try rows.next() {
-                let childID: String = row[0], ranking: String = row[1], kind: String = row[4]
-                var application = IntakeApplication(
-                    childID: childID, familyKind: FamilyKind(rawValue: kind) ?? .local, siblingNurseries: siblings[childID] ?? [], specialNeeds: row[3],
-                    singleParent: row[5], parentsWorking: row[6], submittedAt: row[2], ranking: ranking.split(separator: ",").map(String.init))
-                if let frozen: String = row[7] { StoreRules.thaw(frozen, into: &application) }
+            while let cursorRow = try rows.next() {
+                let row = StoredRow(cursorRow, "intake_application")
+                let childID: String = try row[0, "child_id"], ranking: String = try row[1, "ranking"], kind: String = try row[4, "family.kind"]
+                var application = try IntakeApplication(
+                    childID: childID, familyKind: FamilyKind(rawValue: kind) ?? .local, siblingNurseries: siblings[childID] ?? [],
+                    specialNeeds: row[3, "child.special_needs"], singleParent: row[5, "family.single_parent"],
+                    parentsWorking: row[6, "family.parents_working"], submittedAt: row[2, "submitted_at_ms"],
+                    ranking: ranking.split(separator: ",").map(String.init))
+                if let frozen: String = try row[7, "frozen_facts"] { StoreRules.thaw(frozen, into: &application) }
                 applications.append(application)
             }
             return IntakeInputs(round: round, offers: offers, applications: applications)
@@ -298,7 +308,7 @@ extension SQLiteStore {
     }
 
     public func roundOverview(id: String) async throws -> (round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int)? {
-        try await pool.read { db in
+        try await read { db in
             guard let round = try Self.fetchRound(db, id) else { return nil }
             let count = try db.int(sql: "SELECT COUNT(*) FROM intake_application WHERE round_id = ?", arguments: [id]) ?? 0
             return (round, try Self.roundOffers(db, id), count)
@@ -306,24 +316,25 @@ extension SQLiteStore {
     }
 
     public func intakeOffers(roundID: String) async throws -> [IntakeOffer] {
-        try await pool.read { db in try Self.roundOffers(db, roundID) }
+        try await read { db in try Self.roundOffers(db, roundID) }
     }
 
     public func hasRunRecords(roundID: String) async throws -> Bool {
-        try await pool.read { db in try db.int(sql: "SELECT run_stored FROM intake_round WHERE id = ?", arguments: [roundID]) == 1 }
+        try await read { db in try db.int(sql: "SELECT run_stored FROM intake_round WHERE id = ?", arguments: [roundID]) == 1 }
     }
 
     public func storeLegacyRunRecords(roundID: String, children: [IntakeRunChild], offers: [IntakeRunOffer]) async throws {
         let rows = IntakeRunRows(children: children, offers: offers)
-        try await writer.submit { db, _ in
+        try await write { db, _ in
             guard try db.int(sql: "SELECT run_stored FROM intake_round WHERE id = ?", arguments: [roundID]) == 0 else { return }
             try Self.insertRun(db, roundID, rows)
         }
     }
 
-    static func block(_ row: Row) -> IntakeRunRows.Block {
-        let records: Data = row[2]
-        return IntakeRunRows.Block(firstChild: row[0], lastChild: row[1], records: Array(records))
+    static func block(_ row: Row) throws -> IntakeRunRows.Block {
+        let row = StoredRow(row, "intake_run_children")
+        let records: Data = try row[2, "records"]
+        return try IntakeRunRows.Block(firstChild: row[0, "first_child"], lastChild: row[1, "last_child"], records: Array(records))
     }
 
     /// `?, ?, ?` for `count` values.
@@ -332,7 +343,7 @@ extension SQLiteStore {
     public func intakeRunOffers(roundID: String, ids: Set<String>) async throws -> [IntakeRunOffer] {
         guard !ids.isEmpty else { return [] }
         let list = Array(ids).sorted()
-        return try await pool.read { db in
+        return try await read { db in
             var result: [IntakeRunOffer] = []
             for slice in list.chunked(500) {
                 let arguments = StatementArguments([roundID] + Array(slice))
@@ -341,7 +352,8 @@ extension SQLiteStore {
                 for row in try db.rows(
                     sql: "SELECT offer_id, holders, waitlist FROM intake_run_offer WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))", arguments: arguments)
                 {
-                    let offerID: String = row[0], holders: Data = row[1], waitlist: Data = row[2]
+                    let row = StoredRow(row, "intake_run_offer")
+                    let offerID: String = try row[0, "offer_id"], holders: Data = try row[1, "holders"], waitlist: Data = try row[2, "waitlist"]
                     packed[offerID] = (Array(holders), Array(waitlist))
                 }
                 for offer in offers {
@@ -355,7 +367,7 @@ extension SQLiteStore {
 
     public func intakeRunChildren(roundID: String, ids: Set<String>) async throws -> [IntakeRunChild] {
         guard !ids.isEmpty else { return [] }
-        return try await pool.read { db in
+        return try await read { db in
             var blocks: [IntakeRunRows.Block] = []
             if ids.count > 64 {
                 blocks = try db.rows(sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? ORDER BY first_child", arguments: [roundID]).map(Self.block)
@@ -367,7 +379,7 @@ extension SQLiteStore {
                         sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND first_child <= ? ORDER BY first_child DESC LIMIT 1",
                         arguments: [roundID, id])
                     else { continue }
-                    let block = Self.block(row)
+                    let block = try Self.block(row)
                     if seen.insert(block.firstChild).inserted { blocks.append(block) }
                 }
             }
@@ -376,7 +388,7 @@ extension SQLiteStore {
     }
 
     public func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild] {
-        try await pool.read { db in
+        try await read { db in
             let blocks = try db.rows(
                 sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND last_child > ? ORDER BY first_child LIMIT ?",
                 arguments: [roundID, after ?? "", limit / IntakeRunRows.blockSize + 2]
@@ -386,30 +398,38 @@ extension SQLiteStore {
     }
 
     public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
-        try await pool.read { db in
+        try await read { db in
             try db.rows(
                 sql: "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = ? ORDER BY offer_id", arguments: [roundID]
             ).map { row in
-                IntakeRunFill(offerID: row[0], places: row[1], held: row[2], heldReservedSOS: row[3], heldReservedLocal: row[4], waiting: row[5])
+                let row = StoredRow(row, "intake_run_offer")
+                func count(_ index: Int, _ column: String) throws -> Int { try StoreRules.stored(try row[index, column], "intake_run_offer.\(column)") }
+                return try IntakeRunFill(
+                    offerID: row[0, "offer_id"], places: count(1, "places"), held: count(2, "held"), heldReservedSOS: count(3, "held_sos"),
+                    heldReservedLocal: count(4, "held_local"), waiting: count(5, "waiting"))
             }
         }
     }
 
     public func intakeResults(roundID: String) async throws -> [IntakeSeatRecord] {
-        try await pool.read { db in
+        try await read { db in
             try db.rows(sql: "SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = ? ORDER BY child_id", arguments: [roundID]).map { row in
-                IntakeSeatRecord(childID: row[0], offerID: row[1], seat: SeatKind(rawValue: row[2]) ?? .open, choice: row[3])
+                let row = StoredRow(row, "intake_result")
+                return try IntakeSeatRecord(
+                    childID: row[0, "child_id"], offerID: row[1, "offer_id"], seat: SeatKind(rawValue: row[2, "seat"]) ?? .open,
+                    choice: StoreRules.stored(row[3, "choice"], "intake_result.choice"))
             }
         }
     }
 
     public func intakeEvents(roundID: String) async throws -> [IntakeEventRecord] {
-        try await pool.read { db in try Self.events(db, roundID) }
+        try await read { db in try Self.events(db, roundID) }
     }
 
     static func events(_ db: Database, _ roundID: String) throws -> [IntakeEventRecord] {
         try db.rows(sql: "SELECT kind, child_id, offer_id, accept, at_ms FROM intake_event WHERE round_id = ? ORDER BY seq", arguments: [roundID]).map { row in
-            try IntakeEventRecord(kind: row[0], child: row[1], offer: row[2], accept: row[3], at: row[4])
+            let row = StoredRow(row, "intake_event")
+            return try IntakeEventRecord(kind: row[0, "kind"], child: row[1, "child_id"], offer: row[2, "offer_id"], accept: row[3, "accept"], at: row[4, "at_ms"])
         }
     }
 

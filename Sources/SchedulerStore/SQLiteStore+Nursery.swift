@@ -97,37 +97,43 @@ extension SQLiteStore {
 
     // MARK: Rows
 
-    static func site(_ row: Row) -> Site {
-        Site(id: row["id"], name: row["name"], timeZone: row["time_zone"])
+    static func site(_ row: Row) throws -> Site {
+        let row = StoredRow(row, "site")
+        return try Site(id: row["id"], name: row["name"], timeZone: row["time_zone"])
     }
 
-    static func nursery(_ row: Row) -> Nursery {
-        StoreRules.nursery(
+    static func nursery(_ row: Row) throws -> Nursery {
+        let row = StoredRow(row, "nursery")
+        return try StoreRules.nursery(
             id: row["id"], siteID: row["site_id"], name: row["name"], weekdayBits: row["open_weekdays"], closures: row["closures"],
             morning: row["morning"], afternoon: row["afternoon"])
     }
 
-    static func group(_ row: Row) -> Group {
-        Group(
+    static func group(_ row: Row) throws -> Group {
+        let row = StoredRow(row, "nursery_group")
+        return try StoreRules.group(
             id: row["id"], nurseryID: row["nursery_id"], name: row["name"], minAgeMonths: row["min_age_months"],
             maxAgeMonths: row["max_age_months"], capacity: row["capacity"], reservedSOS: row["reserved_sos"],
             reservedLocal: row["reserved_local"])
     }
 
-    static func family(_ row: Row) -> Family {
-        Family(
+    static func family(_ row: Row) throws -> Family {
+        let row = StoredRow(row, "family")
+        return try Family(
             id: row["id"], siteID: row["site_id"], kind: FamilyKind(rawValue: row["kind"]) ?? .local,
             singleParent: row["single_parent"], parentsWorking: row["parents_working"], contactRef: row["contact_ref"])
     }
 
-    static func child(_ row: Row) -> Child {
-        Child(
+    static func child(_ row: Row) throws -> Child {
+        let row = StoredRow(row, "child")
+        return try Child(
             id: row["id"], familyID: row["family_id"], givenName: row["given_name"],
-            birthDate: CivilDate(dayNumber: row["birth_day"]), specialNeeds: row["special_needs"])
+            birthDate: StoreRules.storedDay(row["birth_day"], "child.birth_day"), specialNeeds: row["special_needs"])
     }
 
-    static func placement(_ row: Row) -> Placement {
-        StoreRules.placement(
+    static func placement(_ row: Row) throws -> Placement {
+        let row = StoredRow(row, "placement")
+        return try StoreRules.placement(
             id: row["id"], childID: row["child_id"], groupID: row["group_id"], nurseryID: row["nursery_id"], kind: row["kind"],
             firstDay: row["first_day"], lastDay: row["last_day"], patternBits: row["pattern"], state: row["state"])
     }
@@ -173,8 +179,8 @@ extension SQLiteStore {
         var ledgers: [String: CapacityLedger] = [:]
         var versions: [String: Int64] = [:]
         for row in rows {
-            let group = Self.group(row)
-            let version: Int64 = row["ledger_version"]
+            let group = try Self.group(row)
+            let version: Int64 = try StoredRow(row, "nursery_group")["ledger_version"]
             groups.append(group)
             versions[group.id] = version
             ledgers[group.id] = try ledger(db, group: group, version: version, nursery: nursery, batch: batch)
@@ -191,7 +197,7 @@ extension SQLiteStore {
         }
         var ledger = CapacityLedger(group: group, nursery: nursery)
         let placements = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
-        for placement in placements { ledger.add(Self.placement(placement).span) }
+        for placement in placements { ledger.add(try Self.placement(placement).span) }
         if let batch {
             keep(ledger, group: group.id, version: version, in: batch)
         } else {
@@ -259,10 +265,10 @@ extension SQLiteStore {
 
     // MARK: Paging
 
-    private func page<T: Sendable>(_ sql: String, _ arguments: StatementArguments, limit: Int, id: @escaping @Sendable (T) -> String, map: @escaping @Sendable (Row) -> T) async throws -> Page<T> {
-        try await pool.read { db in
+    private func page<T: Sendable>(_ sql: String, _ arguments: StatementArguments, limit: Int, id: @escaping @Sendable (T) -> String, map: @escaping @Sendable (Row) throws -> T) async throws -> Page<T> {
+        try await read { db in
             let rows = try db.rows(sql: sql + " LIMIT \(limit + 1)", arguments: arguments)
-            let items = rows.prefix(limit).map(map)
+            let items = try rows.prefix(limit).map(map)
             return Page(items: Array(items), next: rows.count > limit ? items.last.map(id) : nil)
         }
     }
@@ -274,13 +280,14 @@ extension SQLiteStore {
             guard try Self.fetchSite(db, site.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a site with id \(site.id) exists", field: "site.id")
             }
+            try Self.checkScopeUnclaimed(db, Scope(kind: .site, id: site.id), field: "site.id")
             try db.run(sql: "INSERT INTO site (id, name, time_zone) VALUES (?, ?, ?)", arguments: [site.id, site.name, site.timeZone])
             return (site, ["site:\(site.id)"])
         }
     }
 
     public func site(id: String) async throws -> Site? {
-        try await pool.read { db in try Self.fetchSite(db, id) }
+        try await read { db in try Self.fetchSite(db, id) }
     }
 
     public func listSites(after: String?, limit: Int) async throws -> Page<Site> {
@@ -305,6 +312,7 @@ extension SQLiteStore {
             guard try Self.fetchNursery(db, nursery.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
             }
+            try Self.checkScopeUnclaimed(db, Scope(kind: .nursery, id: nursery.id), field: "nursery.id")
             try db.run(
                 sql: "INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [nursery.id, nursery.siteID, nursery.name, StoreRules.weekdayBits(nursery.openWeekdays),
@@ -314,7 +322,7 @@ extension SQLiteStore {
     }
 
     public func nursery(id: String) async throws -> Nursery? {
-        try await pool.read { db in try Self.fetchNursery(db, id) }
+        try await read { db in try Self.fetchNursery(db, id) }
     }
 
     public func listNurseries(siteID: String?, after: String?, limit: Int) async throws -> Page<Nursery> {
@@ -341,7 +349,7 @@ extension SQLiteStore {
                 for group in current.groups {
                     var ledger = CapacityLedger(group: group, nursery: nursery)
                     let rows = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
-                    for row in rows { ledger.add(Self.placement(row).span) }
+                    for row in rows { ledger.add(try Self.placement(row).span) }
                     try StoreRules.checkCalendar(ledger, group: group, today: today)
                     try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
                 }
@@ -370,7 +378,7 @@ extension SQLiteStore {
     }
 
     public func group(id: String) async throws -> Group? {
-        try await pool.read { db in try Self.fetchGroup(db, id) }
+        try await read { db in try Self.fetchGroup(db, id) }
     }
 
     public func listGroups(nurseryID: String, after: String?, limit: Int) async throws -> Page<Group> {
@@ -420,7 +428,7 @@ extension SQLiteStore {
     }
 
     public func family(id: String) async throws -> Family? {
-        try await pool.read { db in try Self.fetchFamily(db, id) }
+        try await read { db in try Self.fetchFamily(db, id) }
     }
 
     public func listFamilies(siteID: String, after: String?, limit: Int) async throws -> Page<Family> {
@@ -460,7 +468,7 @@ extension SQLiteStore {
     }
 
     public func child(id: String) async throws -> Child? {
-        try await pool.read { db in try Self.fetchChild(db, id) }
+        try await read { db in try Self.fetchChild(db, id) }
     }
 
     public func listChildren(familyID: String?, siteID: String?, after: String?, limit: Int) async throws -> Page<Child> {
@@ -510,12 +518,14 @@ extension SQLiteStore {
                 """,
             arguments: [booking.childID])
         else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
-        let child = Child(
-            id: childRow[0], familyID: childRow[1], givenName: childRow[2], birthDate: CivilDate(dayNumber: childRow[3]),
-            specialNeeds: childRow[4])
-        let family = Family(
-            id: child.familyID, siteID: childRow[5], kind: FamilyKind(rawValue: childRow[6]) ?? .local,
-            singleParent: childRow[7], parentsWorking: childRow[8], contactRef: childRow[9])
+        let c = StoredRow(childRow, "child")
+        let child = try Child(
+            id: c[0, "id"], familyID: c[1, "family_id"], givenName: c[2, "given_name"],
+            birthDate: StoreRules.storedDay(c[3, "birth_day"], "child.birth_day"), specialNeeds: c[4, "special_needs"])
+        let family = try Family(
+            id: child.familyID, siteID: c[5, "family.site_id"], kind: FamilyKind(rawValue: c[6, "family.kind"]) ?? .local,
+            singleParent: c[7, "family.single_parent"], parentsWorking: c[8, "family.parents_working"],
+            contactRef: c[9, "family.contact_ref"])
         guard let groupRow = try db.row(
             sql: """
                 SELECT g.id, g.nursery_id, g.name, g.min_age_months, g.max_age_months, g.capacity, g.reserved_sos,
@@ -524,13 +534,15 @@ extension SQLiteStore {
                 """,
             arguments: [booking.groupID])
         else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
-        let group = Group(
-            id: groupRow[0], nurseryID: groupRow[1], name: groupRow[2], minAgeMonths: groupRow[3], maxAgeMonths: groupRow[4],
-            capacity: groupRow[5], reservedSOS: groupRow[6], reservedLocal: groupRow[7])
-        let version: Int64 = groupRow[8]
-        let nursery = StoreRules.nursery(
-            id: group.nurseryID, siteID: groupRow[9], name: groupRow[10], weekdayBits: groupRow[11], closures: groupRow[12],
-            morning: groupRow[13], afternoon: groupRow[14])
+        let g = StoredRow(groupRow, "nursery_group")
+        let group = try StoreRules.group(
+            id: g[0, "id"], nurseryID: g[1, "nursery_id"], name: g[2, "name"], minAgeMonths: g[3, "min_age_months"],
+            maxAgeMonths: g[4, "max_age_months"], capacity: g[5, "capacity"], reservedSOS: g[6, "reserved_sos"],
+            reservedLocal: g[7, "reserved_local"])
+        let version: Int64 = try g[8, "ledger_version"]
+        let nursery = try StoreRules.nursery(
+            id: group.nurseryID, siteID: g[9, "nursery.site_id"], name: g[10, "nursery.name"], weekdayBits: g[11, "nursery.open_weekdays"],
+            closures: g[12, "nursery.closures"], morning: g[13, "nursery.morning"], afternoon: g[14, "nursery.afternoon"])
         try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
         try StoreRules.checkSameSite(family: family, nursery: nursery)
         let today = StoreRules.today(timeZone: childRow[10], now: now)
@@ -615,7 +627,7 @@ extension SQLiteStore {
     }
 
     public func placement(id: String) async throws -> Placement? {
-        try await pool.read { db in try Self.fetchPlacement(db, id) }
+        try await read { db in try Self.fetchPlacement(db, id) }
     }
 
     public func listPlacements(_ filter: PlacementFilter, after: String?, limit: Int) async throws -> Page<Placement> {
@@ -638,7 +650,7 @@ extension SQLiteStore {
     }
 
     public func occupancy(nurseryID: String, from: CivilDate, to: CivilDate) async throws -> [OccupancyDay] {
-        try await pool.read { db in
+        try await read { db in
             let nursery = try Self.require(try Self.fetchNursery(db, nurseryID), "nursery", nurseryID, field: "nursery_id")
             let current = try self.ledgers(db, nursery: nursery, batch: nil)
             return StoreRules.occupancy(nursery: nursery, groups: current.groups, ledgers: current.ledgers, from: from, to: to)
@@ -646,7 +658,7 @@ extension SQLiteStore {
     }
 
     public func recordRead(actor: String?, method: String, records: [String], at date: Date) async throws {
-        try await writer.submit { db, _ in
+        try await write { db, _ in
             try db.run(
                 sql: "INSERT INTO audit (at_ms, actor, method, records) VALUES (?, ?, ?, ?)",
                 arguments: [date.millisecondsSince1970, actor, method, records.joined(separator: ",")])

@@ -4,18 +4,28 @@ import SchedulerCore
 
 extension SQLiteStore: StoreTransfer {
     public func exportRows(_ sink: @escaping @Sendable (StoreDump.Row) throws -> Void) async throws {
-        try await pool.read { db in
+        try await read { db in
             for table in StoreDump.tables {
                 let cursor = try Row.fetchCursor(db, sql: "SELECT \(table.columnList) FROM \(table.name) ORDER BY \(table.order)")
                 while let row = try cursor.next() {
-                    let values = table.columns.indices.map { index -> StoreDump.Value in
+                    let values = try table.columns.indices.map { index -> StoreDump.Value in
                         let value = row[index] as DatabaseValue
                         if value.isNull { return .null }
+                        // A value of the wrong kind (a text where a number belongs, written by hand) stops the export.
+                        func unreadable() -> SchedulerError { StoreRules.unreadable("\(table.name).\(table.columns[index].name)") }
                         switch table.columns[index].type {
-                        case .int: return .int(Int64.fromDatabaseValue(value) ?? 0)
-                        case .text: return .text(String.fromDatabaseValue(value) ?? "")
-                        case .bool: return .bool(Bool.fromDatabaseValue(value) ?? false)
-                        case .bytes: return .bytes(Array(Data.fromDatabaseValue(value) ?? Data()))
+                        case .int:
+                            guard let number = Int64.fromDatabaseValue(value) else { throw unreadable() }
+                            return .int(number)
+                        case .text:
+                            guard let text = String.fromDatabaseValue(value) else { throw unreadable() }
+                            return .text(text)
+                        case .bool:
+                            guard let flag = Bool.fromDatabaseValue(value) else { throw unreadable() }
+                            return .bool(flag)
+                        case .bytes:
+                            guard let data = Data.fromDatabaseValue(value) else { throw unreadable() }
+                            return .bytes(Array(data))
                         }
                     }
                     try sink(StoreDump.Row(table: table.name, values: values))
@@ -25,7 +35,7 @@ extension SQLiteStore: StoreTransfer {
     }
 
     public func importRows(_ rows: [StoreDump.Row]) async throws {
-        try await pool.write { db in
+        try await writeAlone { db in
             for table in StoreDump.tables {
                 let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0
                 guard count == 0 else {

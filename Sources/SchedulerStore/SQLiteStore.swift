@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SchedulerCore
+import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`, so every
 /// acknowledged change is on disk. Writes are serialized by SQLite; reads run in parallel.
@@ -10,11 +11,20 @@ public final class SQLiteStore: Store {
     let pool: DatabasePool
     let writer: WriteBatcher
     let ledgerCache = LedgerCache()
+    private let tokenLookupCount = Atomic<Int>(0)
+
+    /// How many times `activeToken(secret:)` has read the store (for checks of the server's token caches).
+    public var tokenLookups: Int { tokenLookupCount.load(ordering: .relaxed) }
 
     /// Opens (creating if needed) the store in `directory` and applies pending migrations.
+    ///
+    /// A new directory is made with mode 700 and a new database file with mode 600, each in the
+    /// one call that creates it: the children's records are never readable by others, not even
+    /// for a moment. SQLite gives its `-wal` and `-shm` files the database file's mode.
     public init(directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Self.makePrivateDirectory(directory)
         self.path = directory.appendingPathComponent("sosched.sqlite").path
+        try Self.makePrivateFile(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -24,6 +34,80 @@ public final class SQLiteStore: Store {
         try Self.migrator.migrate(pool)
         writer = WriteBatcher(pool: pool)
     }
+
+    /// Creates `directory` (mode 700; missing parents get the usual mode) unless it exists.
+    static func makePrivateDirectory(_ directory: URL) throws {
+        let parent = directory.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: parent.path) {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        }
+        guard mkdir(directory.path, 0o700) == 0 || errno == EEXIST else {
+            throw SchedulerError(.unavailable, "cannot create the store directory \(directory.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Creates the file at `path` with mode 600 unless it exists (an existing file keeps its mode).
+    static func makePrivateFile(_ path: String) throws {
+        guard createPrivateFile(path) else {
+            throw SchedulerError(.unavailable, "cannot create the store file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: Errors
+
+    /// Runs `body` on a reader of the pool.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw Self.schedulerError(error) }
+    }
+
+    /// Runs `work` in the next group commit (`WriteBatcher`).
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database, WriteBatcher.Batch) throws -> T) async throws -> T {
+        do { return try await writer.submit(work) } catch { throw Self.schedulerError(error) }
+    }
+
+    /// Runs `work` in a write transaction of its own (outside group commit: imports, housekeeping).
+    func writeAlone<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(work) } catch { throw Self.schedulerError(error) }
+    }
+
+    /// What a client is told when SQLite fails, as `PostgresStore.schedulerError` does for
+    /// PostgreSQL: a broken constraint is FAILED_PRECONDITION naming it, a file locked by
+    /// another process past the busy timeout or a disk that cannot be written UNAVAILABLE, a
+    /// damaged file DATA_LOSS. SQLite's constraint messages name tables, columns and
+    /// constraints, never values; the SQL and its arguments are never passed on.
+    static func schedulerError(_ error: any Error) -> any Error {
+        switch error {
+        case let error as DatabaseError:
+            let code = error.resultCode
+            switch code {
+            case .SQLITE_CONSTRAINT:
+                return SchedulerError(
+                    .failedPrecondition, "the change conflicts with the stored records (constraint: \(error.message ?? "unknown"))")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return SchedulerError(
+                    .unavailable, "the SQLite store is locked by another connection or process for longer than its busy timeout; try again")
+            case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PROTOCOL, .SQLITE_NOMEM, .SQLITE_NOLFS:
+                return SchedulerError(
+                    .unavailable, "the SQLite store cannot use its file (\(Self.name(code))): check the disk and the file's permissions; try again")
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return SchedulerError(.dataLoss, "the SQLite store's file is damaged (\(Self.name(code))); restore it from a backup")
+            case .SQLITE_TOOBIG:
+                return SchedulerError(.invalidArgument, "a value is too big to store")
+            case .SQLITE_INTERRUPT:
+                return SchedulerError(.cancelled, "the call was cancelled")
+            default:
+                return SchedulerError(.internal, "the SQLite store failed (\(Self.name(code)))")
+            }
+        case is RowDecodingError:
+            return SchedulerError(.dataLoss, "the SQLite store holds a value that cannot be read as what its column should hold; a row was changed by hand")
+        case is CancellationError:
+            return SchedulerError(.cancelled, "the call was cancelled")
+        default:
+            return error
+        }
+    }
+
+    private static func name(_ code: ResultCode) -> String { "SQLite error \(code.rawValue)" }
 
     /// The versioned schema. Append new migrations; never edit a released one.
     static var migrator: DatabaseMigrator {
@@ -91,7 +175,7 @@ public final class SQLiteStore: Store {
         reply: @escaping @Sendable (Value) throws -> [UInt8],
         _ change: @escaping @Sendable (Database, WriteBatcher.Batch) throws -> (Value, records: [String])
     ) async throws -> Mutated<Value> {
-        try await writer.submit { db, batch in
+        try await write { db, batch in
             guard context.isWanted() else {
                 throw StoreRules.cancelledBeforeItsTurn()
             }
@@ -101,7 +185,8 @@ public final class SQLiteStore: Store {
                     sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?",
                     arguments: [actor, key])
             {
-                let digest: Data = row["request_digest"], stored: Data = row["reply"]
+                let row = StoredRow(row, "idempotency")
+                let digest: Data = try row["request_digest"], stored: Data = try row["reply"]
                 return .replayed(reply: try StoreRules.replay(
                     storedMethod: row["method"], storedDigest: Array(digest), reply: Array(stored), context: context))
             }
@@ -129,14 +214,16 @@ public final class SQLiteStore: Store {
     private static let tokenColumns = "seq, id, role, scope, name, created_at_ms, created_by, revoked_at_ms"
 
     private static func token(from row: Row) throws -> AccessToken {
-        try StoreRules.token(
+        let row = StoredRow(row, "token")
+        return try StoreRules.token(
             id: row["id"], role: row["role"], scope: row["scope"], name: row["name"], createdAtMS: row["created_at_ms"],
             createdBy: row["created_by"], revokedAtMS: row["revoked_at_ms"])
     }
 
     public func activeToken(secret: String) async throws -> AccessToken? {
+        tokenLookupCount.add(1, ordering: .relaxed)
         let hash = Data(TokenSecret.hash(secret))
-        return try await pool.read { db in
+        return try await read { db in
             try db.row(
                 sql: "SELECT \(Self.tokenColumns) FROM token WHERE hash = ? AND revoked_at_ms IS NULL",
                 arguments: [hash]
@@ -145,7 +232,7 @@ public final class SQLiteStore: Store {
     }
 
     public func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?) {
-        try await pool.read { db in
+        try await read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -155,7 +242,7 @@ public final class SQLiteStore: Store {
                     """,
                 arguments: [after ?? 0, includeRevoked, limit + 1])
             let page = rows.prefix(limit)
-            let next: Int64? = rows.count > limit ? page.last?["seq"] : nil
+            let next: Int64? = rows.count > limit ? try page.last.map { try StoredRow($0, "token")["seq"] } : nil
             return (try page.map(Self.token(from:)), next)
         }
     }
@@ -166,6 +253,11 @@ public final class SQLiteStore: Store {
     ) async throws -> Mutated<IssuedToken> {
         try role.validate(scope: scope)
         return try await mutate(context, reply: reply) { db, _ in
+            if let scope, let table = StoreRules.scopeTable(scope),
+                try db.int(sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [scope.id]) == nil
+            {
+                throw StoreRules.scopeTargetMissing(scope)
+            }
             let token = AccessToken(
                 id: RecordID.make("tok"), role: role, scope: scope, name: name,
                 createdAt: context.now, createdBy: context.actor, revokedAt: nil)
@@ -196,15 +288,26 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Refuses to create what `scope` names while an active token already names it (see `StoreRules.scopeNamedByToken`).
+    static func checkScopeUnclaimed(_ db: Database, _ scope: Scope, field: String) throws {
+        if let tokenID = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM token WHERE scope = ? AND revoked_at_ms IS NULL ORDER BY seq LIMIT 1"),
+            arguments: [scope.description])
+        {
+            throw StoreRules.scopeNamedByToken(scope, tokenID: tokenID, field: field)
+        }
+    }
+
     // MARK: Audit and housekeeping
 
     public func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry] {
-        try await pool.read { db in
+        try await read { db in
             try db.rows(
                 sql: "SELECT seq, at_ms, actor, method, records FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [after, limit]
             ).map { row in
-                AuditEntry(
+                let row = StoredRow(row, "audit")
+                return try AuditEntry(
                     sequence: row["seq"], at: Date(millisecondsSince1970: row["at_ms"]), actor: row["actor"],
                     method: row["method"], records: StoreRules.auditRecords(row["records"]))
             }
@@ -212,7 +315,7 @@ public final class SQLiteStore: Store {
     }
 
     public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
-        try await pool.write { db in
+        try await writeAlone { db in
             try db.run(sql: "DELETE FROM idempotency WHERE created_at_ms < ?", arguments: [date.millisecondsSince1970])
             return db.changesCount
         }
@@ -230,4 +333,12 @@ extension Date {
     init(millisecondsSince1970 ms: Int64) {
         self.init(timeIntervalSince1970: Double(ms) / 1000)
     }
+}
+
+/// Opens (creating with mode 600, whatever the umask) and closes `path`; false on failure (see `errno`).
+private func createPrivateFile(_ path: String) -> Bool {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { return false }
+    close(descriptor)
+    return true
 }

@@ -140,6 +140,18 @@ public enum StoreDump {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The number as an `Int64` if it is one exactly (not 1.5, not 1e30, not above `Int64.max`).
+    static func exactInteger(_ number: NSNumber) -> Int64? {
+        switch String(cString: number.objCType) {
+        case "d", "f":
+            return Int64(exactly: number.doubleValue)
+        case "Q", "L", "I", "S", "C":
+            return Int64(exactly: number.uint64Value)
+        default:
+            return number.int64Value
+        }
+    }
+
     /// Parses a row line, checking it against the table's columns; `number` names the line in errors.
     public static func row(fromLine text: String, number: Int) throws -> Row {
         func bad(_ why: String) -> SchedulerError { SchedulerError(.invalidArgument, "line \(number) of the dump: \(why)", field: "input") }
@@ -153,8 +165,13 @@ public enum StoreDump {
             if item is NSNull { values.append(.null); continue }
             switch column.type {
             case .int:
-                guard let number = item as? NSNumber else { throw bad("\(name).\(column.name) is not an integer") }
-                values.append(.int(number.int64Value))
+                guard let number = item as? NSNumber, let value = exactInteger(number) else {
+                    throw bad("\(name).\(column.name) is not an integer of 64 bits")
+                }
+                if let range = StoreRules.storedRanges["\(name).\(column.name)"], !range.contains(Int(value)) {
+                    throw bad("\(name).\(column.name) is \(value), outside \(range.lowerBound)-\(range.upperBound)")
+                }
+                values.append(.int(value))
             case .text:
                 guard let text = item as? String else { throw bad("\(name).\(column.name) is not text") }
                 values.append(.text(text))

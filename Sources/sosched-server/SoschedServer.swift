@@ -39,12 +39,22 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Most connections this process opens to PostgreSQL.")
     var storeConnections: Int = 20
 
+    @Option(name: .long, help: "Seconds one PostgreSQL statement may run before it is stopped (the call fails, nothing changes).")
+    var storeStatementTimeout: Double = 30
+
+    @Option(name: .long, help: "Seconds a PostgreSQL statement may wait for a lock held by another transaction.")
+    var storeLockTimeout: Double = 10
+
     func validate() throws {
         if let store {
             do { _ = try PostgresLocation(parsing: store) } catch let error as SchedulerError { throw ValidationError("--store: \(error.message)") }
         }
         if storePasswordFile != nil, store == nil { throw ValidationError("--store-password-file needs --store") }
         if storeConnections <= 0 { throw ValidationError("--store-connections must be a positive number") }
+        for (name, value) in [("--store-statement-timeout", storeStatementTimeout), ("--store-lock-timeout", storeLockTimeout)]
+        where !(value.isFinite && value >= 0.001 && value <= 86_400) {
+            throw ValidationError("\(name) must be a number of seconds from 0.001 to 86400 (a day)")
+        }
     }
 
     /// Where the data is, for messages.
@@ -56,7 +66,9 @@ struct DataOptions: ParsableArguments {
     func openStore() async throws -> any StoreTransfer {
         guard let store else { return try SQLiteStore(directory: URL(fileURLWithPath: data, isDirectory: true)) }
         let location = try PostgresLocation(parsing: store)
-        return try await PostgresStore(location: location, password: try password(), maxConnections: storeConnections)
+        return try await PostgresStore(
+            location: location, password: try password(), maxConnections: storeConnections,
+            statementTimeout: .milliseconds(Int64(storeStatementTimeout * 1000)), lockTimeout: .milliseconds(Int64(storeLockTimeout * 1000)))
     }
 
     private func password() throws -> String? {

@@ -106,10 +106,16 @@ final class DumpWriter: @unchecked Sendable {
         if path == "-" {
             handle = .standardOutput
         } else {
-            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-                let opened = FileHandle(forWritingAtPath: path)
-            else { throw ValidationError("--output: cannot create \(path)") }
-            handle = opened
+            // Mode 600 from the moment the file exists (whatever the umask), and an existing file
+            // made owner-only before a byte of the dump reaches it: the dump holds children's names.
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw ValidationError("--output: cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            guard fchmod(descriptor, 0o600) == 0 else {
+                throw ValidationError("--output: cannot make \(path) private (mode 600): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -75,7 +75,7 @@ struct IntakeCommands: AsyncParsableCommand {
                 deadlineMS: try Self.deadline(deadline), seed: seed, priorityOrder: order)
             let made = try await global.intake("CreateRound", CreateRoundRequest(round: round), as: IntakeRoundMessage.self, change: true)
             if global.json { return try printJSONObject(IntakeCommands.json(made)) }
-            print("created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMS)), seed \(made.seed)")
+            say("created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMS)), seed \(made.seed)")
         }
 
         static func deadline(_ text: String) throws -> Int64 {
@@ -116,7 +116,7 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             let found = try await global.intake("GetRound", GetRoundRequest(id: round), as: IntakeRoundMessage.self)
             if global.json { return try printJSONObject(IntakeCommands.json(found)) }
-            print("round \(found.id) (\(found.state)) at \(found.siteID): term \(found.termFirst) to \(found.termLast), \(found.applications) applications, priority \(found.priorityOrder.joined(separator: " > "))")
+            say("round \(found.id) (\(found.state)) at \(found.siteID): term \(found.termFirst) to \(found.termLast), \(found.applications) applications, priority \(found.priorityOrder.joined(separator: " > "))")
             printTable(
                 ["offer", "group", "pattern", "places", "sos", "local"],
                 found.offers.map { [$0.id, $0.groupID, $0.pattern, "\($0.places)", "\($0.reservedSOS)", "\($0.reservedLocal)"] })
@@ -145,7 +145,7 @@ struct IntakeCommands: AsyncParsableCommand {
             let offer = IntakeOfferMessage(id: id, roundID: round, groupID: group, pattern: pattern, places: places, reservedSOS: reservedSos, reservedLocal: reservedLocal)
             let opened = try await global.intake("OpenOffer", OpenOfferRequest(offer: offer), as: IntakeOfferMessage.self, change: true)
             if global.json { return try printJSONObject(["id": opened.id, "roundId": opened.roundID, "groupId": opened.groupID, "places": opened.places]) }
-            print("opened offer \(opened.id): \(opened.places) places in \(opened.groupID) (\(opened.pattern)), \(opened.reservedSOS) for SOS families, \(opened.reservedLocal) for local families")
+            say("opened offer \(opened.id): \(opened.places) places in \(opened.groupID) (\(opened.pattern)), \(opened.reservedSOS) for SOS families, \(opened.reservedLocal) for local families")
         }
     }
 
@@ -188,7 +188,7 @@ struct IntakeCommands: AsyncParsableCommand {
             }
             if global.json { return try printJSONObject(["submitted": sent]) }
             FileHandle.standardError.write(Data("\n".utf8))
-            print("submitted \(sent) applications to round \(round)")
+            say("submitted \(sent) applications to round \(round)")
         }
 
         /// Rows of `child_id,choice1,choice2,...`; the error names the line.
@@ -231,7 +231,7 @@ struct IntakeCommands: AsyncParsableCommand {
                 "SubmitApplications", SubmitApplicationsRequest(roundID: round, applications: [ApplicationMessage(childID: child, ranking: ranking)]),
                 as: SubmitApplicationsResponse.self, change: true)
             if global.json { return try printJSONObject(["childId": child, "ranking": ranking]) }
-            print("child \(child) applies for \(ranking.joined(separator: " > "))")
+            say("child \(child) applies for \(ranking.joined(separator: " > "))")
         }
     }
 
@@ -245,7 +245,7 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             _ = try await global.intake("WithdrawApplication", WithdrawApplicationRequest(roundID: round, childID: child), as: WithdrawApplicationResponse.self, change: true)
             if global.json { return try printJSONObject(["childId": child, "withdrawn": true]) }
-            print("withdrew child \(child)'s application")
+            say("withdrew child \(child)'s application")
         }
     }
 
@@ -275,7 +275,7 @@ struct IntakeCommands: AsyncParsableCommand {
                     "offers": response.offers.map(IntakeCommands.json),
                 ])
             }
-            print("\(response.dryRun ? "dry run: would place" : "placed") \(response.placed) of \(response.applications) children, \(response.firstChoice) in their first choice")
+            say("\(response.dryRun ? "dry run: would place" : "placed") \(response.placed) of \(response.applications) children, \(response.firstChoice) in their first choice")
             printTable(IntakeCommands.fillHeader, IntakeCommands.fillRows(response.offers))
         }
     }
@@ -304,7 +304,7 @@ struct IntakeCommands: AsyncParsableCommand {
                 response.results.map { result in
                     result.offerID.isEmpty ? [result.childID, "no place", "-", "-"] : [result.childID, result.offerID, "\(result.choice)", result.seat]
                 })
-            print("")
+            say("")
             printTable(IntakeCommands.fillHeader, IntakeCommands.fillRows(response.offers))
         }
     }
@@ -333,9 +333,9 @@ struct IntakeCommands: AsyncParsableCommand {
                 ])
             }
             for pending in response.pending {
-                print("offered to \(pending.childID) (\(pending.seat)), answer due \(Create.instant(pending.deadlineMS))")
+                say("offered to \(pending.childID) (\(pending.seat)), answer due \(Create.instant(pending.deadlineMS))")
             }
-            if response.entries.isEmpty { return print("no one is waiting for \(offer)") }
+            if response.entries.isEmpty { return say("no one is waiting for \(offer)") }
             printTable(["position", "child"], response.entries.map { ["\($0.position)", $0.childID] })
         }
     }
@@ -357,7 +357,7 @@ struct IntakeCommands: AsyncParsableCommand {
                     "decidingCriteria": response.decidingCriteria,
                 ])
             }
-            print(response.text)
+            sayLines(response.text)
         }
     }
 
@@ -367,16 +367,16 @@ struct IntakeCommands: AsyncParsableCommand {
                 ["kind": $0.kind, "childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any]
             })
         }
-        if moves.isEmpty { return print("no moves") }
+        if moves.isEmpty { return say("no moves") }
         for move in moves {
             switch move.kind {
-            case "offered": print("offered \(move.offerID) (\(move.seat)) to \(move.childID), answer due \(Create.instant(move.deadlineMS))")
-            case "accepted": print("\(move.childID) accepted \(move.offerID)")
-            case "declined": print("\(move.childID) declined \(move.offerID)")
-            case "expired": print("\(move.childID) did not answer for \(move.offerID) in time")
-            case "released": print("\(move.childID) gave up their place at \(move.offerID) (\(move.seat))")
-            case "left_free": print("a place at \(move.offerID) (\(move.seat)) stays free: no one waiting may take it")
-            default: print("\(move.kind) \(move.childID) \(move.offerID)")
+            case "offered": say("offered \(move.offerID) (\(move.seat)) to \(move.childID), answer due \(Create.instant(move.deadlineMS))")
+            case "accepted": say("\(move.childID) accepted \(move.offerID)")
+            case "declined": say("\(move.childID) declined \(move.offerID)")
+            case "expired": say("\(move.childID) did not answer for \(move.offerID) in time")
+            case "released": say("\(move.childID) gave up their place at \(move.offerID) (\(move.seat))")
+            case "left_free": say("a place at \(move.offerID) (\(move.seat)) stays free: no one waiting may take it")
+            default: say("\(move.kind) \(move.childID) \(move.offerID)")
             }
         }
     }
@@ -478,8 +478,8 @@ struct IntakeCommands: AsyncParsableCommand {
                     "refused": response.refused.map { ["childId": $0.childID, "reason": $0.reason] },
                 ])
             }
-            for done in response.confirmed { print("booked \(done.childID) at \(done.offerID): placement \(done.placementID)") }
-            for refused in response.refused { print("not booked \(refused.childID): \(refused.reason)") }
+            for done in response.confirmed { say("booked \(done.childID) at \(done.offerID): placement \(done.placementID)") }
+            for refused in response.refused { say("not booked \(refused.childID): \(refused.reason)") }
             if !response.refused.isEmpty { throw ExitCode(1) }
         }
     }

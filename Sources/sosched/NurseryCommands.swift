@@ -111,7 +111,7 @@ struct SiteCommands: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Update.self])
 
     static func show(_ site: SiteMessage, _ global: GlobalOptions) throws {
-        if global.json { try printJSONObject(json(site)) } else { print("site \(site.id): \(site.name), time zone \(site.timeZone)") }
+        if global.json { try printJSONObject(json(site)) } else { say("site \(site.id): \(site.name), time zone \(site.timeZone)") }
     }
 
     struct Create: AsyncParsableCommand {
@@ -185,9 +185,9 @@ struct NurseryCommands: AsyncParsableCommand {
 
     static func show(_ nursery: NurseryMessage, _ global: GlobalOptions) throws {
         if global.json { return try printJSONObject(json(nursery)) }
-        print("nursery \(nursery.id): \(nursery.name) (site \(nursery.siteID))")
-        print("  open \(weekdayText(nursery.openWeekdays)), morning \(nursery.morning), afternoon \(nursery.afternoon)")
-        print("  closures: \(nursery.closures.isEmpty ? "none" : nursery.closures.joined(separator: ", "))")
+        say("nursery \(nursery.id): \(nursery.name) (site \(nursery.siteID))")
+        say("  open \(weekdayText(nursery.openWeekdays)), morning \(nursery.morning), afternoon \(nursery.afternoon)")
+        say("  closures: \(nursery.closures.isEmpty ? "none" : nursery.closures.joined(separator: ", "))")
     }
 
     struct Create: AsyncParsableCommand {
@@ -313,7 +313,7 @@ struct GroupCommands: AsyncParsableCommand {
                     id: id, nurseryID: nursery, name: name, minAgeMonths: low, maxAgeMonths: high, capacity: capacity,
                     reservedSOS: reservedSos, reservedLocal: reservedLocal)),
                 as: GroupMessage.self, change: true)
-            if global.json { try printJSONObject(json(group)) } else { print(GroupCommands.describe(group)) }
+            if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
     }
 
@@ -341,7 +341,7 @@ struct GroupCommands: AsyncParsableCommand {
 
         func run() async throws {
             let group = try await global.nursery("GetGroup", GetGroupRequest(id: id), as: GroupMessage.self)
-            if global.json { try printJSONObject(json(group)) } else { print(GroupCommands.describe(group)) }
+            if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
     }
 
@@ -370,7 +370,7 @@ struct GroupCommands: AsyncParsableCommand {
             if let reservedLocal { message.reservedLocal = reservedLocal; mask.append("reserved_local") }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
             let group = try await global.nursery("UpdateGroup", UpdateGroupRequest(group: message, updateMask: mask), as: GroupMessage.self, change: true)
-            if global.json { try printJSONObject(json(group)) } else { print(GroupCommands.describe(group)) }
+            if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
     }
 }

@@ -36,7 +36,7 @@ struct FamilyCommands: AsyncParsableCommand {
                 RegisterFamilyRequest(family: FamilyMessage(
                     siteID: site, kind: try kindArgument(kind), singleParent: singleParent, parentsWorking: parentsWorking, contactRef: contactRef)),
                 as: FamilyMessage.self, change: true)
-            if global.json { try printJSONObject(json(family)) } else { print("registered " + FamilyCommands.describe(family)) }
+            if global.json { try printJSONObject(json(family)) } else { say("registered " + FamilyCommands.describe(family)) }
         }
     }
 
@@ -64,7 +64,7 @@ struct FamilyCommands: AsyncParsableCommand {
 
         func run() async throws {
             let family = try await global.nursery("GetFamily", GetFamilyRequest(id: id), as: FamilyMessage.self)
-            if global.json { try printJSONObject(json(family)) } else { print(FamilyCommands.describe(family)) }
+            if global.json { try printJSONObject(json(family)) } else { say(FamilyCommands.describe(family)) }
         }
     }
 
@@ -88,7 +88,7 @@ struct FamilyCommands: AsyncParsableCommand {
             if contactRef != nil { mask.append("contact_ref") }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
             let family = try await global.nursery("UpdateFamily", UpdateFamilyRequest(family: message, updateMask: mask), as: FamilyMessage.self, change: true)
-            if global.json { try printJSONObject(json(family)) } else { print(FamilyCommands.describe(family)) }
+            if global.json { try printJSONObject(json(family)) } else { say(FamilyCommands.describe(family)) }
         }
     }
 }
@@ -119,7 +119,7 @@ struct ChildCommands: AsyncParsableCommand {
                 "RegisterChild",
                 RegisterChildRequest(child: ChildMessage(familyID: family, givenName: name, birthDate: try dateArgument(born, "--born"), specialNeeds: specialNeeds)),
                 as: ChildMessage.self, change: true)
-            if global.json { try printJSONObject(json(child)) } else { print("registered " + ChildCommands.describe(child)) }
+            if global.json { try printJSONObject(json(child)) } else { say("registered " + ChildCommands.describe(child)) }
         }
     }
 
@@ -152,7 +152,7 @@ struct ChildCommands: AsyncParsableCommand {
 
         func run() async throws {
             let child = try await global.nursery("GetChild", GetChildRequest(id: id), as: ChildMessage.self)
-            if global.json { try printJSONObject(json(child)) } else { print(ChildCommands.describe(child)) }
+            if global.json { try printJSONObject(json(child)) } else { say(ChildCommands.describe(child)) }
         }
     }
 
@@ -174,7 +174,7 @@ struct ChildCommands: AsyncParsableCommand {
             if let specialNeeds { message.specialNeeds = specialNeeds; mask.append("special_needs") }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
             let child = try await global.nursery("UpdateChild", UpdateChildRequest(child: message, updateMask: mask), as: ChildMessage.self, change: true)
-            if global.json { try printJSONObject(json(child)) } else { print(ChildCommands.describe(child)) }
+            if global.json { try printJSONObject(json(child)) } else { say(ChildCommands.describe(child)) }
         }
     }
 }
@@ -228,7 +228,7 @@ struct PlaceCommands: AsyncParsableCommand {
                 guard let detail = error.status.details.lazy.compactMap({ try? $0.decode(as: BookingConflictDetail.self) }).first else { return nil }
                 return PlaceCommands.explain(detail, child: child, until: until)
             }
-            if global.json { try printJSONObject(json(placement)) } else { print("booked " + PlaceCommands.describe(placement)) }
+            if global.json { try printJSONObject(json(placement)) } else { say("booked " + PlaceCommands.describe(placement)) }
         }
     }
 
@@ -289,7 +289,7 @@ struct PlaceCommands: AsyncParsableCommand {
             let placement = try await global.nursery(
                 "EndPlacement", EndPlacementRequest(id: id, fromDay: try dateArgument(from, "--from"), correction: correction),
                 as: PlacementMessage.self, change: true)
-            if global.json { try printJSONObject(json(placement)) } else { print("ended " + PlaceCommands.describe(placement)) }
+            if global.json { try printJSONObject(json(placement)) } else { say("ended " + PlaceCommands.describe(placement)) }
         }
     }
 
@@ -311,7 +311,7 @@ struct PlaceCommands: AsyncParsableCommand {
         func run() async throws {
             let placement = try await global.nursery(
                 "CancelPlacement", CancelPlacementRequest(id: id, correction: correction), as: PlacementMessage.self, change: true)
-            if global.json { try printJSONObject(json(placement)) } else { print("cancelled " + PlaceCommands.describe(placement)) }
+            if global.json { try printJSONObject(json(placement)) } else { say("cancelled " + PlaceCommands.describe(placement)) }
         }
     }
 
@@ -342,7 +342,7 @@ struct PlaceCommands: AsyncParsableCommand {
                 return (page.placements, page.nextPageToken)
             }
             if global.json { return try printJSONObject(placements.map(json)) }
-            if placements.isEmpty { return print("no placements") }
+            if placements.isEmpty { return say("no placements") }
             printTable(["ID", "CHILD", "GROUP", "KIND", "FROM", "TO", "PATTERN", "STATE"], placements.map {
                 [$0.id, $0.childID, $0.groupID, kindText($0.familyKind), $0.firstDay, $0.lastDay.isEmpty ? "-" : $0.lastDay, $0.pattern,
                  $0.state == .cancelled ? "cancelled" : "active"]
@@ -391,10 +391,10 @@ struct OccupancyCommand: AsyncParsableCommand {
                 },
             ])
         }
-        guard let firstDay = response.days.first else { return print("\(nursery) is closed every day from \(first) to \(last)") }
+        guard let firstDay = response.days.first else { return say("\(nursery) is closed every day from \(first) to \(last)") }
         let columns = firstDay.sessions.map { "\($0.groupID) \($0.session == .morning ? "am" : "pm")" }
-        print("Occupancy of \(nursery), \(first) to \(last)")
-        print("Each cell: free places, of which S could go to an SOS child and L to a local child | places taken by SOS and local families")
+        say("Occupancy of \(nursery), \(first) to \(last)")
+        say("Each cell: free places, of which S could go to an SOS child and L to a local child | places taken by SOS and local families")
         printTable(["DATE", "DAY"] + columns, response.days.map { day in
             let weekday = CivilDate(parsing: day.date)?.weekday.shortName.capitalized ?? ""
             return [day.date, weekday] + day.sessions.map(Self.cell)

@@ -103,11 +103,11 @@ struct GlobalOptions: ParsableArguments {
             return result
         } catch let error as RPCError {
             await client.close()
-            var line = "error: \(error.status.code.name): \(error.status.message)"
+            var line = "error: \(error.status.code.name): \(visible(error.status.message))"
             if let field = error.status.details.lazy.compactMap({ try? $0.decode(as: BadRequest.self) }).first?.violations.first?.field {
                 line += " (field \(field))"
             }
-            if let more = explain(error) { line += "\n" + more }
+            if let more = explain(error) { line += "\n" + visible(more, keepingNewlines: true) }
             if error.code == .unauthenticated {
                 line += "\nhint: give a token with --token-file FILE or SOSCHED_TOKEN"
             } else if error.code == .unavailable {
@@ -129,8 +129,41 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// A plain text table with aligned columns.
+/// Prints one line for people: control characters in it (a name holding an escape sequence or a
+/// line break, say) are shown escaped, so what the server sends cannot steer the terminal or
+/// pass for other lines. (`--json` output needs none of this: JSON escapes them itself.)
+func say(_ line: String) {
+    print(visible(line))
+}
+
+/// Prints text of several lines for people, with every other control character escaped.
+func sayLines(_ text: String) {
+    print(visible(text, keepingNewlines: true))
+}
+
+/// `text` with control characters written as Swift escapes (`\n`, `\t`, `\u{1B}`): C0 and C1
+/// controls, DEL, line and paragraph separators, and the bidirectional overrides and isolates
+/// that make a terminal show text in another order than it is.
+func visible(_ text: String, keepingNewlines: Bool = false) -> String {
+    var result = ""
+    result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0x0A where keepingNewlines: result.unicodeScalars.append(scalar)
+        case 0x0A: result += "\\n"
+        case 0x0D: result += "\\r"
+        case 0x09: result += "\\t"
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+            result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
+}
+
+/// A plain text table with aligned columns; cells are shown with `visible`.
 func printTable(_ header: [String], _ rows: [[String]]) {
+    let rows = rows.map { $0.map { visible($0) } }
     var widths = header.map(\.count)
     for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
     func line(_ cells: [String]) -> String {
@@ -169,7 +202,7 @@ struct Health: AsyncParsableCommand {
             try printJSON(Output(version: health.version, store: health.store, uptimeMs: health.uptimeMs, server: address.description))
         } else {
             let seconds = health.uptimeMs / 1000
-            print("sosched-server \(health.version) at \(address) is up (store: \(health.store), uptime \(seconds / 3600)h \(seconds / 60 % 60)m \(seconds % 60)s)")
+            say("sosched-server \(health.version) at \(address) is up (store: \(health.store), uptime \(seconds / 3600)h \(seconds / 60 % 60)m \(seconds % 60)s)")
         }
     }
 }
@@ -210,7 +243,7 @@ struct WhoAmI: AsyncParsableCommand {
         } else {
             let scope = token.scope.isEmpty ? "everywhere" : token.scope
             let name = token.name.isEmpty ? "" : " (\(token.name))"
-            print("token \(token.id)\(name): role \(token.role?.rawValue ?? "unspecified"), scope \(scope)")
+            say("token \(token.id)\(name): role \(token.role?.rawValue ?? "unspecified"), scope \(scope)")
         }
     }
 }
@@ -263,8 +296,8 @@ struct TokenCommands: AsyncParsableCommand {
                 try printJSON(Output(token: TokenOutput(token), secret: response.secret))
             } else {
                 let scopeText = token.scope.isEmpty ? "" : " for \(token.scope)"
-                print("created \(token.role?.rawValue ?? "") token \(token.id)\(scopeText) (shown once; keep it safe):")
-                print(response.secret)
+                say("created \(token.role?.rawValue ?? "") token \(token.id)\(scopeText) (shown once; keep it safe):")
+                say(response.secret)
             }
         }
     }
@@ -293,7 +326,7 @@ struct TokenCommands: AsyncParsableCommand {
             if global.json {
                 try printJSON(tokens.map(TokenOutput.init))
             } else if tokens.isEmpty {
-                print("no tokens")
+                say("no tokens")
             } else {
                 printTable(
                     ["ID", "ROLE", "SCOPE", "NAME", "CREATED", "REVOKED"],
@@ -320,7 +353,7 @@ struct TokenCommands: AsyncParsableCommand {
             if global.json {
                 try printJSON(TokenOutput(token))
             } else {
-                print("token \(token.id) is revoked (since \(formatTime(ms: token.revokedAtMs)))")
+                say("token \(token.id) is revoked (since \(formatTime(ms: token.revokedAtMs)))")
             }
         }
     }

@@ -50,6 +50,11 @@ struct BinaryTests {
         #expect(whoami["role"] as? String == "admin")
         #expect((try await sosched(["whoami"], in: work, env: env)).stdout.contains("role admin"))
 
+        // A scope must name a site that exists.
+        let early = try await sosched(["token", "create", "--role", "manager", "--scope", "site:almaty"], in: work, env: env)
+        #expect(early.status != 0)
+        #expect(early.stderr.contains("scope names site almaty, which does not exist"), "\(early.stderr)")
+        #expect(try await sosched(["site", "create", "--id", "almaty", "--name", "Almaty"], in: work, env: env).status == 0)
         let created = try await sosched(
             ["token", "create", "--role", "manager", "--scope", "site:almaty", "--name", "Almaty office", "--json"], in: work, env: env)
         #expect(created.status == 0, "\(created.stderr)")

@@ -22,8 +22,6 @@ struct IntakeCLITests {
         let server = try Binaries.url("sosched-server")
         let made = try await runProcess(server, ["token", "create", "--role", "admin"] + storeArguments, environment: storeEnvironment)
         let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
-        let astana = try await runProcess(server, ["token", "create", "--role", "manager", "--scope", "site:astana"] + storeArguments, environment: storeEnvironment)
-        let astanaToken = try #require(astana.stdout.split(separator: "\n").last.map(String.init))
         let running = try await SpawnedServer.start(directory: data, arguments: ["--listen", "127.0.0.1:0"] + storeArguments, environment: storeEnvironment)
         let env = ["SOSCHED_SERVER": running.address, "SOSCHED_TOKEN": token]
         func sosched(_ arguments: [String], token: String? = nil) async throws -> ProcessResult {
@@ -43,6 +41,9 @@ struct IntakeCLITests {
 
         _ = try await ok(["site", "create", "--id", "almaty", "--name", "Almaty", "--time-zone", "Asia/Almaty"])
         _ = try await ok(["nursery", "create", "--id", "almaty-1", "--site", "almaty", "--name", "Village nursery"])
+        _ = try await ok(["site", "create", "--id", "astana", "--name", "Astana", "--time-zone", "Asia/Almaty"])
+        let astana = try await runProcess(server, ["token", "create", "--role", "manager", "--scope", "site:astana"] + storeArguments, environment: storeEnvironment)
+        let astanaToken = try #require(astana.stdout.split(separator: "\n").last.map(String.init))
         _ = try await ok(["group", "create", "--id", "toddlers", "--nursery", "almaty-1", "--name", "Toddlers", "--ages", "12-48", "--capacity", "3"])
         let sos = try id(try await ok(["family", "register", "--site", "almaty", "--kind", "sos", "--json"]))
         let working = try id(try await ok(["family", "register", "--site", "almaty", "--kind", "local", "--parents-working", "--json"]))

@@ -18,7 +18,7 @@ struct AccessTests {
         switch path {
         case admin + "Health": return try WireCodec.encode(HealthRequest())
         case admin + "WhoAmI": return try WireCodec.encode(WhoAmIRequest())
-        case admin + "CreateToken": return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:n1", name: "sample"))
+        case admin + "CreateToken": return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:almaty-1", name: "sample"))
         case admin + "RevokeToken": return try WireCodec.encode(RevokeTokenRequest(id: revocable))
         case admin + "ListTokens": return try WireCodec.encode(ListTokensRequest())
         case nursery + "CreateSite": return try WireCodec.encode(CreateSiteRequest(site: SiteMessage(id: "site-\(n)", name: "S", timeZone: "Asia/Almaty")))
@@ -180,6 +180,8 @@ struct AccessTests {
         try await TestServer.with { server in
             var tokens: [Caller: String] = [.none: "", .malformed: "not a token \u{1F600}", .unknown: "sos_" + String(repeating: "A", count: 43)]
             tokens[.admin] = server.adminToken
+            // A token's scope must name a site that exists: the records first.
+            let fixture = try await NurseryFixture.seed(server.store)
             tokens[.manager] = try await server.makeToken(role: .manager, scope: Scope(kind: .site, id: "almaty"))
             tokens[.counsellor] = try await server.makeToken(role: .counsellor, scope: Scope(kind: .counsellor, id: "c1"))
             tokens[.coordinator] = try await server.makeToken(role: .coordinator, scope: Scope(kind: .site, id: "almaty"))
@@ -190,7 +192,6 @@ struct AccessTests {
             _ = try await adminClient.revokeToken(id: revokedID)
             let victim = try await server.client(token: try await server.makeToken(role: .admin)).whoAmI().id
 
-            let fixture = try await NurseryFixture.seed(server.store)
             let connection = try await RawConnection.connect(port: server.port)
             var id: UInt64 = 0
             for (path, rule) in MethodPermissions.table.sorted(by: { $0.key < $1.key }) {
@@ -232,6 +233,7 @@ struct AccessTests {
 
     @Test func anIdempotentRetryReturnsTheFirstResultAndChangesNothing() async throws {
         try await TestServer.with { server in
+            try await server.makeSite("astana")
             let connection = try await RawConnection.connect(port: server.port)
             let payload = try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "site:astana", name: "retry me"))
             try await connection.send(call(1, "CreateToken", payload, token: server.adminToken, key: "same-key"))
@@ -271,6 +273,7 @@ struct AccessTests {
 
     @Test func adminCallsWorkThroughTheClient() async throws {
         try await TestServer.with { server in
+            try await server.makeSite("astana")
             let client = server.client(token: server.adminToken)
             let made = try await client.createToken(role: .coordinator, scope: "site:astana", name: "Astana planning")
             let secret = made.secret

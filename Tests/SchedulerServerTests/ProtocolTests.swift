@@ -15,7 +15,8 @@ func call(_ id: UInt64, _ method: String, _ payload: [UInt8] = [], token: String
 }
 
 func createPayload(_ name: String = "t") throws -> [UInt8] {
-    try WireCodec.encode(CreateTokenRequest(role: .coordinator, scope: "site:almaty", name: name))
+    // A counsellor scope: counsellors are not stored yet, so the token needs no records in the store.
+    try WireCodec.encode(CreateTokenRequest(role: .counsellor, scope: "counsellor:c1", name: name))
 }
 
 func tokenCount(_ server: TestServer) async throws -> Int {
@@ -78,7 +79,7 @@ struct ConnectionTests {
             let second = try await connection.nextReply()
             #expect(second.callID == 1)
             #expect(second.status.isOK)
-            #expect(try WireCodec.decode(CreateTokenResponse.self, from: second.payload).token?.role == .coordinator)
+            #expect(try WireCodec.decode(CreateTokenResponse.self, from: second.payload).token?.role == .counsellor)
             await connection.close()
         }
     }

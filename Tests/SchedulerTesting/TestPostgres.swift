@@ -71,9 +71,43 @@ public enum TestPostgres {
         }
     }
 
-    /// Opens (creating if needed) the PostgreSQL store for `directory`.
-    public static func openStore(for directory: URL, maxConnections: Int = 8) async throws -> PostgresStore {
+    /// A transaction of its own on the database of `directory` that has run `sql` (say, a
+    /// `SELECT … FOR UPDATE`) and holds its locks until `release()`.
+    public final class HeldLocks: Sendable {
+        let connection: PostgresConnection
+
+        init(connection: PostgresConnection) { self.connection = connection }
+
+        /// Rolls the transaction back and closes the connection.
+        public func release() async throws {
+            let logger = Logger(label: "sosched.test.postgres")
+            _ = try? await connection.query("ROLLBACK", logger: logger).collect()
+            try await connection.close()
+        }
+    }
+
+    public static func holdLocks(_ sql: String, for directory: URL) async throws -> HeldLocks {
         let (location, password) = try await database(for: directory)
-        return try await PostgresStore(location: location, password: password, maxConnections: maxConnections)
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password, database: location.database, tls: .disable)
+        let logger = Logger(label: "sosched.test.postgres")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 3, logger: logger)
+        do {
+            _ = try await connection.query("BEGIN", logger: logger).collect()
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+            return HeldLocks(connection: connection)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Opens (creating if needed) the PostgreSQL store for `directory`.
+    public static func openStore(
+        for directory: URL, maxConnections: Int = 8, statementTimeout: Duration = .seconds(30), lockTimeout: Duration = .seconds(10)
+    ) async throws -> PostgresStore {
+        let (location, password) = try await database(for: directory)
+        return try await PostgresStore(
+            location: location, password: password, maxConnections: maxConnections, statementTimeout: statementTimeout, lockTimeout: lockTimeout)
     }
 }

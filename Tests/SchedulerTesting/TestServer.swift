@@ -55,6 +55,12 @@ public final class TestServer: Sendable {
         try await Self.issue(store: store, role: role, scope: scope)
     }
 
+    /// A site made directly in the store (tokens' scopes must name sites that exist).
+    public func makeSite(_ id: String, timeZone: String = "Asia/Almaty") async throws {
+        _ = try await store.createSite(
+            Site(id: id, name: id.capitalized, timeZone: timeZone), context: MutationContext(actor: nil, method: "test")) { _ in [] }
+    }
+
     public var address: ServerAddress { .tcp(host: "127.0.0.1", port: port) }
 
     public func client(token: String?) -> SchedulerClient {
