@@ -44,6 +44,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Tasks of calls already answered (deadline, Cancel) that have not ended yet: they still
     /// count against the in-flight limit, so a loop of short deadlines cannot pile up work.
     private var abandonedTasks = 0
+    /// Who the connection is for the token lookups' allowance: its IP address, or "unix".
+    private var client = "unix"
     private var ticker: RepeatedTask?
     private var context: ChannelHandlerContext?
     private var logger: Logger
@@ -69,6 +71,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         logger[metadataKey: "peer"] = "\(context.remoteAddress.map { "\($0)" } ?? "unix")"
+        client = context.remoteAddress?.ipAddress ?? "unix"
         switch runtime.admit(context.channel, address: context.remoteAddress?.ipAddress) {
         case .admitted:
             break
@@ -277,11 +280,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         let runtime = self.runtime
         let eventLoop = context.eventLoop
         let authorization = call.authorization
+        let client = self.client
         flight.task = Task {
             let result: Result<[UInt8], any Error>
             do {
                 var callContext = callContext
-                callContext.token = try await runtime.authenticate(entry, authorization: authorization)
+                callContext.token = try await runtime.authenticate(entry, authorization: authorization, client: client)
                 switch entry.handler {
                 case .inline(let handler): result = .success(try handler(callContext))
                 case .async(let handler): result = .success(try await handler(callContext))

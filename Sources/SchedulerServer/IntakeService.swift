@@ -141,7 +141,9 @@ struct IntakeService {
             let size = request.pageSize == 0 ? 1000 : Int(request.pageSize)
             // The run's rows for the page, with what the moves since have changed.
             let waitlist = try await run.live(now: context.now())
-            let page = try await store.intakeRunPage(roundID: run.round.id, after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1)
+            // The token is the last child id of the previous page.
+            let after = request.pageToken.isEmpty ? nil : try Field.id(request.pageToken, "page_token")
+            let page = try await store.intakeRunPage(roundID: run.round.id, after: after, limit: size + 1)
             let changed = waitlist.changedSinceRun
             let results = page.prefix(size).map { child -> ChildResultMessage in
                 let seat = changed[child.childID] ?? child.seat
@@ -188,6 +190,7 @@ struct IntakeService {
             guard request.childIDs.count <= Self.confirmPage else {
                 throw SchedulerError(.invalidArgument, "child_ids holds \(request.childIDs.count) children; at most \(Self.confirmPage) a call", field: "child_ids")
             }
+            if !request.pageToken.isEmpty { _ = try Field.id(request.pageToken, "page_token") }
             guard request.pageToken.isEmpty || request.childIDs.isEmpty else {
                 throw SchedulerError(.invalidArgument, "page_token pages through all holders: give it without child_ids", field: "page_token")
             }
@@ -376,7 +379,7 @@ struct IntakeService {
         guard size <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
         var start = 0
         if !token.isEmpty {
-            guard let position = Int(token), position >= 0 else {
+            guard token.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let position = Int(token) else {
                 throw SchedulerError(.invalidArgument, "page_token is not one this server gave", field: "page_token")
             }
             start = position

@@ -58,7 +58,10 @@ enum StatusMapping {
     }
 
     private static func badRequest(field: String?, _ message: String) -> [Detail] {
-        guard let field, let detail = try? Detail(BadRequest(violations: [FieldViolation(field: field, description: message)]))
+        guard let field,
+            let detail = try? Detail(BadRequest(violations: [
+                FieldViolation(field: field.cappedUTF8(Status.maxMessageBytes), description: message.cappedUTF8(Status.maxMessageBytes)),
+            ]))
         else { return [] }
         return [detail]
     }

@@ -87,25 +87,22 @@ final class ServerRuntime: Sendable {
 
     func beginDraining() { draining.store(true, ordering: .releasing) }
 
-    /// Checks the caller's token against the method's permission.
-    func authenticate(_ entry: MethodEntry, authorization: String) async throws -> AccessToken? {
+    /// Checks the caller's token against the method's permission. `client` is who asks (the connection's IP address, "unix" for the Unix socket): each
+    /// client has its own allowance of lookups of unknown secrets, so one flooding client
+    /// cannot lock others out.
+    func authenticate(_ entry: MethodEntry, authorization: String, client: String = "") async throws -> AccessToken? {
         if entry.permission == .anyone { return nil }
         guard !authorization.isEmpty else {
             throw SchedulerError(.unauthenticated, "\(entry.descriptor.name) needs a token in Call.authorization")
         }
         let hash = TokenSecret.hash(authorization)
         let found: AccessToken?
-        switch tokens.check(hash: hash) {
-        case .valid(let cached):
-            found = cached
-        case .unknown:
-            found = nil
-        case .throttled:
-            throw SchedulerError(
-                .unavailable, "too many calls with unknown tokens in the last second (over \(tokens.failedLookupsPerSecond)); try again")
-        case .lookUp:
-            found = try await store.activeToken(secret: authorization)
-            if let found { tokens.insert(found, hash: hash) } else { tokens.insertUnknown(hash: hash) }
+        // Calls with a secret already being looked up wait for that lookup (a client's first
+        // burst of calls with a new token costs one lookup and none of its allowance).
+        if let pending = lookups.withLock({ $0[hash] }) {
+            found = try await pending.value
+        } else {
+            found = try await check(hash: hash, authorization: authorization, client: client)
         }
         guard let token = found else {
             throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
@@ -119,6 +116,37 @@ final class ServerRuntime: Sendable {
         case .denied:
             throw SchedulerError(
                 .permissionDenied, "a \(principal.role.rawValue) token may not call \(entry.descriptor.name)")
+        }
+    }
+
+    /// Secrets being looked up in the store now, by hash.
+    private let lookups = Mutex<[[UInt8]: Task<AccessToken?, any Error>]>([:])
+
+    /// The token of a secret: from the cache, or looked up once however many calls ask meanwhile.
+    private func check(hash: [UInt8], authorization: String, client: String) async throws -> AccessToken? {
+        switch tokens.check(hash: hash, client: client) {
+        case .valid(let cached):
+            return cached
+        case .unknown:
+            return nil
+        case .throttled:
+            throw SchedulerError(
+                .unavailable,
+                "too many calls with unknown tokens in the last second (over \(tokens.clientLookupsPerSecond) from your address, or \(tokens.failedLookupsPerSecond) in all); try again")
+        case .lookUp:
+            let (store, tokens) = (self.store, self.tokens)
+            let lookup = lookups.withLock { lookups in
+                if let pending = lookups[hash] { return pending }
+                let started = Task { () async throws -> AccessToken? in
+                    let found = try await store.activeToken(secret: authorization)
+                    if let found { tokens.insert(found, hash: hash) } else { tokens.insertUnknown(hash: hash) }
+                    return found
+                }
+                lookups[hash] = started
+                return started
+            }
+            defer { lookups.withLock { if $0[hash] == lookup { $0[hash] = nil } } }
+            return try await lookup.value
         }
     }
 }
@@ -163,6 +191,24 @@ final class TokenCache: Sendable {
     let unknownLifetime: Duration
     let knownLifetime: Duration
     let failedLookupsPerSecond: Int
+    let clientLookupsPerSecond: Int
+
+    /// A token bucket: `rate` a second, bursts of `rate`.
+    private struct Bucket {
+        var allowance: Double
+        var refilled: ContinuousClock.Instant
+
+        mutating func take(rate: Double, now: ContinuousClock.Instant) -> Bool {
+            let elapsed = now - refilled
+            refilled = now
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            allowance = min(rate, allowance + seconds * rate)
+            guard allowance >= 1 else { return false }
+            allowance -= 1
+            return true
+        }
+    }
+
     private struct State {
         var entries: [[UInt8]: Entry] = [:]
         /// Tokens revoked through this server: a lookup that raced with the revocation cannot put them back.
@@ -171,29 +217,31 @@ final class TokenCache: Sendable {
         var unknown: [[UInt8]: ContinuousClock.Instant] = [:]
         /// Secrets found valid, until when their lookups are never throttled.
         var known: [[UInt8]: ContinuousClock.Instant] = [:]
-        /// Lookups of secrets not known valid still allowed now (a token bucket).
-        var allowance: Double
-        var refilled: ContinuousClock.Instant
+        /// Lookups of secrets not known valid still allowed now, in all and by client.
+        var all: Bucket
+        var clients: [String: Bucket] = [:]
     }
 
     private let state: Mutex<State>
 
     init(
         lifetime: Duration = .seconds(2), capacity: Int = 10_000, unknownLifetime: Duration = .seconds(1),
-        knownLifetime: Duration = .seconds(600), failedLookupsPerSecond: Int = 1000
+        knownLifetime: Duration = .seconds(600), failedLookupsPerSecond: Int = 1000, clientLookupsPerSecond: Int = 20
     ) {
         self.lifetime = lifetime
         self.capacity = capacity
         self.unknownLifetime = unknownLifetime
         self.knownLifetime = knownLifetime
         self.failedLookupsPerSecond = failedLookupsPerSecond
-        state = Mutex(State(allowance: Double(failedLookupsPerSecond), refilled: .now))
+        self.clientLookupsPerSecond = clientLookupsPerSecond
+        state = Mutex(State(all: Bucket(allowance: Double(failedLookupsPerSecond), refilled: .now)))
     }
 
     /// Whether the secret whose hash is `hash` is known valid, known unknown, or must be looked up.
-    func check(hash: [UInt8]) -> Check {
+    func check(hash: [UInt8], client: String = "") -> Check {
         let now = ContinuousClock.now
-        let rate = Double(failedLookupsPerSecond)
+        let rate = Double(failedLookupsPerSecond), clientRate = Double(clientLookupsPerSecond)
+        let capacity = self.capacity
         return state.withLock { state in
             if let entry = state.entries[hash] {
                 if entry.expires > now, !state.revoked.contains(entry.token.id) { return .valid(entry.token) }
@@ -204,12 +252,16 @@ final class TokenCache: Sendable {
                 state.unknown[hash] = nil
             }
             if let until = state.known[hash], until > now { return .lookUp }
-            let elapsed = now - state.refilled
-            state.refilled = now
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            state.allowance = min(rate, state.allowance + seconds * rate)
-            guard state.allowance >= 1 else { return .throttled }
-            state.allowance -= 1
+            // The client's own allowance first: a client over it does not use up everyone's.
+            if state.clients[client] == nil, state.clients.count >= capacity {
+                // Full buckets are as good as none: forget them, then, if need be, all.
+                state.clients = state.clients.filter { now - $0.value.refilled < .seconds(1) }
+                if state.clients.count >= capacity { state.clients.removeAll(keepingCapacity: true) }
+            }
+            var bucket = state.clients[client] ?? Bucket(allowance: clientRate, refilled: now)
+            let allowed = bucket.take(rate: clientRate, now: now)
+            state.clients[client] = bucket
+            guard allowed, state.all.take(rate: rate, now: now) else { return .throttled }
             return .lookUp
         }
     }

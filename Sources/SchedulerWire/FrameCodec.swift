@@ -10,12 +10,18 @@ public enum FrameCodec {
     /// Decodes the body of one client frame (without its length prefix).
     public static func decodeClientFrame(_ body: ByteBuffer, budget: Int) throws(WireError) -> DecodedClientFrame {
         let result: Result<DecodedClientFrame, WireError> = body.withUnsafeReadableBytes { buffer in
+            // A call field with a NUL byte would arrive cut short (see StringScan): the call is refused.
+            let nul = withUnsafePointer(to: sos__rpc__v1__client_frame__descriptor) { StringScan.nulField(buffer, $0) }
             let (result, exceeded) = withBudgetAllocator(budget: budget) { allocator -> Result<DecodedClientFrame, WireError> in
                 let data = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
                 guard let frame = sos__rpc__v1__client_frame__unpack(allocator, buffer.count, data) else {
                     return .failure(WireError(.malformed, "frame is not a valid sos.rpc.v1.ClientFrame"))
                 }
                 defer { sos__rpc__v1__client_frame__free_unpacked(frame, allocator) }
+                if let nul, frame.pointee.kind_case == SOS__RPC__V1__CLIENT_FRAME__KIND_CALL, let call = frame.pointee.call {
+                    let field = nul.hasPrefix("call.") ? String(nul.dropFirst(5)) : nul
+                    return .success(.invalidCall(callID: call.pointee.call_id, error: WireError(.malformed, "call field \(field) holds a NUL byte", field: field)))
+                }
                 return readClientFrame(frame.pointee)
             }
             if exceeded {

@@ -64,9 +64,13 @@ public struct Status: Sendable, Hashable, Error, CustomStringConvertible {
     public var message: String
     public var details: [Detail]
 
+    /// Longest message a status carries: messages quote what the caller sent (an id, a field),
+    /// and a reply must never grow with a request, past the frame limit.
+    public static let maxMessageBytes = 1024
+
     public init(_ code: StatusCode, _ message: String = "", details: [Detail] = []) {
         self.code = code
-        self.message = message
+        self.message = message.cappedUTF8(Self.maxMessageBytes)
         self.details = details
     }
 
@@ -75,4 +79,21 @@ public struct Status: Sendable, Hashable, Error, CustomStringConvertible {
     public var isOK: Bool { code == .ok }
 
     public var description: String { message.isEmpty ? code.name : "\(code.name): \(message)" }
+}
+
+extension String {
+    /// The string cut to at most `limit` bytes of UTF-8, at a character boundary, with "…"
+    /// (3 bytes, counted) marking a cut.
+    public func cappedUTF8(_ limit: Int) -> String {
+        guard utf8.count > limit else { return self }
+        var kept = Substring()
+        var bytes = 0
+        for character in self {
+            let size = character.utf8.count
+            guard bytes + size <= limit - 3 else { break }
+            kept.append(character)
+            bytes += size
+        }
+        return String(kept) + "…"
+    }
 }

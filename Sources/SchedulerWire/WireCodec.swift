@@ -36,6 +36,9 @@ public enum WireCodec {
         buffer: UnsafeRawBufferPointer,
         budget: Int
     ) -> Result<M, WireError> {
+        if let field = StringScan.nulField(buffer, descriptor) {
+            return .failure(WireError(.malformed, "\(field) holds a NUL byte, which no text may", field: field))
+        }
         let (result, exceeded) = withBudgetAllocator(budget: budget) { allocator -> Result<M, WireError> in
             let data = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
             guard let message = protobuf_c_message_unpack(descriptor, allocator, buffer.count, data) else {

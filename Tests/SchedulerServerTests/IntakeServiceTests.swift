@@ -59,19 +59,7 @@ struct IntakeServiceTests {
 
     @Test func resultsComeInPagesInChildOrder() async throws {
         try await TestServer.with { server in
-            let fixture = try await NurseryFixture.seed(server.store)
-            let store = server.store
-            let setup = MutationContext(actor: nil, method: "setup")
-            var children = fixture.almatyChildren.map(\.id)
-            for index in 0..<4 { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
-            _ = try await store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
-                context: setup, reply: { _ in [] })
-            _ = try await store.openOffer(
-                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
-            _ = try await store.submitApplications(roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
-            let client = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
+            let (client, children) = try await Self.ranRoundOfThreePlaces(server, extraChildren: 4)
             var seen: [String] = []
             var token = ""
             var pages = 0
@@ -93,19 +81,9 @@ struct IntakeServiceTests {
     /// round holds at most 1000 offers), so none can outgrow the frame limit.
     @Test func waitlistsMovesAndConfirmationsComeInBoundedPages() async throws {
         try await TestServer.with { server in
-            let fixture = try await NurseryFixture.seed(server.store)
+            let (client, children) = try await Self.ranRoundOfThreePlaces(server, extraChildren: 6)
             let store = server.store
             let setup = MutationContext(actor: nil, method: "setup")
-            var children = fixture.almatyChildren.map(\.id)
-            for index in 0..<6 { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
-            _ = try await store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
-                context: setup, reply: { _ in [] })
-            _ = try await store.openOffer(
-                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
-            _ = try await store.submitApplications(roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
-            let client = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
             func field(_ error: any Error) -> String? {
                 (error as? RPCError)?.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field
             }
@@ -124,7 +102,17 @@ struct IntakeServiceTests {
             #expect(entries == whole.entries)
             #expect(entries.map(\.position) == (1...UInt32(whole.entries.count)).map { $0 })
             #expect(pages == (whole.entries.count + 1) / 2)
-            await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: "x")) } throws: {
+            for garbage in ["x", "+1", "-1", "99999999999999999999"] {
+                await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: garbage)) } throws: {
+                    field($0) == "page_token"
+                }
+            }
+            // Child-id cursors must look like ids (found by a break-in test: "\0" confirmed everyone).
+            await #expect {
+                let _: ConfirmPlacementsResponse = try await client.call(
+                    intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", pageToken: "$$$"), options: .mutation())
+            } throws: { field($0) == "page_token" }
+            await #expect { let _: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r", pageToken: "not an id!")) } throws: {
                 field($0) == "page_token"
             }
             await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 10_001)) } throws: {
@@ -186,6 +174,26 @@ struct IntakeServiceTests {
             #expect(big.offers.count == 1000)
             await client.close()
         }
+    }
+
+    /// A round "r" of one offer "o" (3 morning places) that the fixture's Almaty children and
+    /// `extraChildren` more applied to, run through the server; the admin's client and the
+    /// applicants' ids.
+    static func ranRoundOfThreePlaces(_ server: TestServer, extraChildren: Int) async throws -> (SchedulerClient, [String]) {
+        let fixture = try await NurseryFixture.seed(server.store)
+        let store = server.store
+        let setup = MutationContext(actor: nil, method: "setup")
+        var children = fixture.almatyChildren.map(\.id)
+        for index in 0..<extraChildren { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
+        _ = try await store.createRound(
+            IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+            context: setup, reply: { _ in [] })
+        _ = try await store.openOffer(
+            IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
+        _ = try await store.submitApplications(roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+        let client = server.client(token: server.adminToken)
+        let _: RunRoundResponse = try await client.call("/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
+        return (client, children)
     }
 
     /// A round whose deadline has passed, with one offer (2 places, 1 kept for SOS families)

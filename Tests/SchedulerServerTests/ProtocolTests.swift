@@ -230,31 +230,98 @@ struct BadInputTests {
     }
 
     /// Issue 10 item 4: a call answered with DEADLINE_EXCEEDED keeps its slot while its work
-    /// goes on, so a loop of 1 ms deadlines cannot start unbounded work.
+    /// goes on, so a loop of 1 ms deadlines cannot start unbounded work. (On a loaded machine
+    /// a call can time out before its transaction even waits for the lock; its work then ends
+    /// at once, rightly freeing the slot: such an attempt is tried again.)
     @Test func callsThatTimedOutHoldTheirSlotUntilTheirWorkEnds() async throws {
-        try await TestServer.with(configure: { $0.maxCallsInFlight = 2 }) { server in
-            let connection = try await RawConnection.connect(port: server.port)
-            let lock = try WriteLock(directory: server.directory)
-            for id in 1...2 { try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken, timeoutMs: 50)) }
-            let expired = [try await connection.nextReply(), try await connection.nextReply()]
-            #expect(Set(expired.map(\.callID)) == [1, 2])
-            #expect(expired.allSatisfy { $0.status.code == .deadlineExceeded })
-            // Both transactions still wait for the lock: no slot is free for a third call.
-            try await connection.send(call(3, "WhoAmI", token: server.adminToken))
-            let refused = try await connection.nextReply()
-            #expect(refused.callID == 3)
-            #expect(refused.status.code == .resourceExhausted, "\(refused.status)")
-            try lock.release()
-            // Once their work has ended (and committed nothing), the slots are free again.
-            var answered: Reply?
-            for id in 4...104 {
-                try await connection.send(call(UInt64(id), "WhoAmI", token: server.adminToken))
-                let reply = try await connection.nextReply()
-                if reply.status.isOK { answered = reply; break }
-                try await Task.sleep(for: .milliseconds(50))
+        try await withAttempts {
+            try await TestServer.with(configure: { $0.maxCallsInFlight = 2 }) { server in
+                let connection = try await RawConnection.connect(port: server.port)
+                let lock = try WriteLock(directory: server.directory)
+                for id in 1...2 { try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken, timeoutMs: 500)) }
+                let expired = [try await connection.nextReply(), try await connection.nextReply()]
+                #expect(Set(expired.map(\.callID)) == [1, 2])
+                #expect(expired.allSatisfy { $0.status.code == .deadlineExceeded })
+                // Both transactions still wait for the lock: no slot is free for a third call.
+                try await connection.send(call(3, "WhoAmI", token: server.adminToken))
+                let refused = try await connection.nextReply()
+                try lock.release()
+                guard refused.callID == 3, refused.status.code == .resourceExhausted else {
+                    throw TestFailure("a third call while two timed-out calls still wait got \(refused.status)")
+                }
+                // Once their work has ended (and committed nothing), the slots are free again.
+                var answered: Reply?
+                for id in 4...104 {
+                    try await connection.send(call(UInt64(id), "WhoAmI", token: server.adminToken))
+                    let reply = try await connection.nextReply()
+                    if reply.status.isOK { answered = reply; break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(answered != nil, "the slots of the timed-out calls never came back")
+                #expect(try await tokenCount(server) == 1)
+                await connection.close()
             }
-            #expect(answered != nil, "the slots of the timed-out calls never came back")
-            #expect(try await tokenCount(server) == 1)
+        }
+    }
+
+    /// Found by a break-in test: protobuf-c hands strings over as C strings, so a NUL byte cut
+    /// them short ("key\0a" and "key\0b" were one idempotency key, "token\0junk" the token,
+    /// "big\0junk" the site "big"). Any text with a NUL byte is now refused, named.
+    @Test func textWithANulByteIsRefusedNotCutShort() async throws {
+        try await TestServer.with { server in
+            func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] {
+                var length = bytes.count, varint: [UInt8] = []
+                repeat {
+                    varint.append(UInt8(length & 0x7f) | (length > 0x7f ? 0x80 : 0))
+                    length >>= 7
+                } while length > 0
+                return [number << 3 | 2] + varint + bytes
+            }
+            func rawCall(_ id: UInt8, method: String, payload: [UInt8], authorization: [UInt8], key: [UInt8] = []) -> [UInt8] {
+                let call = [0x08, id] + field(2, Array(method.utf8)) + field(3, payload) + field(5, authorization) + (key.isEmpty ? [] : field(6, key))
+                return RawConnection.framed(field(1, call))
+            }
+            let token = Array(server.adminToken.utf8)
+            let connection = try await RawConnection.connect(port: server.port)
+            // A NUL in the idempotency key, or after a valid token: the call is refused, the field named.
+            try await connection.send(rawCall(1, method: admin + "WhoAmI", payload: [], authorization: token + [0] + Array("junk".utf8)))
+            try await connection.send(rawCall(2, method: "/sos.scheduler.v1.NurseryService/CreateSite",
+                payload: field(1, field(1, Array("nsite".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
+                authorization: token, key: Array("abc".utf8) + [0] + Array("def".utf8)))
+            // A NUL inside a request's text (a nested message's field).
+            try await connection.send(rawCall(3, method: "/sos.scheduler.v1.NurseryService/CreateSite",
+                payload: field(1, field(1, Array("big".utf8) + [0] + Array("junk".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
+                authorization: token))
+            var replies: [UInt64: Reply] = [:]
+            for _ in 1...3 { let reply = try await connection.nextReply(); replies[reply.callID] = reply }
+            for (id, expected) in [(1, "authorization"), (2, "idempotency_key"), (3, "site.id")] {
+                let reply = try #require(replies[UInt64(id)])
+                #expect(reply.status.code == .invalidArgument, "call \(id): \(reply.status)")
+                #expect(reply.status.message.contains(expected) && reply.status.message.contains("NUL"), "call \(id): \(reply.status.message)")
+            }
+            let big = try await server.store.site(id: "big"), nsite = try await server.store.site(id: "nsite")
+            #expect(big == nil && nsite == nil)
+            await connection.close()
+        }
+    }
+
+    /// Found by a break-in test: error messages quote what the caller sent, so a 4 MB id made a
+    /// reply of 8 MB (message and detail), twice the frame limit. Messages are now capped.
+    @Test func repliesDoNotGrowWithTheRequest() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            let huge = String(repeating: "q", count: 3_000_000)
+            let payload = try WireCodec.encode(GetSiteRequest(id: huge))
+            try await connection.send(.call(Call(
+                callID: 1, method: "/sos.scheduler.v1.NurseryService/GetSite", payload: payload, authorization: server.adminToken)))
+            try await connection.send(.call(Call(callID: 2, method: "/sos.scheduler.v1.NurseryService/" + huge)))
+            for _ in 1...2 {
+                let reply = try await connection.nextReply()
+                var encoded = ByteBuffer()
+                FrameCodec.encode(.reply(reply), into: &encoded)
+                #expect(encoded.readableBytes < 16 << 10, "reply \(reply.callID) is \(encoded.readableBytes) bytes")
+                #expect(reply.status.code == .notFound || reply.status.code == .unimplemented || reply.status.code == .invalidArgument, "\(reply.status)")
+            }
             await connection.close()
         }
     }

@@ -74,4 +74,23 @@ struct TokenLookupTests {
         cache.remove(tokenID: "tok_known")
         if case .lookUp = cache.check(hash: known) {} else { Issue.record("a known secret is never throttled") }
     }
+
+    /// One client flooding made-up secrets uses up its own allowance, not everyone's: a new,
+    /// real token from another address is still looked up (found by a break-in test: a flood
+    /// delayed a valid token nobody had used lately).
+    @Test func aFloodingClientDoesNotLockOthersOut() {
+        let cache = TokenCache(failedLookupsPerSecond: 1000, clientLookupsPerSecond: 5)
+        var throttled = 0
+        for index in 0..<200 {
+            let hash = TokenSecret.hash("sos_flood_\(index)")
+            if case .throttled = cache.check(hash: hash, client: "10.0.0.66") { throttled += 1 } else { cache.insertUnknown(hash: hash) }
+        }
+        #expect(throttled >= 190, "\(throttled)")
+        for other in ["10.0.0.7", "unix"] {
+            guard case .lookUp = cache.check(hash: TokenSecret.hash("sos_fresh_\(other)"), client: other) else {
+                Issue.record("a new token from \(other) was throttled by another client's flood")
+                continue
+            }
+        }
+    }
 }
