@@ -143,7 +143,8 @@ public final class SchedulerClient: Sendable {
             authorization: token ?? "", idempotencyKey: options.idempotencyKey ?? "")
         let future = open.send(call)
         // A local timer too, in case the server never answers: a little after the server's own deadline.
-        let timer = timeoutMs > 0
+        let timer =
+            timeoutMs > 0
             ? open.channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs) + 250)) { open.cancel(id) } : nil
         defer { timer?.cancel() }
         let reply: Reply

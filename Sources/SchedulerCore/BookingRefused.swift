@@ -76,4 +76,3 @@ extension CapacityLedger {
         return earliest
     }
 }
-

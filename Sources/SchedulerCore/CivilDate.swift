@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A day in the calendar with no time zone: what a nursery day is. Stored as the number of
@@ -130,7 +130,8 @@ extension String {
 
 /// ISO weekday, Monday first.
 public enum Weekday: Int, Sendable, Hashable, CaseIterable, Comparable, Codable {
-    case monday = 1, tuesday, wednesday, thursday, friday, saturday, sunday
+    case monday = 1
+    case tuesday, wednesday, thursday, friday, saturday, sunday
 
     public var shortName: String {
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][rawValue - 1]

@@ -37,7 +37,9 @@ public struct IntakeAllocator: Sendable {
     static let rankBits: UInt64 = 22
 
     /// Checks the round (offers, application lists, order) and numbers everything.
-    public init(offers: [IntakeOffer], applications: [IntakeApplication], order: [PriorityCriterion] = PriorityCriterion.defaultOrder, seed: UInt64) throws(SchedulerError) {
+    public init(offers: [IntakeOffer], applications: [IntakeApplication], order: [PriorityCriterion] = PriorityCriterion.defaultOrder, seed: UInt64)
+        throws(SchedulerError)
+    {
         try PriorityCriterion.validate(order, field: "priority_order")
         guard applications.count < 1 << Int(Self.rankBits) else {
             throw SchedulerError(.invalidArgument, "a round takes at most \(1 << Int(Self.rankBits) - 1) applications", field: "applications")
@@ -69,7 +71,8 @@ public struct IntakeAllocator: Sendable {
             let first = rankings.count
             for offerID in sorted[index].ranking {
                 guard let offer = offerIndex[offerID] else {
-                    throw SchedulerError(.invalidArgument, "child \(sorted[index].childID) ranks \(offerID), which is not an offer of the round", field: "applications.ranking")
+                    throw SchedulerError(
+                        .invalidArgument, "child \(sorted[index].childID) ranks \(offerID), which is not an offer of the round", field: "applications.ranking")
                 }
                 // Lists are short: a scan is cheaper than a set per child.
                 guard !rankings[first...].contains(Int32(offer)) else {

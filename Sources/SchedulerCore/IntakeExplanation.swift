@@ -65,7 +65,8 @@ public struct IntakeExplanation: Sendable, Hashable {
             var what: String
             switch limit {
             case .kindPlaces(let kind, let places):
-                what = places == 0
+                what =
+                    places == 0
                     ? "all its places are reserved for \(Self.families(other))"
                     : "the \(Self.places(places)) it can give \(Self.families(kind)) (\(reservedForOthers == 1 ? "the other place is" : "the other \(reservedForOthers) places are") reserved for \(Self.families(other)))"
             case .allPlaces(let places):
@@ -75,13 +76,15 @@ public struct IntakeExplanation: Sendable, Hashable {
             }
             if lastAdmitted != nil, let decided = decidedBy {
                 let reason = decidedByIDOrder ? "the order of their records (this round draws no lottery)" : decided.reason
-                what += replaceable == 1
+                what +=
+                    replaceable == 1
                     ? " went to a child ahead of \(name) by \(reason)"
                     : " went to children ahead of \(name); the last one admitted whose place \(name) could have taken was ahead by \(reason)"
             }
             text = "\(name) was not admitted to offer \(offerID)\(ordinal): \(what)."
             if freeForOthers > 0 {
-                text += " \(Self.places(freeForOthers).capitalizedFirst) reserved for \(Self.families(other)) \(freeForOthers == 1 ? "is" : "are") still free, kept for \(Self.families(other)) on its waitlist."
+                text +=
+                    " \(Self.places(freeForOthers).capitalizedFirst) reserved for \(Self.families(other)) \(freeForOthers == 1 ? "is" : "are") still free, kept for \(Self.families(other)) on its waitlist."
             }
             if let position = waitlistPosition { text += " \(name) is \(Self.ordinal(position)) on its waitlist." }
         }
@@ -126,7 +129,9 @@ extension IntakeExplanation {
     /// Explains the run for one child and offer from the run's records; throws
     /// `IntakeRunNeeds` for rows the source lacks; nil if the child or the offer is not in the
     /// round.
-    public static func explain(child childID: String, offer offerID: String, run: any IntakeRunSource, order: [PriorityCriterion]) throws(IntakeRunNeeds) -> IntakeExplanation? {
+    public static func explain(child childID: String, offer offerID: String, run: any IntakeRunSource, order: [PriorityCriterion]) throws(IntakeRunNeeds)
+        -> IntakeExplanation?
+    {
         guard let child = try run.runChild(childID), let offer = try run.runOffer(offerID) else { return nil }
         let choice = child.ranking.firstIndex(of: offerID)
         let position = offer.waiting.firstIndex { $0.childID == childID }.map { $0 + 1 }

@@ -64,7 +64,9 @@ public struct IntakeOffer: Sendable, Hashable {
     public func validate() throws(SchedulerError) {
         guard places > 0 else { throw SchedulerError(.invalidArgument, "an offer needs at least one place", field: "offer.places") }
         guard reservedSOS >= 0, reservedLocal >= 0, reservedSOS + reservedLocal <= places else {
-            throw SchedulerError(.invalidArgument, "reserved places (\(reservedSOS) SOS + \(reservedLocal) local) exceed the offer's \(places) places", field: "offer.reserved_sos")
+            throw SchedulerError(
+                .invalidArgument, "reserved places (\(reservedSOS) SOS + \(reservedLocal) local) exceed the offer's \(places) places",
+                field: "offer.reserved_sos")
         }
     }
 }
@@ -140,7 +142,8 @@ public enum PriorityCriterion: String, Sendable, Hashable, CaseIterable, Codable
         if let lottery = order.firstIndex(of: .lottery), lottery < order.count - 1 {
             let dead = order[(lottery + 1)...].map(\.rawValue).joined(separator: ", ")
             throw SchedulerError(
-                .invalidArgument, "the lottery breaks every tie, so \(dead) after it would never decide; put the lottery last", field: "\(field)[\(lottery + 1)]")
+                .invalidArgument, "the lottery breaks every tie, so \(dead) after it would never decide; put the lottery last",
+                field: "\(field)[\(lottery + 1)]")
         }
     }
 }

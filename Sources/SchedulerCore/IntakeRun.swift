@@ -242,7 +242,8 @@ extension IntakeAllocator {
         records.reserveCapacity(offers.count)
         for (number, offer) in offers.enumerated() {
             func entry(_ ranked: Ranked) -> IntakeRunEntry {
-                IntakeRunEntry(childID: childIDs[Int(ranked.child)], key: ranked.key, familyKind: isSOS[Int(ranked.child)] ? .sos : .local, choice: Int(ranked.choice))
+                IntakeRunEntry(
+                    childID: childIDs[Int(ranked.child)], key: ranked.key, familyKind: isSOS[Int(ranked.child)] ? .sos : .local, choice: Int(ranked.choice))
             }
             let held = holders[number].sorted { $0.key > $1.key }
             for (ranked, kind) in zip(held, offer.seatLabels(held.map { isSOS[Int($0.child)] ? FamilyKind.sos : .local })) {

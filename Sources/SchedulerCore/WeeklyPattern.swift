@@ -1,6 +1,7 @@
 /// One of a nursery day's two sessions.
 public enum Session: Int, Sendable, Hashable, CaseIterable, Comparable, Codable {
-    case morning = 0, afternoon = 1
+    case morning = 0
+    case afternoon = 1
 
     public var shortName: String { self == .morning ? "am" : "pm" }
 

@@ -185,9 +185,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func checkPreface() -> Bool {
         let seen = reader.bufferedPrefix.prefix(Preface.count)
         guard seen.elementsEqual(Preface.bytes.prefix(seen.count)) else {
-            goAwayAndClose(Status(
-                .invalidArgument,
-                "expected the preface \(Preface.text): this port speaks the sosched RPC protocol (see Docs/protocol.md)"))
+            goAwayAndClose(
+                Status(
+                    .invalidArgument,
+                    "expected the preface \(Preface.text): this port speaks the sosched RPC protocol (see Docs/protocol.md)"))
             return false
         }
         guard seen.count == Preface.count else { return false }
@@ -234,8 +235,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         lastActivity = .now()
         let limit = runtime.configuration.maxCallsInFlight
         guard inFlight.count + abandonedTasks < limit else {
-            write(.reply(Reply(callID: id, status: Status(
-                .resourceExhausted, "too many calls in flight on this connection (limit \(limit), max-calls-in-flight)"))))
+            write(
+                .reply(
+                    Reply(
+                        callID: id,
+                        status: Status(
+                            .resourceExhausted, "too many calls in flight on this connection (limit \(limit), max-calls-in-flight)"))))
             return
         }
         guard let entry = runtime.methods.entries[call.method] else {
@@ -249,7 +254,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         guard call.authorization.utf8.count <= Self.maxAuthorizationBytes else {
-            write(.reply(Reply(callID: id, status: Status(.unauthenticated, "the authorization is longer than any token (\(Self.maxAuthorizationBytes) bytes)"))))
+            write(
+                .reply(Reply(callID: id, status: Status(.unauthenticated, "the authorization is longer than any token (\(Self.maxAuthorizationBytes) bytes)"))))
             return
         }
         let callState = CallState()
@@ -371,14 +377,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                 // No GoAway: nothing can be sent before the handshake.
                 close(because: "no TLS handshake within \(config.tlsHandshakeTimeout) (tls-handshake-timeout)")
             } else if now - connectedAt >= TimeAmount(config.prefaceTimeout) {
-                goAwayAndClose(Status(
-                    .invalidArgument,
-                    "no preface within \(config.prefaceTimeout) (preface-timeout); expected \(Preface.text)"))
+                goAwayAndClose(
+                    Status(
+                        .invalidArgument,
+                        "no preface within \(config.prefaceTimeout) (preface-timeout); expected \(Preface.text)"))
             }
         case .open, .draining:
             if let since = partialSince, now - since >= TimeAmount(config.partialFrameTimeout) {
-                goAwayAndClose(Status(
-                    .invalidArgument, "a frame stayed incomplete for \(config.partialFrameTimeout) (partial-frame-timeout)"))
+                goAwayAndClose(
+                    Status(
+                        .invalidArgument, "a frame stayed incomplete for \(config.partialFrameTimeout) (partial-frame-timeout)"))
             } else if partialSince == nil, inFlight.isEmpty, now - lastActivity >= TimeAmount(config.idleTimeout) {
                 goAwayAndClose(Status(.unavailable, "closing a connection idle for \(config.idleTimeout) (idle-timeout)"))
             }

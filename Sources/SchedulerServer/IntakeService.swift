@@ -23,20 +23,23 @@ struct IntakeService {
             let siteID = try Field.id(message.siteID, "round.site_id")
             try access.checkSiteAdministration(principal, siteID)
             guard message.deadlineMS > 0 else {
-                throw SchedulerError(.invalidArgument, "deadline_ms is the last instant applications are taken (milliseconds since 1970)", field: "round.deadline_ms")
+                throw SchedulerError(
+                    .invalidArgument, "deadline_ms is the last instant applications are taken (milliseconds since 1970)", field: "round.deadline_ms")
             }
             var seed = message.seed
             if seed == 0 {
                 var generator = SystemRandomNumberGenerator()
                 seed = UInt64.random(in: 1...UInt64.max, using: &generator)
             }
-            let order = message.priorityOrder.isEmpty
+            let order =
+                message.priorityOrder.isEmpty
                 ? PriorityCriterion.defaultOrder : try IntakeRoundInfo.order(parsing: message.priorityOrder)
             let round = IntakeRoundInfo(
                 id: try Field.id(message.id, "round.id"), siteID: siteID, name: try Field.name(message.name, "round.name", required: false),
                 first: try Field.date(message.termFirst, "round.term_first"), last: try Field.date(message.termLast, "round.term_last"),
                 deadline: message.deadlineMS, seed: seed, order: order)
-            return NurseryService.reply(try await store.createRound(round, context: context.mutation()) { try WireCodec.encode(IntakeRoundMessage($0, offers: [], applications: 0)) })
+            return NurseryService.reply(
+                try await store.createRound(round, context: context.mutation()) { try WireCodec.encode(IntakeRoundMessage($0, offers: [], applications: 0)) })
         }
 
         registry.async(p + "GetRound") { (request: GetRoundRequest, context) in
@@ -57,20 +60,25 @@ struct IntakeService {
             // Checked before the store locks anything: an offer can never hold more than its group.
             guard Int(message.places) <= group.capacity else {
                 throw SchedulerError(
-                    .invalidArgument, "an offer of \(message.places) places cannot fit group \(group.id), which holds \(group.capacity) a session", field: "offer.places")
+                    .invalidArgument, "an offer of \(message.places) places cannot fit group \(group.id), which holds \(group.capacity) a session",
+                    field: "offer.places")
             }
             let offer = IntakeOffer(
-                id: try Field.id(message.id, "offer.id"), groupID: group.id, nurseryID: nursery.id, pattern: try Field.pattern(message.pattern, "offer.pattern"),
+                id: try Field.id(message.id, "offer.id"), groupID: group.id, nurseryID: nursery.id,
+                pattern: try Field.pattern(message.pattern, "offer.pattern"),
                 places: Int(message.places), reservedSOS: Int(message.reservedSOS), reservedLocal: Int(message.reservedLocal))
-            return NurseryService.reply(try await store.openOffer(offer, roundID: roundID, context: context.mutation()) {
-                try WireCodec.encode(IntakeOfferMessage($0, roundID: roundID))
-            })
+            return NurseryService.reply(
+                try await store.openOffer(offer, roundID: roundID, context: context.mutation()) {
+                    try WireCodec.encode(IntakeOfferMessage($0, roundID: roundID))
+                })
         }
 
         registry.mutating(p + "SubmitApplications") { (request: SubmitApplicationsRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
-            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            guard let round = try await store.round(id: roundID) else {
+                throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id")
+            }
             // Every child must belong to the round's site (the store checks), so the site's scope covers them all.
             try await access.checkSite(principal, round.siteID)
             guard !request.applications.isEmpty else { throw SchedulerError(.invalidArgument, "no applications", field: "applications") }
@@ -86,27 +94,33 @@ struct IntakeService {
                 }
                 inputs.append(ApplicationInput(childID: childID, ranking: application.ranking))
             }
-            return NurseryService.reply(try await store.submitApplications(roundID: roundID, inputs, context: context.mutation(), authorize: { _ in }) {
-                try WireCodec.encode(SubmitApplicationsResponse(submitted: UInt32($0)))
-            })
+            return NurseryService.reply(
+                try await store.submitApplications(roundID: roundID, inputs, context: context.mutation(), authorize: { _ in }) {
+                    try WireCodec.encode(SubmitApplicationsResponse(submitted: UInt32($0)))
+                })
         }
 
         registry.mutating(p + "WithdrawApplication") { (request: WithdrawApplicationRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
-            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            guard let round = try await store.round(id: roundID) else {
+                throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id")
+            }
             try await access.checkSite(principal, round.siteID)
             let childID = try Field.id(request.childID, "child_id")
-            return NurseryService.reply(try await store.withdrawApplication(roundID: roundID, childID: childID, context: context.mutation()) {
-                try WireCodec.encode(WithdrawApplicationResponse(childID: $0))
-            })
+            return NurseryService.reply(
+                try await store.withdrawApplication(roundID: roundID, childID: childID, context: context.mutation()) {
+                    try WireCodec.encode(WithdrawApplicationResponse(childID: $0))
+                })
         }
 
         registry.mutating(p + "RunRound") { (request: RunRoundRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
             // The round's site first (one row), the inputs only for a caller who may run it.
-            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            guard let round = try await store.round(id: roundID) else {
+                throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id")
+            }
             try access.checkSiteAdministration(principal, round.siteID)
             let inputs = try await store.intakeInputs(roundID: roundID)
             guard inputs.round.state == .open else {
@@ -129,9 +143,11 @@ struct IntakeService {
                 return try WireCodec.encode(response)
             }
             let records = allocator.runRecords(in: result)
-            return NurseryService.reply(try await store.recordAllocation(
-                roundID: inputs.round.id, inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers,
-                closedEarly: early, context: context.mutation()) { _ in try WireCodec.encode(response) })
+            return NurseryService.reply(
+                try await store.recordAllocation(
+                    roundID: inputs.round.id, inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers,
+                    closedEarly: early, context: context.mutation()
+                ) { _ in try WireCodec.encode(response) })
         }
 
         registry.async(p + "GetResults") { (request: GetResultsRequest, context) in
@@ -167,7 +183,9 @@ struct IntakeService {
             let list = try await run.ask { try $0.waitlist(of: offerID) }
             let end = min(list.count, start + size)
             let entries = (min(start, end)..<end).map { WaitlistEntryMessage(position: UInt32($0 + 1), childID: list[$0]) }
-            let pending = waitlist.pending.filter { $0.offerID == offerID }.map { PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline) }
+            let pending = waitlist.pending.filter { $0.offerID == offerID }.map {
+                PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline)
+            }
             return GetWaitlistResponse(entries: entries, pending: pending, nextPageToken: end < list.count ? String(end) : "")
         }
 
@@ -188,7 +206,8 @@ struct IntakeService {
             let principal = try context.requirePrincipal()
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             guard request.childIDs.count <= Self.confirmPage else {
-                throw SchedulerError(.invalidArgument, "child_ids holds \(request.childIDs.count) children; at most \(Self.confirmPage) a call", field: "child_ids")
+                throw SchedulerError(
+                    .invalidArgument, "child_ids holds \(request.childIDs.count) children; at most \(Self.confirmPage) a call", field: "child_ids")
             }
             if !request.pageToken.isEmpty { _ = try Field.id(request.pageToken, "page_token") }
             guard request.pageToken.isEmpty || request.childIDs.isEmpty else {
@@ -223,8 +242,12 @@ struct IntakeService {
                     do { try access.checkNursery(principal, try await access.nursery(at.nurseryID, field: "child_ids")) } catch { outside = pending.offerID }
                 }
                 if let outside {
-                    response.refused.append(RefusedConfirmationMessage(
-                        childID: child, reason: "has an open waitlist offer of \(outside) at a nursery outside your scope; the family answers it first, or a manager of the site confirms"))
+                    response.refused.append(
+                        RefusedConfirmationMessage(
+                            childID: child,
+                            reason:
+                                "has an open waitlist offer of \(outside) at a nursery outside your scope; the family answers it first, or a manager of the site confirms"
+                        ))
                     continue
                 }
                 if waitlist.confirmed.contains(child) {
@@ -233,25 +256,32 @@ struct IntakeService {
                     if let existing = try await Self.placement(store, child: child, offer: offer, round: round) {
                         response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: existing.id))
                     } else {
-                        response.refused.append(RefusedConfirmationMessage(
-                            childID: child, reason: "was confirmed at \(offer.id), but that placement is no longer active (cancelled or ended); book again with place book"))
+                        response.refused.append(
+                            RefusedConfirmationMessage(
+                                childID: child,
+                                reason: "was confirmed at \(offer.id), but that placement is no longer active (cancelled or ended); book again with place book")
+                        )
                     }
                     continue
                 }
-                confirmations.append(IntakeConfirmation(
-                    childID: child, offerID: offer.id,
-                    booking: BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)))
+                confirmations.append(
+                    IntakeConfirmation(
+                        childID: child, offerID: offer.id,
+                        booking: BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)))
             }
             guard !confirmations.isEmpty else { return try WireCodec.encode(response) }
             let decided = response
-            return try await run.confirm(context, confirmations, at: context.now().millisecondsSince1970, authorize: { parties in
-                try access.checkNursery(principal, parties.nursery)
-            }, reply: { done in
-                var response = decided
-                response.confirmed += done.placed.map { ConfirmedPlacementMessage(childID: $0.childID, offerID: $0.offerID, placementID: $0.placementID) }
-                response.refused += done.refused.map { RefusedConfirmationMessage(childID: $0.childID, reason: $0.reason) }
-                return try WireCodec.encode(response)
-            })
+            return try await run.confirm(
+                context, confirmations, at: context.now().millisecondsSince1970,
+                authorize: { parties in
+                    try access.checkNursery(principal, parties.nursery)
+                },
+                reply: { done in
+                    var response = decided
+                    response.confirmed += done.placed.map { ConfirmedPlacementMessage(childID: $0.childID, offerID: $0.offerID, placementID: $0.placementID) }
+                    response.refused += done.refused.map { RefusedConfirmationMessage(childID: $0.childID, reason: $0.reason) }
+                    return try WireCodec.encode(response)
+                })
         }
 
         registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
@@ -266,7 +296,9 @@ struct IntakeService {
         registry.async(p + "Explain") { (request: ExplainRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
-            guard let round = try await store.round(id: roundID) else { throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id") }
+            guard let round = try await store.round(id: roundID) else {
+                throw SchedulerError(.notFound, "no intake round with id \(roundID)", field: "round_id")
+            }
             try await access.checkSite(principal, round.siteID)
             let offers = try await store.intakeOffers(roundID: roundID)
             let childID = try Field.id(request.childID, "child_id"), offerID = try Field.id(request.offerID, "offer_id")
@@ -289,7 +321,9 @@ struct IntakeService {
                 // After it: the run's stored rows, and what the moves since have changed.
                 var run = try await StoredIntakeRun.open(store, round: round, offers: offers)
                 let order = round.order
-                guard var explained = try await run.answer({ loaded in try IntakeExplanation.explain(child: childID, offer: offerID, run: loaded, order: order) }) else {
+                guard
+                    var explained = try await run.answer({ loaded in try IntakeExplanation.explain(child: childID, offer: offerID, run: loaded, order: order) })
+                else {
                     throw notApplied
                 }
                 try await run.live(now: context.now(), also: [childID])
@@ -303,7 +337,8 @@ struct IntakeService {
                 explanation = explained
                 text = explanation.sentence(name: child.givenName)
             }
-            try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(childID)", "intake_round:\(roundID)"], at: context.now())
+            try await store.recordRead(
+                actor: principal.tokenID, method: context.method, records: ["child:\(childID)", "intake_round:\(roundID)"], at: context.now())
             return ExplainResponse(
                 outcome: outcome ?? Self.outcome(explanation.outcome), text: text, choice: explanation.choice.map { UInt32($0 + 1) } ?? 0,
                 waitlistPosition: UInt32(explanation.waitlistPosition ?? 0), decidingCriteria: explanation.decidedBy.map { [$0.rawValue] } ?? [])
@@ -314,7 +349,9 @@ struct IntakeService {
     /// `holds_higher_choice` for the place the child holds now, `gave_up` when the child gave up
     /// a place (from the run or from a waitlist) at this offer or one ranked above it and holds
     /// nothing better now.
-    static func liveOutcome(_ explanation: IntakeExplanation, ran: IntakeResult.Seat?, now: IntakeResult.Seat?, moves: [IntakeWaitlist.Move], ranking: [String]) -> String {
+    static func liveOutcome(_ explanation: IntakeExplanation, ran: IntakeResult.Seat?, now: IntakeResult.Seat?, moves: [IntakeWaitlist.Move], ranking: [String])
+        -> String
+    {
         guard let choice = explanation.choice else { return outcome(.didNotApply) }
         if let now {
             if now.offerID == explanation.offerID { return outcome(.holds(now.kind)) }
@@ -344,7 +381,9 @@ struct IntakeService {
         }
         var text = parts.isEmpty ? "" : "Since the run, \(name) " + parts.joined(separator: ", then ") + "."
         if let pending = waitlist.pending(of: childID).first(where: { $0.offerID == offerID }) {
-            text += (text.isEmpty ? "" : " ") + "\(name) has been offered a place at offer \(offerID) from its waitlist, open until \(Date(timeIntervalSince1970: Double(pending.deadline) / 1000))."
+            text +=
+                (text.isEmpty ? "" : " ")
+                + "\(name) has been offered a place at offer \(offerID) from its waitlist, open until \(Date(timeIntervalSince1970: Double(pending.deadline) / 1000))."
         }
         return text.isEmpty ? nil : text
     }

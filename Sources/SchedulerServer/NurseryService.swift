@@ -48,10 +48,11 @@ struct NurseryService {
             try access.checkSiteAdministration(principal, id)
             let name = mask.contains("name") ? try Field.name(message.name, "site.name") : nil
             let zone = mask.contains("time_zone") ? try Field.timeZone(message.timeZone, "site.time_zone") : nil
-            return Self.reply(try await store.updateSite(id: id, context: context.mutation(), reply: { try WireCodec.encode(SiteMessage($0)) }) { site in
-                if let name { site.name = name }
-                if let zone { site.timeZone = zone }
-            })
+            return Self.reply(
+                try await store.updateSite(id: id, context: context.mutation(), reply: { try WireCodec.encode(SiteMessage($0)) }) { site in
+                    if let name { site.name = name }
+                    if let zone { site.timeZone = zone }
+                })
         }
 
         // MARK: Nurseries
@@ -92,14 +93,16 @@ struct NurseryService {
             }
             let closures = mask.contains("closures") ? try message.closureDates() : existing.closures
             let morning = mask.contains("morning") ? try NurseryMessage.times(message.morning, "nursery.morning", existing.morning) : existing.morning
-            let afternoon = mask.contains("afternoon") ? try NurseryMessage.times(message.afternoon, "nursery.afternoon", existing.afternoon) : existing.afternoon
-            return Self.reply(try await store.updateNursery(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(NurseryMessage($0)) }) { nursery in
-                nursery.name = name
-                nursery.openWeekdays = weekdays
-                nursery.closures = closures
-                nursery.morning = morning
-                nursery.afternoon = afternoon
-            })
+            let afternoon =
+                mask.contains("afternoon") ? try NurseryMessage.times(message.afternoon, "nursery.afternoon", existing.afternoon) : existing.afternoon
+            return Self.reply(
+                try await store.updateNursery(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(NurseryMessage($0)) }) { nursery in
+                    nursery.name = name
+                    nursery.openWeekdays = weekdays
+                    nursery.closures = closures
+                    nursery.morning = morning
+                    nursery.afternoon = afternoon
+                })
         }
 
         // MARK: Groups
@@ -135,17 +138,18 @@ struct NurseryService {
             let (existing, nursery) = try await access.group(message.id, field: "group.id")
             try access.checkNursery(principal, nursery)
             let name = mask.contains("name") ? try Field.name(message.name, "group.name") : existing.name
-            return Self.reply(try await store.updateGroup(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(GroupMessage($0)) }) { group in
-                group.name = name
-                if mask.contains("min_age_months") { group.minAgeMonths = Int(message.minAgeMonths) }
-                if mask.contains("max_age_months") { group.maxAgeMonths = Int(message.maxAgeMonths) }
-                if mask.contains("capacity") { group.capacity = Int(message.capacity) }
-                if mask.contains("reserved_sos") { group.reservedSOS = Int(message.reservedSOS) }
-                if mask.contains("reserved_local") { group.reservedLocal = Int(message.reservedLocal) }
-                do { try group.validate() } catch let error as SchedulerError {
-                    throw SchedulerError(.invalidArgument, error.message, field: error.field.map { "group.\($0)" })
-                }
-            })
+            return Self.reply(
+                try await store.updateGroup(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(GroupMessage($0)) }) { group in
+                    group.name = name
+                    if mask.contains("min_age_months") { group.minAgeMonths = Int(message.minAgeMonths) }
+                    if mask.contains("max_age_months") { group.maxAgeMonths = Int(message.maxAgeMonths) }
+                    if mask.contains("capacity") { group.capacity = Int(message.capacity) }
+                    if mask.contains("reserved_sos") { group.reservedSOS = Int(message.reservedSOS) }
+                    if mask.contains("reserved_local") { group.reservedLocal = Int(message.reservedLocal) }
+                    do { try group.validate() } catch let error as SchedulerError {
+                        throw SchedulerError(.invalidArgument, error.message, field: error.field.map { "group.\($0)" })
+                    }
+                })
         }
 
         // MARK: Families
@@ -181,12 +185,13 @@ struct NurseryService {
             try await access.checkSite(principal, existing.siteID)
             let kind = mask.contains("kind") ? try message.kind.core("family.kind") : existing.kind
             let contact = mask.contains("contact_ref") ? try Field.name(message.contactRef, "family.contact_ref", required: false) : existing.contactRef
-            return Self.reply(try await store.updateFamily(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(FamilyMessage($0)) }) { family in
-                family.kind = kind
-                family.contactRef = contact
-                if mask.contains("single_parent") { family.singleParent = message.singleParent }
-                if mask.contains("parents_working") { family.parentsWorking = message.parentsWorking }
-            })
+            return Self.reply(
+                try await store.updateFamily(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(FamilyMessage($0)) }) { family in
+                    family.kind = kind
+                    family.contactRef = contact
+                    if mask.contains("single_parent") { family.singleParent = message.singleParent }
+                    if mask.contains("parents_working") { family.parentsWorking = message.parentsWorking }
+                })
         }
 
         // MARK: Children
@@ -235,11 +240,12 @@ struct NurseryService {
             try await access.checkSite(principal, family.siteID)
             let name = mask.contains("given_name") ? try Field.name(message.givenName, "child.given_name") : existing.givenName
             let birth = mask.contains("birth_date") ? try Field.date(message.birthDate, "child.birth_date") : existing.birthDate
-            return Self.reply(try await store.updateChild(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(ChildMessage($0)) }) { child in
-                child.givenName = name
-                child.birthDate = birth
-                if mask.contains("special_needs") { child.specialNeeds = message.specialNeeds }
-            })
+            return Self.reply(
+                try await store.updateChild(id: existing.id, context: context.mutation(), reply: { try WireCodec.encode(ChildMessage($0)) }) { child in
+                    child.givenName = name
+                    child.birthDate = birth
+                    if mask.contains("special_needs") { child.specialNeeds = message.specialNeeds }
+                })
         }
 
         // MARK: Placements
@@ -255,12 +261,15 @@ struct NurseryService {
             let booking = BookingInput(
                 childID: childID, groupID: groupID, first: first, last: last, pattern: pattern, pastDays: request.correction ? .correction : .refused)
             // The records are read and checked in the booking's own transaction: one trip to the store.
-            let outcome = try await store.bookPlace(booking, context: context.mutation(), authorize: { parties in
-                try access.checkNursery(principal, parties.nursery)
-                try access.checkSite(principal, parties.family.siteID, at: parties.nursery)
-            }, reply: { placement in
-                try WireCodec.encode(PlacementMessage(placement, nurseryID: placement.nurseryID))
-            })
+            let outcome = try await store.bookPlace(
+                booking, context: context.mutation(),
+                authorize: { parties in
+                    try access.checkNursery(principal, parties.nursery)
+                    try access.checkSite(principal, parties.family.siteID, at: parties.nursery)
+                },
+                reply: { placement in
+                    try WireCodec.encode(PlacementMessage(placement, nurseryID: placement.nurseryID))
+                })
             return Self.reply(outcome)
         }
 
@@ -268,17 +277,19 @@ struct NurseryService {
             let principal = try context.requirePrincipal()
             let from = try Field.date(request.fromDay, "from_day")
             let nursery = try await Self.placementInScope(store, access, try Field.id(request.id, "id"), principal)
-            return Self.reply(try await store.endPlacement(
-                id: request.id, from: from, pastDays: request.correction ? .correction : .refused, context: context.mutation()
-            ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
+            return Self.reply(
+                try await store.endPlacement(
+                    id: request.id, from: from, pastDays: request.correction ? .correction : .refused, context: context.mutation()
+                ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
         }
 
         registry.mutating(p + "CancelPlacement") { (request: CancelPlacementRequest, context) in
             let principal = try context.requirePrincipal()
             let nursery = try await Self.placementInScope(store, access, try Field.id(request.id, "id"), principal)
-            return Self.reply(try await store.cancelPlacement(
-                id: request.id, pastDays: request.correction ? .correction : .refused, context: context.mutation()
-            ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
+            return Self.reply(
+                try await store.cancelPlacement(
+                    id: request.id, pastDays: request.correction ? .correction : .refused, context: context.mutation()
+                ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
         }
 
         registry.async(p + "ListPlacements") { (request: ListPlacementsRequest, context) in
@@ -331,15 +342,18 @@ struct NurseryService {
                 throw SchedulerError(.invalidArgument, "at most 366 days at a time", field: "to_day")
             }
             let days = try await store.occupancy(nurseryID: nursery.id, from: from, to: to)
-            return GetOccupancyResponse(days: days.map { day in
-                OccupancyDayMessage(date: day.date.description, sessions: day.sessions.map { entry in
-                    SessionOccupancyMessage(
-                        groupID: entry.groupID, session: ProtoSession(entry.session), capacity: UInt32(max(0, entry.occupancy.capacity)),
-                        sos: UInt32(max(0, entry.occupancy.sos)), local: UInt32(max(0, entry.occupancy.local)),
-                        free: UInt32(entry.occupancy.free), freeForSOS: UInt32(entry.occupancy.free(for: .sos)),
-                        freeForLocal: UInt32(entry.occupancy.free(for: .local)))
+            return GetOccupancyResponse(
+                days: days.map { day in
+                    OccupancyDayMessage(
+                        date: day.date.description,
+                        sessions: day.sessions.map { entry in
+                            SessionOccupancyMessage(
+                                groupID: entry.groupID, session: ProtoSession(entry.session), capacity: UInt32(max(0, entry.occupancy.capacity)),
+                                sos: UInt32(max(0, entry.occupancy.sos)), local: UInt32(max(0, entry.occupancy.local)),
+                                free: UInt32(entry.occupancy.free), freeForSOS: UInt32(entry.occupancy.free(for: .sos)),
+                                freeForLocal: UInt32(entry.occupancy.free(for: .local)))
+                        })
                 })
-            })
         }
     }
 

@@ -80,10 +80,12 @@ public final class Server: Service, Sendable {
 
     /// Binds every listener. `run()` calls it; tests call it to learn the port first.
     public func start() async throws {
-        guard state.withLock({ state in
-            defer { state.started = true }
-            return !state.started
-        }) else { return }
+        guard
+            state.withLock({ state in
+                defer { state.started = true }
+                return !state.started
+            })
+        else { return }
         let runtime = self.runtime
         /// TCP connections start with TLS when it is configured; Unix sockets never do.
         func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {

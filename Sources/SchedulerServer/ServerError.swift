@@ -59,9 +59,10 @@ enum StatusMapping {
 
     private static func badRequest(field: String?, _ message: String) -> [Detail] {
         guard let field,
-            let detail = try? Detail(BadRequest(violations: [
-                FieldViolation(field: field.cappedUTF8(Status.maxMessageBytes), description: message.cappedUTF8(Status.maxMessageBytes)),
-            ]))
+            let detail = try? Detail(
+                BadRequest(violations: [
+                    FieldViolation(field: field.cappedUTF8(Status.maxMessageBytes), description: message.cappedUTF8(Status.maxMessageBytes))
+                ]))
         else { return [] }
         return [detail]
     }

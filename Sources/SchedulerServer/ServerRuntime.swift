@@ -57,9 +57,13 @@ final class ServerRuntime: Sendable {
         return connections.withLock { state in
             let refusal: Status
             if state.open.count >= limits.maxConnections {
-                refusal = Status(.resourceExhausted, "the server has reached its connection limit of \(limits.maxConnections) (max-connections); try again later")
+                refusal = Status(
+                    .resourceExhausted, "the server has reached its connection limit of \(limits.maxConnections) (max-connections); try again later")
             } else if let address, state.byAddress[address, default: 0] >= limits.maxConnectionsPerAddress {
-                refusal = Status(.resourceExhausted, "too many connections from your address (limit \(limits.maxConnectionsPerAddress), max-connections-per-address); close some or try again later")
+                refusal = Status(
+                    .resourceExhausted,
+                    "too many connections from your address (limit \(limits.maxConnectionsPerAddress), max-connections-per-address); close some or try again later"
+                )
             } else {
                 state.open[id] = (channel, address)
                 if let address { state.byAddress[address, default: 0] += 1 }
@@ -132,7 +136,8 @@ final class ServerRuntime: Sendable {
         case .throttled:
             throw SchedulerError(
                 .unavailable,
-                "too many calls with unknown tokens in the last second (over \(tokens.clientLookupsPerSecond) from your address, or \(tokens.failedLookupsPerSecond) in all); try again")
+                "too many calls with unknown tokens in the last second (over \(tokens.clientLookupsPerSecond) from your address, or \(tokens.failedLookupsPerSecond) in all); try again"
+            )
         case .lookUp:
             let (store, tokens) = (self.store, self.tokens)
             let lookup = lookups.withLock { lookups in

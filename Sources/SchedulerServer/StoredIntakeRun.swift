@@ -116,9 +116,10 @@ struct StoredIntakeRun {
         for stored in try await store.intakeRunFills(roundID: round.id) {
             var fill = stored
             if touched.contains(stored.offerID), let now = try await ask({ try $0.offerNow(stored.offerID) }) { fill = IntakeRunFill(now) }
-            fills.append(OfferFillMessage(
-                offerID: fill.offerID, places: UInt32(fill.places), held: UInt32(fill.held), heldReservedSOS: UInt32(fill.heldReservedSOS),
-                heldReservedLocal: UInt32(fill.heldReservedLocal), waiting: UInt32(fill.waiting)))
+            fills.append(
+                OfferFillMessage(
+                    offerID: fill.offerID, places: UInt32(fill.places), held: UInt32(fill.held), heldReservedSOS: UInt32(fill.heldReservedSOS),
+                    heldReservedLocal: UInt32(fill.heldReservedLocal), waiting: UInt32(fill.waiting)))
         }
         return fills
     }
@@ -177,15 +178,18 @@ struct StoredIntakeRun {
             let caused = Mutex<[IntakeWaitlist.Move]>([])
             let mutation = part.map { context.mutation(part: $0) } ?? context.mutation()
             do {
-                let outcome = try await store.appendIntakeEvents(roundID: round.id, events, context: mutation, check: { stored, new in
-                    // Replayed up to the first new event only: the new events' own expiries happen as they apply.
-                    var waitlist = try IntakeWaitlist.replay(source: source, events: stored.map { ($0.event, $0.at) }, now: new.first?.at ?? 0)
-                    let before = waitlist.moves.count
-                    for event in new { try waitlist.apply(event.event, at: event.at) }
-                    caused.withLock { $0 = Array(waitlist.moves[before...]) }
-                }, reply: { _ in
-                    try WireCodec.encode(MovesResponse(moves: caused.withLock { $0 }.map(IntakeService.message)))
-                })
+                let outcome = try await store.appendIntakeEvents(
+                    roundID: round.id, events, context: mutation,
+                    check: { stored, new in
+                        // Replayed up to the first new event only: the new events' own expiries happen as they apply.
+                        var waitlist = try IntakeWaitlist.replay(source: source, events: stored.map { ($0.event, $0.at) }, now: new.first?.at ?? 0)
+                        let before = waitlist.moves.count
+                        for event in new { try waitlist.apply(event.event, at: event.at) }
+                        caused.withLock { $0 = Array(waitlist.moves[before...]) }
+                    },
+                    reply: { _ in
+                        try WireCodec.encode(MovesResponse(moves: caused.withLock { $0 }.map(IntakeService.message)))
+                    })
                 return NurseryService.reply(outcome)
             } catch let needs as IntakeRunNeeds {
                 try await load(needs)

@@ -20,18 +20,21 @@ public struct IntakeSeatRecord: Sendable, Hashable {
 /// run. The allocation itself runs outside the store (`IntakeAllocator`) on `intakeInputs`;
 /// `recordAllocation` stores its result only if the inputs did not change meanwhile.
 public protocol IntakeStore: Sendable {
-    func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo>
+    func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws
+        -> Mutated<IntakeRoundInfo>
     func round(id: String) async throws -> IntakeRoundInfo?
     /// Opens an offer if the group can take all its seats over the round's term, with the
     /// round's other offers of that group.
-    func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer>
+    func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws
+        -> Mutated<IntakeOffer>
     /// Submits or updates applications (an update keeps the first submission time) until the
     /// deadline. `authorize` sees each child's family before anything is written.
     func submitApplications(
         roundID: String, _ applications: [ApplicationInput], context: MutationContext, authorize: @escaping @Sendable ([Family]) throws -> Void,
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int>
-    func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String>
+    func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws
+        -> Mutated<String>
     /// The round, its offers and its applications with the facts priorities need, in one snapshot.
     func intakeInputs(roundID: String) async throws -> IntakeInputs
     /// Stores a run and closes the round, if it is still open at `inputsVersion`: every
@@ -334,7 +337,9 @@ extension Array where Element == IntakeRunRows.Block {
         let wanted = ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var found: [IntakeRunChild] = []
         for block in self {
-            let inBlock = wanted.filter { !$0.utf8.lexicographicallyPrecedes(block.firstChild.utf8) && !block.lastChild.utf8.lexicographicallyPrecedes($0.utf8) }
+            let inBlock = wanted.filter {
+                !$0.utf8.lexicographicallyPrecedes(block.firstChild.utf8) && !block.lastChild.utf8.lexicographicallyPrecedes($0.utf8)
+            }
             guard !inBlock.isEmpty else { continue }
             let set = Set(inBlock)
             found += try IntakeRunRows.children(block.records).filter { set.contains($0.childID) }
@@ -509,7 +514,8 @@ extension StoreRules {
     }
 
     /// Every ranked offer's group takes the child at their age on the term's first day.
-    static func checkAges(_ child: Child, ranking: [String], offers: [String: IntakeOffer], groups: [String: Group], round: IntakeRoundInfo, index: Int) throws {
+    static func checkAges(_ child: Child, ranking: [String], offers: [String: IntakeOffer], groups: [String: Group], round: IntakeRoundInfo, index: Int) throws
+    {
         let age = child.birthDate.months(until: round.first)
         for offerID in ranking {
             guard let offer = offers[offerID], let group = groups[offer.groupID] else { continue }

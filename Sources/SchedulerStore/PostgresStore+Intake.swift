@@ -12,7 +12,8 @@ extension PostgresStore {
     static func intakeRound(_ row: PostgresRandomAccessRow) throws -> IntakeRoundInfo {
         IntakeRoundInfo(
             id: try row.text(0), siteID: try row.text(1), name: try row.text(2), first: try StoreRules.storedDay(try row.int(3), "intake_round.first_day"),
-            last: try StoreRules.storedDay(try row.int(4), "intake_round.last_day"), deadline: Int64(try row.int(5)), seed: UInt64(bitPattern: Int64(try row.int(6))),
+            last: try StoreRules.storedDay(try row.int(4), "intake_round.last_day"), deadline: Int64(try row.int(5)),
+            seed: UInt64(bitPattern: Int64(try row.int(6))),
             order: try IntakeRoundInfo.order(stored: try row.text(7)), state: IntakeRoundInfo.State(rawValue: try row.text(8)) ?? .open,
             inputsVersion: Int64(try row.int(9)))
     }
@@ -24,14 +25,17 @@ extension PostgresStore {
     }
 
     func fetchRound(_ tx: PostgresTransaction, _ id: String, lock: Bool = false) async throws -> IntakeRoundInfo? {
-        try await tx.row("SELECT \(unescaped: Self.roundColumns) FROM intake_round WHERE id = \(id)\(unescaped: lock ? " FOR UPDATE" : "")").map(Self.intakeRound)
+        try await tx.row("SELECT \(unescaped: Self.roundColumns) FROM intake_round WHERE id = \(id)\(unescaped: lock ? " FOR UPDATE" : "")").map(
+            Self.intakeRound)
     }
 
     func roundOffers(_ tx: PostgresTransaction, _ roundID: String) async throws -> [IntakeOffer] {
         try await tx.rows("SELECT \(unescaped: Self.offerColumns) FROM intake_offer WHERE round_id = \(roundID) ORDER BY id").map(Self.intakeOffer)
     }
 
-    public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo> {
+    public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws
+        -> Mutated<IntakeRoundInfo>
+    {
         try round.validate()
         return try await mutate(context, reply: reply) { tx in
             let site = try StoreRules.require(try await fetchSite(tx, round.siteID), "site", round.siteID, field: "round.site_id")
@@ -42,7 +46,8 @@ extension PostgresStore {
             var round = round
             round.state = .open
             round.inputsVersion = 0
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO intake_round (id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version)
                 VALUES (\(round.id), \(round.siteID), \(round.name), \(round.first.dayNumber), \(round.last.dayNumber), \(round.deadline),
                         \(Int64(bitPattern: round.seed)), \(round.orderText), 'open', 0)
@@ -55,7 +60,9 @@ extension PostgresStore {
         try await read { tx in try await fetchRound(tx, id) }
     }
 
-    public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer> {
+    public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8])
+        async throws -> Mutated<IntakeOffer>
+    {
         try offer.validate()
         return try await mutate(context, reply: reply) { tx in
             // The round's row first: offers of one round open one at a time, each checked with the others.
@@ -63,7 +70,8 @@ extension PostgresStore {
             let (group, version) = try StoreRules.require(try await fetchGroup(tx, offer.groupID, lock: true), "group", offer.groupID, field: "offer.group_id")
             let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "offer.group_id")
             guard nursery.siteID == round.siteID else {
-                throw SchedulerError(.failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
+                throw SchedulerError(
+                    .failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
             }
             guard try await tx.row("SELECT 1 FROM intake_offer WHERE id = \(offer.id)") == nil else {
                 throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
@@ -74,15 +82,22 @@ extension PostgresStore {
             let ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
             // Every round still open on the group holds its offered places, each over its own term
             // (the group's row is locked: offers of any round on it open one at a time).
-            let others = try await tx.rows("""
+            let others = try await tx.rows(
+                """
                 SELECT o.id, o.group_id, o.nursery_id, o.pattern, o.places, o.reserved_sos, o.reserved_local, r.first_day, r.last_day
                 FROM intake_offer o JOIN intake_round r ON r.id = o.round_id
                 WHERE o.group_id = \(group.id) AND r.state = 'open' AND r.first_day <= \(round.last.dayNumber) AND r.last_day >= \(round.first.dayNumber)
-                """).map { row in (offer: try Self.intakeOffer(row), first: try StoreRules.storedDay(try row.int(7), "intake_round.first_day"),
-                    last: try StoreRules.storedDay(try row.int(8), "intake_round.last_day")) }
+                """
+            ).map { row in
+                (
+                    offer: try Self.intakeOffer(row), first: try StoreRules.storedDay(try row.int(7), "intake_round.first_day"),
+                    last: try StoreRules.storedDay(try row.int(8), "intake_round.last_day")
+                )
+            }
             try StoreRules.checkOfferDays(offer, nursery: nursery)
             try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
                 VALUES (\(offer.id), \(roundID), \(group.id), \(nursery.id), \(Int(offer.pattern.bits)), \(offer.places), \(offer.reservedSOS), \(offer.reservedLocal))
                 """)
@@ -117,7 +132,8 @@ extension PostgresStore {
             try authorize(families)
             let now = context.now.millisecondsSince1970
             for input in applications {
-                try await tx.run("""
+                try await tx.run(
+                    """
                     INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms)
                     VALUES (\(roundID), \(input.childID), \(input.ranking.joined(separator: ",")), \(now))
                     ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
@@ -128,7 +144,9 @@ extension PostgresStore {
         }
     }
 
-    public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String> {
+    public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8])
+        async throws -> Mutated<String>
+    {
         try await mutate(context, reply: reply) { tx in
             let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
             try StoreRules.checkBeforeDeadline(round, now: context.now)
@@ -146,7 +164,8 @@ extension PostgresStore {
             let round = try StoreRules.require(try await fetchRound(tx, roundID), "intake round", roundID, field: "round_id")
             let offers = try await roundOffers(tx, roundID)
             var siblings: [String: Set<String>] = [:]
-            for row in try await tx.rows("""
+            for row in try await tx.rows(
+                """
                 SELECT a.child_id, p.nursery_id FROM intake_application a
                 JOIN child c ON c.id = a.child_id JOIN child s ON s.family_id = c.family_id AND s.id <> c.id
                 JOIN placement p ON p.child_id = s.id AND p.state = 'active' AND (p.last_day IS NULL OR p.last_day >= \(round.first.dayNumber))
@@ -156,11 +175,13 @@ extension PostgresStore {
                 siblings[try row.text(0), default: []].insert(try row.text(1))
             }
             // Only the columns priorities need.
-            let applications = try await tx.rows("""
+            let applications = try await tx.rows(
+                """
                 SELECT a.child_id, a.ranking, a.submitted_at_ms, c.special_needs, f.kind, f.single_parent, f.parents_working, a.frozen_facts
                 FROM intake_application a JOIN child c ON c.id = a.child_id JOIN family f ON f.id = c.family_id
                 WHERE a.round_id = \(roundID) ORDER BY a.child_id
-                """).map { row -> IntakeApplication in
+                """
+            ).map { row -> IntakeApplication in
                 let childID = try row.text(0)
                 var application = IntakeApplication(
                     childID: childID, familyKind: FamilyKind(rawValue: try row.text(4)) ?? .local, siblingNurseries: siblings[childID] ?? [],
@@ -197,11 +218,12 @@ extension PostgresStore {
             binds.append(slice.map(\.firstChild))
             binds.append(slice.map(\.lastChild))
             binds.append(slice.map { Data($0.records).base64EncodedString() })
-            try await tx.run(PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO intake_run_children (round_id, first_child, last_child, records)
-                    SELECT $1, f, l, decode(r, 'base64') FROM UNNEST($2::text[], $3::text[], $4::text[]) AS t(f, l, r)
-                    """, binds: binds))
+            try await tx.run(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO intake_run_children (round_id, first_child, last_child, records)
+                        SELECT $1, f, l, decode(r, 'base64') FROM UNNEST($2::text[], $3::text[], $4::text[]) AS t(f, l, r)
+                        """, binds: binds))
         }
         for slice in rows.offers.chunked(2_000) {
             var binds = PostgresBindings(capacity: 9)
@@ -214,12 +236,13 @@ extension PostgresStore {
             binds.append(slice.map { Int64($0.fill.waiting) })
             binds.append(slice.map { Data($0.holders).base64EncodedString() })
             binds.append(slice.map { Data($0.waitlist).base64EncodedString() })
-            try await tx.run(PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, holders, waitlist)
-                    SELECT $1, o, p, h, hs, hl, w, decode(hd, 'base64'), decode(wl, 'base64')
-                    FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[]) AS t(o, p, h, hs, hl, w, hd, wl)
-                    """, binds: binds))
+            try await tx.run(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO intake_run_offer (round_id, offer_id, places, held, held_sos, held_local, waiting, holders, waitlist)
+                        SELECT $1, o, p, h, hs, hl, w, decode(hd, 'base64'), decode(wl, 'base64')
+                        FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[]) AS t(o, p, h, hs, hl, w, hd, wl)
+                        """, binds: binds))
         }
         try await tx.run("UPDATE intake_round SET run_stored = true WHERE id = \(roundID)")
     }
@@ -256,7 +279,8 @@ extension PostgresStore {
         guard !ids.isEmpty else { return [] }
         let list = Array(ids).sorted()
         return try await read { tx in
-            let offers = try await tx.rows("SELECT \(unescaped: Self.offerColumns) FROM intake_offer WHERE round_id = \(roundID) AND id = ANY(\(list))").map(Self.intakeOffer)
+            let offers = try await tx.rows("SELECT \(unescaped: Self.offerColumns) FROM intake_offer WHERE round_id = \(roundID) AND id = ANY(\(list))").map(
+                Self.intakeOffer)
             var packed: [String: ([UInt8], [UInt8])] = [:]
             for row in try await tx.rows("SELECT offer_id, holders, waitlist FROM intake_run_offer WHERE round_id = \(roundID) AND offer_id = ANY(\(list))") {
                 packed[try row.text(0)] = (try row.bytes(1), try row.bytes(2))
@@ -273,7 +297,8 @@ extension PostgresStore {
         let list = Array(ids).sorted()
         return try await read { tx in
             // The block of each id: the last one starting at or before it.
-            let blocks = try await tx.rows("""
+            let blocks = try await tx.rows(
+                """
                 SELECT DISTINCT ON (b.first_child) b.first_child, b.last_child, b.records
                 FROM UNNEST(\(list)::text[]) AS i(id)
                 CROSS JOIN LATERAL (
@@ -281,24 +306,29 @@ extension PostgresStore {
                     WHERE round_id = \(roundID) AND first_child <= i.id COLLATE "C" ORDER BY first_child DESC LIMIT 1
                 ) b
                 ORDER BY b.first_child
-                """).map(Self.block)
+                """
+            ).map(Self.block)
             return try blocks.children(ids)
         }
     }
 
     public func intakeRunPage(roundID: String, after: String?, limit: Int) async throws -> [IntakeRunChild] {
         try await read { tx in
-            let blocks = try await tx.rows("""
+            let blocks = try await tx.rows(
+                """
                 SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = \(roundID) AND last_child > \(after ?? "")
                 ORDER BY first_child LIMIT \(limit / IntakeRunRows.blockSize + 2)
-                """).map(Self.block)
+                """
+            ).map(Self.block)
             return try IntakeRunRows.page(blocks, after: after, limit: limit)
         }
     }
 
     public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
         try await read { tx in
-            try await tx.rows("SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = \(roundID) ORDER BY offer_id").map { row in
+            try await tx.rows(
+                "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = \(roundID) ORDER BY offer_id"
+            ).map { row in
                 func count(_ index: Int, _ column: String) throws -> Int { try StoreRules.stored(try row.int(index), "intake_run_offer.\(column)") }
                 return IntakeRunFill(
                     offerID: try row.text(0), places: try count(1, "places"), held: try count(2, "held"), heldReservedSOS: try count(3, "held_sos"),
@@ -310,7 +340,9 @@ extension PostgresStore {
     public func intakeResults(roundID: String) async throws -> [IntakeSeatRecord] {
         try await read { tx in
             try await tx.rows("SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = \(roundID) ORDER BY child_id").map { row in
-                IntakeSeatRecord(childID: try row.text(0), offerID: try row.text(1), seat: SeatKind(rawValue: try row.text(2)) ?? .open, choice: try StoreRules.stored(try row.int(3), "intake_result.choice"))
+                IntakeSeatRecord(
+                    childID: try row.text(0), offerID: try row.text(1), seat: SeatKind(rawValue: try row.text(2)) ?? .open,
+                    choice: try StoreRules.stored(try row.int(3), "intake_result.choice"))
             }
         }
     }
@@ -321,7 +353,8 @@ extension PostgresStore {
 
     func events(_ tx: PostgresTransaction, _ roundID: String) async throws -> [IntakeEventRecord] {
         try await tx.rows("SELECT kind, child_id, offer_id, accept, at_ms FROM intake_event WHERE round_id = \(roundID) ORDER BY seq").map { row in
-            try IntakeEventRecord(kind: try row.text(0), child: try row.text(1), offer: try row.optionalText(2), accept: try row.bool(3), at: Int64(try row.int(4)))
+            try IntakeEventRecord(
+                kind: try row.text(0), child: try row.text(1), offer: try row.optionalText(2), accept: try row.bool(3), at: Int64(try row.int(4)))
         }
     }
 
@@ -344,7 +377,8 @@ extension PostgresStore {
     private static func insert(_ tx: PostgresTransaction, _ roundID: String, _ events: [IntakeEventRecord], after count: Int) async throws {
         for (offset, event) in events.enumerated() {
             let columns = event.columns
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO intake_event (round_id, seq, kind, child_id, offer_id, accept, at_ms)
                 VALUES (\(roundID), \(count + offset + 1), \(columns.kind), \(columns.child), \(columns.offer), \(columns.accept), \(event.at))
                 """)

@@ -106,9 +106,12 @@ extension PostgresStore {
     }
 
     /// The nursery's groups and their ledgers (`lock`: each group's row locked, in id order).
-    func ledgers(_ tx: PostgresTransaction, nursery: Nursery, lock: Bool = false) async throws -> (groups: [Group], ledgers: [String: CapacityLedger], versions: [String: Int64]) {
+    func ledgers(_ tx: PostgresTransaction, nursery: Nursery, lock: Bool = false) async throws -> (
+        groups: [Group], ledgers: [String: CapacityLedger], versions: [String: Int64]
+    ) {
         var groups: [Group] = [], ledgers: [String: CapacityLedger] = [:], versions: [String: Int64] = [:]
-        let rows = try await tx.rows("""
+        let rows = try await tx.rows(
+            """
             SELECT \(unescaped: Self.groupColumns) FROM nursery_group WHERE nursery_id = \(nursery.id) ORDER BY id\(unescaped: lock ? " FOR UPDATE" : "")
             """)
         for row in rows {
@@ -155,7 +158,9 @@ extension PostgresStore {
         try await page("SELECT \(unescaped: Self.siteColumns) FROM site WHERE id > \(after ?? "") ORDER BY id", limit: limit, id: \.id, map: Self.site)
     }
 
-    public func updateSite(id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void) async throws -> Mutated<Site> {
+    public func updateSite(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void
+    ) async throws -> Mutated<Site> {
         try await mutate(context, reply: reply) { tx in
             var site = try StoreRules.require(
                 try await tx.row("SELECT \(unescaped: Self.siteColumns) FROM site WHERE id = \(id) FOR UPDATE").map(Self.site), "site", id, field: "site.id")
@@ -168,14 +173,17 @@ extension PostgresStore {
 
     // MARK: Nurseries
 
-    public func createNursery(_ nursery: Nursery, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8]) async throws -> Mutated<Nursery> {
+    public func createNursery(_ nursery: Nursery, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8]) async throws -> Mutated<
+        Nursery
+    > {
         try await mutate(context, reply: reply) { tx in
             _ = try StoreRules.require(try await fetchSite(tx, nursery.siteID), "site", nursery.siteID, field: "nursery.site_id")
             guard try await fetchNursery(tx, nursery.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a nursery with id \(nursery.id) exists", field: "nursery.id")
             }
             try await checkScopeUnclaimed(tx, Scope(kind: .nursery, id: nursery.id), field: "nursery.id")
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon)
                 VALUES (\(nursery.id), \(nursery.siteID), \(nursery.name), \(StoreRules.weekdayBits(nursery.openWeekdays)),
                         \(StoreRules.closuresText(nursery.closures)), \(nursery.morning.description), \(nursery.afternoon.description))
@@ -194,14 +202,18 @@ extension PostgresStore {
             limit: limit, id: \.id, map: { try Self.nursery($0) })
     }
 
-    public func updateNursery(id: String, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8], _ change: @escaping @Sendable (inout Nursery) throws -> Void) async throws -> Mutated<Nursery> {
+    public func updateNursery(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8],
+        _ change: @escaping @Sendable (inout Nursery) throws -> Void
+    ) async throws -> Mutated<Nursery> {
         try await mutate(context, reply: reply) { tx in
             let old = try StoreRules.require(try await fetchNursery(tx, id, lock: true), "nursery", id, field: "nursery.id")
             var nursery = old
             try change(&nursery)
             nursery.id = id
             nursery.siteID = old.siteID
-            try await tx.run("""
+            try await tx.run(
+                """
                 UPDATE nursery SET name = \(nursery.name), open_weekdays = \(StoreRules.weekdayBits(nursery.openWeekdays)),
                     closures = \(StoreRules.closuresText(nursery.closures)), morning = \(nursery.morning.description),
                     afternoon = \(nursery.afternoon.description) WHERE id = \(id)
@@ -213,7 +225,9 @@ extension PostgresStore {
                 for row in groups {
                     let (group, version) = try Self.group(row)
                     var ledger = CapacityLedger(group: group, nursery: nursery)
-                    for placement in try await tx.rows("SELECT \(unescaped: Self.placementColumns) FROM placement WHERE group_id = \(group.id) AND state = 'active'") {
+                    for placement in try await tx.rows(
+                        "SELECT \(unescaped: Self.placementColumns) FROM placement WHERE group_id = \(group.id) AND state = 'active'")
+                    {
                         ledger.add(try Self.placement(placement).span)
                     }
                     try StoreRules.checkCalendar(ledger, group: group, today: today)
@@ -232,7 +246,8 @@ extension PostgresStore {
             guard try await fetchGroup(tx, group.id) == nil else {
                 throw SchedulerError(.alreadyExists, "a group with id \(group.id) exists", field: "group.id")
             }
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO nursery_group (id, nursery_id, name, min_age_months, max_age_months, capacity, reserved_sos, reserved_local)
                 VALUES (\(group.id), \(group.nurseryID), \(group.name), \(group.minAgeMonths), \(group.maxAgeMonths), \(group.capacity),
                         \(group.reservedSOS), \(group.reservedLocal))
@@ -251,7 +266,9 @@ extension PostgresStore {
             limit: limit, id: \.id, map: { try Self.group($0).0 })
     }
 
-    public func updateGroup(id: String, context: MutationContext, reply: @escaping @Sendable (Group) throws -> [UInt8], _ change: @escaping @Sendable (inout Group) throws -> Void) async throws -> Mutated<Group> {
+    public func updateGroup(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Group) throws -> [UInt8], _ change: @escaping @Sendable (inout Group) throws -> Void
+    ) async throws -> Mutated<Group> {
         try await mutate(context, reply: reply) { tx in
             let (old, version) = try StoreRules.require(try await fetchGroup(tx, id, lock: true), "group", id, field: "group.id")
             var group = old
@@ -267,7 +284,8 @@ extension PostgresStore {
                 try StoreRules.checkLimits(ledger, today: try await today(tx, siteID: nursery.siteID, now: context.now))
                 try await publish(tx, group: id, ledger: ledger, version: version)
             }
-            try await tx.run("""
+            try await tx.run(
+                """
                 UPDATE nursery_group SET name = \(group.name), min_age_months = \(group.minAgeMonths), max_age_months = \(group.maxAgeMonths),
                     capacity = \(group.capacity), reserved_sos = \(group.reservedSOS), reserved_local = \(group.reservedLocal) WHERE id = \(id)
                 """)
@@ -277,12 +295,15 @@ extension PostgresStore {
 
     // MARK: Families and children
 
-    public func registerFamily(_ family: Family, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8]) async throws -> Mutated<Family> {
+    public func registerFamily(_ family: Family, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8]) async throws -> Mutated<
+        Family
+    > {
         try await mutate(context, reply: reply) { tx in
             _ = try StoreRules.require(try await fetchSite(tx, family.siteID), "site", family.siteID, field: "family.site_id")
             var family = family
             family.id = RecordID.make("fam")
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO family (id, site_id, kind, single_parent, parents_working, contact_ref)
                 VALUES (\(family.id), \(family.siteID), \(family.kind.rawValue), \(family.singleParent), \(family.parentsWorking), \(family.contactRef))
                 """)
@@ -300,7 +321,9 @@ extension PostgresStore {
             limit: limit, id: \.id, map: { try Self.family($0) })
     }
 
-    public func updateFamily(id: String, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8], _ change: @escaping @Sendable (inout Family) throws -> Void) async throws -> Mutated<Family> {
+    public func updateFamily(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8], _ change: @escaping @Sendable (inout Family) throws -> Void
+    ) async throws -> Mutated<Family> {
         try await mutate(context, reply: reply) { tx in
             // Locked: a booking shares this row while it decides, so a kind change waits for it (and sees its placement).
             let old = try StoreRules.require(try await fetchFamily(tx, id, lock: true), "family", id, field: "family.id")
@@ -309,13 +332,16 @@ extension PostgresStore {
             family.id = id
             family.siteID = old.siteID
             if family.kind != old.kind {
-                let held = try await tx.row("""
-                    SELECT count(*) FROM placement JOIN child ON child.id = placement.child_id
-                    WHERE child.family_id = \(id) AND placement.state = 'active'
-                    """)?.int(0) ?? 0
+                let held =
+                    try await tx.row(
+                        """
+                        SELECT count(*) FROM placement JOIN child ON child.id = placement.child_id
+                        WHERE child.family_id = \(id) AND placement.state = 'active'
+                        """)?.int(0) ?? 0
                 try StoreRules.checkKindChange(old: old, new: family, heldPlacements: held)
             }
-            try await tx.run("""
+            try await tx.run(
+                """
                 UPDATE family SET kind = \(family.kind.rawValue), single_parent = \(family.singleParent),
                     parents_working = \(family.parentsWorking), contact_ref = \(family.contactRef) WHERE id = \(id)
                 """)
@@ -328,7 +354,8 @@ extension PostgresStore {
             _ = try StoreRules.require(try await fetchFamily(tx, child.familyID), "family", child.familyID, field: "child.family_id")
             var child = child
             child.id = RecordID.make("chd")
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO child (id, family_id, given_name, birth_day, special_needs)
                 VALUES (\(child.id), \(child.familyID), \(child.givenName), \(child.birthDate.dayNumber), \(child.specialNeeds))
                 """)
@@ -350,14 +377,17 @@ extension PostgresStore {
             limit: limit, id: \.id, map: { try Self.child($0) })
     }
 
-    public func updateChild(id: String, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8], _ change: @escaping @Sendable (inout Child) throws -> Void) async throws -> Mutated<Child> {
+    public func updateChild(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8], _ change: @escaping @Sendable (inout Child) throws -> Void
+    ) async throws -> Mutated<Child> {
         try await mutate(context, reply: reply) { tx in
             let old = try StoreRules.require(try await fetchChild(tx, id, lock: true), "child", id, field: "child.id")
             var child = old
             try change(&child)
             child.id = id
             child.familyID = old.familyID
-            try await tx.run("""
+            try await tx.run(
+                """
                 UPDATE child SET given_name = \(child.givenName), birth_day = \(child.birthDate.dayNumber), special_needs = \(child.specialNeeds)
                 WHERE id = \(id)
                 """)
@@ -382,26 +412,32 @@ extension PostgresStore {
     ) async throws -> (Placement, records: [String]) {
         // The child's row is locked (two bookings of one child cannot both pass the overlap
         // check), its family's shared (its kind cannot change while the booking decides).
-        guard let childRow = try await tx.row("""
-            SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                   f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
-            FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id
-            WHERE c.id = \(booking.childID) FOR UPDATE OF c FOR SHARE OF f
-            """)
+        guard
+            let childRow = try await tx.row(
+                """
+                SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
+                FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id
+                WHERE c.id = \(booking.childID) FOR UPDATE OF c FOR SHARE OF f
+                """)
         else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
         let child = try Self.child(childRow), family = try Self.family(childRow, at: 5)
         // The child's other placements (its lock keeps them as they are), checked before the
         // group is locked, so the group's lock is held for as few statements as possible.
-        let held = try await tx.rows("""
+        let held = try await tx.rows(
+            """
             SELECT \(unescaped: Self.placementColumns) FROM placement WHERE child_id = \(child.id) AND state = 'active'
             AND (last_day IS NULL OR last_day >= \(booking.first.dayNumber))
             AND (\(booking.last?.dayNumber)::bigint IS NULL OR first_day <= \(booking.last?.dayNumber))
-            """).map(Self.placement)
+            """
+        ).map(Self.placement)
         // The nursery's key, shared: its calendar cannot change until this booking is done.
-        guard let nurseryRow = try await tx.row("""
-            SELECT \(unescaped: Self.nurseryColumns) FROM nursery
-            WHERE id = (SELECT nursery_id FROM nursery_group WHERE id = \(booking.groupID)) FOR KEY SHARE
-            """)
+        guard
+            let nurseryRow = try await tx.row(
+                """
+                SELECT \(unescaped: Self.nurseryColumns) FROM nursery
+                WHERE id = (SELECT nursery_id FROM nursery_group WHERE id = \(booking.groupID)) FOR KEY SHARE
+                """)
         else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
         let nursery = try Self.nursery(nurseryRow)
         // Then the group's row: every booking, end and cancel of the group waits here in turn.
@@ -420,11 +456,13 @@ extension PostgresStore {
         if try !StoreRules.fits(request, group: group, nursery: nursery, ledger: ledger) {
             // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
             let all = try await ledgers(tx, nursery: nursery)
-            throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked }))
+            throw try StoreRules.refusal(
+                request, group: group, nursery: nursery, all: (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked }))
         }
         let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
         // The row and the version bump in one statement (one round trip under the group's lock).
-        try await tx.run("""
+        try await tx.run(
+            """
             WITH added AS (
                 INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
                 VALUES (\(placement.id), \(child.id), \(group.id), \(nursery.id), \(family.kind.rawValue), \(booking.first.dayNumber),

@@ -31,7 +31,9 @@ extension PostgresStore: StoreTransfer {
             for table in StoreDump.tables {
                 let count = try await tx.row(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)"))?.int(0) ?? 0
                 guard count == 0 else {
-                    throw SchedulerError(.failedPrecondition, "the store already holds data (table \(table.name) has \(count) rows); import needs an empty store", field: "store")
+                    throw SchedulerError(
+                        .failedPrecondition, "the store already holds data (table \(table.name) has \(count) rows); import needs an empty store", field: "store"
+                    )
                 }
             }
             // Rows go in by the hundred: one statement per row would take minutes for a large store.
@@ -56,8 +58,9 @@ extension PostgresStore: StoreTransfer {
                     }
                     tuples.append("(" + marks.joined(separator: ", ") + ")")
                 }
-                try await tx.run(PostgresQuery(
-                    unsafeSQL: "INSERT INTO \(table.name) (\(table.columnList)) VALUES \(tuples.joined(separator: ", "))", binds: bindings))
+                try await tx.run(
+                    PostgresQuery(
+                        unsafeSQL: "INSERT INTO \(table.name) (\(table.columnList)) VALUES \(tuples.joined(separator: ", "))", binds: bindings))
                 start = end
             }
             for (group, version) in StoreDump.ledgerVersions(rows) {
@@ -66,9 +69,11 @@ extension PostgresStore: StoreTransfer {
             // Identity columns continue after the imported rows.
             for table in StoreDump.tables {
                 guard let column = table.sequence else { continue }
-                try await tx.run(PostgresQuery(unsafeSQL: """
-                    SELECT setval(pg_get_serial_sequence('\(table.name)', '\(column)'), COALESCE(max(\(column)), 0) + 1, false) FROM \(table.name)
-                    """))
+                try await tx.run(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT setval(pg_get_serial_sequence('\(table.name)', '\(column)'), COALESCE(max(\(column)), 0) + 1, false) FROM \(table.name)
+                            """))
             }
         }
     }

@@ -88,7 +88,8 @@ public final class PostgresStore: Store {
         try await transaction { tx in
             // One server migrates at a time; the others wait, then find nothing left to do.
             try await tx.run("SELECT pg_advisory_xact_lock(7433001)")
-            try await tx.run("""
+            try await tx.run(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migration (
                     applied_seq BIGINT GENERATED ALWAYS AS IDENTITY, name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                 """)
@@ -163,13 +164,16 @@ public final class PostgresStore: Store {
                 // lock_timeout: another transaction (another server, or someone's psql session) holds the rows.
                 return SchedulerError(
                     .unavailable,
-                    "the records are locked by another transaction for longer than the PostgreSQL store's lock timeout (--store-lock-timeout); nothing was changed, try again")
+                    "the records are locked by another transaction for longer than the PostgreSQL store's lock timeout (--store-lock-timeout); nothing was changed, try again"
+                )
             }
             if state.hasPrefix("22") {
-                return SchedulerError(.invalidArgument, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (texts may not hold NUL characters)")
+                return SchedulerError(
+                    .invalidArgument, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (texts may not hold NUL characters)")
             }
             if state.hasPrefix("23") {
-                return SchedulerError(.failedPrecondition, "the change conflicts with the stored records (constraint \(error.serverInfo?[.constraintName] ?? "unknown"))")
+                return SchedulerError(
+                    .failedPrecondition, "the change conflicts with the stored records (constraint \(error.serverInfo?[.constraintName] ?? "unknown"))")
             }
             return SchedulerError(.unavailable, "the PostgreSQL store is unavailable (\(state.isEmpty ? "\(error.code)" : state)); try again")
         default:
@@ -215,8 +219,9 @@ public final class PostgresStore: Store {
                 // statement: the lookup's snapshot must be taken after the lock is held.)
                 try await tx.run("SELECT pg_advisory_xact_lock(hashtextextended(\(actor + "\u{1F}" + key), 7433))")
                 if let row = try await tx.row("SELECT method, request_digest, reply FROM idempotency WHERE actor = \(actor) AND key = \(key)") {
-                    return .replayed(reply: try StoreRules.replay(
-                        storedMethod: try row.text(0), storedDigest: try row.bytes(1), reply: try row.bytes(2), context: context))
+                    return .replayed(
+                        reply: try StoreRules.replay(
+                            storedMethod: try row.text(0), storedDigest: try row.bytes(1), reply: try row.bytes(2), context: context))
                 }
             }
             let (value, records) = try await change(tx)
@@ -224,7 +229,8 @@ public final class PostgresStore: Store {
             let now = context.now.millisecondsSince1970
             if let key = context.idempotencyKey {
                 // One statement (one round trip) for the audit entry and the stored reply.
-                try await tx.run("""
+                try await tx.run(
+                    """
                     WITH entry AS (
                         INSERT INTO audit (at_ms, actor, method, records)
                         VALUES (\(now), \(context.actor), \(context.method), \(records.joined(separator: ",")))
@@ -260,7 +266,8 @@ public final class PostgresStore: Store {
 
     public func listTokens(includeRevoked: Bool, after: Int64?, limit: Int) async throws -> (tokens: [AccessToken], next: Int64?) {
         try await read { tx in
-            let rows = try await tx.rows("""
+            let rows = try await tx.rows(
+                """
                 SELECT \(unescaped: Self.tokenColumns) FROM token WHERE seq > \(Int(after ?? 0)) AND (\(includeRevoked) OR revoked_at_ms IS NULL)
                 ORDER BY seq LIMIT \(limit + 1)
                 """)
@@ -283,7 +290,8 @@ public final class PostgresStore: Store {
             let token = AccessToken(
                 id: RecordID.make("tok"), role: role, scope: scope, name: name, createdAt: context.now, createdBy: context.actor, revokedAt: nil)
             let secret = TokenSecret.make()
-            try await tx.run("""
+            try await tx.run(
+                """
                 INSERT INTO token (id, hash, role, scope, name, created_at_ms, created_by)
                 VALUES (\(token.id), \(Data(TokenSecret.hash(secret))), \(role.rawValue), \(scope?.description), \(name),
                         \(token.createdAt.millisecondsSince1970), \(token.createdBy))
@@ -301,7 +309,9 @@ public final class PostgresStore: Store {
         }
     }
 
-    public func revokeToken(id: String, context: MutationContext, reply: @escaping @Sendable (AccessToken) throws -> [UInt8]) async throws -> Mutated<AccessToken> {
+    public func revokeToken(id: String, context: MutationContext, reply: @escaping @Sendable (AccessToken) throws -> [UInt8]) async throws -> Mutated<
+        AccessToken
+    > {
         try await mutate(context, reply: reply) { tx in
             try await tx.run("UPDATE token SET revoked_at_ms = \(context.now.millisecondsSince1970) WHERE id = \(id) AND revoked_at_ms IS NULL")
             guard let row = try await tx.row("SELECT \(unescaped: Self.tokenColumns) FROM token WHERE id = \(id)") else {
@@ -325,7 +335,8 @@ public final class PostgresStore: Store {
 
     public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
         try await transaction { tx in
-            try await tx.row("""
+            try await tx.row(
+                """
                 WITH gone AS (DELETE FROM idempotency WHERE created_at_ms < \(date.millisecondsSince1970) RETURNING 1)
                 SELECT count(*) FROM gone
                 """)?.int(0) ?? 0
@@ -335,7 +346,8 @@ public final class PostgresStore: Store {
     public func recordRead(actor: String?, method: String, records: [String], at date: Date) async throws {
         try await transaction { tx in
             try await tx.run(
-                "INSERT INTO audit (at_ms, actor, method, records) VALUES (\(date.millisecondsSince1970), \(actor), \(method), \(records.joined(separator: ",")))")
+                "INSERT INTO audit (at_ms, actor, method, records) VALUES (\(date.millisecondsSince1970), \(actor), \(method), \(records.joined(separator: ",")))"
+            )
         }
     }
 }

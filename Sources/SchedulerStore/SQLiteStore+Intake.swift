@@ -5,81 +5,83 @@ import SchedulerCore
 extension SQLiteStore {
     static func registerIntakeMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v3-intake") { db in
-            try db.execute(sql: """
-                CREATE TABLE intake_round (
-                    id TEXT PRIMARY KEY,
-                    site_id TEXT NOT NULL REFERENCES site(id),
-                    name TEXT NOT NULL,
-                    first_day INTEGER NOT NULL,
-                    last_day INTEGER NOT NULL,
-                    deadline_ms INTEGER NOT NULL,
-                    seed INTEGER NOT NULL,
-                    priority_order TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    inputs_version INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE TABLE intake_offer (
-                    id TEXT PRIMARY KEY,
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    group_id TEXT NOT NULL REFERENCES nursery_group(id),
-                    nursery_id TEXT NOT NULL REFERENCES nursery(id),
-                    pattern INTEGER NOT NULL,
-                    places INTEGER NOT NULL,
-                    reserved_sos INTEGER NOT NULL,
-                    reserved_local INTEGER NOT NULL
-                );
-                CREATE INDEX intake_offer_round ON intake_offer(round_id);
-                CREATE TABLE intake_application (
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    child_id TEXT NOT NULL REFERENCES child(id),
-                    ranking TEXT NOT NULL,
-                    submitted_at_ms INTEGER NOT NULL,
-                    frozen_facts TEXT,
-                    PRIMARY KEY (round_id, child_id)
-                );
-                CREATE TABLE intake_event (
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    seq INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    child_id TEXT NOT NULL,
-                    offer_id TEXT,
-                    accept INTEGER NOT NULL,
-                    at_ms INTEGER NOT NULL,
-                    PRIMARY KEY (round_id, seq)
-                );
-                CREATE TABLE intake_result (
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    child_id TEXT NOT NULL REFERENCES child(id),
-                    offer_id TEXT NOT NULL REFERENCES intake_offer(id),
-                    seat TEXT NOT NULL,
-                    choice INTEGER NOT NULL,
-                    PRIMARY KEY (round_id, child_id)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE intake_round (
+                        id TEXT PRIMARY KEY,
+                        site_id TEXT NOT NULL REFERENCES site(id),
+                        name TEXT NOT NULL,
+                        first_day INTEGER NOT NULL,
+                        last_day INTEGER NOT NULL,
+                        deadline_ms INTEGER NOT NULL,
+                        seed INTEGER NOT NULL,
+                        priority_order TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        inputs_version INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE intake_offer (
+                        id TEXT PRIMARY KEY,
+                        round_id TEXT NOT NULL REFERENCES intake_round(id),
+                        group_id TEXT NOT NULL REFERENCES nursery_group(id),
+                        nursery_id TEXT NOT NULL REFERENCES nursery(id),
+                        pattern INTEGER NOT NULL,
+                        places INTEGER NOT NULL,
+                        reserved_sos INTEGER NOT NULL,
+                        reserved_local INTEGER NOT NULL
+                    );
+                    CREATE INDEX intake_offer_round ON intake_offer(round_id);
+                    CREATE TABLE intake_application (
+                        round_id TEXT NOT NULL REFERENCES intake_round(id),
+                        child_id TEXT NOT NULL REFERENCES child(id),
+                        ranking TEXT NOT NULL,
+                        submitted_at_ms INTEGER NOT NULL,
+                        frozen_facts TEXT,
+                        PRIMARY KEY (round_id, child_id)
+                    );
+                    CREATE TABLE intake_event (
+                        round_id TEXT NOT NULL REFERENCES intake_round(id),
+                        seq INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        child_id TEXT NOT NULL,
+                        offer_id TEXT,
+                        accept INTEGER NOT NULL,
+                        at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (round_id, seq)
+                    );
+                    CREATE TABLE intake_result (
+                        round_id TEXT NOT NULL REFERENCES intake_round(id),
+                        child_id TEXT NOT NULL REFERENCES child(id),
+                        offer_id TEXT NOT NULL REFERENCES intake_offer(id),
+                        seat TEXT NOT NULL,
+                        choice INTEGER NOT NULL,
+                        PRIMARY KEY (round_id, child_id)
+                    );
+                    """)
         }
         migrator.registerMigration("v4-intake-runs") { db in
-            try db.execute(sql: """
-                ALTER TABLE intake_round ADD COLUMN run_stored INTEGER NOT NULL DEFAULT 0;
-                CREATE TABLE intake_run_children (
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    first_child TEXT NOT NULL,
-                    last_child TEXT NOT NULL,
-                    records BLOB NOT NULL,
-                    PRIMARY KEY (round_id, first_child)
-                );
-                CREATE TABLE intake_run_offer (
-                    round_id TEXT NOT NULL REFERENCES intake_round(id),
-                    offer_id TEXT NOT NULL REFERENCES intake_offer(id),
-                    places INTEGER NOT NULL,
-                    held INTEGER NOT NULL,
-                    held_sos INTEGER NOT NULL,
-                    held_local INTEGER NOT NULL,
-                    waiting INTEGER NOT NULL,
-                    holders BLOB NOT NULL,
-                    waitlist BLOB NOT NULL,
-                    PRIMARY KEY (round_id, offer_id)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE intake_round ADD COLUMN run_stored INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE intake_run_children (
+                        round_id TEXT NOT NULL REFERENCES intake_round(id),
+                        first_child TEXT NOT NULL,
+                        last_child TEXT NOT NULL,
+                        records BLOB NOT NULL,
+                        PRIMARY KEY (round_id, first_child)
+                    );
+                    CREATE TABLE intake_run_offer (
+                        round_id TEXT NOT NULL REFERENCES intake_round(id),
+                        offer_id TEXT NOT NULL REFERENCES intake_offer(id),
+                        places INTEGER NOT NULL,
+                        held INTEGER NOT NULL,
+                        held_sos INTEGER NOT NULL,
+                        held_local INTEGER NOT NULL,
+                        waiting INTEGER NOT NULL,
+                        holders BLOB NOT NULL,
+                        waitlist BLOB NOT NULL,
+                        PRIMARY KEY (round_id, offer_id)
+                    );
+                    """)
         }
     }
 
@@ -108,7 +110,9 @@ extension SQLiteStore {
         try db.rows(sql: "SELECT * FROM intake_offer WHERE round_id = ? ORDER BY id", arguments: [roundID]).map(intakeOffer)
     }
 
-    public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws -> Mutated<IntakeRoundInfo> {
+    public func createRound(_ round: IntakeRoundInfo, context: MutationContext, reply: @escaping @Sendable (IntakeRoundInfo) throws -> [UInt8]) async throws
+        -> Mutated<IntakeRoundInfo>
+    {
         try round.validate()
         return try await mutate(context, reply: reply) { db, _ in
             let site = try Self.require(try Self.fetchSite(db, round.siteID), "site", round.siteID, field: "round.site_id")
@@ -124,8 +128,10 @@ extension SQLiteStore {
                     INSERT INTO intake_round (id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 0)
                     """,
-                arguments: [round.id, round.siteID, round.name, round.first.dayNumber, round.last.dayNumber, round.deadline,
-                            Int64(bitPattern: round.seed), round.orderText])
+                arguments: [
+                    round.id, round.siteID, round.name, round.first.dayNumber, round.last.dayNumber, round.deadline,
+                    Int64(bitPattern: round.seed), round.orderText,
+                ])
             return (round, ["intake_round:\(round.id)"])
         }
     }
@@ -134,14 +140,17 @@ extension SQLiteStore {
         try await read { db in try Self.fetchRound(db, id) }
     }
 
-    public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8]) async throws -> Mutated<IntakeOffer> {
+    public func openOffer(_ offer: IntakeOffer, roundID: String, context: MutationContext, reply: @escaping @Sendable (IntakeOffer) throws -> [UInt8])
+        async throws -> Mutated<IntakeOffer>
+    {
         try offer.validate()
         return try await mutate(context, reply: reply) { db, batch in
             let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
             let group = try Self.require(try Self.fetchGroup(db, offer.groupID), "group", offer.groupID, field: "offer.group_id")
             let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "offer.group_id")
             guard nursery.siteID == round.siteID else {
-                throw SchedulerError(.failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
+                throw SchedulerError(
+                    .failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
             }
             guard try db.int(sql: "SELECT 1 FROM intake_offer WHERE id = ?", arguments: [offer.id]) == nil else {
                 throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
@@ -162,7 +171,8 @@ extension SQLiteStore {
                 let term = StoredRow(row, "intake_round")
                 return (
                     offer: try Self.intakeOffer(row), first: try StoreRules.storedDay(term["term_first"], "intake_round.first_day"),
-                    last: try StoreRules.storedDay(term["term_last"], "intake_round.last_day"))
+                    last: try StoreRules.storedDay(term["term_last"], "intake_round.last_day")
+                )
             }
             try StoreRules.checkOfferDays(offer, nursery: nursery)
             try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
@@ -215,7 +225,9 @@ extension SQLiteStore {
         }
     }
 
-    public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8]) async throws -> Mutated<String> {
+    public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8])
+        async throws -> Mutated<String>
+    {
         try await mutate(context, reply: reply) { db, _ in
             let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
             try StoreRules.checkBeforeDeadline(round, now: context.now)
@@ -347,10 +359,13 @@ extension SQLiteStore {
             var result: [IntakeRunOffer] = []
             for slice in list.chunked(500) {
                 let arguments = StatementArguments([roundID] + Array(slice))
-                let offers = try db.rows(sql: "SELECT * FROM intake_offer WHERE round_id = ? AND id IN (\(Self.placeholders(slice.count)))", arguments: arguments).map(Self.intakeOffer)
+                let offers = try db.rows(
+                    sql: "SELECT * FROM intake_offer WHERE round_id = ? AND id IN (\(Self.placeholders(slice.count)))", arguments: arguments
+                ).map(Self.intakeOffer)
                 var packed: [String: ([UInt8], [UInt8])] = [:]
                 for row in try db.rows(
-                    sql: "SELECT offer_id, holders, waitlist FROM intake_run_offer WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))", arguments: arguments)
+                    sql: "SELECT offer_id, holders, waitlist FROM intake_run_offer WHERE round_id = ? AND offer_id IN (\(Self.placeholders(slice.count)))",
+                    arguments: arguments)
                 {
                     let row = StoredRow(row, "intake_run_offer")
                     let offerID: String = try row[0, "offer_id"], holders: Data = try row[1, "holders"], waitlist: Data = try row[2, "waitlist"]
@@ -370,14 +385,18 @@ extension SQLiteStore {
         return try await read { db in
             var blocks: [IntakeRunRows.Block] = []
             if ids.count > 64 {
-                blocks = try db.rows(sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? ORDER BY first_child", arguments: [roundID]).map(Self.block)
+                blocks = try db.rows(
+                    sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? ORDER BY first_child", arguments: [roundID]
+                ).map(Self.block)
             } else {
                 // The block of each id: the last one starting at or before it.
                 var seen = Set<String>()
                 for id in ids {
-                    guard let row = try db.row(
-                        sql: "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND first_child <= ? ORDER BY first_child DESC LIMIT 1",
-                        arguments: [roundID, id])
+                    guard
+                        let row = try db.row(
+                            sql:
+                                "SELECT first_child, last_child, records FROM intake_run_children WHERE round_id = ? AND first_child <= ? ORDER BY first_child DESC LIMIT 1",
+                            arguments: [roundID, id])
                     else { continue }
                     let block = try Self.block(row)
                     if seen.insert(block.firstChild).inserted { blocks.append(block) }
@@ -400,7 +419,8 @@ extension SQLiteStore {
     public func intakeRunFills(roundID: String) async throws -> [IntakeRunFill] {
         try await read { db in
             try db.rows(
-                sql: "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = ? ORDER BY offer_id", arguments: [roundID]
+                sql: "SELECT offer_id, places, held, held_sos, held_local, waiting FROM intake_run_offer WHERE round_id = ? ORDER BY offer_id",
+                arguments: [roundID]
             ).map { row in
                 let row = StoredRow(row, "intake_run_offer")
                 func count(_ index: Int, _ column: String) throws -> Int { try StoreRules.stored(try row[index, column], "intake_run_offer.\(column)") }
@@ -413,7 +433,8 @@ extension SQLiteStore {
 
     public func intakeResults(roundID: String) async throws -> [IntakeSeatRecord] {
         try await read { db in
-            try db.rows(sql: "SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = ? ORDER BY child_id", arguments: [roundID]).map { row in
+            try db.rows(sql: "SELECT child_id, offer_id, seat, choice FROM intake_result WHERE round_id = ? ORDER BY child_id", arguments: [roundID]).map {
+                row in
                 let row = StoredRow(row, "intake_result")
                 return try IntakeSeatRecord(
                     childID: row[0, "child_id"], offerID: row[1, "offer_id"], seat: SeatKind(rawValue: row[2, "seat"]) ?? .open,
@@ -429,7 +450,8 @@ extension SQLiteStore {
     static func events(_ db: Database, _ roundID: String) throws -> [IntakeEventRecord] {
         try db.rows(sql: "SELECT kind, child_id, offer_id, accept, at_ms FROM intake_event WHERE round_id = ? ORDER BY seq", arguments: [roundID]).map { row in
             let row = StoredRow(row, "intake_event")
-            return try IntakeEventRecord(kind: row[0, "kind"], child: row[1, "child_id"], offer: row[2, "offer_id"], accept: row[3, "accept"], at: row[4, "at_ms"])
+            return try IntakeEventRecord(
+                kind: row[0, "kind"], child: row[1, "child_id"], offer: row[2, "offer_id"], accept: row[3, "accept"], at: row[4, "at_ms"])
         }
     }
 

@@ -5,66 +5,67 @@ import SchedulerCore
 extension SQLiteStore {
     static func registerNurseryMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v2-nursery") { db in
-            try db.execute(sql: """
-                CREATE TABLE site (
-                    id TEXT PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    time_zone TEXT NOT NULL
-                );
-                CREATE TABLE nursery (
-                    id TEXT PRIMARY KEY,
-                    site_id TEXT NOT NULL REFERENCES site(id),
-                    name TEXT NOT NULL,
-                    open_weekdays INTEGER NOT NULL,
-                    closures TEXT NOT NULL,
-                    morning TEXT NOT NULL,
-                    afternoon TEXT NOT NULL
-                );
-                CREATE INDEX nursery_site ON nursery(site_id);
-                CREATE TABLE nursery_group (
-                    id TEXT PRIMARY KEY,
-                    nursery_id TEXT NOT NULL REFERENCES nursery(id),
-                    name TEXT NOT NULL,
-                    min_age_months INTEGER NOT NULL,
-                    max_age_months INTEGER NOT NULL,
-                    capacity INTEGER NOT NULL,
-                    reserved_sos INTEGER NOT NULL,
-                    reserved_local INTEGER NOT NULL,
-                    ledger_version INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX nursery_group_nursery ON nursery_group(nursery_id);
-                CREATE TABLE family (
-                    id TEXT PRIMARY KEY,
-                    site_id TEXT NOT NULL REFERENCES site(id),
-                    kind TEXT NOT NULL,
-                    single_parent INTEGER NOT NULL,
-                    parents_working INTEGER NOT NULL,
-                    contact_ref TEXT NOT NULL
-                );
-                CREATE INDEX family_site ON family(site_id);
-                CREATE TABLE child (
-                    id TEXT PRIMARY KEY,
-                    family_id TEXT NOT NULL REFERENCES family(id),
-                    given_name TEXT NOT NULL,
-                    birth_day INTEGER NOT NULL,
-                    special_needs INTEGER NOT NULL
-                );
-                CREATE INDEX child_family ON child(family_id);
-                CREATE TABLE placement (
-                    id TEXT PRIMARY KEY,
-                    child_id TEXT NOT NULL REFERENCES child(id),
-                    group_id TEXT NOT NULL REFERENCES nursery_group(id),
-                    nursery_id TEXT NOT NULL REFERENCES nursery(id),
-                    kind TEXT NOT NULL,
-                    first_day INTEGER NOT NULL,
-                    last_day INTEGER,
-                    pattern INTEGER NOT NULL,
-                    state TEXT NOT NULL
-                );
-                CREATE INDEX placement_group ON placement(group_id, state);
-                CREATE INDEX placement_nursery ON placement(nursery_id, first_day);
-                CREATE INDEX placement_child ON placement(child_id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE site (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        time_zone TEXT NOT NULL
+                    );
+                    CREATE TABLE nursery (
+                        id TEXT PRIMARY KEY,
+                        site_id TEXT NOT NULL REFERENCES site(id),
+                        name TEXT NOT NULL,
+                        open_weekdays INTEGER NOT NULL,
+                        closures TEXT NOT NULL,
+                        morning TEXT NOT NULL,
+                        afternoon TEXT NOT NULL
+                    );
+                    CREATE INDEX nursery_site ON nursery(site_id);
+                    CREATE TABLE nursery_group (
+                        id TEXT PRIMARY KEY,
+                        nursery_id TEXT NOT NULL REFERENCES nursery(id),
+                        name TEXT NOT NULL,
+                        min_age_months INTEGER NOT NULL,
+                        max_age_months INTEGER NOT NULL,
+                        capacity INTEGER NOT NULL,
+                        reserved_sos INTEGER NOT NULL,
+                        reserved_local INTEGER NOT NULL,
+                        ledger_version INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX nursery_group_nursery ON nursery_group(nursery_id);
+                    CREATE TABLE family (
+                        id TEXT PRIMARY KEY,
+                        site_id TEXT NOT NULL REFERENCES site(id),
+                        kind TEXT NOT NULL,
+                        single_parent INTEGER NOT NULL,
+                        parents_working INTEGER NOT NULL,
+                        contact_ref TEXT NOT NULL
+                    );
+                    CREATE INDEX family_site ON family(site_id);
+                    CREATE TABLE child (
+                        id TEXT PRIMARY KEY,
+                        family_id TEXT NOT NULL REFERENCES family(id),
+                        given_name TEXT NOT NULL,
+                        birth_day INTEGER NOT NULL,
+                        special_needs INTEGER NOT NULL
+                    );
+                    CREATE INDEX child_family ON child(family_id);
+                    CREATE TABLE placement (
+                        id TEXT PRIMARY KEY,
+                        child_id TEXT NOT NULL REFERENCES child(id),
+                        group_id TEXT NOT NULL REFERENCES nursery_group(id),
+                        nursery_id TEXT NOT NULL REFERENCES nursery(id),
+                        kind TEXT NOT NULL,
+                        first_day INTEGER NOT NULL,
+                        last_day INTEGER,
+                        pattern INTEGER NOT NULL,
+                        state TEXT NOT NULL
+                    );
+                    CREATE INDEX placement_group ON placement(group_id, state);
+                    CREATE INDEX placement_nursery ON placement(nursery_id, first_day);
+                    CREATE INDEX placement_child ON placement(child_id);
+                    """)
         }
     }
 
@@ -74,24 +75,25 @@ extension SQLiteStore {
     /// so together they still move it by one.
     static func registerLedgerVersionTriggers(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v5-ledger-version-triggers") { db in
-            try db.execute(sql: """
-                CREATE TRIGGER placement_insert_bumps_ledger AFTER INSERT ON placement BEGIN
-                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = NEW.group_id;
-                END;
-                CREATE TRIGGER placement_update_bumps_ledger AFTER UPDATE ON placement BEGIN
-                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id IN (OLD.group_id, NEW.group_id);
-                END;
-                CREATE TRIGGER placement_delete_bumps_ledger AFTER DELETE ON placement BEGIN
-                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = OLD.group_id;
-                END;
-                CREATE TRIGGER group_limits_bump_ledger AFTER UPDATE OF capacity, reserved_sos, reserved_local ON nursery_group
-                WHEN NEW.ledger_version = OLD.ledger_version BEGIN
-                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = NEW.id;
-                END;
-                CREATE TRIGGER nursery_calendar_bumps_ledgers AFTER UPDATE OF open_weekdays, closures ON nursery BEGIN
-                    UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE nursery_id = NEW.id;
-                END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER placement_insert_bumps_ledger AFTER INSERT ON placement BEGIN
+                        UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = NEW.group_id;
+                    END;
+                    CREATE TRIGGER placement_update_bumps_ledger AFTER UPDATE ON placement BEGIN
+                        UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id IN (OLD.group_id, NEW.group_id);
+                    END;
+                    CREATE TRIGGER placement_delete_bumps_ledger AFTER DELETE ON placement BEGIN
+                        UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = OLD.group_id;
+                    END;
+                    CREATE TRIGGER group_limits_bump_ledger AFTER UPDATE OF capacity, reserved_sos, reserved_local ON nursery_group
+                    WHEN NEW.ledger_version = OLD.ledger_version BEGIN
+                        UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE id = NEW.id;
+                    END;
+                    CREATE TRIGGER nursery_calendar_bumps_ledgers AFTER UPDATE OF open_weekdays, closures ON nursery BEGIN
+                        UPDATE nursery_group SET ledger_version = ledger_version + 1 WHERE nursery_id = NEW.id;
+                    END;
+                    """)
         }
     }
 
@@ -173,7 +175,9 @@ extension SQLiteStore {
     ///
     /// Inside a write batch, a ledger built or changed is kept with the batch and reaches the
     /// shared cache only after the batch commits: a rolled-back batch leaves nothing behind.
-    func ledgers(_ db: Database, nursery: Nursery, batch: WriteBatcher.Batch?) throws -> (groups: [Group], ledgers: [String: CapacityLedger], versions: [String: Int64]) {
+    func ledgers(_ db: Database, nursery: Nursery, batch: WriteBatcher.Batch?) throws -> (
+        groups: [Group], ledgers: [String: CapacityLedger], versions: [String: Int64]
+    ) {
         let rows = try db.rows(sql: "SELECT * FROM nursery_group WHERE nursery_id = ? ORDER BY id", arguments: [nursery.id])
         var groups: [Group] = []
         var ledgers: [String: CapacityLedger] = [:]
@@ -265,7 +269,9 @@ extension SQLiteStore {
 
     // MARK: Paging
 
-    private func page<T: Sendable>(_ sql: String, _ arguments: StatementArguments, limit: Int, id: @escaping @Sendable (T) -> String, map: @escaping @Sendable (Row) throws -> T) async throws -> Page<T> {
+    private func page<T: Sendable>(
+        _ sql: String, _ arguments: StatementArguments, limit: Int, id: @escaping @Sendable (T) -> String, map: @escaping @Sendable (Row) throws -> T
+    ) async throws -> Page<T> {
         try await read { db in
             let rows = try db.rows(sql: sql + " LIMIT \(limit + 1)", arguments: arguments)
             let items = try rows.prefix(limit).map(map)
@@ -294,7 +300,9 @@ extension SQLiteStore {
         try await page("SELECT * FROM site WHERE id > ? ORDER BY id", [after ?? ""], limit: limit, id: \.id, map: Self.site)
     }
 
-    public func updateSite(id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void) async throws -> Mutated<Site> {
+    public func updateSite(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void
+    ) async throws -> Mutated<Site> {
         try await mutate(context, reply: reply) { db, _ in
             var site = try Self.require(try Self.fetchSite(db, id), "site", id, field: "site.id")
             try change(&site)
@@ -306,7 +314,9 @@ extension SQLiteStore {
 
     // MARK: Nurseries
 
-    public func createNursery(_ nursery: Nursery, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8]) async throws -> Mutated<Nursery> {
+    public func createNursery(_ nursery: Nursery, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8]) async throws -> Mutated<
+        Nursery
+    > {
         try await mutate(context, reply: reply) { db, _ in
             _ = try Self.require(try Self.fetchSite(db, nursery.siteID), "site", nursery.siteID, field: "nursery.site_id")
             guard try Self.fetchNursery(db, nursery.id) == nil else {
@@ -315,8 +325,10 @@ extension SQLiteStore {
             try Self.checkScopeUnclaimed(db, Scope(kind: .nursery, id: nursery.id), field: "nursery.id")
             try db.run(
                 sql: "INSERT INTO nursery (id, site_id, name, open_weekdays, closures, morning, afternoon) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [nursery.id, nursery.siteID, nursery.name, StoreRules.weekdayBits(nursery.openWeekdays),
-                            StoreRules.closuresText(nursery.closures), nursery.morning.description, nursery.afternoon.description])
+                arguments: [
+                    nursery.id, nursery.siteID, nursery.name, StoreRules.weekdayBits(nursery.openWeekdays),
+                    StoreRules.closuresText(nursery.closures), nursery.morning.description, nursery.afternoon.description,
+                ])
             return (nursery, ["nursery:\(nursery.id)"])
         }
     }
@@ -331,7 +343,10 @@ extension SQLiteStore {
             limit: limit, id: \.id, map: Self.nursery)
     }
 
-    public func updateNursery(id: String, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8], _ change: @escaping @Sendable (inout Nursery) throws -> Void) async throws -> Mutated<Nursery> {
+    public func updateNursery(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Nursery) throws -> [UInt8],
+        _ change: @escaping @Sendable (inout Nursery) throws -> Void
+    ) async throws -> Mutated<Nursery> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchNursery(db, id), "nursery", id, field: "nursery.id")
             var nursery = old
@@ -340,8 +355,10 @@ extension SQLiteStore {
             nursery.siteID = old.siteID
             try db.run(
                 sql: "UPDATE nursery SET name = ?, open_weekdays = ?, closures = ?, morning = ?, afternoon = ? WHERE id = ?",
-                arguments: [nursery.name, StoreRules.weekdayBits(nursery.openWeekdays), StoreRules.closuresText(nursery.closures),
-                            nursery.morning.description, nursery.afternoon.description, id])
+                arguments: [
+                    nursery.name, StoreRules.weekdayBits(nursery.openWeekdays), StoreRules.closuresText(nursery.closures),
+                    nursery.morning.description, nursery.afternoon.description, id,
+                ])
             if nursery.openWeekdays != old.openWeekdays || nursery.closures != old.closures {
                 // The calendar is part of every ledger of the nursery: rebuild and check them all.
                 let today = try Self.today(for: nursery, db, now: context.now)
@@ -371,8 +388,10 @@ extension SQLiteStore {
                     INSERT INTO nursery_group (id, nursery_id, name, min_age_months, max_age_months, capacity, reserved_sos, reserved_local)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [group.id, group.nurseryID, group.name, group.minAgeMonths, group.maxAgeMonths, group.capacity,
-                            group.reservedSOS, group.reservedLocal])
+                arguments: [
+                    group.id, group.nurseryID, group.name, group.minAgeMonths, group.maxAgeMonths, group.capacity,
+                    group.reservedSOS, group.reservedLocal,
+                ])
             return (group, ["group:\(group.id)"])
         }
     }
@@ -382,10 +401,13 @@ extension SQLiteStore {
     }
 
     public func listGroups(nurseryID: String, after: String?, limit: Int) async throws -> Page<Group> {
-        try await page("SELECT * FROM nursery_group WHERE id > ? AND nursery_id = ? ORDER BY id", [after ?? "", nurseryID], limit: limit, id: \.id, map: Self.group)
+        try await page(
+            "SELECT * FROM nursery_group WHERE id > ? AND nursery_id = ? ORDER BY id", [after ?? "", nurseryID], limit: limit, id: \.id, map: Self.group)
     }
 
-    public func updateGroup(id: String, context: MutationContext, reply: @escaping @Sendable (Group) throws -> [UInt8], _ change: @escaping @Sendable (inout Group) throws -> Void) async throws -> Mutated<Group> {
+    public func updateGroup(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Group) throws -> [UInt8], _ change: @escaping @Sendable (inout Group) throws -> Void
+    ) async throws -> Mutated<Group> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchGroup(db, id), "group", id, field: "group.id")
             var group = old
@@ -415,7 +437,9 @@ extension SQLiteStore {
 
     // MARK: Families and children
 
-    public func registerFamily(_ family: Family, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8]) async throws -> Mutated<Family> {
+    public func registerFamily(_ family: Family, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8]) async throws -> Mutated<
+        Family
+    > {
         try await mutate(context, reply: reply) { db, _ in
             _ = try Self.require(try Self.fetchSite(db, family.siteID), "site", family.siteID, field: "family.site_id")
             var family = family
@@ -435,7 +459,9 @@ extension SQLiteStore {
         try await page("SELECT * FROM family WHERE id > ? AND site_id = ? ORDER BY id", [after ?? "", siteID], limit: limit, id: \.id, map: Self.family)
     }
 
-    public func updateFamily(id: String, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8], _ change: @escaping @Sendable (inout Family) throws -> Void) async throws -> Mutated<Family> {
+    public func updateFamily(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Family) throws -> [UInt8], _ change: @escaping @Sendable (inout Family) throws -> Void
+    ) async throws -> Mutated<Family> {
         try await mutate(context, reply: reply) { db, _ in
             let old = try Self.require(try Self.fetchFamily(db, id), "family", id, field: "family.id")
             var family = old
@@ -443,9 +469,11 @@ extension SQLiteStore {
             family.id = id
             family.siteID = old.siteID
             if family.kind != old.kind {
-                let held = try db.int(
-                    sql: "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
-                    arguments: [id]) ?? 0
+                let held =
+                    try db.int(
+                        sql:
+                            "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
+                        arguments: [id]) ?? 0
                 try StoreRules.checkKindChange(old: old, new: family, heldPlacements: held)
             }
             try db.run(
@@ -480,7 +508,9 @@ extension SQLiteStore {
             [after ?? "", familyID, familyID, siteID, siteID], limit: limit, id: \.id, map: Self.child)
     }
 
-    public func updateChild(id: String, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8], _ change: @escaping @Sendable (inout Child) throws -> Void) async throws -> Mutated<Child> {
+    public func updateChild(
+        id: String, context: MutationContext, reply: @escaping @Sendable (Child) throws -> [UInt8], _ change: @escaping @Sendable (inout Child) throws -> Void
+    ) async throws -> Mutated<Child> {
         try await mutate(context, reply: reply) { db, _ in
             let old = try Self.require(try Self.fetchChild(db, id), "child", id, field: "child.id")
             var child = old
@@ -510,13 +540,14 @@ extension SQLiteStore {
         _ db: Database, batch: WriteBatcher.Batch, _ booking: BookingInput, now: Date, authorize: (BookingParties) throws -> Void
     ) throws -> (Placement, records: [String]) {
         // Two joined reads give the child with its family and the group with its nursery.
-        guard let childRow = try db.row(
-            sql: """
-                SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
-                       f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
-                FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id WHERE c.id = ?
-                """,
-            arguments: [booking.childID])
+        guard
+            let childRow = try db.row(
+                sql: """
+                    SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                           f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref, s.time_zone
+                    FROM child c JOIN family f ON f.id = c.family_id JOIN site s ON s.id = f.site_id WHERE c.id = ?
+                    """,
+                arguments: [booking.childID])
         else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
         let c = StoredRow(childRow, "child")
         let child = try Child(
@@ -526,13 +557,14 @@ extension SQLiteStore {
             id: child.familyID, siteID: c[5, "family.site_id"], kind: FamilyKind(rawValue: c[6, "family.kind"]) ?? .local,
             singleParent: c[7, "family.single_parent"], parentsWorking: c[8, "family.parents_working"],
             contactRef: c[9, "family.contact_ref"])
-        guard let groupRow = try db.row(
-            sql: """
-                SELECT g.id, g.nursery_id, g.name, g.min_age_months, g.max_age_months, g.capacity, g.reserved_sos,
-                       g.reserved_local, g.ledger_version, n.site_id, n.name, n.open_weekdays, n.closures, n.morning, n.afternoon
-                FROM nursery_group g JOIN nursery n ON n.id = g.nursery_id WHERE g.id = ?
-                """,
-            arguments: [booking.groupID])
+        guard
+            let groupRow = try db.row(
+                sql: """
+                    SELECT g.id, g.nursery_id, g.name, g.min_age_months, g.max_age_months, g.capacity, g.reserved_sos,
+                           g.reserved_local, g.ledger_version, n.site_id, n.name, n.open_weekdays, n.closures, n.morning, n.afternoon
+                    FROM nursery_group g JOIN nursery n ON n.id = g.nursery_id WHERE g.id = ?
+                    """,
+                arguments: [booking.groupID])
         else { throw SchedulerError(.notFound, "no group with id \(booking.groupID)", field: "group_id") }
         let g = StoredRow(groupRow, "nursery_group")
         let group = try StoreRules.group(
@@ -563,7 +595,8 @@ extension SQLiteStore {
         let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
         // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
         // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
-        let fits = try StoreRules.fits(request, group: group, nursery: nursery, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch))
+        let fits = try StoreRules.fits(
+            request, group: group, nursery: nursery, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch))
         if !fits {
             let all = try self.ledgers(db, nursery: nursery, batch: batch)
             throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers))
@@ -574,8 +607,10 @@ extension SQLiteStore {
                 INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
                 """,
-            arguments: [placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
-                        booking.last?.dayNumber, Int(booking.pattern.bits)])
+            arguments: [
+                placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
+                booking.last?.dayNumber, Int(booking.pattern.bits),
+            ])
         let span = placement.span
         try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
         return (placement, StoreRules.bookingRecords(placement) + correction)

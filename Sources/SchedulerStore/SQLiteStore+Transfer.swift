@@ -39,21 +39,24 @@ extension SQLiteStore: StoreTransfer {
             for table in StoreDump.tables {
                 let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0
                 guard count == 0 else {
-                    throw SchedulerError(.failedPrecondition, "the store already holds data (table \(table.name) has \(count) rows); import needs an empty store", field: "store")
+                    throw SchedulerError(
+                        .failedPrecondition, "the store already holds data (table \(table.name) has \(count) rows); import needs an empty store", field: "store"
+                    )
                 }
             }
             for row in rows {
                 let table = try StoreDump.table(row.table)
                 let marks = Array(repeating: "?", count: table.columns.count).joined(separator: ", ")
-                let arguments = StatementArguments(row.values.map { value -> (any DatabaseValueConvertible)? in
-                    switch value {
-                    case .null: return nil
-                    case .int(let number): return number
-                    case .text(let text): return text
-                    case .bool(let flag): return flag
-                    case .bytes(let bytes): return Data(bytes)
-                    }
-                })
+                let arguments = StatementArguments(
+                    row.values.map { value -> (any DatabaseValueConvertible)? in
+                        switch value {
+                        case .null: return nil
+                        case .int(let number): return number
+                        case .text(let text): return text
+                        case .bool(let flag): return flag
+                        case .bytes(let bytes): return Data(bytes)
+                        }
+                    })
                 try db.run(sql: "INSERT INTO \(table.name) (\(table.columnList)) VALUES (\(marks))", arguments: arguments)
             }
             for (group, version) in StoreDump.ledgerVersions(rows) {

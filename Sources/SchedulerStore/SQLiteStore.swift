@@ -113,40 +113,41 @@ public final class SQLiteStore: Store {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-access") { db in
-            try db.execute(sql: """
-                CREATE TABLE token (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    hash BLOB NOT NULL UNIQUE,
-                    role TEXT NOT NULL,
-                    scope TEXT,
-                    name TEXT NOT NULL,
-                    created_at_ms INTEGER NOT NULL,
-                    created_by TEXT,
-                    revoked_at_ms INTEGER
-                );
-                CREATE TABLE audit (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    at_ms INTEGER NOT NULL,
-                    actor TEXT,
-                    method TEXT NOT NULL,
-                    records TEXT NOT NULL
-                );
-                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                CREATE TABLE idempotency (
-                    actor TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    method TEXT NOT NULL,
-                    request_digest BLOB NOT NULL,
-                    reply BLOB NOT NULL,
-                    created_at_ms INTEGER NOT NULL,
-                    PRIMARY KEY (actor, key)
-                );
-                CREATE INDEX idempotency_created ON idempotency(created_at_ms);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE token (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        hash BLOB NOT NULL UNIQUE,
+                        role TEXT NOT NULL,
+                        scope TEXT,
+                        name TEXT NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        created_by TEXT,
+                        revoked_at_ms INTEGER
+                    );
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at_ms INTEGER NOT NULL,
+                        actor TEXT,
+                        method TEXT NOT NULL,
+                        records TEXT NOT NULL
+                    );
+                    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TABLE idempotency (
+                        actor TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        method TEXT NOT NULL,
+                        request_digest BLOB NOT NULL,
+                        reply BLOB NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (actor, key)
+                    );
+                    CREATE INDEX idempotency_created ON idempotency(created_at_ms);
+                    """)
         }
         registerNurseryMigrations(&migrator)
         registerIntakeMigrations(&migrator)
@@ -187,8 +188,9 @@ public final class SQLiteStore: Store {
             {
                 let row = StoredRow(row, "idempotency")
                 let digest: Data = try row["request_digest"], stored: Data = try row["reply"]
-                return .replayed(reply: try StoreRules.replay(
-                    storedMethod: row["method"], storedDigest: Array(digest), reply: Array(stored), context: context))
+                return .replayed(
+                    reply: try StoreRules.replay(
+                        storedMethod: row["method"], storedDigest: Array(digest), reply: Array(stored), context: context))
             }
             let (value, records) = try change(db, batch)
             let bytes = try reply(value)

@@ -28,50 +28,80 @@ public enum StoreDump {
 
     /// The tables in an order that keeps references valid on import.
     public static let tables: [Table] = [
-        Table(name: "token", columns: [
-            ("seq", .int), ("id", .text), ("hash", .bytes), ("role", .text), ("scope", .text), ("name", .text),
-            ("created_at_ms", .int), ("created_by", .text), ("revoked_at_ms", .int),
-        ], sequence: "seq", order: "seq"),
-        Table(name: "audit", columns: [("seq", .int), ("at_ms", .int), ("actor", .text), ("method", .text), ("records", .text)], sequence: "seq", order: "seq"),
-        Table(name: "idempotency", columns: [
-            ("actor", .text), ("key", .text), ("method", .text), ("request_digest", .bytes), ("reply", .bytes), ("created_at_ms", .int),
-        ], sequence: nil, order: "actor, key"),
+        Table(
+            name: "token",
+            columns: [
+                ("seq", .int), ("id", .text), ("hash", .bytes), ("role", .text), ("scope", .text), ("name", .text),
+                ("created_at_ms", .int), ("created_by", .text), ("revoked_at_ms", .int),
+            ], sequence: "seq", order: "seq"),
+        Table(
+            name: "audit", columns: [("seq", .int), ("at_ms", .int), ("actor", .text), ("method", .text), ("records", .text)], sequence: "seq", order: "seq"),
+        Table(
+            name: "idempotency",
+            columns: [
+                ("actor", .text), ("key", .text), ("method", .text), ("request_digest", .bytes), ("reply", .bytes), ("created_at_ms", .int),
+            ], sequence: nil, order: "actor, key"),
         Table(name: "site", columns: [("id", .text), ("name", .text), ("time_zone", .text)], sequence: nil, order: "id"),
-        Table(name: "nursery", columns: [
-            ("id", .text), ("site_id", .text), ("name", .text), ("open_weekdays", .int), ("closures", .text), ("morning", .text), ("afternoon", .text),
-        ], sequence: nil, order: "id"),
-        Table(name: "nursery_group", columns: [
-            ("id", .text), ("nursery_id", .text), ("name", .text), ("min_age_months", .int), ("max_age_months", .int), ("capacity", .int),
-            ("reserved_sos", .int), ("reserved_local", .int), ("ledger_version", .int),
-        ], sequence: nil, order: "id"),
-        Table(name: "family", columns: [
-            ("id", .text), ("site_id", .text), ("kind", .text), ("single_parent", .bool), ("parents_working", .bool), ("contact_ref", .text),
-        ], sequence: nil, order: "id"),
-        Table(name: "child", columns: [("id", .text), ("family_id", .text), ("given_name", .text), ("birth_day", .int), ("special_needs", .bool)], sequence: nil, order: "id"),
-        Table(name: "placement", columns: [
-            ("id", .text), ("child_id", .text), ("group_id", .text), ("nursery_id", .text), ("kind", .text), ("first_day", .int),
-            ("last_day", .int), ("pattern", .int), ("state", .text),
-        ], sequence: nil, order: "id"),
-        Table(name: "intake_round", columns: [
-            ("id", .text), ("site_id", .text), ("name", .text), ("first_day", .int), ("last_day", .int), ("deadline_ms", .int), ("seed", .int),
-            ("priority_order", .text), ("state", .text), ("inputs_version", .int), ("run_stored", .bool),
-        ], sequence: nil, order: "id"),
-        Table(name: "intake_offer", columns: [
-            ("id", .text), ("round_id", .text), ("group_id", .text), ("nursery_id", .text), ("pattern", .int), ("places", .int),
-            ("reserved_sos", .int), ("reserved_local", .int),
-        ], sequence: nil, order: "id"),
-        Table(name: "intake_application", columns: [("round_id", .text), ("child_id", .text), ("ranking", .text), ("submitted_at_ms", .int), ("frozen_facts", .text)], sequence: nil, order: "round_id, child_id"),
-        Table(name: "intake_event", columns: [
-            ("round_id", .text), ("seq", .int), ("kind", .text), ("child_id", .text), ("offer_id", .text), ("accept", .bool), ("at_ms", .int),
-        ], sequence: nil, order: "round_id, seq"),
-        Table(name: "intake_result", columns: [
-            ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
-        ], sequence: nil, order: "round_id, child_id"),
-        Table(name: "intake_run_children", columns: [("round_id", .text), ("first_child", .text), ("last_child", .text), ("records", .bytes)], sequence: nil, order: "round_id, first_child"),
-        Table(name: "intake_run_offer", columns: [
-            ("round_id", .text), ("offer_id", .text), ("places", .int), ("held", .int), ("held_sos", .int), ("held_local", .int), ("waiting", .int),
-            ("holders", .bytes), ("waitlist", .bytes),
-        ], sequence: nil, order: "round_id, offer_id"),
+        Table(
+            name: "nursery",
+            columns: [
+                ("id", .text), ("site_id", .text), ("name", .text), ("open_weekdays", .int), ("closures", .text), ("morning", .text), ("afternoon", .text),
+            ], sequence: nil, order: "id"),
+        Table(
+            name: "nursery_group",
+            columns: [
+                ("id", .text), ("nursery_id", .text), ("name", .text), ("min_age_months", .int), ("max_age_months", .int), ("capacity", .int),
+                ("reserved_sos", .int), ("reserved_local", .int), ("ledger_version", .int),
+            ], sequence: nil, order: "id"),
+        Table(
+            name: "family",
+            columns: [
+                ("id", .text), ("site_id", .text), ("kind", .text), ("single_parent", .bool), ("parents_working", .bool), ("contact_ref", .text),
+            ], sequence: nil, order: "id"),
+        Table(
+            name: "child", columns: [("id", .text), ("family_id", .text), ("given_name", .text), ("birth_day", .int), ("special_needs", .bool)], sequence: nil,
+            order: "id"),
+        Table(
+            name: "placement",
+            columns: [
+                ("id", .text), ("child_id", .text), ("group_id", .text), ("nursery_id", .text), ("kind", .text), ("first_day", .int),
+                ("last_day", .int), ("pattern", .int), ("state", .text),
+            ], sequence: nil, order: "id"),
+        Table(
+            name: "intake_round",
+            columns: [
+                ("id", .text), ("site_id", .text), ("name", .text), ("first_day", .int), ("last_day", .int), ("deadline_ms", .int), ("seed", .int),
+                ("priority_order", .text), ("state", .text), ("inputs_version", .int), ("run_stored", .bool),
+            ], sequence: nil, order: "id"),
+        Table(
+            name: "intake_offer",
+            columns: [
+                ("id", .text), ("round_id", .text), ("group_id", .text), ("nursery_id", .text), ("pattern", .int), ("places", .int),
+                ("reserved_sos", .int), ("reserved_local", .int),
+            ], sequence: nil, order: "id"),
+        Table(
+            name: "intake_application",
+            columns: [("round_id", .text), ("child_id", .text), ("ranking", .text), ("submitted_at_ms", .int), ("frozen_facts", .text)], sequence: nil,
+            order: "round_id, child_id"),
+        Table(
+            name: "intake_event",
+            columns: [
+                ("round_id", .text), ("seq", .int), ("kind", .text), ("child_id", .text), ("offer_id", .text), ("accept", .bool), ("at_ms", .int),
+            ], sequence: nil, order: "round_id, seq"),
+        Table(
+            name: "intake_result",
+            columns: [
+                ("round_id", .text), ("child_id", .text), ("offer_id", .text), ("seat", .text), ("choice", .int),
+            ], sequence: nil, order: "round_id, child_id"),
+        Table(
+            name: "intake_run_children", columns: [("round_id", .text), ("first_child", .text), ("last_child", .text), ("records", .bytes)], sequence: nil,
+            order: "round_id, first_child"),
+        Table(
+            name: "intake_run_offer",
+            columns: [
+                ("round_id", .text), ("offer_id", .text), ("places", .int), ("held", .int), ("held_sos", .int), ("held_local", .int), ("waiting", .int),
+                ("holders", .bytes), ("waitlist", .bytes),
+            ], sequence: nil, order: "round_id, offer_id"),
     ]
 
     static func table(_ name: String) throws -> Table {
@@ -82,7 +112,11 @@ public enum StoreDump {
     }
 
     public enum Value: Sendable, Hashable {
-        case null, int(Int64), text(String), bool(Bool), bytes([UInt8])
+        case null
+        case int(Int64)
+        case text(String)
+        case bool(Bool)
+        case bytes([UInt8])
     }
 
     /// Each dumped group's `ledger_version`. An import puts these back after loading the
@@ -162,7 +196,10 @@ public enum StoreDump {
         guard raw.count == table.columns.count else { throw bad("\(name) has \(table.columns.count) columns, the line \(raw.count)") }
         var values: [Value] = []
         for (item, column) in zip(raw, table.columns) {
-            if item is NSNull { values.append(.null); continue }
+            if item is NSNull {
+                values.append(.null)
+                continue
+            }
             switch column.type {
             case .int:
                 guard let number = item as? NSNumber, let value = exactInteger(number) else {

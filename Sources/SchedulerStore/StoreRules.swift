@@ -175,8 +175,11 @@ enum StoreRules {
 
     /// The refusal of a booking that does not fit its group: its conflicts, and the alternatives
     /// the nursery's groups (`all`) offer.
-    static func refusal(_ request: BookingRequest, group: Group, nursery: Nursery, all: (groups: [Group], ledgers: [String: CapacityLedger])) throws -> BookingRefused {
-        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers) else {
+    static func refusal(_ request: BookingRequest, group: Group, nursery: Nursery, all: (groups: [Group], ledgers: [String: CapacityLedger])) throws
+        -> BookingRefused
+    {
+        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers)
+        else {
             throw SchedulerStoreError.internal("group \(group.id) refused a booking that fits it")
         }
         let tally = all.ledgers[group.id]?.conflictTally(for: request.span)
@@ -241,13 +244,16 @@ enum StoreRules {
     /// Changes a placement's share of a ledger from `old` to `new` (and back, for the inverse).
     static func replacement(old: Placement, new: Placement) -> (change: (inout CapacityLedger) -> Void, inverse: (inout CapacityLedger) -> Void) {
         let before = old.span, after = new.state == .active ? new.span : nil
-        return ({ ledger in
-            ledger.remove(before)
-            if let after { ledger.add(after) }
-        }, { ledger in
-            if let after { ledger.remove(after) }
-            ledger.add(before)
-        })
+        return (
+            { ledger in
+                ledger.remove(before)
+                if let after { ledger.add(after) }
+            },
+            { ledger in
+                if let after { ledger.remove(after) }
+                ledger.add(before)
+            }
+        )
     }
 
     static func checkCalendar(_ ledger: CapacityLedger, group: Group, today: CivilDate) throws {

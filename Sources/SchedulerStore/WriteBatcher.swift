@@ -52,30 +52,31 @@ final class WriteBatcher: Sendable {
     /// Runs `work` in the next batch's transaction and returns its result once committed.
     func submit<T: Sendable>(_ work: @escaping @Sendable (Database, Batch) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(run: { db, batch in
-                // A job that fails leaves the batch's shared state as it found it.
-                defer { batch.undo.removeAll() }
-                do {
-                    // A savepoint per job, through the statement cache (this runs once per write).
-                    try db.run(sql: "SAVEPOINT job")
-                    let value: T
+            let job = Job(
+                run: { db, batch in
+                    // A job that fails leaves the batch's shared state as it found it.
+                    defer { batch.undo.removeAll() }
                     do {
-                        value = try work(db, batch)
-                    } catch {
-                        try db.run(sql: "ROLLBACK TO SAVEPOINT job")
+                        // A savepoint per job, through the statement cache (this runs once per write).
+                        try db.run(sql: "SAVEPOINT job")
+                        let value: T
+                        do {
+                            value = try work(db, batch)
+                        } catch {
+                            try db.run(sql: "ROLLBACK TO SAVEPOINT job")
+                            try db.run(sql: "RELEASE SAVEPOINT job")
+                            throw error
+                        }
                         try db.run(sql: "RELEASE SAVEPOINT job")
-                        throw error
+                        return Outcome(
+                            committed: { continuation.resume(returning: value) },
+                            failed: { continuation.resume(throwing: $0) })
+                    } catch {
+                        // This job's savepoint is rolled back; it fails whatever happens to the batch.
+                        for action in batch.undo.reversed() { action() }
+                        return Outcome(committed: { continuation.resume(throwing: error) }, failed: { _ in continuation.resume(throwing: error) })
                     }
-                    try db.run(sql: "RELEASE SAVEPOINT job")
-                    return Outcome(
-                        committed: { continuation.resume(returning: value) },
-                        failed: { continuation.resume(throwing: $0) })
-                } catch {
-                    // This job's savepoint is rolled back; it fails whatever happens to the batch.
-                    for action in batch.undo.reversed() { action() }
-                    return Outcome(committed: { continuation.resume(throwing: error) }, failed: { _ in continuation.resume(throwing: error) })
-                }
-            }, fail: { continuation.resume(throwing: $0) })
+                }, fail: { continuation.resume(throwing: $0) })
             let limit = maxQueued
             let start = state.withLock { state -> Bool? in
                 guard state.queue.count < limit else { return nil }
@@ -86,8 +87,9 @@ final class WriteBatcher: Sendable {
             }
             switch start {
             case nil:
-                continuation.resume(throwing: SchedulerError(
-                    .resourceExhausted, "the store has \(limit) writes waiting; try again shortly"))
+                continuation.resume(
+                    throwing: SchedulerError(
+                        .resourceExhausted, "the store has \(limit) writes waiting; try again shortly"))
             case true?:
                 queue.async { self.drain() }
             case false?:

@@ -1,6 +1,6 @@
-import NIOCore
 internal import CProtobufC
 internal import CSchedulerProto
+import NIOCore
 
 /// Encodes and decodes the frames of `frames.proto` with protobuf-c, straight from and into
 /// `ByteBuffer`s: this is the hot path, so it uses the generated structs directly.
@@ -20,7 +20,8 @@ public enum FrameCodec {
                 defer { sos__rpc__v1__client_frame__free_unpacked(frame, allocator) }
                 if let nul, frame.pointee.kind_case == SOS__RPC__V1__CLIENT_FRAME__KIND_CALL, let call = frame.pointee.call {
                     let field = nul.hasPrefix("call.") ? String(nul.dropFirst(5)) : nul
-                    return .success(.invalidCall(callID: call.pointee.call_id, error: WireError(.malformed, "call field \(field) holds a NUL byte", field: field)))
+                    return .success(
+                        .invalidCall(callID: call.pointee.call_id, error: WireError(.malformed, "call field \(field) holds a NUL byte", field: field)))
                 }
                 return readClientFrame(frame.pointee)
             }
@@ -54,9 +55,12 @@ public enum FrameCodec {
                     if call.payload.len > 0, let data = call.payload.data {
                         Array(UnsafeBufferPointer(start: data, count: call.payload.len))
                     } else { [] }
-                return .success(.frame(.call(Call(
-                    callID: id, method: method, payload: payload, timeoutMs: call.timeout_ms,
-                    authorization: authorization, idempotencyKey: key))))
+                return .success(
+                    .frame(
+                        .call(
+                            Call(
+                                callID: id, method: method, payload: payload, timeoutMs: call.timeout_ms,
+                                authorization: authorization, idempotencyKey: key))))
             } catch {
                 return .success(.invalidCall(callID: id, error: error))
             }
@@ -237,9 +241,10 @@ public enum FrameCodec {
                 if reply.payload.len > 0, let data = reply.payload.data {
                     Array(UnsafeBufferPointer(start: data, count: reply.payload.len))
                 } else { [] }
-            return .reply(Reply(
-                callID: reply.call_id, status: try readStatus(reply.status), payload: payload,
-                endOfStream: reply.end_of_stream != 0))
+            return .reply(
+                Reply(
+                    callID: reply.call_id, status: try readStatus(reply.status), payload: payload,
+                    endOfStream: reply.end_of_stream != 0))
         case SOS__RPC__V1__SERVER_FRAME__KIND_PONG:
             return .pong(opaque: frame.pong?.pointee.opaque ?? 0)
         case SOS__RPC__V1__SERVER_FRAME__KIND_GO_AWAY:

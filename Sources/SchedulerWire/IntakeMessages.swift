@@ -16,7 +16,10 @@ public struct IntakeRoundMessage: WireMessage, Hashable {
     public var offers: [IntakeOfferMessage]
     public var applications: UInt32
 
-    public init(id: String = "", siteID: String = "", name: String = "", termFirst: String = "", termLast: String = "", deadlineMS: Int64 = 0, seed: UInt64 = 0, priorityOrder: [String] = [], state: String = "", offers: [IntakeOfferMessage] = [], applications: UInt32 = 0) {
+    public init(
+        id: String = "", siteID: String = "", name: String = "", termFirst: String = "", termLast: String = "", deadlineMS: Int64 = 0, seed: UInt64 = 0,
+        priorityOrder: [String] = [], state: String = "", offers: [IntakeOfferMessage] = [], applications: UInt32 = 0
+    ) {
         self.id = id
         self.siteID = siteID
         self.name = name
@@ -71,7 +74,10 @@ public struct IntakeOfferMessage: WireMessage, Hashable {
     public var reservedSOS: UInt32
     public var reservedLocal: UInt32
 
-    public init(id: String = "", roundID: String = "", groupID: String = "", nurseryID: String = "", pattern: String = "", places: UInt32 = 0, reservedSOS: UInt32 = 0, reservedLocal: UInt32 = 0) {
+    public init(
+        id: String = "", roundID: String = "", groupID: String = "", nurseryID: String = "", pattern: String = "", places: UInt32 = 0, reservedSOS: UInt32 = 0,
+        reservedLocal: UInt32 = 0
+    ) {
         self.id = id
         self.roundID = roundID
         self.groupID = groupID

@@ -98,7 +98,10 @@ public struct NurseryMessage: WireMessage, Hashable {
     public var morning: String
     public var afternoon: String
 
-    public init(id: String = "", siteID: String = "", name: String = "", openWeekdays: [ProtoWeekday] = [], closures: [String] = [], morning: String = "", afternoon: String = "") {
+    public init(
+        id: String = "", siteID: String = "", name: String = "", openWeekdays: [ProtoWeekday] = [], closures: [String] = [], morning: String = "",
+        afternoon: String = ""
+    ) {
         self.id = id
         self.siteID = siteID
         self.name = name
@@ -141,7 +144,10 @@ public struct GroupMessage: WireMessage, Hashable {
     public var reservedSOS: UInt32
     public var reservedLocal: UInt32
 
-    public init(id: String = "", nurseryID: String = "", name: String = "", minAgeMonths: UInt32 = 0, maxAgeMonths: UInt32 = 0, capacity: UInt32 = 0, reservedSOS: UInt32 = 0, reservedLocal: UInt32 = 0) {
+    public init(
+        id: String = "", nurseryID: String = "", name: String = "", minAgeMonths: UInt32 = 0, maxAgeMonths: UInt32 = 0, capacity: UInt32 = 0,
+        reservedSOS: UInt32 = 0, reservedLocal: UInt32 = 0
+    ) {
         self.id = id
         self.nurseryID = nurseryID
         self.name = name
@@ -185,7 +191,10 @@ public struct FamilyMessage: WireMessage, Hashable {
     public var parentsWorking: Bool
     public var contactRef: String
 
-    public init(id: String = "", siteID: String = "", kind: ProtoFamilyKind = .unspecified, singleParent: Bool = false, parentsWorking: Bool = false, contactRef: String = "") {
+    public init(
+        id: String = "", siteID: String = "", kind: ProtoFamilyKind = .unspecified, singleParent: Bool = false, parentsWorking: Bool = false,
+        contactRef: String = ""
+    ) {
         self.id = id
         self.siteID = siteID
         self.kind = kind
@@ -260,7 +269,10 @@ public struct PlacementMessage: WireMessage, Hashable {
     public var pattern: String
     public var state: ProtoPlacementState
 
-    public init(id: String = "", childID: String = "", groupID: String = "", nurseryID: String = "", familyKind: ProtoFamilyKind = .unspecified, firstDay: String = "", lastDay: String = "", pattern: String = "", state: ProtoPlacementState = .unspecified) {
+    public init(
+        id: String = "", childID: String = "", groupID: String = "", nurseryID: String = "", familyKind: ProtoFamilyKind = .unspecified, firstDay: String = "",
+        lastDay: String = "", pattern: String = "", state: ProtoPlacementState = .unspecified
+    ) {
         self.id = id
         self.childID = childID
         self.groupID = groupID
@@ -1034,7 +1046,10 @@ public struct ListPlacementsRequest: WireMessage, Hashable {
     public var pageSize: UInt32
     public var pageToken: String
 
-    public init(nurseryID: String = "", groupID: String = "", childID: String = "", fromDay: String = "", toDay: String = "", includeCancelled: Bool = false, pageSize: UInt32 = 0, pageToken: String = "") {
+    public init(
+        nurseryID: String = "", groupID: String = "", childID: String = "", fromDay: String = "", toDay: String = "", includeCancelled: Bool = false,
+        pageSize: UInt32 = 0, pageToken: String = ""
+    ) {
         self.nurseryID = nurseryID
         self.groupID = groupID
         self.childID = childID

@@ -143,11 +143,13 @@ public struct ProtoReader {
 
     /// Repeated integer or enum numbers (packed or not), as their C type `T`.
     public func repeatedIntegers<T: FixedWidthInteger>(_ name: String, as type: T.Type) throws(WireError) -> [T] {
-        let field = try self.field(name, [
-            PROTOBUF_C_TYPE_INT32, PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_UINT32,
-            PROTOBUF_C_TYPE_FIXED32, PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64,
-            PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64, PROTOBUF_C_TYPE_ENUM,
-        ])
+        let field = try self.field(
+            name,
+            [
+                PROTOBUF_C_TYPE_INT32, PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_UINT32,
+                PROTOBUF_C_TYPE_FIXED32, PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64,
+                PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64, PROTOBUF_C_TYPE_ENUM,
+            ])
         guard isRepeated(field) else { throw WireError(.schema, "\(name) is not repeated") }
         let (elements, count) = repeatedElements(field)
         guard let elements else { return [] }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 internal import CProtobufC
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Memory for one message being written; everything is freed when the encode is done.
 final class WriteArena {
@@ -153,13 +154,14 @@ public struct ProtoWriter {
 
     /// Repeated integers or enum numbers; `T` must be the field's C type (`Int32` for enums).
     public mutating func set<T: FixedWidthInteger>(_ name: String, integers values: [T]) {
-        let types: [ProtobufCType] = switch (T.bitWidth, T.isSigned) {
-        case (32, true): [PROTOBUF_C_TYPE_INT32, PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_ENUM]
-        case (32, false): [PROTOBUF_C_TYPE_UINT32, PROTOBUF_C_TYPE_FIXED32]
-        case (64, true): [PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64]
-        case (64, false): [PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64]
-        default: []
-        }
+        let types: [ProtobufCType] =
+            switch (T.bitWidth, T.isSigned) {
+            case (32, true): [PROTOBUF_C_TYPE_INT32, PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SFIXED32, PROTOBUF_C_TYPE_ENUM]
+            case (32, false): [PROTOBUF_C_TYPE_UINT32, PROTOBUF_C_TYPE_FIXED32]
+            case (64, true): [PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64]
+            case (64, false): [PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64]
+            default: []
+            }
         guard let field = field(name, types, repeated: true), !values.isEmpty else { return }
         let array = arena.allocate(values.count * MemoryLayout<T>.stride)
         for (index, value) in values.enumerated() {

@@ -8,7 +8,8 @@ enum StringScan {
     /// The dotted path of the first string field in `bytes` (a `descriptor` message) that holds
     /// a NUL byte; nil if there is none. Bytes that are not valid protobuf end the walk quietly:
     /// unpacking reports them.
-    static func nulField(_ bytes: UnsafeRawBufferPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, path: String = "", depth: Int = 0) -> String? {
+    static func nulField(_ bytes: UnsafeRawBufferPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, path: String = "", depth: Int = 0) -> String?
+    {
         guard depth < 32 else { return nil }
         var reader = VarintReader(bytes: bytes)
         while !reader.atEnd {

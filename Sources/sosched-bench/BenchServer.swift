@@ -27,8 +27,9 @@ struct BenchServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sosched-\(name)-\(UUID().uuidString)")
         let store = try SQLiteStore(directory: directory)
         try await store.importRows(rows)
-        guard case .applied(let admin, _) = try await store.createToken(
-            role: .admin, scope: nil, name: "\(name) bench", context: MutationContext(actor: nil, method: "sosched-bench \(name)"), reply: { _ in [] })
+        guard
+            case .applied(let admin, _) = try await store.createToken(
+                role: .admin, scope: nil, name: "\(name) bench", context: MutationContext(actor: nil, method: "sosched-bench \(name)"), reply: { _ in [] })
         else { throw ValidationError("no token") }
         try await store.close()
 
@@ -37,7 +38,8 @@ struct BenchServer {
         process.executableURL = URL(fileURLWithPath: server)
         process.arguments = ["serve", "--data", directory.path, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
         try process.run()
-        let running = BenchServer(process: process, directory: directory, client: SchedulerClient(address: .tcp(host: "127.0.0.1", port: port), token: admin.secret))
+        let running = BenchServer(
+            process: process, directory: directory, client: SchedulerClient(address: .tcp(host: "127.0.0.1", port: port), token: admin.secret))
         var ready = false
         for _ in 0..<200 where !ready {
             ready = (try? await running.client.health()) != nil

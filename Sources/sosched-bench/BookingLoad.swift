@@ -35,15 +35,19 @@ struct BookingLoad: AsyncParsableCommand {
         let setup = SchedulerClient(address: address, token: token)
         let run = "b\(UInt32.random(in: 0...UInt32.max))"
         let p = "/sos.scheduler.v1.NurseryService/"
-        let _: SiteMessage = try await setup.call(p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: run, name: "Bench", timeZone: "UTC")), options: .mutation())
-        let _: NurseryMessage = try await setup.call(p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: run, siteID: run, name: "Bench")), options: .mutation())
+        let _: SiteMessage = try await setup.call(
+            p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: run, name: "Bench", timeZone: "UTC")), options: .mutation())
+        let _: NurseryMessage = try await setup.call(
+            p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: run, siteID: run, name: "Bench")), options: .mutation())
         let groupIDs = (0..<groups).map { "\(run)-\($0)" }
         for id in groupIDs {
             let _: GroupMessage = try await setup.call(
-                p + "CreateGroup", CreateGroupRequest(group: GroupMessage(id: id, nurseryID: run, name: "Bench", minAgeMonths: 0, maxAgeMonths: 240, capacity: 1000)),
+                p + "CreateGroup",
+                CreateGroupRequest(group: GroupMessage(id: id, nurseryID: run, name: "Bench", minAgeMonths: 0, maxAgeMonths: 240, capacity: 1000)),
                 options: .mutation())
         }
-        let family: FamilyMessage = try await setup.call(p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: run, kind: .local)), options: .mutation())
+        let family: FamilyMessage = try await setup.call(
+            p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: run, kind: .local)), options: .mutation())
         var childIDs: [String] = []
         for _ in 0..<children {
             let child: ChildMessage = try await setup.call(
@@ -72,7 +76,9 @@ struct BookingLoad: AsyncParsableCommand {
                         round += 1
                         let child = ids[index % ids.count]
                         let day = monday.adding(days: (index / ids.count) * 7 + (index % 5))
-                        let request = BookPlaceRequest(childID: child, groupID: groupIDs[index % groupIDs.count], firstDay: day.description, lastDay: day.description, pattern: "mon-fri:am")
+                        let request = BookPlaceRequest(
+                            childID: child, groupID: groupIDs[index % groupIDs.count], firstDay: day.description, lastDay: day.description,
+                            pattern: "mon-fri:am")
                         let begin = ContinuousClock.now
                         do {
                             let _: PlacementMessage = try await client.call(p + "BookPlace", request, options: .mutation())
@@ -86,7 +92,11 @@ struct BookingLoad: AsyncParsableCommand {
                     return (done, failed, latencies)
                 }
             }
-            return try await group.reduce(into: (0, 0, [Duration]())) { $0.0 += $1.0; $0.1 += $1.1; $0.2 += $1.2 }
+            return try await group.reduce(into: (0, 0, [Duration]())) {
+                $0.0 += $1.0
+                $0.1 += $1.1
+                $0.2 += $1.2
+            }
         }
         let elapsed = ContinuousClock.now - started
         try await loop.shutdownGracefully()
@@ -99,7 +109,8 @@ struct BookingLoad: AsyncParsableCommand {
         }
         try emit([
             "name": name, "value": (Double(results.0) / secondsTaken).rounded(), "unit": "bookings/s", "clients": clients,
-            "store": store, "servers": addresses.count, "groups": groups, "errors": results.1, "p50_us": micros(0.5), "p99_us": micros(0.99), "seconds": seconds,
+            "store": store, "servers": addresses.count, "groups": groups, "errors": results.1, "p50_us": micros(0.5), "p99_us": micros(0.99),
+            "seconds": seconds,
         ])
     }
 }
@@ -123,7 +134,9 @@ struct LedgerBench: AsyncParsableCommand {
         for index in 0..<placements {
             let first = start.adding(days: Int.random(in: 0..<(5 * 365), using: &random))
             let last: CivilDate? = index % 3 == 0 ? nil : first.adding(days: Int.random(in: 30..<700, using: &random))
-            ledger.add(PlacementSpan(kind: index % 2 == 0 ? .sos : .local, first: first, last: last, pattern: WeeklyPattern(bits: UInt16.random(in: 1...0x3ff, using: &random))))
+            ledger.add(
+                PlacementSpan(
+                    kind: index % 2 == 0 ? .sos : .local, first: first, last: last, pattern: WeeklyPattern(bits: UInt16.random(in: 1...0x3ff, using: &random))))
         }
         let queries = (0..<1024).map { _ in
             PlacementSpan(

@@ -18,7 +18,7 @@ struct IntakeBench: AsyncParsableCommand {
     @Option(help: "Timed runs; the median is reported.") var repeats = 5
 
     func run() async throws {
-        var random = SplitMix64(seed: 20261122)
+        var random = SplitMix64(seed: 20_261_122)
         let perOffer = max(1, Int(Double(children) * placesShare) / offers)
         let made = (0..<offers).map { index -> IntakeOffer in
             let sos = perOffer / 5, local = perOffer / 10

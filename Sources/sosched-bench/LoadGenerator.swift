@@ -48,7 +48,8 @@ struct LoadGenerator: AsyncParsableCommand {
 
     /// One measurement; `Scripts/bench` repeats it and keeps the median.
     func run() async throws {
-        let call = method == "health"
+        let call =
+            method == "health"
             ? CallTemplate(method: "/sos.scheduler.v1.AdminService/Health", payload: try WireCodec.encode(HealthRequest()), token: "")
             : CallTemplate(method: "/sos.scheduler.v1.AdminService/WhoAmI", payload: try WireCodec.encode(WhoAmIRequest()), token: token)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

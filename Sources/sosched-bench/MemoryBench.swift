@@ -54,21 +54,32 @@ struct MemoryBench: AsyncParsableCommand {
             rows.append(Row(table: "site", values: [.text(site), .text(site.capitalized), .text("Asia/Almaty")]))
         }
         for index in 0..<nurseries {
-            rows.append(Row(table: "nursery", values: [
-                .text("n\(index)"), .text(index % 2 == 0 ? "almaty" : "astana"), .text("Nursery \(index)"), .int(0b11111), .text(""),
-                .text(SessionTimes.morning.description), .text(SessionTimes.afternoon.description),
-            ]))
+            rows.append(
+                Row(
+                    table: "nursery",
+                    values: [
+                        .text("n\(index)"), .text(index % 2 == 0 ? "almaty" : "astana"), .text("Nursery \(index)"), .int(0b11111), .text(""),
+                        .text(SessionTimes.morning.description), .text(SessionTimes.afternoon.description),
+                    ]))
         }
         for index in 0..<groups {
-            rows.append(Row(table: "nursery_group", values: [
-                .text("g\(index)"), .text("n\(index % nurseries)"), .text("Group \(index)"), .int(0), .int(120), .int(100_000), .int(0), .int(0), .int(0),
-            ]))
+            rows.append(
+                Row(
+                    table: "nursery_group",
+                    values: [
+                        .text("g\(index)"), .text("n\(index % nurseries)"), .text("Group \(index)"), .int(0), .int(120), .int(100_000), .int(0), .int(0),
+                        .int(0),
+                    ]))
         }
         let families = (placements + 2) / 3
         for index in 0..<families {
-            rows.append(Row(table: "family", values: [
-                .text("f\(index)"), .text(index % 2 == 0 ? "almaty" : "astana"), .text(index % 4 == 0 ? "sos" : "local"), .bool(false), .bool(true), .text(""),
-            ]))
+            rows.append(
+                Row(
+                    table: "family",
+                    values: [
+                        .text("f\(index)"), .text(index % 2 == 0 ? "almaty" : "astana"), .text(index % 4 == 0 ? "sos" : "local"), .bool(false), .bool(true),
+                        .text(""),
+                    ]))
         }
         let patterns = try ["mon-fri:full", "mon-fri:am", "mon,wed:am", "tue-thu:pm", "mon-fri:pm"].map { Int(try WeeklyPattern(parsing: $0).bits) }
         guard let start = CivilDate(parsing: "2022-01-03")?.dayNumber, let birth = CivilDate(parsing: "2021-06-01")?.dayNumber else {
@@ -83,10 +94,13 @@ struct MemoryBench: AsyncParsableCommand {
             rows.append(Row(table: "child", values: [.text("c\(index)"), .text("f\(family)"), .text("Child \(index)"), .int(Int64(birth)), .bool(false)]))
             let first = start + Int.random(in: 0..<3650, using: &random)
             let last: StoreDump.Value = index % 5 == 0 ? .null : .int(Int64(first + Int.random(in: 30..<700, using: &random)))
-            rows.append(Row(table: "placement", values: [
-                .text("p\(index)"), .text("c\(index)"), .text("g\(group)"), .text("n\(group % nurseries)"), .text(family % 4 == 0 ? "sos" : "local"),
-                .int(Int64(first)), last, .int(Int64(patterns[index % patterns.count])), .text("active"),
-            ]))
+            rows.append(
+                Row(
+                    table: "placement",
+                    values: [
+                        .text("p\(index)"), .text("c\(index)"), .text("g\(group)"), .text("n\(group % nurseries)"), .text(family % 4 == 0 ? "sos" : "local"),
+                        .int(Int64(first)), last, .int(Int64(patterns[index % patterns.count])), .text("active"),
+                    ]))
         }
         // Rows go in table order (the import checks references table by table).
         let order = StoreDump.tables.map(\.name)

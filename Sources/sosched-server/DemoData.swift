@@ -56,8 +56,12 @@ enum DemoData {
             _ = try await store.createNursery(nursery, context: context()) { _ in [] }
             let groups = [
                 Group(id: "\(site)-babies", nurseryID: nursery.id, name: "Babies", minAgeMonths: 6, maxAgeMonths: 18, capacity: 8, reservedSOS: 3),
-                Group(id: "\(site)-toddlers", nurseryID: nursery.id, name: "Toddlers", minAgeMonths: 18, maxAgeMonths: 36, capacity: 12, reservedSOS: 4, reservedLocal: 2),
-                Group(id: "\(site)-preschool", nurseryID: nursery.id, name: "Preschool", minAgeMonths: 36, maxAgeMonths: 72, capacity: 16, reservedSOS: 5, reservedLocal: 3),
+                Group(
+                    id: "\(site)-toddlers", nurseryID: nursery.id, name: "Toddlers", minAgeMonths: 18, maxAgeMonths: 36, capacity: 12, reservedSOS: 4,
+                    reservedLocal: 2),
+                Group(
+                    id: "\(site)-preschool", nurseryID: nursery.id, name: "Preschool", minAgeMonths: 36, maxAgeMonths: 72, capacity: 16, reservedSOS: 5,
+                    reservedLocal: 3),
             ]
             for group in groups { _ = try await store.createGroup(group, context: context()) { _ in [] } }
 
@@ -65,17 +69,21 @@ enum DemoData {
             let patterns = ["mon-fri:full", "mon-fri:full", "mon-fri:am", "mon-fri:pm", "mon,wed,fri:full", "tue-thu:am"]
             for index in 0..<24 {
                 let kind: FamilyKind = index % 2 == 0 ? .sos : .local
-                guard case .applied(let family, _) = try await store.registerFamily(
-                    Family(id: "", siteID: site, kind: kind, singleParent: random.next(4) == 0, parentsWorking: kind == .local || random.next(3) == 0,
-                           contactRef: "\(site)-office:\(1000 + index)"),
-                    context: context(), reply: { _ in [] })
+                guard
+                    case .applied(let family, _) = try await store.registerFamily(
+                        Family(
+                            id: "", siteID: site, kind: kind, singleParent: random.next(4) == 0, parentsWorking: kind == .local || random.next(3) == 0,
+                            contactRef: "\(site)-office:\(1000 + index)"),
+                        context: context(), reply: { _ in [] })
                 else { continue }
                 families += 1
                 for _ in 0..<(1 + random.next(kind == .sos ? 3 : 2)) {
                     let birth = start.adding(days: -(200 + random.next(1900)))
-                    guard case .applied(let child, _) = try await store.registerChild(
-                        Child(id: "", familyID: family.id, givenName: names[random.next(names.count)], birthDate: birth, specialNeeds: random.next(10) == 0),
-                        context: context(), reply: { _ in [] })
+                    guard
+                        case .applied(let child, _) = try await store.registerChild(
+                            Child(
+                                id: "", familyID: family.id, givenName: names[random.next(names.count)], birthDate: birth, specialNeeds: random.next(10) == 0),
+                            context: context(), reply: { _ in [] })
                     else { continue }
                     children += 1
                     let first = start.adding(days: random.next(3) * 7)
@@ -84,7 +92,9 @@ enum DemoData {
                     let last: CivilDate? = random.next(4) == 0 ? CivilDate(parsing: "2027-05-31") : nil
                     do {
                         _ = try await store.bookPlace(
-                            BookingInput(childID: child.id, groupID: group.id, first: first, last: last, pattern: try WeeklyPattern(parsing: patterns[random.next(patterns.count)])),
+                            BookingInput(
+                                childID: child.id, groupID: group.id, first: first, last: last,
+                                pattern: try WeeklyPattern(parsing: patterns[random.next(patterns.count)])),
                             context: context(), authorize: { _ in }, reply: { _ in [] })
                         placements += 1
                     } catch is BookingRefused {
@@ -132,7 +142,8 @@ enum DemoData {
         if !applications.isEmpty {
             _ = try await store.submitApplications(roundID: round.id, applications, context: context(), authorize: { _ in }, reply: { _ in [] })
         }
-        return "an open intake round almaty-2027 with \(offers.count) offers and \(applications.count) applications (try: sosched intake run --round almaty-2027 --dry-run)"
+        return
+            "an open intake round almaty-2027 with \(offers.count) offers and \(applications.count) applications (try: sosched intake run --round almaty-2027 --dry-run)"
     }
 }
 

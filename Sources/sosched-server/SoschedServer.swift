@@ -28,9 +28,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Directory of the SQLite store (created if missing). Not used with --store.")
     var data: String = "./var"
 
-    @Option(name: .long, help: ArgumentHelp(
-        "A PostgreSQL store instead of SQLite: postgres://USER@HOST:PORT/DATABASE (add ?sslmode=require for TLS).",
-        discussion: "The password comes from the environment (SOSCHED_PG_PASSWORD, else PGPASSWORD) or --store-password-file, never from a flag."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A PostgreSQL store instead of SQLite: postgres://USER@HOST:PORT/DATABASE (add ?sslmode=require for TLS).",
+            discussion: "The password comes from the environment (SOSCHED_PG_PASSWORD, else PGPASSWORD) or --store-password-file, never from a flag."))
     var store: String?
 
     @Option(name: .long, help: "File whose first line is the PostgreSQL password.")

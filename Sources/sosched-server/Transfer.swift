@@ -80,7 +80,8 @@ struct Import: AsyncParsableCommand {
         do {
             let migrations = try await store.appliedMigrations()
             guard migrations == header.migrations else {
-                throw ValidationError("the dump was made at migrations \(header.migrations.joined(separator: ", ")); this store is at \(migrations.joined(separator: ", "))")
+                throw ValidationError(
+                    "the dump was made at migrations \(header.migrations.joined(separator: ", ")); this store is at \(migrations.joined(separator: ", "))")
             }
             try await store.importRows(rows)
             try await store.close()

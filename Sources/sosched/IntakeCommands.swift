@@ -7,7 +7,9 @@ import SchedulerWire
 let intakeService = "/sos.scheduler.v1.IntakeService/"
 
 extension GlobalOptions {
-    func intake<Request: WireMessage, Response: WireMessage>(_ method: String, _ request: Request, as: Response.Type = Response.self, change: Bool = false) async throws -> Response {
+    func intake<Request: WireMessage, Response: WireMessage>(_ method: String, _ request: Request, as: Response.Type = Response.self, change: Bool = false)
+        async throws -> Response
+    {
         try await withClient { client in
             try await client.call(intakeService + method, request, options: change ? mutationOptions : callOptions)
         }
@@ -43,7 +45,10 @@ struct IntakeCommands: AsyncParsableCommand {
     static let fillHeader = ["offer", "filled", "sos seats", "local seats", "waiting"]
 
     static func json(_ fill: OfferFillMessage) -> [String: Any] {
-        ["offerId": fill.offerID, "places": fill.places, "held": fill.held, "heldReservedSos": fill.heldReservedSOS, "heldReservedLocal": fill.heldReservedLocal, "waiting": fill.waiting]
+        [
+            "offerId": fill.offerID, "places": fill.places, "held": fill.held, "heldReservedSos": fill.heldReservedSOS,
+            "heldReservedLocal": fill.heldReservedLocal, "waiting": fill.waiting,
+        ]
     }
 
     struct Create: AsyncParsableCommand {
@@ -65,7 +70,10 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Last day of the term, YYYY-MM-DD.") var to: String
         @Option(help: "Last day (or instant, ISO 8601) applications are taken.") var deadline: String
         @Option(help: "Lottery seed (default: drawn by the server).") var seed: UInt64 = 0
-        @Option(help: "Priority criteria, most important first, comma-separated (default: sibling,special_needs,single_parent,parents_working,earlier_application,lottery; nothing after lottery).")
+        @Option(
+            help:
+                "Priority criteria, most important first, comma-separated (default: sibling,special_needs,single_parent,parents_working,earlier_application,lottery; nothing after lottery)."
+        )
         var priority: String?
 
         func run() async throws {
@@ -75,7 +83,9 @@ struct IntakeCommands: AsyncParsableCommand {
                 deadlineMS: try Self.deadline(deadline), seed: seed, priorityOrder: order)
             let made = try await global.intake("CreateRound", CreateRoundRequest(round: round), as: IntakeRoundMessage.self, change: true)
             if global.json { return try printJSONObject(IntakeCommands.json(made)) }
-            say("created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMS)), seed \(made.seed)")
+            say(
+                "created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMS)), seed \(made.seed)"
+            )
         }
 
         static func deadline(_ text: String) throws -> Int64 {
@@ -102,7 +112,10 @@ struct IntakeCommands: AsyncParsableCommand {
             "deadlineMs": round.deadlineMS, "seed": round.seed, "priorityOrder": round.priorityOrder, "state": round.state,
             "applications": round.applications,
             "offers": round.offers.map {
-                ["id": $0.id, "groupId": $0.groupID, "nurseryId": $0.nurseryID, "pattern": $0.pattern, "places": $0.places, "reservedSos": $0.reservedSOS, "reservedLocal": $0.reservedLocal] as [String: Any]
+                [
+                    "id": $0.id, "groupId": $0.groupID, "nurseryId": $0.nurseryID, "pattern": $0.pattern, "places": $0.places, "reservedSos": $0.reservedSOS,
+                    "reservedLocal": $0.reservedLocal,
+                ] as [String: Any]
             },
         ]
     }
@@ -116,7 +129,9 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             let found = try await global.intake("GetRound", GetRoundRequest(id: round), as: IntakeRoundMessage.self)
             if global.json { return try printJSONObject(IntakeCommands.json(found)) }
-            say("round \(found.id) (\(found.state)) at \(found.siteID): term \(found.termFirst) to \(found.termLast), \(found.applications) applications, priority \(found.priorityOrder.joined(separator: " > "))")
+            say(
+                "round \(found.id) (\(found.state)) at \(found.siteID): term \(found.termFirst) to \(found.termLast), \(found.applications) applications, priority \(found.priorityOrder.joined(separator: " > "))"
+            )
             printTable(
                 ["offer", "group", "pattern", "places", "sos", "local"],
                 found.offers.map { [$0.id, $0.groupID, $0.pattern, "\($0.places)", "\($0.reservedSOS)", "\($0.reservedLocal)"] })
@@ -142,10 +157,13 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Of which kept for local families (a floor: at most places minus --reserved-sos local children).") var reservedLocal: UInt32 = 0
 
         func run() async throws {
-            let offer = IntakeOfferMessage(id: id, roundID: round, groupID: group, pattern: pattern, places: places, reservedSOS: reservedSos, reservedLocal: reservedLocal)
+            let offer = IntakeOfferMessage(
+                id: id, roundID: round, groupID: group, pattern: pattern, places: places, reservedSOS: reservedSos, reservedLocal: reservedLocal)
             let opened = try await global.intake("OpenOffer", OpenOfferRequest(offer: offer), as: IntakeOfferMessage.self, change: true)
             if global.json { return try printJSONObject(["id": opened.id, "roundId": opened.roundID, "groupId": opened.groupID, "places": opened.places]) }
-            say("opened offer \(opened.id): \(opened.places) places in \(opened.groupID) (\(opened.pattern)), \(opened.reservedSOS) for SOS families, \(opened.reservedLocal) for local families")
+            say(
+                "opened offer \(opened.id): \(opened.places) places in \(opened.groupID) (\(opened.pattern)), \(opened.reservedSOS) for SOS families, \(opened.reservedLocal) for local families"
+            )
         }
     }
 
@@ -196,7 +214,10 @@ struct IntakeCommands: AsyncParsableCommand {
             // A spreadsheet's byte-order mark and Windows line ends are fine; blank lines are skipped but counted.
             let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
             var lines = body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init).enumerated().makeIterator()
-            guard let header = lines.next()?.element.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
+            guard
+                let header = lines.next()?.element.split(separator: ",", omittingEmptySubsequences: false).map({
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                }),
                 header.first == "child_id", header.count >= 2, header.dropFirst().allSatisfy({ $0.hasPrefix("choice") })
             else { throw ValidationError("--file: the first line must be the header child_id,choice1,choice2,...") }
             var applications: [ApplicationMessage] = []
@@ -237,13 +258,15 @@ struct IntakeCommands: AsyncParsableCommand {
 
     struct Withdraw: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Withdraw a child's application (until the deadline).", discussion: "Example:\n  sosched intake withdraw --round almaty-2027 --child chd_4m2k9x7q1d3e")
+            abstract: "Withdraw a child's application (until the deadline).",
+            discussion: "Example:\n  sosched intake withdraw --round almaty-2027 --child chd_4m2k9x7q1d3e")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Round id.") var round: String
         @Option(help: "Child id.") var child: String
 
         func run() async throws {
-            _ = try await global.intake("WithdrawApplication", WithdrawApplicationRequest(roundID: round, childID: child), as: WithdrawApplicationResponse.self, change: true)
+            _ = try await global.intake(
+                "WithdrawApplication", WithdrawApplicationRequest(roundID: round, childID: child), as: WithdrawApplicationResponse.self, change: true)
             if global.json { return try printJSONObject(["childId": child, "withdrawn": true]) }
             say("withdrew child \(child)'s application")
         }
@@ -268,28 +291,33 @@ struct IntakeCommands: AsyncParsableCommand {
 
         func run() async throws {
             if !global.json { FileHandle.standardError.write(Data("running round \(round)\(dryRun ? " (dry run)" : "")...\n".utf8)) }
-            let response = try await global.intake("RunRound", RunRoundRequest(roundID: round, dryRun: dryRun, closeEarly: closeEarly), as: RunRoundResponse.self, change: true)
+            let response = try await global.intake(
+                "RunRound", RunRoundRequest(roundID: round, dryRun: dryRun, closeEarly: closeEarly), as: RunRoundResponse.self, change: true)
             if global.json {
                 return try printJSONObject([
                     "dryRun": response.dryRun, "applications": response.applications, "placed": response.placed, "firstChoice": response.firstChoice,
                     "offers": response.offers.map(IntakeCommands.json),
                 ])
             }
-            say("\(response.dryRun ? "dry run: would place" : "placed") \(response.placed) of \(response.applications) children, \(response.firstChoice) in their first choice")
+            say(
+                "\(response.dryRun ? "dry run: would place" : "placed") \(response.placed) of \(response.applications) children, \(response.firstChoice) in their first choice"
+            )
             printTable(IntakeCommands.fillHeader, IntakeCommands.fillRows(response.offers))
         }
     }
 
     struct Results: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Each child's result in a round that has run, and each offer's fill.", discussion: "Example:\n  sosched intake results --round almaty-2027")
+            abstract: "Each child's result in a round that has run, and each offer's fill.",
+            discussion: "Example:\n  sosched intake results --round almaty-2027")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Round id.") var round: String
 
         func run() async throws {
             var response = try await global.intake("GetResults", GetResultsRequest(roundID: round), as: GetResultsResponse.self)
             while !response.nextPageToken.isEmpty {
-                let more = try await global.intake("GetResults", GetResultsRequest(roundID: round, pageToken: response.nextPageToken), as: GetResultsResponse.self)
+                let more = try await global.intake(
+                    "GetResults", GetResultsRequest(roundID: round, pageToken: response.nextPageToken), as: GetResultsResponse.self)
                 response.results += more.results
                 response.nextPageToken = more.nextPageToken
             }
@@ -311,7 +339,8 @@ struct IntakeCommands: AsyncParsableCommand {
 
     struct Waitlist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The children waiting for an offer, by priority.", discussion: "Example:\n  sosched intake waitlist --round almaty-2027 --offer toddlers-full")
+            abstract: "The children waiting for an offer, by priority.",
+            discussion: "Example:\n  sosched intake waitlist --round almaty-2027 --offer toddlers-full")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Round id.") var round: String
         @Option(help: "Offer id.") var offer: String
@@ -321,7 +350,8 @@ struct IntakeCommands: AsyncParsableCommand {
             var response = GetWaitlistResponse()
             var token = ""
             repeat {
-                let page = try await global.intake("GetWaitlist", GetWaitlistRequest(roundID: round, offerID: offer, pageToken: token), as: GetWaitlistResponse.self)
+                let page = try await global.intake(
+                    "GetWaitlist", GetWaitlistRequest(roundID: round, offerID: offer, pageToken: token), as: GetWaitlistResponse.self)
                 response.entries += page.entries
                 response.pending = page.pending
                 token = page.nextPageToken
@@ -363,9 +393,10 @@ struct IntakeCommands: AsyncParsableCommand {
 
     static func printMoves(_ moves: [MoveMessage], json: Bool) throws {
         if json {
-            return try printJSONObject(moves.map {
-                ["kind": $0.kind, "childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any]
-            })
+            return try printJSONObject(
+                moves.map {
+                    ["kind": $0.kind, "childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any]
+                })
         }
         if moves.isEmpty { return say("no moves") }
         for move in moves {
@@ -468,8 +499,9 @@ struct IntakeCommands: AsyncParsableCommand {
             } else {
                 for start in stride(from: 0, to: children.count, by: 1000) {
                     let chunk = Array(children[start..<min(children.count, start + 1000)])
-                    add(try await global.intake(
-                        "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: chunk), as: ConfirmPlacementsResponse.self, change: true))
+                    add(
+                        try await global.intake(
+                            "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: chunk), as: ConfirmPlacementsResponse.self, change: true))
                 }
             }
             if global.json {

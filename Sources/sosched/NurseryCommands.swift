@@ -78,18 +78,24 @@ func kindText(_ kind: ProtoFamilyKind) -> String { kind == .sos ? "sos" : (kind 
 func json(_ site: SiteMessage) -> [String: Any] { ["id": site.id, "name": site.name, "timeZone": site.timeZone] }
 
 func json(_ nursery: NurseryMessage) -> [String: Any] {
-    ["id": nursery.id, "site": nursery.siteID, "name": nursery.name, "open": weekdayText(nursery.openWeekdays),
-     "closures": nursery.closures, "morning": nursery.morning, "afternoon": nursery.afternoon]
+    [
+        "id": nursery.id, "site": nursery.siteID, "name": nursery.name, "open": weekdayText(nursery.openWeekdays),
+        "closures": nursery.closures, "morning": nursery.morning, "afternoon": nursery.afternoon,
+    ]
 }
 
 func json(_ group: GroupMessage) -> [String: Any] {
-    ["id": group.id, "nursery": group.nurseryID, "name": group.name, "minAgeMonths": group.minAgeMonths,
-     "maxAgeMonths": group.maxAgeMonths, "capacity": group.capacity, "reservedSos": group.reservedSOS, "reservedLocal": group.reservedLocal]
+    [
+        "id": group.id, "nursery": group.nurseryID, "name": group.name, "minAgeMonths": group.minAgeMonths,
+        "maxAgeMonths": group.maxAgeMonths, "capacity": group.capacity, "reservedSos": group.reservedSOS, "reservedLocal": group.reservedLocal,
+    ]
 }
 
 func json(_ family: FamilyMessage) -> [String: Any] {
-    ["id": family.id, "site": family.siteID, "kind": kindText(family.kind), "singleParent": family.singleParent,
-     "parentsWorking": family.parentsWorking, "contactRef": family.contactRef]
+    [
+        "id": family.id, "site": family.siteID, "kind": kindText(family.kind), "singleParent": family.singleParent,
+        "parentsWorking": family.parentsWorking, "contactRef": family.contactRef,
+    ]
 }
 
 func json(_ child: ChildMessage) -> [String: Any] {
@@ -97,10 +103,12 @@ func json(_ child: ChildMessage) -> [String: Any] {
 }
 
 func json(_ placement: PlacementMessage) -> [String: Any] {
-    ["id": placement.id, "child": placement.childID, "group": placement.groupID, "nursery": placement.nurseryID,
-     "familyKind": kindText(placement.familyKind), "firstDay": placement.firstDay,
-     "lastDay": placement.lastDay.isEmpty ? NSNull() : placement.lastDay as Any, "pattern": placement.pattern,
-     "state": placement.state == .cancelled ? "cancelled" : "active"]
+    [
+        "id": placement.id, "child": placement.childID, "group": placement.groupID, "nursery": placement.nurseryID,
+        "familyKind": kindText(placement.familyKind), "firstDay": placement.firstDay,
+        "lastDay": placement.lastDay.isEmpty ? NSNull() : placement.lastDay as Any, "pattern": placement.pattern,
+        "state": placement.state == .cancelled ? "cancelled" : "active",
+    ]
 }
 
 // MARK: Sites
@@ -154,7 +162,8 @@ struct SiteCommands: AsyncParsableCommand {
     }
 
     struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Rename a site or change its time zone.", discussion: "Example:\n  sosched site update almaty --name \"Almaty village\"")
+        static let configuration = CommandConfiguration(
+            abstract: "Rename a site or change its time zone.", discussion: "Example:\n  sosched site update almaty --name \"Almaty village\"")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Site id.") var id: String
         @Option(help: "New name.") var name: String?
@@ -207,8 +216,9 @@ struct NurseryCommands: AsyncParsableCommand {
             let days = try closures.split(separator: ",").map { try dateArgument(String($0), "--closures") }
             let nursery = try await global.nursery(
                 "CreateNursery",
-                CreateNurseryRequest(nursery: NurseryMessage(
-                    id: id, siteID: site, name: name, openWeekdays: try weekdayList(open), closures: days, morning: morning, afternoon: afternoon)),
+                CreateNurseryRequest(
+                    nursery: NurseryMessage(
+                        id: id, siteID: site, name: name, openWeekdays: try weekdayList(open), closures: days, morning: morning, afternoon: afternoon)),
                 as: NurseryMessage.self, change: true)
             try NurseryCommands.show(nursery, global)
         }
@@ -221,11 +231,13 @@ struct NurseryCommands: AsyncParsableCommand {
 
         func run() async throws {
             let nurseries = try await global.all { token in
-                let page = try await global.nursery("ListNurseries", ListNurseriesRequest(siteID: site, pageSize: 500, pageToken: token), as: ListNurseriesResponse.self)
+                let page = try await global.nursery(
+                    "ListNurseries", ListNurseriesRequest(siteID: site, pageSize: 500, pageToken: token), as: ListNurseriesResponse.self)
                 return (page.nurseries, page.nextPageToken)
             }
             if global.json { return try printJSONObject(nurseries.map(json)) }
-            printTable(["ID", "SITE", "NAME", "OPEN", "CLOSURES"], nurseries.map { [$0.id, $0.siteID, $0.name, weekdayText($0.openWeekdays), "\($0.closures.count)"] })
+            printTable(
+                ["ID", "SITE", "NAME", "OPEN", "CLOSURES"], nurseries.map { [$0.id, $0.siteID, $0.name, weekdayText($0.openWeekdays), "\($0.closures.count)"] })
         }
     }
 
@@ -270,8 +282,11 @@ struct NurseryCommands: AsyncParsableCommand {
                 message.closures = closures.sorted()
                 mask.append("closures")
             }
-            guard !mask.isEmpty else { throw ValidationError("nothing to change: give --name, --open, --add-closure, --remove-closure, --morning or --afternoon") }
-            let nursery = try await global.nursery("UpdateNursery", UpdateNurseryRequest(nursery: message, updateMask: mask), as: NurseryMessage.self, change: true)
+            guard !mask.isEmpty else {
+                throw ValidationError("nothing to change: give --name, --open, --add-closure, --remove-closure, --morning or --afternoon")
+            }
+            let nursery = try await global.nursery(
+                "UpdateNursery", UpdateNurseryRequest(nursery: message, updateMask: mask), as: NurseryMessage.self, change: true)
             try NurseryCommands.show(nursery, global)
         }
     }
@@ -309,9 +324,10 @@ struct GroupCommands: AsyncParsableCommand {
             let (low, high) = try agesArgument(ages)
             let group = try await global.nursery(
                 "CreateGroup",
-                CreateGroupRequest(group: GroupMessage(
-                    id: id, nurseryID: nursery, name: name, minAgeMonths: low, maxAgeMonths: high, capacity: capacity,
-                    reservedSOS: reservedSos, reservedLocal: reservedLocal)),
+                CreateGroupRequest(
+                    group: GroupMessage(
+                        id: id, nurseryID: nursery, name: name, minAgeMonths: low, maxAgeMonths: high, capacity: capacity,
+                        reservedSOS: reservedSos, reservedLocal: reservedLocal)),
                 as: GroupMessage.self, change: true)
             if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
@@ -324,13 +340,16 @@ struct GroupCommands: AsyncParsableCommand {
 
         func run() async throws {
             let groups = try await global.all { token in
-                let page = try await global.nursery("ListGroups", ListGroupsRequest(nurseryID: nursery, pageSize: 500, pageToken: token), as: ListGroupsResponse.self)
+                let page = try await global.nursery(
+                    "ListGroups", ListGroupsRequest(nurseryID: nursery, pageSize: 500, pageToken: token), as: ListGroupsResponse.self)
                 return (page.groups, page.nextPageToken)
             }
             if global.json { return try printJSONObject(groups.map(json)) }
-            printTable(["ID", "NAME", "AGES (MONTHS)", "CAPACITY", "RESERVED SOS", "RESERVED LOCAL"], groups.map {
-                [$0.id, $0.name, "\($0.minAgeMonths)-\($0.maxAgeMonths)", "\($0.capacity)", "\($0.reservedSOS)", "\($0.reservedLocal)"]
-            })
+            printTable(
+                ["ID", "NAME", "AGES (MONTHS)", "CAPACITY", "RESERVED SOS", "RESERVED LOCAL"],
+                groups.map {
+                    [$0.id, $0.name, "\($0.minAgeMonths)-\($0.maxAgeMonths)", "\($0.capacity)", "\($0.reservedSOS)", "\($0.reservedLocal)"]
+                })
         }
     }
 
@@ -365,9 +384,18 @@ struct GroupCommands: AsyncParsableCommand {
                 (message.minAgeMonths, message.maxAgeMonths) = try agesArgument(ages)
                 mask += ["min_age_months", "max_age_months"]
             }
-            if let capacity { message.capacity = capacity; mask.append("capacity") }
-            if let reservedSos { message.reservedSOS = reservedSos; mask.append("reserved_sos") }
-            if let reservedLocal { message.reservedLocal = reservedLocal; mask.append("reserved_local") }
+            if let capacity {
+                message.capacity = capacity
+                mask.append("capacity")
+            }
+            if let reservedSos {
+                message.reservedSOS = reservedSos
+                mask.append("reserved_sos")
+            }
+            if let reservedLocal {
+                message.reservedLocal = reservedLocal
+                mask.append("reserved_local")
+            }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
             let group = try await global.nursery("UpdateGroup", UpdateGroupRequest(group: message, updateMask: mask), as: GroupMessage.self, change: true)
             if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }

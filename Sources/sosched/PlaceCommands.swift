@@ -33,8 +33,9 @@ struct FamilyCommands: AsyncParsableCommand {
         func run() async throws {
             let family = try await global.nursery(
                 "RegisterFamily",
-                RegisterFamilyRequest(family: FamilyMessage(
-                    siteID: site, kind: try kindArgument(kind), singleParent: singleParent, parentsWorking: parentsWorking, contactRef: contactRef)),
+                RegisterFamilyRequest(
+                    family: FamilyMessage(
+                        siteID: site, kind: try kindArgument(kind), singleParent: singleParent, parentsWorking: parentsWorking, contactRef: contactRef)),
                 as: FamilyMessage.self, change: true)
             if global.json { try printJSONObject(json(family)) } else { say("registered " + FamilyCommands.describe(family)) }
         }
@@ -47,13 +48,16 @@ struct FamilyCommands: AsyncParsableCommand {
 
         func run() async throws {
             let families = try await global.all { token in
-                let page = try await global.nursery("ListFamilies", ListFamiliesRequest(siteID: site, pageSize: 500, pageToken: token), as: ListFamiliesResponse.self)
+                let page = try await global.nursery(
+                    "ListFamilies", ListFamiliesRequest(siteID: site, pageSize: 500, pageToken: token), as: ListFamiliesResponse.self)
                 return (page.families, page.nextPageToken)
             }
             if global.json { return try printJSONObject(families.map(json)) }
-            printTable(["ID", "KIND", "SINGLE PARENT", "PARENTS WORKING", "CONTACT"], families.map {
-                [$0.id, kindText($0.kind), $0.singleParent ? "yes" : "no", $0.parentsWorking ? "yes" : "no", $0.contactRef.isEmpty ? "-" : $0.contactRef]
-            })
+            printTable(
+                ["ID", "KIND", "SINGLE PARENT", "PARENTS WORKING", "CONTACT"],
+                families.map {
+                    [$0.id, kindText($0.kind), $0.singleParent ? "yes" : "no", $0.parentsWorking ? "yes" : "no", $0.contactRef.isEmpty ? "-" : $0.contactRef]
+                })
         }
     }
 
@@ -82,9 +86,18 @@ struct FamilyCommands: AsyncParsableCommand {
         func run() async throws {
             var message = FamilyMessage(id: id, contactRef: contactRef ?? "")
             var mask: [String] = []
-            if let kind { message.kind = try kindArgument(kind); mask.append("kind") }
-            if let singleParent { message.singleParent = singleParent; mask.append("single_parent") }
-            if let parentsWorking { message.parentsWorking = parentsWorking; mask.append("parents_working") }
+            if let kind {
+                message.kind = try kindArgument(kind)
+                mask.append("kind")
+            }
+            if let singleParent {
+                message.singleParent = singleParent
+                mask.append("single_parent")
+            }
+            if let parentsWorking {
+                message.parentsWorking = parentsWorking
+                mask.append("parents_working")
+            }
             if contactRef != nil { mask.append("contact_ref") }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
             let family = try await global.nursery("UpdateFamily", UpdateFamilyRequest(family: message, updateMask: mask), as: FamilyMessage.self, change: true)
@@ -117,14 +130,16 @@ struct ChildCommands: AsyncParsableCommand {
         func run() async throws {
             let child = try await global.nursery(
                 "RegisterChild",
-                RegisterChildRequest(child: ChildMessage(familyID: family, givenName: name, birthDate: try dateArgument(born, "--born"), specialNeeds: specialNeeds)),
+                RegisterChildRequest(
+                    child: ChildMessage(familyID: family, givenName: name, birthDate: try dateArgument(born, "--born"), specialNeeds: specialNeeds)),
                 as: ChildMessage.self, change: true)
             if global.json { try printJSONObject(json(child)) } else { say("registered " + ChildCommands.describe(child)) }
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a family's or a site's children.", discussion: "Example:\n  sosched child list --site almaty")
+        static let configuration = CommandConfiguration(
+            abstract: "List a family's or a site's children.", discussion: "Example:\n  sosched child list --site almaty")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Family id.") var family = ""
         @Option(help: "Site id.") var site = ""
@@ -135,18 +150,22 @@ struct ChildCommands: AsyncParsableCommand {
 
         func run() async throws {
             let children = try await global.all { token in
-                let page = try await global.nursery("ListChildren", ListChildrenRequest(familyID: family, siteID: site, pageSize: 500, pageToken: token), as: ListChildrenResponse.self)
+                let page = try await global.nursery(
+                    "ListChildren", ListChildrenRequest(familyID: family, siteID: site, pageSize: 500, pageToken: token), as: ListChildrenResponse.self)
                 return (page.children, page.nextPageToken)
             }
             if global.json { return try printJSONObject(children.map(json)) }
-            printTable(["ID", "NAME", "BORN", "FAMILY", "SPECIAL NEEDS"], children.map {
-                [$0.id, $0.givenName, $0.birthDate, $0.familyID, $0.specialNeeds ? "yes" : "no"]
-            })
+            printTable(
+                ["ID", "NAME", "BORN", "FAMILY", "SPECIAL NEEDS"],
+                children.map {
+                    [$0.id, $0.givenName, $0.birthDate, $0.familyID, $0.specialNeeds ? "yes" : "no"]
+                })
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a child (the read is audited).", discussion: "Example:\n  sosched child show chd_4m2k9x7q1d3e")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a child (the read is audited).", discussion: "Example:\n  sosched child show chd_4m2k9x7q1d3e")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Child id.") var id: String
 
@@ -170,8 +189,14 @@ struct ChildCommands: AsyncParsableCommand {
             var message = ChildMessage(id: id, givenName: name ?? "")
             var mask: [String] = []
             if name != nil { mask.append("given_name") }
-            if let born { message.birthDate = try dateArgument(born, "--born"); mask.append("birth_date") }
-            if let specialNeeds { message.specialNeeds = specialNeeds; mask.append("special_needs") }
+            if let born {
+                message.birthDate = try dateArgument(born, "--born")
+                mask.append("birth_date")
+            }
+            if let specialNeeds {
+                message.specialNeeds = specialNeeds
+                mask.append("special_needs")
+            }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
             let child = try await global.nursery("UpdateChild", UpdateChildRequest(child: message, updateMask: mask), as: ChildMessage.self, change: true)
             if global.json { try printJSONObject(json(child)) } else { say(ChildCommands.describe(child)) }
@@ -189,7 +214,8 @@ struct PlaceCommands: AsyncParsableCommand {
     static func describe(_ placement: PlacementMessage) -> String {
         let until = placement.lastDay.isEmpty ? "with no last day" : "to \(placement.lastDay)"
         let state = placement.state == .cancelled ? " (cancelled)" : ""
-        return "placement \(placement.id): child \(placement.childID) in \(placement.groupID), \(placement.pattern), from \(placement.firstDay) \(until)\(state)"
+        return
+            "placement \(placement.id): child \(placement.childID) in \(placement.groupID), \(placement.pattern), from \(placement.firstDay) \(until)\(state)"
     }
 
     struct Book: AsyncParsableCommand {
@@ -217,7 +243,9 @@ struct PlaceCommands: AsyncParsableCommand {
         @Flag(help: "Book from a day before today on purpose, to correct the records (audited as a correction).") var correction = false
 
         func validate() throws {
-            do { _ = try WeeklyPattern(parsing: pattern) } catch { throw ValidationError("--pattern: \(error.message); e.g. mon-fri:full, mon,wed:am, tue-thu:pm") }
+            do { _ = try WeeklyPattern(parsing: pattern) } catch {
+                throw ValidationError("--pattern: \(error.message); e.g. mon-fri:full, mon,wed:am, tue-thu:pm")
+            }
         }
 
         func run() async throws {
@@ -237,7 +265,8 @@ struct PlaceCommands: AsyncParsableCommand {
         var lines = ["These sessions have no place for this child (the first of each weekly session):"]
         for conflict in detail.conflicts {
             let session = conflict.session == .morning ? "morning" : "afternoon"
-            let why = conflict.reason == .full
+            let why =
+                conflict.reason == .full
                 ? "all \(conflict.capacity) places taken"
                 : "\(conflict.taken) of \(conflict.capacity) taken, the rest reserved for the other kind of family"
             lines.append("  \(conflict.date) \(session): \(why)")
@@ -247,7 +276,9 @@ struct PlaceCommands: AsyncParsableCommand {
             if !detail.endlessFrom.isEmpty {
                 total += detail.conflictingSessions > 0 ? " before \(detail.endlessFrom)," : ""
                 total += " and from \(detail.endlessFrom) on none in some weekly session (placements with no last day hold them)"
-                if detail.conflictingSessions == 0 { total = "  From \(detail.endlessFrom) on some weekly session has no place at all (placements with no last day hold them)" }
+                if detail.conflictingSessions == 0 {
+                    total = "  From \(detail.endlessFrom) on some weekly session has no place at all (placements with no last day hold them)"
+                }
             }
             lines.append(total)
         }
@@ -265,7 +296,9 @@ struct PlaceCommands: AsyncParsableCommand {
                 }
                 let last = alternative.lastDay.isEmpty ? "" : " --until \(alternative.lastDay)"
                 lines.append("  - \(what)")
-                lines.append("      sosched place book --child \(child) --group \(alternative.groupID) --from \(alternative.firstDay)\(last) --pattern '\(alternative.pattern)'")
+                lines.append(
+                    "      sosched place book --child \(child) --group \(alternative.groupID) --from \(alternative.firstDay)\(last) --pattern '\(alternative.pattern)'"
+                )
             }
         }
         return lines.joined(separator: "\n")
@@ -337,16 +370,22 @@ struct PlaceCommands: AsyncParsableCommand {
             let placements = try await global.all { token in
                 let page = try await global.nursery(
                     "ListPlacements",
-                    ListPlacementsRequest(nurseryID: nursery, groupID: group, childID: child, fromDay: fromDay, toDay: toDay, includeCancelled: all, pageSize: 500, pageToken: token),
+                    ListPlacementsRequest(
+                        nurseryID: nursery, groupID: group, childID: child, fromDay: fromDay, toDay: toDay, includeCancelled: all, pageSize: 500,
+                        pageToken: token),
                     as: ListPlacementsResponse.self)
                 return (page.placements, page.nextPageToken)
             }
             if global.json { return try printJSONObject(placements.map(json)) }
             if placements.isEmpty { return say("no placements") }
-            printTable(["ID", "CHILD", "GROUP", "KIND", "FROM", "TO", "PATTERN", "STATE"], placements.map {
-                [$0.id, $0.childID, $0.groupID, kindText($0.familyKind), $0.firstDay, $0.lastDay.isEmpty ? "-" : $0.lastDay, $0.pattern,
-                 $0.state == .cancelled ? "cancelled" : "active"]
-            })
+            printTable(
+                ["ID", "CHILD", "GROUP", "KIND", "FROM", "TO", "PATTERN", "STATE"],
+                placements.map {
+                    [
+                        $0.id, $0.childID, $0.groupID, kindText($0.familyKind), $0.firstDay, $0.lastDay.isEmpty ? "-" : $0.lastDay, $0.pattern,
+                        $0.state == .cancelled ? "cancelled" : "active",
+                    ]
+                })
         }
     }
 }
@@ -383,11 +422,16 @@ struct OccupancyCommand: AsyncParsableCommand {
             return try printJSONObject([
                 "nursery": nursery, "from": first, "to": last,
                 "days": response.days.map { day in
-                    ["date": day.date, "sessions": day.sessions.map { entry in
-                        ["group": entry.groupID, "session": entry.session == .morning ? "am" : "pm", "capacity": entry.capacity,
-                         "sos": entry.sos, "local": entry.local, "free": entry.free,
-                         "free_for_sos": entry.freeForSOS, "free_for_local": entry.freeForLocal] as [String: Any]
-                    }] as [String: Any]
+                    [
+                        "date": day.date,
+                        "sessions": day.sessions.map { entry in
+                            [
+                                "group": entry.groupID, "session": entry.session == .morning ? "am" : "pm", "capacity": entry.capacity,
+                                "sos": entry.sos, "local": entry.local, "free": entry.free,
+                                "free_for_sos": entry.freeForSOS, "free_for_local": entry.freeForLocal,
+                            ] as [String: Any]
+                        },
+                    ] as [String: Any]
                 },
             ])
         }
@@ -395,10 +439,12 @@ struct OccupancyCommand: AsyncParsableCommand {
         let columns = firstDay.sessions.map { "\($0.groupID) \($0.session == .morning ? "am" : "pm")" }
         say("Occupancy of \(nursery), \(first) to \(last)")
         say("Each cell: free places, of which S could go to an SOS child and L to a local child | places taken by SOS and local families")
-        printTable(["DATE", "DAY"] + columns, response.days.map { day in
-            let weekday = CivilDate(parsing: day.date)?.weekday.shortName.capitalized ?? ""
-            return [day.date, weekday] + day.sessions.map(Self.cell)
-        })
+        printTable(
+            ["DATE", "DAY"] + columns,
+            response.days.map { day in
+                let weekday = CivilDate(parsing: day.date)?.weekday.shortName.capitalized ?? ""
+                return [day.date, weekday] + day.sessions.map(Self.cell)
+            })
     }
 
     /// "3 free: S 3, L 1 | taken S 4, L 5"

@@ -46,7 +46,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Speak TLS to a TCP server, verifying its certificate against the system's trusted roots (env SOSCHED_TLS=1).")
     var tls = false
 
-    @Option(name: .customLong("tls-ca"), help: "PEM file of the certificates to trust instead (a private CA, or the server's own); implies --tls (env SOSCHED_TLS_CA).")
+    @Option(
+        name: .customLong("tls-ca"),
+        help: "PEM file of the certificates to trust instead (a private CA, or the server's own); implies --tls (env SOSCHED_TLS_CA).")
     var tlsCA: String?
 
     func makeClient() throws -> SchedulerClient {
@@ -202,7 +204,9 @@ struct Health: AsyncParsableCommand {
             try printJSON(Output(version: health.version, store: health.store, uptimeMs: health.uptimeMs, server: address.description))
         } else {
             let seconds = health.uptimeMs / 1000
-            say("sosched-server \(health.version) at \(address) is up (store: \(health.store), uptime \(seconds / 3600)h \(seconds / 60 % 60)m \(seconds % 60)s)")
+            say(
+                "sosched-server \(health.version) at \(address) is up (store: \(health.store), uptime \(seconds / 3600)h \(seconds / 60 % 60)m \(seconds % 60)s)"
+            )
         }
     }
 }
@@ -331,8 +335,10 @@ struct TokenCommands: AsyncParsableCommand {
                 printTable(
                     ["ID", "ROLE", "SCOPE", "NAME", "CREATED", "REVOKED"],
                     tokens.map { token in
-                        [token.id, token.role?.rawValue ?? "?", token.scope.isEmpty ? "-" : token.scope,
-                         token.name.isEmpty ? "-" : token.name, formatTime(ms: token.createdAtMs), formatTime(ms: token.revokedAtMs)]
+                        [
+                            token.id, token.role?.rawValue ?? "?", token.scope.isEmpty ? "-" : token.scope,
+                            token.name.isEmpty ? "-" : token.name, formatTime(ms: token.createdAtMs), formatTime(ms: token.revokedAtMs),
+                        ]
                     })
             }
         }

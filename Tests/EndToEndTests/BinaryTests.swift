@@ -74,7 +74,8 @@ struct BinaryTests {
         let list = try await sosched(["token", "list"], in: work, env: env)
         #expect(list.stdout.contains("Almaty office"))
         #expect(list.stdout.hasPrefix("ID "))
-        let listJSON = try #require(try JSONSerialization.jsonObject(with: Data(try await sosched(["token", "list", "--json"], in: work, env: env).stdout.utf8)) as? [[String: Any]])
+        let listJSON = try #require(
+            try JSONSerialization.jsonObject(with: Data(try await sosched(["token", "list", "--json"], in: work, env: env).stdout.utf8)) as? [[String: Any]])
         #expect(listJSON.count == 2)
 
         let revoke = try await sosched(["token", "revoke", managerID], in: work, env: env)

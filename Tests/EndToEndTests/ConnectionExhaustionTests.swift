@@ -4,7 +4,6 @@ import SchedulerTesting
 import SchedulerWire
 import Testing
 
-
 /// Issue 10 item 1, from outside: peers that hold connections open without playing their part
 /// (a TLS handshake never finished, replies never read) cannot keep the real server's file
 /// descriptors, and SIGTERM ends the process in bounded time whatever its calls are doing.
@@ -31,11 +30,13 @@ struct ConnectionExhaustionTests {
         let (certificate, key) = try await TestCertificate.make(in: work)
         let data = work.appendingPathComponent("var")
         let socketPath = work.appendingPathComponent("s.sock").path
-        let server = try await SpawnedServer.start(directory: data, arguments: [
-            "--listen", "127.0.0.1:0", "--unix", socketPath, "--tls-cert", certificate, "--tls-key", key,
-            "--preface-timeout", "10", "--partial-frame-timeout", "10", "--tls-handshake-timeout", "10", "--idle-timeout", "10", "--write-timeout", "2",
-            "--close-timeout", "2", "--max-connections-per-address", "5000", "--max-connections", "6000",
-        ])
+        let server = try await SpawnedServer.start(
+            directory: data,
+            arguments: [
+                "--listen", "127.0.0.1:0", "--unix", socketPath, "--tls-cert", certificate, "--tls-key", key,
+                "--preface-timeout", "10", "--partial-frame-timeout", "10", "--tls-handshake-timeout", "10", "--idle-timeout", "10", "--write-timeout", "2",
+                "--close-timeout", "2", "--max-connections-per-address", "5000", "--max-connections", "6000",
+            ])
         let pid = server.process.processIdentifier
         let sosched = try Binaries.url("sosched")
         for target in ["unix:\(socketPath)", server.address] {
@@ -89,7 +90,8 @@ struct ConnectionExhaustionTests {
             #expect(served.status == 0, "a new client was not served while 4,000 peers held connections: \(served.stderr)")
         }
         peak = max(peak, try Self.descriptors(of: pid))
-        print("connection exhaustion: baseline \(baseline) descriptors, \(peak) with the peers connected; new clients served in \(ContinuousClock.now - opened)")
+        print(
+            "connection exhaustion: baseline \(baseline) descriptors, \(peak) with the peers connected; new clients served in \(ContinuousClock.now - opened)")
         #expect(peak >= baseline + 2000, "the server never held the peers' connections (baseline \(baseline), peak \(peak))")
         #expect(flooded > 10 * 100_000, "the flooders could not send much (\(flooded) bytes)")
 
@@ -121,7 +123,9 @@ struct ConnectionExhaustionTests {
         let sosched = try Binaries.url("sosched")
         // A write that waits for the lock (the store waits up to 10 s for a busy database).
         let stuck = Task {
-            try await runProcess(sosched, ["site", "create", "--id", "stuck", "--name", "Stuck", "--server", server.address, "--timeout", "60"], environment: ["SOSCHED_TOKEN": token])
+            try await runProcess(
+                sosched, ["site", "create", "--id", "stuck", "--name", "Stuck", "--server", server.address, "--timeout", "60"],
+                environment: ["SOSCHED_TOKEN": token])
         }
         try await Task.sleep(for: .milliseconds(500))
         let started = ContinuousClock.now

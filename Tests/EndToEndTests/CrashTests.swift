@@ -35,16 +35,20 @@ struct CrashTests {
         let address = ServerAddress.tcp(host: "127.0.0.1", port: first.port)
         let p = "/sos.scheduler.v1.NurseryService/"
         let setup = SchedulerClient(address: address, token: token)
-        let _: SiteMessage = try await setup.call(p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "almaty", name: "A", timeZone: "Asia/Almaty")), options: .mutation())
-        let _: NurseryMessage = try await setup.call(p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "n", siteID: "almaty", name: "N")), options: .mutation())
+        let _: SiteMessage = try await setup.call(
+            p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "almaty", name: "A", timeZone: "Asia/Almaty")), options: .mutation())
+        let _: NurseryMessage = try await setup.call(
+            p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "n", siteID: "almaty", name: "N")), options: .mutation())
         let _: GroupMessage = try await setup.call(
             p + "CreateGroup", CreateGroupRequest(group: GroupMessage(id: "g", nurseryID: "n", name: "G", minAgeMonths: 0, maxAgeMonths: 120, capacity: 20)),
             options: .mutation())
-        let family: FamilyMessage = try await setup.call(p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)), options: .mutation())
+        let family: FamilyMessage = try await setup.call(
+            p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)), options: .mutation())
         var children: [String] = []
         for _ in 0..<400 {
             let child: ChildMessage = try await setup.call(
-                p + "RegisterChild", RegisterChildRequest(child: ChildMessage(familyID: family.id, givenName: "C", birthDate: "2024-01-01")), options: .mutation())
+                p + "RegisterChild", RegisterChildRequest(child: ChildMessage(familyID: family.id, givenName: "C", birthDate: "2024-01-01")),
+                options: .mutation())
             children.append(child.id)
         }
         await setup.close()
@@ -98,7 +102,8 @@ struct CrashTests {
         var stored: [PlacementMessage] = []
         var page = ""
         repeat {
-            let response: ListPlacementsResponse = try await reader.call(p + "ListPlacements", ListPlacementsRequest(groupID: "g", pageSize: 1000, pageToken: page))
+            let response: ListPlacementsResponse = try await reader.call(
+                p + "ListPlacements", ListPlacementsRequest(groupID: "g", pageSize: 1000, pageToken: page))
             stored += response.placements
             page = response.nextPageToken
         } while !page.isEmpty

@@ -42,7 +42,8 @@ struct IntakeCLITests {
         _ = try await ok(["site", "create", "--id", "almaty", "--name", "Almaty", "--time-zone", "Asia/Almaty"])
         _ = try await ok(["nursery", "create", "--id", "almaty-1", "--site", "almaty", "--name", "Village nursery"])
         _ = try await ok(["site", "create", "--id", "astana", "--name", "Astana", "--time-zone", "Asia/Almaty"])
-        let astana = try await runProcess(server, ["token", "create", "--role", "manager", "--scope", "site:astana"] + storeArguments, environment: storeEnvironment)
+        let astana = try await runProcess(
+            server, ["token", "create", "--role", "manager", "--scope", "site:astana"] + storeArguments, environment: storeEnvironment)
         let astanaToken = try #require(astana.stdout.split(separator: "\n").last.map(String.init))
         _ = try await ok(["group", "create", "--id", "toddlers", "--nursery", "almaty-1", "--name", "Toddlers", "--ages", "12-48", "--capacity", "3"])
         let sos = try id(try await ok(["family", "register", "--site", "almaty", "--kind", "sos", "--json"]))
@@ -55,24 +56,32 @@ struct IntakeCLITests {
             children[name] = try id(try await ok(arguments))
         }
 
-        let created = try await ok(["intake", "create", "--id", "autumn", "--site", "almaty", "--from", "2027-09-01", "--to", "2028-05-31", "--deadline", "2027-08-01", "--seed", "7"])
+        let created = try await ok([
+            "intake", "create", "--id", "autumn", "--site", "almaty", "--from", "2027-09-01", "--to", "2028-05-31", "--deadline", "2027-08-01", "--seed", "7",
+        ])
         #expect(created.contains("created round autumn"))
-        _ = try await ok(["intake", "offer", "--round", "autumn", "--id", "full", "--group", "toddlers", "--pattern", "mon-fri:full", "--places", "2", "--reserved-sos", "1"])
+        _ = try await ok([
+            "intake", "offer", "--round", "autumn", "--id", "full", "--group", "toddlers", "--pattern", "mon-fri:full", "--places", "2", "--reserved-sos", "1",
+        ])
         _ = try await ok(["intake", "offer", "--round", "autumn", "--id", "am", "--group", "toddlers", "--pattern", "mon-fri:am", "--places", "1"])
         // Three places a session: two more afternoons would not fit with the two full days.
-        let tooMany = try await sosched(["intake", "offer", "--round", "autumn", "--id", "more", "--group", "toddlers", "--pattern", "mon-fri:pm", "--places", "2"])
+        let tooMany = try await sosched([
+            "intake", "offer", "--round", "autumn", "--id", "more", "--group", "toddlers", "--pattern", "mon-fri:pm", "--places", "2",
+        ])
         #expect(tooMany.status != 0)
         #expect(tooMany.stderr.contains("FAILED_PRECONDITION") && tooMany.stderr.contains("offer.places"), "\(tooMany.stderr)")
 
         let csv = work.appendingPathComponent("applications.csv")
-        try Data("""
+        try Data(
+            """
             child_id,choice1,choice2
             \(children["Sana"]!),full,
             \(children["Arman"]!),full,am
             \(children["Aruzhan"]!),full,am
             \(children["Bekzat"]!),full,
 
-            """.utf8).write(to: csv)
+            """.utf8
+        ).write(to: csv)
         let imported = try await sosched(["intake", "import", "--round", "autumn", "--file", csv.path])
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.contains("submitted 4 applications"))
@@ -97,7 +106,8 @@ struct IntakeCLITests {
 
         // Bekzat (special needs) takes the open full-day place, Sana the place reserved for SOS
         // families; Arman and Aruzhan tie on everything but the lottery for the one morning place.
-        let resultsJSON = try #require(try JSONSerialization.jsonObject(with: Data(try await ok(["intake", "results", "--round", "autumn", "--json"]).utf8)) as? [String: Any])
+        let resultsJSON = try #require(
+            try JSONSerialization.jsonObject(with: Data(try await ok(["intake", "results", "--round", "autumn", "--json"]).utf8)) as? [String: Any])
         let results = try #require(resultsJSON["results"] as? [[String: Any]])
         func result(_ name: String) -> [String: Any]? { results.first { $0["childId"] as? String == children[name] } }
         #expect(result("Bekzat")?["offerId"] as? String == "full" && result("Bekzat")?["seat"] as? String == "open")
@@ -121,7 +131,9 @@ struct IntakeCLITests {
         }
 
         // Bekzat's family gives the place up: it goes to the first child waiting for "full".
-        let fullWaitlist = try #require(try JSONSerialization.jsonObject(with: Data(try await ok(["intake", "waitlist", "--round", "autumn", "--offer", "full", "--json"]).utf8)) as? [String: Any])
+        let fullWaitlist = try #require(
+            try JSONSerialization.jsonObject(with: Data(try await ok(["intake", "waitlist", "--round", "autumn", "--offer", "full", "--json"]).utf8))
+                as? [String: Any])
         let firstWaiting = try #require((fullWaitlist["entries"] as? [[String: Any]])?.first?["childId"] as? String)
         let released = try await ok(["intake", "release", "--round", "autumn", "--child", children["Bekzat"]!])
         #expect(released.contains("offered full (open) to \(firstWaiting)"), "\(released)")

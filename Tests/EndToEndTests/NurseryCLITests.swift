@@ -30,7 +30,9 @@ struct NurseryCLITests {
         #expect(nursery.contains("closures: 2030-09-09"))
         let group = try await ok(["group", "create", "--id", "tiny", "--nursery", "almaty-1", "--name", "Tiny", "--ages", "12-48", "--capacity", "1"])
         #expect(group.contains("1 places a session"))
-        _ = try await ok(["group", "create", "--id", "roomy", "--nursery", "almaty-1", "--name", "Roomy", "--ages", "12-48", "--capacity", "5", "--reserved-sos", "2"])
+        _ = try await ok([
+            "group", "create", "--id", "roomy", "--nursery", "almaty-1", "--name", "Roomy", "--ages", "12-48", "--capacity", "5", "--reserved-sos", "2",
+        ])
         let family = try jsonObject(try await ok(["family", "register", "--site", "almaty", "--kind", "local", "--parents-working", "--json"]))
         let familyID = try #require(family["id"] as? String)
         var children: [String] = []
@@ -39,7 +41,9 @@ struct NurseryCLITests {
             children.append(try #require(child["id"] as? String))
         }
 
-        let booked = try await ok(["place", "book", "--child", children[0], "--group", "tiny", "--from", "2030-09-03", "--until", "2030-10-02", "--pattern", "mon-fri:full"])
+        let booked = try await ok([
+            "place", "book", "--child", children[0], "--group", "tiny", "--from", "2030-09-03", "--until", "2030-10-02", "--pattern", "mon-fri:full",
+        ])
         #expect(booked.hasPrefix("booked placement plc_"))
 
         let refused = try await sosched(["place", "book", "--child", children[1], "--group", "tiny", "--from", "2030-09-16", "--pattern", "mon-fri:am"])
@@ -76,7 +80,8 @@ struct NurseryCLITests {
         #expect(roomyMorning?["free_for_sos"] as? Int == 5)
         #expect(roomyMorning?["free_for_local"] as? Int == 3)
 
-        let listed = try #require(try JSONSerialization.jsonObject(with: Data(try await ok(["place", "list", "--nursery", "almaty-1", "--json"]).utf8)) as? [[String: Any]])
+        let listed = try #require(
+            try JSONSerialization.jsonObject(with: Data(try await ok(["place", "list", "--nursery", "almaty-1", "--json"]).utf8)) as? [[String: Any]])
         #expect(listed.count == 1)
         let placementID = try #require(listed.first?["id"] as? String)
         let ended = try await ok(["place", "end", placementID, "--from", "2030-09-16"])

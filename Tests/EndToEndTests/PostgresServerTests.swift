@@ -27,8 +27,9 @@ struct PostgresServerTests {
         }
         var children: [Child] = []
         for index in 0..<50 { children.append(try await fixture.newAlmatyChild(store, name: "racer \(index)")) }
-        guard case .applied(let admin, _) = try await store.createToken(
-            role: .admin, scope: nil, name: "race", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
+        guard
+            case .applied(let admin, _) = try await store.createToken(
+                role: .admin, scope: nil, name: "race", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
         else { throw TestFailure("token not made") }
 
         let environment = ["SOSCHED_PG_PASSWORD": password ?? ""]
@@ -80,8 +81,9 @@ struct PostgresServerTests {
         let (location, password) = try await TestPostgres.database(for: directory)
         let store = try await TestPostgres.openStore(for: directory)
         let fixture = try await NurseryFixture.seed(store, capacity: 1, children: 2)
-        guard case .applied(let admin, _) = try await store.createToken(
-            role: .admin, scope: nil, name: "two", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
+        guard
+            case .applied(let admin, _) = try await store.createToken(
+                role: .admin, scope: nil, name: "two", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
         else { throw TestFailure("token not made") }
         try await store.close()
         let environment = ["SOSCHED_PG_PASSWORD": password ?? ""]
@@ -96,21 +98,25 @@ struct PostgresServerTests {
             let _: GetOccupancyResponse = try await client.call(
                 nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-07"))
         }
-        let booking = BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-03", pattern: "mon-fri:am")
+        let booking = BookPlaceRequest(
+            childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-03", pattern: "mon-fri:am")
         let _: PlacementMessage = try await a.call(nursery + "BookPlace", booking, options: .mutation())
         // The other server's cached ledger is stale now: it must not give the one place again.
         var otherBooking = booking
         otherBooking.childID = fixture.almatyChildren[1].id
-        await #expect(performing: {
-            let _: PlacementMessage = try await b.call(nursery + "BookPlace", otherBooking, options: .mutation())
-        }, throws: { ($0 as? RPCError)?.code == .resourceExhausted })
+        await #expect(
+            performing: {
+                let _: PlacementMessage = try await b.call(nursery + "BookPlace", otherBooking, options: .mutation())
+            }, throws: { ($0 as? RPCError)?.code == .resourceExhausted })
         let seen: GetOccupancyResponse = try await b.call(
             nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-03"))
         #expect(seen.days.first?.sessions.first { $0.groupID == NurseryFixture.almatyGroup && $0.session == .morning }?.free == 0)
         // An idempotency key used on one server replays on the other.
         let options = CallOptions.mutation()
-        let created: FamilyMessage = try await a.call(nursery + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
-        let replayed: FamilyMessage = try await b.call(nursery + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
+        let created: FamilyMessage = try await a.call(
+            nursery + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
+        let replayed: FamilyMessage = try await b.call(
+            nursery + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
         #expect(created.id == replayed.id)
         await a.close()
         await b.close()

@@ -29,7 +29,9 @@ struct StoreFilesCLITests {
 
         // While a store is open its -wal and -shm files exist: SQLite makes them with the file's mode.
         let store = try SQLiteStore(directory: data)
-        _ = try await store.createSite(Site(id: "almaty", name: "Almaty", timeZone: "Asia/Almaty"), context: MutationContext(actor: nil, method: "test")) { _ in [] }
+        _ = try await store.createSite(Site(id: "almaty", name: "Almaty", timeZone: "Asia/Almaty"), context: MutationContext(actor: nil, method: "test")) { _ in
+            []
+        }
         for suffix in ["-wal", "-shm"] {
             #expect(FileManager.default.fileExists(atPath: file + suffix), "\(suffix) missing")
             #expect(try mode(file + suffix) == 0o600, "\(suffix)")

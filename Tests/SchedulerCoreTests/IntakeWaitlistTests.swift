@@ -4,7 +4,8 @@ import Testing
 
 struct IntakeWaitlistTests {
     func offer(_ id: String, open: Int = 1, sos: Int = 0, local: Int = 0) -> IntakeOffer {
-        IntakeOffer(id: id, groupID: "g\(id)", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: open + sos + local, reservedSOS: sos, reservedLocal: local)
+        IntakeOffer(
+            id: id, groupID: "g\(id)", nurseryID: "n", pattern: WeeklyPattern(bits: 0x3ff), places: open + sos + local, reservedSOS: sos, reservedLocal: local)
     }
 
     /// a > b > c > d by submission. a holds X; b holds Y and waits for X; c holds Z and waits for
@@ -39,18 +40,19 @@ struct IntakeWaitlistTests {
         try waitlist.expire(now: 120)
         #expect(waitlist.pending.isEmpty)
         #expect((try waitlist.freePlaces(at: "Z")) == 1)
-        #expect(waitlist.moves == [
-            .released(child: "a", offer: "X", seat: .open),
-            .offered(child: "b", offer: "X", seat: .open, deadline: 100),
-            .accepted(child: "b", offer: "X"),
-            .released(child: "b", offer: "Y", seat: .open),
-            .offered(child: "c", offer: "Y", seat: .open, deadline: 110),
-            .accepted(child: "c", offer: "Y"),
-            .released(child: "c", offer: "Z", seat: .open),
-            .offered(child: "d", offer: "Z", seat: .open, deadline: 120),
-            .expired(child: "d", offer: "Z"),
-            .leftFree(offer: "Z", seat: .open),
-        ])
+        #expect(
+            waitlist.moves == [
+                .released(child: "a", offer: "X", seat: .open),
+                .offered(child: "b", offer: "X", seat: .open, deadline: 100),
+                .accepted(child: "b", offer: "X"),
+                .released(child: "b", offer: "Y", seat: .open),
+                .offered(child: "c", offer: "Y", seat: .open, deadline: 110),
+                .accepted(child: "c", offer: "Y"),
+                .released(child: "c", offer: "Z", seat: .open),
+                .offered(child: "d", offer: "Z", seat: .open, deadline: 120),
+                .expired(child: "d", offer: "Z"),
+                .leftFree(offer: "Z", seat: .open),
+            ])
         // A late answer is refused.
         #expect(throws: SchedulerError.self) { try waitlist.respond(child: "d", offer: "Z", accept: true, now: 130) }
     }
@@ -209,14 +211,16 @@ struct IntakeWaitlistTests {
                 for offer in offers {
                     let taken = (holders[offer.id] ?? []) + waitlist.pending.filter { $0.offerID == offer.id }.map(\.childID)
                     let sos = taken.filter { kinds[$0] == .sos }.count
-                    #expect(taken.count <= offer.places && sos <= offer.places - offer.reservedLocal && taken.count - sos <= offer.places - offer.reservedSOS,
-                            "\(offer.id): \(taken) beyond its counts")
+                    #expect(
+                        taken.count <= offer.places && sos <= offer.places - offer.reservedLocal && taken.count - sos <= offer.places - offer.reservedSOS,
+                        "\(offer.id): \(taken) beyond its counts")
                     // No place stays free while a waiting child, not yet offered it, fits the counts.
                     let fits = (after[offer.id] ?? []).first { child in
-                        !taken.contains(child) && {
-                            let s = sos + (kinds[child] == .sos ? 1 : 0), all = taken.count + 1
-                            return all <= offer.places && s <= offer.places - offer.reservedLocal && all - s <= offer.places - offer.reservedSOS
-                        }()
+                        !taken.contains(child)
+                            && {
+                                let s = sos + (kinds[child] == .sos ? 1 : 0), all = taken.count + 1
+                                return all <= offer.places && s <= offer.places - offer.reservedLocal && all - s <= offer.places - offer.reservedSOS
+                            }()
                     }
                     #expect(fits == nil, "\(offer.id) keeps a place free while \(fits ?? "") waits for it and fits")
                     // A confirmed child waits for nothing and has no offer left to answer.
@@ -263,7 +267,9 @@ struct IntakeRunSourceTests {
                 if let offered = whole.pending.filter({ $0.deadline > now }).randomElement(using: &random), Bool.random(using: &random) {
                     event = .respond(child: offered.childID, offer: offered.offerID, accept: Bool.random(using: &random))
                 } else if let child = holding.randomElement(using: &random) {
-                    event = Int.random(in: 0..<4, using: &random) == 0 ? .confirm(child: child, offer: try whole.seat(of: child)?.offerID ?? "") : .release(child: child)
+                    event =
+                        Int.random(in: 0..<4, using: &random) == 0
+                        ? .confirm(child: child, offer: try whole.seat(of: child)?.offerID ?? "") : .release(child: child)
                 } else {
                     continue
                 }

@@ -1,6 +1,7 @@
-@testable import SchedulerCore
 import SchedulerTesting
 import Testing
+
+@testable import SchedulerCore
 
 struct StepTreeTests {
     @Test(arguments: 0..<40)
@@ -80,10 +81,12 @@ struct LedgerPropertyTests {
         let capacity = Int.random(in: 1...6, using: &random)
         let reservedSOS = Int.random(in: 0...capacity, using: &random)
         let reservedLocal = Int.random(in: 0...(capacity - reservedSOS), using: &random)
-        let group = Group(id: "g", nurseryID: "n", name: "G", minAgeMonths: 0, maxAgeMonths: 240, capacity: capacity,
-                          reservedSOS: reservedSOS, reservedLocal: reservedLocal)
-        let sibling = Group(id: "h", nurseryID: "n", name: "H", minAgeMonths: 0, maxAgeMonths: 240,
-                            capacity: Int.random(in: 0...4, using: &random))
+        let group = Group(
+            id: "g", nurseryID: "n", name: "G", minAgeMonths: 0, maxAgeMonths: 240, capacity: capacity,
+            reservedSOS: reservedSOS, reservedLocal: reservedLocal)
+        let sibling = Group(
+            id: "h", nurseryID: "n", name: "H", minAgeMonths: 0, maxAgeMonths: 240,
+            capacity: Int.random(in: 0...4, using: &random))
         return Instance(nursery: nursery, group: group, sibling: sibling)
     }
 
@@ -150,15 +153,18 @@ struct LedgerPropertyTests {
                         #expect(wouldBreak.contains { $0.0 == conflict.date && $0.1 == conflict.session })
                     }
                     for alternative in alternatives {
-                        let offered = Placement(id: "alt", childID: "c", groupID: alternative.groupID, kind: kind,
-                                                first: alternative.first, last: alternative.last, pattern: alternative.pattern)
+                        let offered = Placement(
+                            id: "alt", childID: "c", groupID: alternative.groupID, kind: kind,
+                            first: alternative.first, last: alternative.last, pattern: alternative.pattern)
                         if alternative.groupID == group.id {
                             #expect(alternative.first >= first)
-                            #expect(checker.violations(placements + [offered], from: Self.start, through: horizon).isEmpty,
-                                    "seed \(seed): alternative \(alternative) does not fit")
+                            #expect(
+                                checker.violations(placements + [offered], from: Self.start, through: horizon).isEmpty,
+                                "seed \(seed): alternative \(alternative) does not fit")
                         } else {
-                            #expect(siblingChecker.violations(siblingPlacements + [offered], from: Self.start, through: horizon).isEmpty,
-                                    "seed \(seed): alternative \(alternative) does not fit")
+                            #expect(
+                                siblingChecker.violations(siblingPlacements + [offered], from: Self.start, through: horizon).isEmpty,
+                                "seed \(seed): alternative \(alternative) does not fit")
                             if Bool.random(using: &random) {
                                 siblingPlacements.append(offered)
                                 ledgers[instance.sibling.id]?.add(offered.span)
@@ -201,8 +207,9 @@ struct LedgerPropertyTests {
         for index in 0..<10_000 {
             let first = Self.start.adding(days: Int.random(in: 0..<2000, using: &random))
             let last: CivilDate? = index % 3 == 0 ? nil : first.adding(days: Int.random(in: 0..<400, using: &random))
-            let p = Placement(id: "\(index)", childID: "c", groupID: "g", kind: index % 2 == 0 ? .sos : .local,
-                              first: first, last: last, pattern: WeeklyPattern(bits: UInt16.random(in: 1...0x3ff, using: &random)))
+            let p = Placement(
+                id: "\(index)", childID: "c", groupID: "g", kind: index % 2 == 0 ? .sos : .local,
+                first: first, last: last, pattern: WeeklyPattern(bits: UInt16.random(in: 1...0x3ff, using: &random)))
             placements.append(p)
             ledger.add(p.span)
         }
@@ -246,7 +253,8 @@ struct BookingRuleTests {
     @Test func patternsMustFallOnOpeningDays() throws {
         var ledgers = ["toddlers": CapacityLedger(group: toddlers, nursery: nursery)]
         #expect {
-            try BookingPlanner.decide(request(born: "2025-01-01", first: "2026-09-01", pattern: "sat:am"), nursery: nursery, groups: [toddlers], ledgers: ledgers)
+            try BookingPlanner.decide(
+                request(born: "2025-01-01", first: "2026-09-01", pattern: "sat:am"), nursery: nursery, groups: [toddlers], ledgers: ledgers)
         } throws: { error in
             (error as? SchedulerError)?.field == "pattern"
         }
@@ -289,13 +297,16 @@ struct BookingRuleTests {
         let until = try request(born: "2025-01-01", first: "2026-09-01", last: "2026-09-30")
         ledgers["toddlers"]?.add(until.span)
         let wanted = try request(born: "2025-01-01", first: "2026-09-14")
-        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(wanted, nursery: nursery, groups: [toddlers, babies], ledgers: ledgers) else {
+        guard case .full(let conflicts, let alternatives) = try BookingPlanner.decide(wanted, nursery: nursery, groups: [toddlers, babies], ledgers: ledgers)
+        else {
             Issue.record("expected full")
             return
         }
         #expect(conflicts.first?.date == CivilDate(parsing: "2026-09-14"))
         #expect(conflicts.first?.reason == .full)
-        #expect(alternatives.contains(Alternative(kind: .laterStart, groupID: "toddlers", first: CivilDate(parsing: "2026-10-01")!, last: nil, pattern: wanted.pattern)))
+        #expect(
+            alternatives.contains(
+                Alternative(kind: .laterStart, groupID: "toddlers", first: CivilDate(parsing: "2026-10-01")!, last: nil, pattern: wanted.pattern)))
         #expect(alternatives.contains(Alternative(kind: .otherGroup, groupID: "babies", first: wanted.first, last: nil, pattern: wanted.pattern)))
     }
 

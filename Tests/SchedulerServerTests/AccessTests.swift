@@ -28,20 +28,27 @@ struct AccessTests {
         case nursery + "CreateNursery": return try WireCodec.encode(CreateNurseryRequest(nursery: NurseryMessage(id: "n-\(n)", siteID: "almaty", name: "N")))
         case nursery + "GetNursery": return try WireCodec.encode(GetNurseryRequest(id: "almaty-1"))
         case nursery + "ListNurseries": return try WireCodec.encode(ListNurseriesRequest(siteID: "almaty"))
-        case nursery + "UpdateNursery": return try WireCodec.encode(UpdateNurseryRequest(nursery: NurseryMessage(id: "almaty-1", name: "N \(n)"), updateMask: ["name"]))
+        case nursery + "UpdateNursery":
+            return try WireCodec.encode(UpdateNurseryRequest(nursery: NurseryMessage(id: "almaty-1", name: "N \(n)"), updateMask: ["name"]))
         case nursery + "CreateGroup":
-            return try WireCodec.encode(CreateGroupRequest(group: GroupMessage(id: "g-\(n)", nurseryID: "almaty-1", name: "G", minAgeMonths: 12, maxAgeMonths: 48, capacity: 5)))
+            return try WireCodec.encode(
+                CreateGroupRequest(group: GroupMessage(id: "g-\(n)", nurseryID: "almaty-1", name: "G", minAgeMonths: 12, maxAgeMonths: 48, capacity: 5)))
         case nursery + "GetGroup": return try WireCodec.encode(GetGroupRequest(id: NurseryFixture.almatyGroup))
         case nursery + "ListGroups": return try WireCodec.encode(ListGroupsRequest(nurseryID: "almaty-1"))
-        case nursery + "UpdateGroup": return try WireCodec.encode(UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, name: "T \(n)"), updateMask: ["name"]))
+        case nursery + "UpdateGroup":
+            return try WireCodec.encode(UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, name: "T \(n)"), updateMask: ["name"]))
         case nursery + "RegisterFamily": return try WireCodec.encode(RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)))
         case nursery + "GetFamily": return try WireCodec.encode(GetFamilyRequest(id: fixture.almatyFamily.id))
         case nursery + "ListFamilies": return try WireCodec.encode(ListFamiliesRequest(siteID: "almaty"))
-        case nursery + "UpdateFamily": return try WireCodec.encode(UpdateFamilyRequest(family: FamilyMessage(id: fixture.almatyFamily.id, singleParent: true), updateMask: ["single_parent"]))
-        case nursery + "RegisterChild": return try WireCodec.encode(RegisterChildRequest(child: ChildMessage(familyID: fixture.almatyFamily.id, givenName: "N", birthDate: "2024-03-15")))
+        case nursery + "UpdateFamily":
+            return try WireCodec.encode(
+                UpdateFamilyRequest(family: FamilyMessage(id: fixture.almatyFamily.id, singleParent: true), updateMask: ["single_parent"]))
+        case nursery + "RegisterChild":
+            return try WireCodec.encode(RegisterChildRequest(child: ChildMessage(familyID: fixture.almatyFamily.id, givenName: "N", birthDate: "2024-03-15")))
         case nursery + "GetChild": return try WireCodec.encode(GetChildRequest(id: child.id))
         case nursery + "ListChildren": return try WireCodec.encode(ListChildrenRequest(familyID: fixture.almatyFamily.id))
-        case nursery + "UpdateChild": return try WireCodec.encode(UpdateChildRequest(child: ChildMessage(id: child.id, specialNeeds: true), updateMask: ["special_needs"]))
+        case nursery + "UpdateChild":
+            return try WireCodec.encode(UpdateChildRequest(child: ChildMessage(id: child.id, specialNeeds: true), updateMask: ["special_needs"]))
         case nursery + "BookPlace":
             let fresh = try await fixture.newAlmatyChild(store)
             return try WireCodec.encode(BookPlaceRequest(childID: fresh.id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-01-07", pattern: "mon-fri:am"))
@@ -60,13 +67,18 @@ struct AccessTests {
         try await Self.intakeRounds(store, fixture)
         switch path {
         case intake + "CreateRound":
-            return try WireCodec.encode(CreateRoundRequest(round: IntakeRoundMessage(
-                id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMS: 1_943_308_800_000)))
+            return try WireCodec.encode(
+                CreateRoundRequest(
+                    round: IntakeRoundMessage(
+                        id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMS: 1_943_308_800_000)))
         case intake + "GetRound": return try WireCodec.encode(GetRoundRequest(id: "r-open"))
         case intake + "OpenOffer":
-            return try WireCodec.encode(OpenOfferRequest(offer: IntakeOfferMessage(id: "offer-\(n)", roundID: "r-open", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)))
+            return try WireCodec.encode(
+                OpenOfferRequest(
+                    offer: IntakeOfferMessage(id: "offer-\(n)", roundID: "r-open", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)))
         case intake + "SubmitApplications":
-            return try WireCodec.encode(SubmitApplicationsRequest(roundID: "r-open", applications: [ApplicationMessage(childID: child.id, ranking: ["o-open"])]))
+            return try WireCodec.encode(
+                SubmitApplicationsRequest(roundID: "r-open", applications: [ApplicationMessage(childID: child.id, ranking: ["o-open"])]))
         case intake + "WithdrawApplication":
             let fresh = try await fixture.newAlmatyChild(store)
             _ = try await store.submitApplications(
@@ -99,14 +111,17 @@ struct AccessTests {
         let setup = MutationContext(actor: nil, method: "setup")
         let round = "r-\(n)"
         _ = try await store.createRound(
-            IntakeRoundInfo(id: round, siteID: "almaty", name: round, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!, deadline: 1_943_308_800_000, seed: n),
+            IntakeRoundInfo(
+                id: round, siteID: "almaty", name: round, first: CivilDate(parsing: "2031-09-01")!, last: CivilDate(parsing: "2032-05-28")!,
+                deadline: 1_943_308_800_000, seed: n),
             context: setup, reply: { _ in [] })
         let slot = ["mon", "tue", "wed", "thu", "fri"][Int(n % 5)] + (n % 2 == 0 ? ":am" : ":pm")
         _ = try await store.openOffer(
             IntakeOffer(id: "o-\(n)", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: slot), places: 1),
             roundID: round, context: setup, reply: { _ in [] })
         let pair = Array(fixture.almatyChildren.prefix(2))
-        _ = try await store.submitApplications(roundID: round, pair.map { ApplicationInput(childID: $0.id, ranking: ["o-\(n)"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+        _ = try await store.submitApplications(
+            roundID: round, pair.map { ApplicationInput(childID: $0.id, ranking: ["o-\(n)"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
         let inputs = try await store.intakeInputs(roundID: round)
         let allocator = try inputs.allocator()
         let result = allocator.run()
@@ -131,11 +146,14 @@ struct AccessTests {
                     deadline: 1_943_308_800_000, seed: 9),
                 context: setup, reply: { _ in [] })
             _ = try await store.openOffer(
-                IntakeOffer(id: id == "r-open" ? "o-open" : "o-done", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon:am"), places: 1),
+                IntakeOffer(
+                    id: id == "r-open" ? "o-open" : "o-done", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon:am"),
+                    places: 1),
                 roundID: id, context: setup, reply: { _ in [] })
         }
         _ = try await store.submitApplications(
-            roundID: "r-done", fixture.almatyChildren.map { ApplicationInput(childID: $0.id, ranking: ["o-done"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+            roundID: "r-done", fixture.almatyChildren.map { ApplicationInput(childID: $0.id, ranking: ["o-done"]) }, context: setup, authorize: { _ in },
+            reply: { _ in [] })
         let inputs = try await store.intakeInputs(roundID: "r-done")
         let allocator = try inputs.allocator()
         let records = allocator.runRecords(in: allocator.run())
@@ -201,9 +219,11 @@ struct AccessTests {
                     let payload = try #require(sample, "no sample request for \(path)")
                     let tokensBefore = try await tokenCount(server)
                     let auditBefore = try await auditCount(server)
-                    try await connection.send(.call(Call(
-                        callID: id, method: path, payload: payload, authorization: tokens[caller] ?? "",
-                        idempotencyKey: "key-\(id)")))
+                    try await connection.send(
+                        .call(
+                            Call(
+                                callID: id, method: path, payload: payload, authorization: tokens[caller] ?? "",
+                                idempotencyKey: "key-\(id)")))
                     let reply = try await connection.nextReply()
                     #expect(reply.callID == id)
                     let expected: StatusCode
@@ -213,8 +233,7 @@ struct AccessTests {
                     case .authenticated:
                         expected = caller.role == nil ? .unauthenticated : .ok
                     case .roles(let roles):
-                        if let role = caller.role { expected = roles.contains(role) ? .ok : .permissionDenied }
-                        else { expected = .unauthenticated }
+                        if let role = caller.role { expected = roles.contains(role) ? .ok : .permissionDenied } else { expected = .unauthenticated }
                     }
                     #expect(reply.status.code == expected, "\(path) called by \(caller): \(reply.status)")
                     if expected != .ok {

@@ -2,10 +2,11 @@ import Foundation
 import GRDB
 import SchedulerClient
 import SchedulerCore
-@testable import SchedulerStore
 import SchedulerTesting
 import SchedulerWire
 import Testing
+
+@testable import SchedulerStore
 
 @Suite(.timeLimit(.minutes(2)))
 struct IntakeServiceTests {
@@ -17,14 +18,17 @@ struct IntakeServiceTests {
             let (round, holder, _) = try await AccessTests.runRound(server.store, fixture, n: 2)
             let client = server.client(token: server.adminToken)
             let options = CallOptions(idempotencyKey: "confirm-once")
-            let first: ConfirmPlacementsResponse = try await client.call(intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round), options: options)
-            let again: ConfirmPlacementsResponse = try await client.call(intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round), options: options)
+            let first: ConfirmPlacementsResponse = try await client.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round), options: options)
+            let again: ConfirmPlacementsResponse = try await client.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round), options: options)
             #expect(first.confirmed.map(\.childID) == [holder])
             #expect(again.confirmed.map(\.placementID) == first.confirmed.map(\.placementID))
             let placements = try await server.store.listPlacements(PlacementFilter(childID: holder), after: nil, limit: 10).items
             #expect(placements.count == 1)
             // A new call (new key) finds the place confirmed already and books nothing more.
-            let later: ConfirmPlacementsResponse = try await client.call(intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: [holder]), options: .mutation())
+            let later: ConfirmPlacementsResponse = try await client.call(
+                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: [holder]), options: .mutation())
             #expect(later.confirmed.map(\.placementID) == first.confirmed.map(\.placementID))
             #expect(try await server.store.listPlacements(PlacementFilter(childID: holder), after: nil, limit: 10).items.count == 1)
             await client.close()
@@ -39,15 +43,19 @@ struct IntakeServiceTests {
             _ = try await store.createGroup(
                 Group(id: "babies", nurseryID: "almaty-1", name: "Babies", minAgeMonths: 0, maxAgeMonths: 12, capacity: 4), context: setup, reply: { _ in [] })
             _ = try await store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                IntakeRoundInfo(
+                    id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!,
+                    deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             _ = try await store.openOffer(
-                IntakeOffer(id: "b", groupID: "babies", nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 2), roundID: "r", context: setup, reply: { _ in [] })
+                IntakeOffer(id: "b", groupID: "babies", nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 2), roundID: "r",
+                context: setup, reply: { _ in [] })
             let client = server.client(token: server.adminToken)
             await #expect {
                 let _: SubmitApplicationsResponse = try await client.call(
                     intake + "SubmitApplications",
-                    SubmitApplicationsRequest(roundID: "r", applications: [ApplicationMessage(childID: fixture.almatyChildren[0].id, ranking: ["b"])]), options: .mutation())
+                    SubmitApplicationsRequest(roundID: "r", applications: [ApplicationMessage(childID: fixture.almatyChildren[0].id, ranking: ["b"])]),
+                    options: .mutation())
             } throws: { error in
                 guard let error = error as? RPCError else { return false }
                 let field = error.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field
@@ -93,7 +101,8 @@ struct IntakeServiceTests {
             #expect(whole.entries.count == children.count - 3 && whole.nextPageToken.isEmpty)
             var entries: [WaitlistEntryMessage] = [], token = "", pages = 0
             repeat {
-                let page: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 2, pageToken: token))
+                let page: GetWaitlistResponse = try await client.call(
+                    intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 2, pageToken: token))
                 #expect(page.entries.count <= 2)
                 entries += page.entries
                 token = page.nextPageToken
@@ -103,7 +112,10 @@ struct IntakeServiceTests {
             #expect(entries.map(\.position) == (1...UInt32(whole.entries.count)).map { $0 })
             #expect(pages == (whole.entries.count + 1) / 2)
             for garbage in ["x", "+1", "-1", "99999999999999999999"] {
-                await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: garbage)) } throws: {
+                await #expect {
+                    let _: GetWaitlistResponse = try await client.call(
+                        intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: garbage))
+                } throws: {
                     field($0) == "page_token"
                 }
             }
@@ -112,10 +124,14 @@ struct IntakeServiceTests {
                 let _: ConfirmPlacementsResponse = try await client.call(
                     intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", pageToken: "$$$"), options: .mutation())
             } throws: { field($0) == "page_token" }
-            await #expect { let _: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r", pageToken: "not an id!")) } throws: {
+            await #expect {
+                let _: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r", pageToken: "not an id!"))
+            } throws: {
                 field($0) == "page_token"
             }
-            await #expect { let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 10_001)) } throws: {
+            await #expect {
+                let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 10_001))
+            } throws: {
                 field($0) == "page_size"
             }
 
@@ -152,20 +168,25 @@ struct IntakeServiceTests {
 
             // A round holds at most 1000 offers (999 more planted by hand, then one through the server).
             _ = try await store.createRound(
-                IntakeRoundInfo(id: "big", siteID: "almaty", name: "big", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                IntakeRoundInfo(
+                    id: "big", siteID: "almaty", name: "big", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!,
+                    deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             let queue = try DatabaseQueue(path: server.directory.appendingPathComponent("sosched.sqlite").path)
             try await queue.write { db in
                 for index in 0..<1000 {
                     try db.execute(
-                        sql: "INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local) VALUES (?, 'big', ?, 'almaty-1', 1, 1, 0, 0)",
+                        sql:
+                            "INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local) VALUES (?, 'big', ?, 'almaty-1', 1, 1, 0, 0)",
                         arguments: ["planted-\(index)", NurseryFixture.almatyGroup])
                 }
             }
             try await queue.close()
             await #expect {
                 let _: IntakeOfferMessage = try await client.call(
-                    intake + "OpenOffer", OpenOfferRequest(offer: IntakeOfferMessage(id: "one-more", roundID: "big", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)),
+                    intake + "OpenOffer",
+                    OpenOfferRequest(
+                        offer: IntakeOfferMessage(id: "one-more", roundID: "big", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)),
                     options: .mutation())
             } throws: { error in
                 (error as? RPCError)?.code == .failedPrecondition && "\(error)".contains("1000 offers")
@@ -186,35 +207,50 @@ struct IntakeServiceTests {
         var children = fixture.almatyChildren.map(\.id)
         for index in 0..<extraChildren { children.append(try await fixture.newAlmatyChild(store, name: "extra \(index)").id) }
         _ = try await store.createRound(
-            IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+            IntakeRoundInfo(
+                id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!,
+                deadline: 1_817_078_400_000, seed: 1),
             context: setup, reply: { _ in [] })
         _ = try await store.openOffer(
-            IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3), roundID: "r", context: setup, reply: { _ in [] })
-        _ = try await store.submitApplications(roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
+            IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 3),
+            roundID: "r", context: setup, reply: { _ in [] })
+        _ = try await store.submitApplications(
+            roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
         let client = server.client(token: server.adminToken)
-        let _: RunRoundResponse = try await client.call("/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
+        let _: RunRoundResponse = try await client.call(
+            "/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
         return (client, children)
     }
 
     /// A round whose deadline has passed, with one offer (2 places, 1 kept for SOS families)
     /// and the given children's applications, submitted before the deadline.
     static func pastDeadlineRound(
-        _ store: any Store, _ fixture: NurseryFixture, children: [(name: String, kind: FamilyKind, special: Bool, single: Bool)], places: Int = 2, reservedSOS: Int = 1
+        _ store: any Store, _ fixture: NurseryFixture, children: [(name: String, kind: FamilyKind, special: Bool, single: Bool)], places: Int = 2,
+        reservedSOS: Int = 1
     ) async throws -> [String: String] {
         let before = MutationContext(actor: nil, method: "setup", now: Date(timeIntervalSince1970: 1))
         _ = try await store.createRound(
-            IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 10_000, seed: 1),
+            IntakeRoundInfo(
+                id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 10_000,
+                seed: 1),
             context: before, reply: { _ in [] })
         _ = try await store.openOffer(
-            IntakeOffer(id: "A", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:full"), places: places, reservedSOS: reservedSOS),
+            IntakeOffer(
+                id: "A", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:full"), places: places,
+                reservedSOS: reservedSOS),
             roundID: "r", context: before, reply: { _ in [] })
         var ids: [String: String] = [:]
         for child in children {
-            let family = try NurseryFixture.applied(try await store.registerFamily(
-                Family(id: "", siteID: "almaty", kind: child.kind, singleParent: child.single), context: before) { _ in [] })
-            ids[child.name] = try NurseryFixture.applied(try await store.registerChild(
-                Child(id: "", familyID: family.id, givenName: child.name, birthDate: CivilDate(parsing: "2025-03-15")!, specialNeeds: child.special),
-                context: before) { _ in [] }).id
+            let family = try NurseryFixture.applied(
+                try await store.registerFamily(
+                    Family(id: "", siteID: "almaty", kind: child.kind, singleParent: child.single), context: before
+                ) { _ in [] })
+            ids[child.name] = try NurseryFixture.applied(
+                try await store.registerChild(
+                    Child(id: "", familyID: family.id, givenName: child.name, birthDate: CivilDate(parsing: "2025-03-15")!, specialNeeds: child.special),
+                    context: before
+                ) { _ in [] }
+            ).id
         }
         _ = try await store.submitApplications(
             roundID: "r", children.compactMap { ids[$0.name] }.map { ApplicationInput(childID: $0, ranking: ["A"]) }, context: before, authorize: { _ in },
@@ -226,7 +262,8 @@ struct IntakeServiceTests {
     /// (local, single parent) > S2 (SOS) apply for 2 places, 1 kept for SOS families.
     static func ranEnvyRound(_ server: TestServer) async throws -> (SchedulerClient, [String: String]) {
         let fixture = try await NurseryFixture.seed(server.store)
-        let ids = try await pastDeadlineRound(server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
+        let ids = try await pastDeadlineRound(
+            server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
         let client = server.client(token: server.adminToken)
         let _: RunRoundResponse = try await client.call("/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
         return (client, ids)
@@ -267,7 +304,8 @@ struct IntakeServiceTests {
             #expect(explained.text.contains("single-parent"), "\(explained.text)")
             #expect(!explained.text.contains("only for"))
             // L1's family gives the place up: S2 is offered it, and the reads show it.
-            let moves: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: ids["L1"] ?? ""), options: .mutation())
+            let moves: MovesResponse = try await client.call(
+                intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: ids["L1"] ?? ""), options: .mutation())
             #expect(moves.moves.contains { $0.kind == "offered" && $0.childID == ids["S2"] })
             let after: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
             #expect(after.results.first { $0.childID == ids["L1"] }?.offerID == "")
@@ -285,12 +323,16 @@ struct IntakeServiceTests {
             let fixture = try await NurseryFixture.seed(server.store)
             let setup = MutationContext(actor: nil, method: "setup")
             _ = try await server.store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                IntakeRoundInfo(
+                    id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!,
+                    deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             _ = try await server.store.openOffer(
-                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r", context: setup, reply: { _ in [] })
+                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1),
+                roundID: "r", context: setup, reply: { _ in [] })
             _ = try await server.store.submitApplications(
-                roundID: "r", [ApplicationInput(childID: fixture.almatyChildren[0].id, ranking: ["o"])], context: setup, authorize: { _ in }, reply: { _ in [] })
+                roundID: "r", [ApplicationInput(childID: fixture.almatyChildren[0].id, ranking: ["o"])], context: setup, authorize: { _ in }, reply: { _ in [] }
+            )
             let client = server.client(token: server.adminToken)
             let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r", dryRun: true))
             await #expect {
@@ -314,13 +356,17 @@ struct IntakeServiceTests {
         try await TestServer.with { server in
             _ = try await NurseryFixture.seed(server.store)
             let client = server.client(token: server.adminToken)
-            for (order, field) in [(["reserved_place", "sibling"], "round.priority_order[0]"), (["lottery", "special_needs"], "round.priority_order[1]"),
-                                   (["sibling", "sibling"], "round.priority_order[1]")] {
+            for (order, field) in [
+                (["reserved_place", "sibling"], "round.priority_order[0]"), (["lottery", "special_needs"], "round.priority_order[1]"),
+                (["sibling", "sibling"], "round.priority_order[1]"),
+            ] {
                 await #expect {
                     let _: IntakeRoundMessage = try await client.call(
                         intake + "CreateRound",
-                        CreateRoundRequest(round: IntakeRoundMessage(
-                            id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMS: 1_817_078_400_000, priorityOrder: order)),
+                        CreateRoundRequest(
+                            round: IntakeRoundMessage(
+                                id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMS: 1_817_078_400_000,
+                                priorityOrder: order)),
                         options: .mutation())
                 } throws: { error in
                     guard let error = error as? RPCError else { return false }
@@ -346,11 +392,12 @@ struct IntakeServiceTests {
                         sql: "INSERT INTO intake_result (round_id, child_id, offer_id, seat, choice) VALUES ('r', ?, ?, ?, ?)",
                         arguments: [result.childID, result.offerID, result.seat, Int(result.choice) - 1])
                 }
-                try db.execute(sql: """
-                    DELETE FROM intake_run_children WHERE round_id = 'r';
-                    DELETE FROM intake_run_offer WHERE round_id = 'r';
-                    UPDATE intake_round SET run_stored = 0 WHERE id = 'r';
-                    """)
+                try db.execute(
+                    sql: """
+                        DELETE FROM intake_run_children WHERE round_id = 'r';
+                        DELETE FROM intake_run_offer WHERE round_id = 'r';
+                        UPDATE intake_round SET run_stored = 0 WHERE id = 'r';
+                        """)
             }
             #expect(try await server.store.hasRunRecords(roundID: "r") == false)
             let after: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
@@ -379,25 +426,30 @@ struct IntakeServiceTests {
             }
             // Rounds: applications close before the term starts; the term has not ended; at most three years.
             for (first, last, deadline, field) in [
-                ("2027-09-01", "2028-05-31", Int64(1_830_000_000_000), "round.deadline_ms"), ("2020-09-01", "2021-05-31", Int64(1_590_000_000_000), "round.term_last"),
+                ("2027-09-01", "2028-05-31", Int64(1_830_000_000_000), "round.deadline_ms"),
+                ("2020-09-01", "2021-05-31", Int64(1_590_000_000_000), "round.term_last"),
                 ("2027-09-01", "9999-12-31", Int64(1_817_078_400_000), "round.term_last"),
             ] {
                 await refused(.invalidArgument, field: field) {
                     let _: IntakeRoundMessage = try await client.call(
                         intake + "CreateRound",
-                        CreateRoundRequest(round: IntakeRoundMessage(id: "bad", siteID: "almaty", name: "x", termFirst: first, termLast: last, deadlineMS: deadline)),
+                        CreateRoundRequest(
+                            round: IntakeRoundMessage(id: "bad", siteID: "almaty", name: "x", termFirst: first, termLast: last, deadlineMS: deadline)),
                         options: .mutation())
                 }
             }
             _ = try await server.store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 1_817_078_400_000, seed: 1),
+                IntakeRoundInfo(
+                    id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!,
+                    deadline: 1_817_078_400_000, seed: 1),
                 context: setup, reply: { _ in [] })
             // An offer larger than its group is refused at once (the group holds 10), whatever its size.
             for places in [UInt32(11), UInt32.max] {
                 await refused(.invalidArgument, field: "offer.places") {
                     let _: IntakeOfferMessage = try await client.call(
                         intake + "OpenOffer",
-                        OpenOfferRequest(offer: IntakeOfferMessage(id: "big", roundID: "r", groupID: NurseryFixture.almatyGroup, pattern: "mon-fri:full", places: places)),
+                        OpenOfferRequest(
+                            offer: IntakeOfferMessage(id: "big", roundID: "r", groupID: NurseryFixture.almatyGroup, pattern: "mon-fri:full", places: places)),
                         options: .mutation())
                 }
             }
@@ -410,7 +462,8 @@ struct IntakeServiceTests {
             }
             // A child of another site reads as unknown: no age, no site named.
             _ = try await server.store.openOffer(
-                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r",
+                IntakeOffer(id: "o", groupID: NurseryFixture.almatyGroup, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1),
+                roundID: "r",
                 context: setup, reply: { _ in [] })
             let other = fixture.astanaChildren[0].id
             await #expect {
@@ -440,7 +493,8 @@ struct IntakeServiceTests {
             let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: l1), options: .mutation())
             let gaveUp: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: l1, offerID: "A"))
             #expect(gaveUp.outcome == "gave_up")
-            let _: MovesResponse = try await client.call(intake + "RespondToOffer", RespondToOfferRequest(roundID: "r", childID: s2, offerID: "A", accept: true), options: .mutation())
+            let _: MovesResponse = try await client.call(
+                intake + "RespondToOffer", RespondToOfferRequest(roundID: "r", childID: s2, offerID: "A", accept: true), options: .mutation())
             let holds: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
             #expect(holds.outcome == "holds")
             #expect(holds.text.contains("took a place at offer A"), "\(holds.text)")
@@ -454,7 +508,8 @@ struct IntakeServiceTests {
             let confirmed: ConfirmPlacementsResponse = try await client.call(
                 intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
             let placement = try #require(confirmed.confirmed.first?.placementID)
-            let _: PlacementMessage = try await client.call("/sos.scheduler.v1.NurseryService/CancelPlacement", CancelPlacementRequest(id: placement), options: .mutation())
+            let _: PlacementMessage = try await client.call(
+                "/sos.scheduler.v1.NurseryService/CancelPlacement", CancelPlacementRequest(id: placement), options: .mutation())
             let reconfirmed: ConfirmPlacementsResponse = try await client.call(
                 intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
             #expect(reconfirmed.confirmed.isEmpty)
@@ -470,20 +525,26 @@ struct IntakeServiceTests {
             let before = MutationContext(actor: nil, method: "setup", now: Date(timeIntervalSince1970: 1))
             _ = try await store.createNursery(Nursery(id: "almaty-2", siteID: "almaty", name: "Second"), context: before) { _ in [] }
             _ = try await store.createGroup(
-                Group(id: "second", nurseryID: "almaty-2", name: "Second", minAgeMonths: 0, maxAgeMonths: 120, capacity: 5), context: before) { _ in [] }
+                Group(id: "second", nurseryID: "almaty-2", name: "Second", minAgeMonths: 0, maxAgeMonths: 120, capacity: 5), context: before
+            ) { _ in [] }
             _ = try await store.createRound(
-                IntakeRoundInfo(id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 10_000, seed: 1),
+                IntakeRoundInfo(
+                    id: "r", siteID: "almaty", name: "r", first: CivilDate(parsing: "2027-09-01")!, last: CivilDate(parsing: "2028-05-31")!, deadline: 10_000,
+                    seed: 1),
                 context: before, reply: { _ in [] })
             for (id, group) in [("A", NurseryFixture.almatyGroup), ("B", "second")] {
                 _ = try await store.openOffer(
-                    IntakeOffer(id: id, groupID: group, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r", context: before,
+                    IntakeOffer(id: id, groupID: group, nurseryID: "", pattern: try WeeklyPattern(parsing: "mon-fri:am"), places: 1), roundID: "r",
+                    context: before,
                     reply: { _ in [] })
             }
             // The first child applies first and takes A; the second holds B and waits for A.
             let first = fixture.almatyChildren[0].id, second = fixture.almatyChildren[1].id
-            _ = try await store.submitApplications(roundID: "r", [ApplicationInput(childID: first, ranking: ["A"])], context: before, authorize: { _ in }, reply: { _ in [] })
+            _ = try await store.submitApplications(
+                roundID: "r", [ApplicationInput(childID: first, ranking: ["A"])], context: before, authorize: { _ in }, reply: { _ in [] })
             let later = MutationContext(actor: nil, method: "setup", now: Date(timeIntervalSince1970: 2))
-            _ = try await store.submitApplications(roundID: "r", [ApplicationInput(childID: second, ranking: ["A", "B"])], context: later, authorize: { _ in }, reply: { _ in [] })
+            _ = try await store.submitApplications(
+                roundID: "r", [ApplicationInput(childID: second, ranking: ["A", "B"])], context: later, authorize: { _ in }, reply: { _ in [] })
             let admin = server.client(token: server.adminToken)
             let _: RunRoundResponse = try await admin.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
             let _: MovesResponse = try await admin.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: first), options: .mutation())

@@ -36,17 +36,27 @@ struct NurseryServiceTests {
                 ("ListChildren", ListChildrenRequest(siteID: "astana")),
                 ("ListPlacements", ListPlacementsRequest(nurseryID: "astana-1")),
                 ("GetOccupancy", GetOccupancyRequest(nurseryID: "astana-1", fromDay: "2026-09-01", toDay: "2026-09-07")),
-                ("BookPlace", BookPlaceRequest(childID: fixture.astanaChildren[0].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")),
+                (
+                    "BookPlace",
+                    BookPlaceRequest(childID: fixture.astanaChildren[0].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")
+                ),
                 // An Astana child into an Almaty group, and an Almaty child into an Astana group.
-                ("BookPlace", BookPlaceRequest(childID: fixture.astanaChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon:am")),
-                ("BookPlace", BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")),
+                (
+                    "BookPlace",
+                    BookPlaceRequest(childID: fixture.astanaChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon:am")
+                ),
+                (
+                    "BookPlace",
+                    BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")
+                ),
                 ("UpdateGroup", UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.astanaGroup, capacity: 99), updateMask: ["capacity"])),
             ]
             for (method, request) in calls {
                 let payload = try WireCodec.encode(request)
-                await #expect(performing: {
-                    _ = try await almaty.call(method: nurseryPath + method, payload: payload, options: .mutation())
-                }, throws: { rpcCode($0) == .permissionDenied })
+                await #expect(
+                    performing: {
+                        _ = try await almaty.call(method: nurseryPath + method, payload: payload, options: .mutation())
+                    }, throws: { rpcCode($0) == .permissionDenied })
             }
             let listed: ListSitesResponse = try await almaty.call(nurseryPath + "ListSites", ListSitesRequest())
             #expect(listed.sites.map(\.id) == ["almaty"])
@@ -62,9 +72,12 @@ struct NurseryServiceTests {
             let manager = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .nursery, id: "almaty-1")))
             let family: FamilyMessage = try await manager.call(nurseryPath + "GetFamily", GetFamilyRequest(id: fixture.almatyFamily.id))
             #expect(family.kind == .local)
-            await #expect(performing: {
-                let _: NurseryMessage = try await manager.call(nurseryPath + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "almaty-2", siteID: "almaty", name: "Second")), options: .mutation())
-            }, throws: { rpcCode($0) == .permissionDenied })
+            await #expect(
+                performing: {
+                    let _: NurseryMessage = try await manager.call(
+                        nurseryPath + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "almaty-2", siteID: "almaty", name: "Second")),
+                        options: .mutation())
+                }, throws: { rpcCode($0) == .permissionDenied })
             await manager.close()
         }
     }
@@ -75,9 +88,11 @@ struct NurseryServiceTests {
             _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2026-09-01", last: "2026-09-30")
             _ = try await server.store.createGroup(
                 Group(id: "almaty-seniors", nurseryID: "almaty-1", name: "Seniors", minAgeMonths: 0, maxAgeMonths: 120, capacity: 3),
-                context: MutationContext(actor: nil, method: "test")) { _ in [] }
+                context: MutationContext(actor: nil, method: "test")
+            ) { _ in [] }
             let client = server.client(token: server.adminToken)
-            let request = BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-14", pattern: "mon-fri:full")
+            let request = BookPlaceRequest(
+                childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-14", pattern: "mon-fri:full")
             do {
                 let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
                 Issue.record("the booking should not fit")
@@ -108,26 +123,30 @@ struct NurseryServiceTests {
             #expect(first.familyKind == .local)
             #expect(first.lastDay == "")
             // The same child cannot hold two places in the same session.
-            await #expect(performing: {
-                let _: PlacementMessage = try await client.call(
-                    nurseryPath + "BookPlace",
-                    BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-10-01", pattern: "mon:am"),
-                    options: .mutation())
-            }, throws: { rpcCode($0) == .failedPrecondition })
+            await #expect(
+                performing: {
+                    let _: PlacementMessage = try await client.call(
+                        nurseryPath + "BookPlace",
+                        BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-10-01", pattern: "mon:am"),
+                        options: .mutation())
+                }, throws: { rpcCode($0) == .failedPrecondition })
 
-            let ended: PlacementMessage = try await client.call(nurseryPath + "EndPlacement", EndPlacementRequest(id: first.id, fromDay: "2026-09-15"), options: .mutation())
+            let ended: PlacementMessage = try await client.call(
+                nurseryPath + "EndPlacement", EndPlacementRequest(id: first.id, fromDay: "2026-09-15"), options: .mutation())
             #expect(ended.lastDay == "2026-09-14")
 
             let future: PlacementMessage = try await client.call(
                 nurseryPath + "BookPlace",
                 BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-02", pattern: "mon:full"),
                 options: .mutation())
-            let cancelled: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: future.id), options: .mutation())
+            let cancelled: PlacementMessage = try await client.call(
+                nurseryPath + "CancelPlacement", CancelPlacementRequest(id: future.id), options: .mutation())
             #expect(cancelled.state == .cancelled)
             // A started placement cannot be cancelled, only ended.
-            await #expect(performing: {
-                let _: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: first.id), options: .mutation())
-            }, throws: { rpcCode($0) == .failedPrecondition })
+            await #expect(
+                performing: {
+                    let _: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: first.id), options: .mutation())
+                }, throws: { rpcCode($0) == .failedPrecondition })
 
             let occupancy: GetOccupancyResponse = try await client.call(
                 nurseryPath + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-12", toDay: "2026-09-15"))
@@ -155,31 +174,40 @@ struct NurseryServiceTests {
             let child = fixture.almatyChildren[0].id
             let cases: [(BookPlaceRequest, String)] = [
                 (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-02-30", pattern: "mon:am"), "first_day"),
-                (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", lastDay: "2026-08-01", pattern: "mon:am"), "last_day"),
+                (
+                    BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", lastDay: "2026-08-01", pattern: "mon:am"),
+                    "last_day"
+                ),
                 (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "monday"), "pattern"),
                 (BookPlaceRequest(childID: child, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "sat:am"), "pattern"),
                 (BookPlaceRequest(childID: child, groupID: "no-such-group", firstDay: "2026-09-01", pattern: "mon:am"), "group_id"),
                 (BookPlaceRequest(childID: "", groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon:am"), "child_id"),
             ]
             for (request, field) in cases {
-                await #expect(performing: {
-                    let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
-                }, throws: { error in
-                    let violation = (error as? RPCError)?.status.details.first.flatMap { try? $0.decode(as: BadRequest.self) }?.violations.first
-                    return violation?.field == field
-                })
+                await #expect(
+                    performing: {
+                        let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
+                    },
+                    throws: { error in
+                        let violation = (error as? RPCError)?.status.details.first.flatMap { try? $0.decode(as: BadRequest.self) }?.violations.first
+                        return violation?.field == field
+                    })
             }
-            await #expect(performing: {
-                let _: SiteMessage = try await client.call(nurseryPath + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "x", name: "X", timeZone: "Mars/Base")), options: .mutation())
-            }, throws: { rpcCode($0) == .invalidArgument })
+            await #expect(
+                performing: {
+                    let _: SiteMessage = try await client.call(
+                        nurseryPath + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "x", name: "X", timeZone: "Mars/Base")), options: .mutation())
+                }, throws: { rpcCode($0) == .invalidArgument })
             // Lowering capacity below what is booked is refused.
             _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2030-09-02")
             _ = try await fixture.place(server.store, child: fixture.almatyChildren[1], first: "2030-09-02")
-            await #expect(performing: {
-                let _: GroupMessage = try await client.call(
-                    nurseryPath + "UpdateGroup", UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, capacity: 1), updateMask: ["capacity"]),
-                    options: .mutation())
-            }, throws: { rpcCode($0) == .failedPrecondition })
+            await #expect(
+                performing: {
+                    let _: GroupMessage = try await client.call(
+                        nurseryPath + "UpdateGroup",
+                        UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, capacity: 1), updateMask: ["capacity"]),
+                        options: .mutation())
+                }, throws: { rpcCode($0) == .failedPrecondition })
             await client.close()
         }
     }
@@ -236,7 +264,9 @@ struct NurseryServiceTests {
 struct NurseryCorrectionTests {
     static let context = MutationContext(actor: nil, method: "test")
 
-    func book(_ client: SchedulerClient, _ child: Child, first: String, last: String = "", pattern: String, correction: Bool = false) async throws -> PlacementMessage {
+    func book(_ client: SchedulerClient, _ child: Child, first: String, last: String = "", pattern: String, correction: Bool = false) async throws
+        -> PlacementMessage
+    {
         try await client.call(
             nurseryPath + "BookPlace",
             BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: first, lastDay: last, pattern: pattern, correction: correction),
@@ -364,7 +394,8 @@ struct NurseryCorrectionTests {
 
             // Ending from a past day: refused, then allowed as a correction.
             let endLate = await refusal {
-                let _: PlacementMessage = try await client.call(nurseryPath + "EndPlacement", EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31"), options: .mutation())
+                let _: PlacementMessage = try await client.call(
+                    nurseryPath + "EndPlacement", EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31"), options: .mutation())
             }
             #expect(endLate?.code == .failedPrecondition)
             #expect(field(endLate) == "from_day")
@@ -375,7 +406,8 @@ struct NurseryCorrectionTests {
             #expect(marked.count == 2)
             #expect(marked.last?.records.contains("correction:from_day") == true)
             // Ending from today needs no correction.
-            let _: PlacementMessage = try await client.call(nurseryPath + "EndPlacement", EndPlacementRequest(id: today.id, fromDay: "2026-09-02"), options: .mutation())
+            let _: PlacementMessage = try await client.call(
+                nurseryPath + "EndPlacement", EndPlacementRequest(id: today.id, fromDay: "2026-09-02"), options: .mutation())
             #expect(try await corrections().count == 2)
 
             // Cancelling a started placement: refused, then allowed as a correction.
@@ -420,7 +452,8 @@ struct NurseryCorrectionTests {
             let client = server.client(token: server.adminToken)
             let booked = try await book(client, fixture.almatyChildren[0], first: "2026-09-07", pattern: asked)
             #expect(booked.pattern == shortest)
-            let listed: ListPlacementsResponse = try await client.call(nurseryPath + "ListPlacements", ListPlacementsRequest(childID: fixture.almatyChildren[0].id))
+            let listed: ListPlacementsResponse = try await client.call(
+                nurseryPath + "ListPlacements", ListPlacementsRequest(childID: fixture.almatyChildren[0].id))
             #expect(listed.placements.map(\.pattern) == [shortest])
             await client.close()
         }

@@ -223,7 +223,7 @@ struct BadInputTests {
         for attempt in 1...3 {
             do {
                 return try await body()
-            } catch where attempt < 3 {
+            } catch  where attempt < 3 {
                 continue
             }
         }
@@ -238,7 +238,9 @@ struct BadInputTests {
             try await TestServer.with(configure: { $0.maxCallsInFlight = 2 }) { server in
                 let connection = try await RawConnection.connect(port: server.port)
                 let lock = try WriteLock(directory: server.directory)
-                for id in 1...2 { try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken, timeoutMs: 500)) }
+                for id in 1...2 {
+                    try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken, timeoutMs: 500))
+                }
                 let expired = [try await connection.nextReply(), try await connection.nextReply()]
                 #expect(Set(expired.map(\.callID)) == [1, 2])
                 #expect(expired.allSatisfy { $0.status.code == .deadlineExceeded })
@@ -254,7 +256,10 @@ struct BadInputTests {
                 for id in 4...104 {
                     try await connection.send(call(UInt64(id), "WhoAmI", token: server.adminToken))
                     let reply = try await connection.nextReply()
-                    if reply.status.isOK { answered = reply; break }
+                    if reply.status.isOK {
+                        answered = reply
+                        break
+                    }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 #expect(answered != nil, "the slots of the timed-out calls never came back")
@@ -285,15 +290,22 @@ struct BadInputTests {
             let connection = try await RawConnection.connect(port: server.port)
             // A NUL in the idempotency key, or after a valid token: the call is refused, the field named.
             try await connection.send(rawCall(1, method: admin + "WhoAmI", payload: [], authorization: token + [0] + Array("junk".utf8)))
-            try await connection.send(rawCall(2, method: "/sos.scheduler.v1.NurseryService/CreateSite",
-                payload: field(1, field(1, Array("nsite".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
-                authorization: token, key: Array("abc".utf8) + [0] + Array("def".utf8)))
+            try await connection.send(
+                rawCall(
+                    2, method: "/sos.scheduler.v1.NurseryService/CreateSite",
+                    payload: field(1, field(1, Array("nsite".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
+                    authorization: token, key: Array("abc".utf8) + [0] + Array("def".utf8)))
             // A NUL inside a request's text (a nested message's field).
-            try await connection.send(rawCall(3, method: "/sos.scheduler.v1.NurseryService/CreateSite",
-                payload: field(1, field(1, Array("big".utf8) + [0] + Array("junk".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
-                authorization: token))
+            try await connection.send(
+                rawCall(
+                    3, method: "/sos.scheduler.v1.NurseryService/CreateSite",
+                    payload: field(1, field(1, Array("big".utf8) + [0] + Array("junk".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
+                    authorization: token))
             var replies: [UInt64: Reply] = [:]
-            for _ in 1...3 { let reply = try await connection.nextReply(); replies[reply.callID] = reply }
+            for _ in 1...3 {
+                let reply = try await connection.nextReply()
+                replies[reply.callID] = reply
+            }
             for (id, expected) in [(1, "authorization"), (2, "idempotency_key"), (3, "site.id")] {
                 let reply = try #require(replies[UInt64(id)])
                 #expect(reply.status.code == .invalidArgument, "call \(id): \(reply.status)")
@@ -312,8 +324,10 @@ struct BadInputTests {
             let connection = try await RawConnection.connect(port: server.port)
             let huge = String(repeating: "q", count: 3_000_000)
             let payload = try WireCodec.encode(GetSiteRequest(id: huge))
-            try await connection.send(.call(Call(
-                callID: 1, method: "/sos.scheduler.v1.NurseryService/GetSite", payload: payload, authorization: server.adminToken)))
+            try await connection.send(
+                .call(
+                    Call(
+                        callID: 1, method: "/sos.scheduler.v1.NurseryService/GetSite", payload: payload, authorization: server.adminToken)))
             try await connection.send(.call(Call(callID: 2, method: "/sos.scheduler.v1.NurseryService/" + huge)))
             for _ in 1...2 {
                 let reply = try await connection.nextReply()
@@ -335,7 +349,10 @@ struct BadInputTests {
             pinging: for opaque in 1...60 {
                 try? await connection.send(.ping(opaque: UInt64(opaque)))
                 while let event = try await connection.next(timeout: .milliseconds(100)) {
-                    if case .frame(.goAway(let sent)) = event { goAway = sent; break pinging }
+                    if case .frame(.goAway(let sent)) = event {
+                        goAway = sent
+                        break pinging
+                    }
                     if event == .closed { break pinging }
                 }
             }
@@ -356,11 +373,12 @@ struct BadInputTests {
             $0.partialFrameTimeout = .seconds(120)
         }) { server in
             let (address, length) = PeerSocket.tcpAddress(port: server.port)
-            let fd = try #require(PeerSocket.connect(address, length: length) { fd in
-                PeerSocket.set(fd, SO_RCVBUF, 4096)
-                var timeout = timeval(tv_sec: 1, tv_usec: 0)
-                _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            })
+            let fd = try #require(
+                PeerSocket.connect(address, length: length) { fd in
+                    PeerSocket.set(fd, SO_RCVBUF, 4096)
+                    var timeout = timeval(tv_sec: 1, tv_usec: 0)
+                    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                })
             defer { close(fd) }
             var buffer = ByteBuffer()
             for opaque in 0..<100_000 { FrameCodec.encode(.ping(opaque: UInt64(opaque)), into: &buffer) }
@@ -387,7 +405,10 @@ struct BadInputTests {
 
     /// Issue 10 item 1: one client address cannot take every connection; others still get in.
     @Test func connectionsFromOneAddressAreCapped() async throws {
-        try await TestServer.with(configure: { $0.maxConnectionsPerAddress = 3; $0.closeTimeout = .milliseconds(500) }) { server in
+        try await TestServer.with(configure: {
+            $0.maxConnectionsPerAddress = 3
+            $0.closeTimeout = .milliseconds(500)
+        }) { server in
             var held: [RawConnection] = []
             for opaque in 1...3 {
                 let connection = try await RawConnection.connect(port: server.port)
@@ -643,7 +664,8 @@ struct ShutdownTests {
                 site, CreateSiteRequest(site: SiteMessage(id: "fits", name: String(repeating: "Ж", count: 100), timeZone: "Asia/Almaty")), options: .mutation())
             await #expect {
                 let _: SiteMessage = try await client.call(
-                    site, CreateSiteRequest(site: SiteMessage(id: "long", name: String(repeating: "Ж", count: 101), timeZone: "Asia/Almaty")), options: .mutation())
+                    site, CreateSiteRequest(site: SiteMessage(id: "long", name: String(repeating: "Ж", count: 101), timeZone: "Asia/Almaty")),
+                    options: .mutation())
             } throws: { error in
                 guard let error = error as? RPCError else { return false }
                 return error.code == .invalidArgument && error.status.message.contains("200 bytes")

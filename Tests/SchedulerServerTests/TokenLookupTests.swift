@@ -1,11 +1,12 @@
 import Foundation
 import SchedulerClient
 import SchedulerCore
-@testable import SchedulerServer
 import SchedulerStore
 import SchedulerTesting
 import SchedulerWire
 import Testing
+
+@testable import SchedulerServer
 
 /// Calls with tokens the store does not know cost the store little: a bad token sent again and
 /// again is looked up about once a second, and made-up tokens are looked up at a bounded rate.
@@ -51,7 +52,10 @@ struct TokenLookupTests {
         let cache = TokenCache(failedLookupsPerSecond: 5)
         let token = AccessToken(id: "tok_known", role: .admin, scope: nil, name: "", createdAt: Date(), createdBy: nil, revokedAt: nil)
         let known = TokenSecret.hash("sos_known")
-        guard case .lookUp = cache.check(hash: known) else { Issue.record("a first lookup is allowed"); return }
+        guard case .lookUp = cache.check(hash: known) else {
+            Issue.record("a first lookup is allowed")
+            return
+        }
         cache.insert(token, hash: known)
 
         var lookUps = 0, throttled = 0

@@ -44,7 +44,8 @@ struct IntakeStoreTests {
             let a = try await fixture.newAlmatyChild(store, name: "a"), b = try await fixture.newAlmatyChild(store, name: "b")
             let first = Date()
             _ = try await store.submitApplications(
-                roundID: "r2030", [ApplicationInput(childID: a.id, ranking: ["full-day", "mornings"]), ApplicationInput(childID: b.id, ranking: ["mornings"])],
+                roundID: "r2030",
+                [ApplicationInput(childID: a.id, ranking: ["full-day", "mornings"]), ApplicationInput(childID: b.id, ranking: ["mornings"])],
                 context: context(first), authorize: { _ in }, reply: { _ in [] })
             // An update changes the ranking but keeps the first submission time.
             _ = try await store.submitApplications(
@@ -59,13 +60,18 @@ struct IntakeStoreTests {
             #expect(inputs.round.inputsVersion == 4)
 
             await #expect {
-                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: b.id, ranking: ["nope"])], context: context(), authorize: { _ in }, reply: { _ in [] })
+                try await store.submitApplications(
+                    roundID: "r2030", [ApplicationInput(childID: b.id, ranking: ["nope"])], context: context(), authorize: { _ in }, reply: { _ in [] })
             } throws: { code($0)?.1 == "applications[0].ranking" }
             await #expect {
-                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: "chd_missing", ranking: ["mornings"])], context: context(), authorize: { _ in }, reply: { _ in [] })
+                try await store.submitApplications(
+                    roundID: "r2030", [ApplicationInput(childID: "chd_missing", ranking: ["mornings"])], context: context(), authorize: { _ in },
+                    reply: { _ in [] })
             } throws: { code($0)?.0 == .notFound && code($0)?.1 == "applications[0].child_id" }
             await #expect {
-                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: b.id, ranking: ["mornings"])], context: context(first.addingTimeInterval(7200)), authorize: { _ in }, reply: { _ in [] })
+                try await store.submitApplications(
+                    roundID: "r2030", [ApplicationInput(childID: b.id, ranking: ["mornings"])], context: context(first.addingTimeInterval(7200)),
+                    authorize: { _ in }, reply: { _ in [] })
             } throws: { code($0)?.0 == .failedPrecondition }
             _ = try await store.withdrawApplication(roundID: "r2030", childID: b.id, context: context()) { _ in [] }
             #expect(try await store.intakeInputs(roundID: "r2030").applications.map(\.childID) == [a.id])
@@ -80,7 +86,8 @@ struct IntakeStoreTests {
             var children: [Child] = []
             for index in 0..<4 { children.append(try await fixture.newAlmatyChild(store, name: "c\(index)")) }
             _ = try await store.submitApplications(
-                roundID: "r2030", children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in }, reply: { _ in [] })
+                roundID: "r2030", children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in },
+                reply: { _ in [] })
             let inputs = try await store.intakeInputs(roundID: "r2030")
             let allocator = try inputs.allocator()
             let records = allocator.runRecords(in: allocator.run())
@@ -91,14 +98,17 @@ struct IntakeStoreTests {
             await #expect {
                 try await store.recordAllocation(
                     roundID: "r2030", inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers, closedEarly: false,
-                    context: context()) { _ in [] }
+                    context: context()
+                ) { _ in [] }
             } throws: { code($0)?.0 == .aborted }
             let fresh = try await store.intakeInputs(roundID: "r2030")
             let freshAllocator = try fresh.allocator()
             let again = freshAllocator.runRecords(in: freshAllocator.run())
             #expect(try await store.hasRunRecords(roundID: "r2030") == false)
             _ = try await store.recordAllocation(
-                roundID: "r2030", inputsVersion: fresh.round.inputsVersion, children: again.children, offers: again.offers, closedEarly: false, context: context()) { _ in [] }
+                roundID: "r2030", inputsVersion: fresh.round.inputsVersion, children: again.children, offers: again.offers, closedEarly: false,
+                context: context()
+            ) { _ in [] }
             #expect(try await store.round(id: "r2030")?.state == .allocated)
             #expect(try await store.hasRunRecords(roundID: "r2030"))
             // The run's rows read back as they were written: children in id order, in pages; offers; fills.
@@ -110,11 +120,13 @@ struct IntakeStoreTests {
             #expect(try await store.intakeRunFills(roundID: "r2030") == again.offers.map(IntakeRunFill.init))
             #expect(try await store.roundOverview(id: "r2030")?.applications == 3)
             // Facts are kept with the run: a sibling placed after it changes nothing.
-            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "later"), first: "2030-09-02", last: "2030-09-03", pattern: "mon:am")
+            _ = try await fixture.place(
+                store, child: try await fixture.newAlmatyChild(store, name: "later"), first: "2030-09-02", last: "2030-09-03", pattern: "mon:am")
             #expect(try await store.intakeRunPage(roundID: "r2030", after: nil, limit: 100) == again.children)
             // Events are stored in order, and never with an instant before the last one's.
             _ = try await store.appendIntakeEvents(
-                roundID: "r2030", [IntakeEventRecord(event: .release(child: children[0].id), at: 100)], context: context(), check: { stored, new in
+                roundID: "r2030", [IntakeEventRecord(event: .release(child: children[0].id), at: 100)], context: context(),
+                check: { stored, new in
                     #expect(stored.isEmpty && new.map(\.at) == [100])
                 }, reply: { _ in [] })
             _ = try await store.appendIntakeEvents(
@@ -126,19 +138,23 @@ struct IntakeStoreTests {
                     check: { _, _ in throw SchedulerError(.failedPrecondition, "refused by the replay") }, reply: { _ in [] })
             } throws: { code($0)?.0 == .failedPrecondition }
             let events = try await store.intakeEvents(roundID: "r2030")
-            #expect(events == [
-                IntakeEventRecord(event: .release(child: children[0].id), at: 100),
-                IntakeEventRecord(event: .respond(child: children[1].id, offer: "full-day", accept: false), at: 100),
-            ])
+            #expect(
+                events == [
+                    IntakeEventRecord(event: .release(child: children[0].id), at: 100),
+                    IntakeEventRecord(event: .respond(child: children[1].id, offer: "full-day", accept: false), at: 100),
+                ])
 
             // The round refuses to run twice, and takes no more offers or applications.
             await #expect {
                 try await store.recordAllocation(
                     roundID: "r2030", inputsVersion: fresh.round.inputsVersion, children: again.children, offers: again.offers, closedEarly: false,
-                    context: context()) { _ in [] }
+                    context: context()
+                ) { _ in [] }
             } throws: { code($0)?.0 == .failedPrecondition }
             await #expect {
-                try await store.submitApplications(roundID: "r2030", [ApplicationInput(childID: children[0].id, ranking: ["full-day"])], context: context(), authorize: { _ in }, reply: { _ in [] })
+                try await store.submitApplications(
+                    roundID: "r2030", [ApplicationInput(childID: children[0].id, ranking: ["full-day"])], context: context(), authorize: { _ in },
+                    reply: { _ in [] })
             } throws: { code($0)?.0 == .failedPrecondition }
         }
     }
@@ -158,34 +174,45 @@ struct IntakeStoreTests {
             var children: [Child] = []
             for index in 0..<3 { children.append(try await fixture.newAlmatyChild(store, name: "c\(index)")) }
             _ = try await store.submitApplications(
-                roundID: round.id, children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in }, reply: { _ in [] })
+                roundID: round.id, children.map { ApplicationInput(childID: $0.id, ranking: ["full-day"]) }, context: context(), authorize: { _ in },
+                reply: { _ in [] })
             let inputs = try await store.intakeInputs(roundID: round.id)
             let allocator = try inputs.allocator()
             let records = allocator.runRecords(in: allocator.run())
             _ = try await store.recordAllocation(
                 roundID: round.id, inputsVersion: inputs.round.inputsVersion, children: records.children, offers: records.offers, closedEarly: false,
-                context: context()) { _ in [] }
+                context: context()
+            ) { _ in [] }
             let holders = records.children.filter { $0.seat != nil }.map(\.childID).sorted()
             #expect(holders.count == 3)
             let confirmations = holders.map {
-                IntakeConfirmation(childID: $0, offerID: "full-day", booking: BookingInput(childID: $0, groupID: NurseryFixture.almatyGroup, first: round.first, last: round.last, pattern: full.pattern))
+                IntakeConfirmation(
+                    childID: $0, offerID: "full-day",
+                    booking: BookingInput(childID: $0, groupID: NurseryFixture.almatyGroup, first: round.first, last: round.last, pattern: full.pattern))
             }
             func placements() async throws -> [Placement] {
                 try await store.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 100).items
             }
-            func confirm(_ list: [IntakeConfirmation], check: @escaping @Sendable ([IntakeEventRecord], [IntakeEventRecord]) throws -> Void = { _, _ in }) async throws -> IntakeConfirmed {
-                try NurseryFixture.applied(try await store.confirmIntakePlacements(
-                    roundID: round.id, list, at: 1000, context: context(), authorize: { _ in }, check: check, reply: { _ in [] }))
+            func confirm(_ list: [IntakeConfirmation], check: @escaping @Sendable ([IntakeEventRecord], [IntakeEventRecord]) throws -> Void = { _, _ in })
+                async throws -> IntakeConfirmed
+            {
+                try NurseryFixture.applied(
+                    try await store.confirmIntakePlacements(
+                        roundID: round.id, list, at: 1000, context: context(), authorize: { _ in }, check: check, reply: { _ in [] }))
             }
 
             if kind.name == "postgres" {
-                try await nursery.byHand(kind, directory, """
+                try await nursery.byHand(
+                    kind, directory,
+                    """
                     CREATE FUNCTION planted() RETURNS trigger AS $$ BEGIN
                       IF NEW.child_id = '\(holders[1])' THEN RAISE EXCEPTION 'planted failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql
                     """)
                 try await nursery.byHand(kind, directory, "CREATE TRIGGER planted BEFORE INSERT ON placement FOR EACH ROW EXECUTE FUNCTION planted()")
             } else {
-                try await nursery.byHand(kind, directory, """
+                try await nursery.byHand(
+                    kind, directory,
+                    """
                     CREATE TRIGGER planted BEFORE INSERT ON placement WHEN NEW.child_id = '\(holders[1])'
                     BEGIN SELECT RAISE(ABORT, 'planted failure'); END
                     """)
@@ -223,14 +250,18 @@ struct IntakeStoreTests {
             _ = try await store.createRound(round(), context: context()) { _ in [] }
             var random = SeededRandom(seed: 17)
             let children = (0..<1_300).map { index -> IntakeRunChild in
-                let seat = index % 3 == 0 ? nil : IntakeResult.Seat(offerID: "o\(index % 7)", kind: [.open, .reservedSOS, .reservedLocal][index % 3], choice: index % 4)
+                let seat =
+                    index % 3 == 0
+                    ? nil : IntakeResult.Seat(offerID: "o\(index % 7)", kind: [.open, .reservedSOS, .reservedLocal][index % 3], choice: index % 4)
                 let facts = PriorityFacts(
                     familyKind: index % 2 == 0 ? .sos : .local, siblingNurseries: index % 5 == 0 ? ["n1", "n\(index % 9)"] : [], specialNeeds: index % 11 == 0,
                     singleParent: index % 13 == 0, parentsWorking: index % 2 == 1, submissionRank: index / 3, lotteryPosition: 1_299 - index)
                 return IntakeRunChild(childID: "c\(String(index, radix: 7))é", facts: facts, ranking: (0...(index % 4)).map { "o\($0)" }, seat: seat)
             }.sorted { $0.childID.utf8.lexicographicallyPrecedes($1.childID.utf8) }
             let version = try #require(try await store.round(id: "r2030")).inputsVersion
-            _ = try await store.recordAllocation(roundID: "r2030", inputsVersion: version, children: children, offers: [], closedEarly: false, context: context()) { _ in [] }
+            _ = try await store.recordAllocation(
+                roundID: "r2030", inputsVersion: version, children: children, offers: [], closedEarly: false, context: context()
+            ) { _ in [] }
             var paged: [IntakeRunChild] = []
             var after: String?
             while true {
@@ -263,20 +294,29 @@ struct IntakeStoreTests {
             // A group per round (rounds open on one group share its places), one for the siblings' places.
             for (id, capacity) in [("prop-offers0", 10), ("prop-offers1", 10), ("prop-offers2", 10), ("prop-offers3", 10), ("prop-siblings", 50)] {
                 _ = try await store.createGroup(
-                    Group(id: id, nurseryID: "almaty-1", name: id, minAgeMonths: 0, maxAgeMonths: 120, capacity: capacity), context: setup) { _ in [] }
+                    Group(id: id, nurseryID: "almaty-1", name: id, minAgeMonths: 0, maxAgeMonths: 120, capacity: capacity), context: setup
+                ) { _ in [] }
             }
             // Families of both kinds with their household facts; two to three children each.
             var facts: [String: IntakeApplication] = [:]
             var families: [(Family, [Child])] = []
             for _ in 0..<10 {
-                let family = try applied(try await store.registerFamily(
-                    Family(id: "", siteID: "almaty", kind: Bool.random(using: &random) ? .sos : .local, singleParent: Int.random(in: 0..<4, using: &random) == 0,
-                           parentsWorking: Bool.random(using: &random)), context: setup) { _ in [] })
+                let family = try applied(
+                    try await store.registerFamily(
+                        Family(
+                            id: "", siteID: "almaty", kind: Bool.random(using: &random) ? .sos : .local,
+                            singleParent: Int.random(in: 0..<4, using: &random) == 0,
+                            parentsWorking: Bool.random(using: &random)), context: setup
+                    ) { _ in [] })
                 var children: [Child] = []
                 for index in 0..<Int.random(in: 2...3, using: &random) {
-                    children.append(try applied(try await store.registerChild(
-                        Child(id: "", familyID: family.id, givenName: "c\(index)", birthDate: CivilDate(parsing: "2028-03-15")!,
-                              specialNeeds: Int.random(in: 0..<6, using: &random) == 0), context: setup) { _ in [] }))
+                    children.append(
+                        try applied(
+                            try await store.registerChild(
+                                Child(
+                                    id: "", familyID: family.id, givenName: "c\(index)", birthDate: CivilDate(parsing: "2028-03-15")!,
+                                    specialNeeds: Int.random(in: 0..<6, using: &random) == 0), context: setup
+                            ) { _ in [] }))
                 }
                 families.append((family, children))
             }
@@ -286,9 +326,14 @@ struct IntakeStoreTests {
                 var rest = children
                 if Int.random(in: 0..<3, using: &random) == 0, let placed = rest.popLast() {
                     _ = try await store.bookPlace(
-                        BookingInput(childID: placed.id, groupID: "prop-siblings", first: CivilDate(parsing: "2030-09-02")!, last: nil, pattern: try WeeklyPattern(parsing: "mon:am")),
+                        BookingInput(
+                            childID: placed.id, groupID: "prop-siblings", first: CivilDate(parsing: "2030-09-02")!, last: nil,
+                            pattern: try WeeklyPattern(parsing: "mon:am")),
                         context: setup, authorize: { _ in }, reply: { _ in [] })
-                    for child in rest { facts[child.id] = IntakeApplication(childID: child.id, familyKind: family.kind, siblingNurseries: ["almaty-1"], submittedAt: 0, ranking: []) }
+                    for child in rest {
+                        facts[child.id] = IntakeApplication(
+                            childID: child.id, familyKind: family.kind, siblingNurseries: ["almaty-1"], submittedAt: 0, ranking: [])
+                    }
                 }
                 for child in rest {
                     if facts[child.id] == nil { facts[child.id] = IntakeApplication(childID: child.id, familyKind: family.kind, submittedAt: 0, ranking: []) }
@@ -306,13 +351,15 @@ struct IntakeStoreTests {
                     IntakeRoundInfo(
                         id: roundID, siteID: "almaty", name: roundID, first: CivilDate(parsing: "2030-09-02")!, last: CivilDate(parsing: "2031-05-30")!,
                         deadline: start.addingTimeInterval(1_000).millisecondsSince1970, seed: random.next()),
-                    context: context(start)) { _ in [] }
+                    context: context(start)
+                ) { _ in [] }
                 var offers: [IntakeOffer] = []
                 for (index, slot) in slots.shuffled(using: &random).prefix(Int.random(in: 2...5, using: &random)).enumerated() {
                     let places = Int.random(in: 1...4, using: &random)
                     let sos = Int.random(in: 0...places, using: &random), local = Int.random(in: 0...(places - sos), using: &random)
                     let offer = IntakeOffer(
-                        id: "\(roundID)-o\(index)", groupID: "prop-offers\(roundNumber)", nurseryID: "almaty-1", pattern: try WeeklyPattern(parsing: slot), places: places,
+                        id: "\(roundID)-o\(index)", groupID: "prop-offers\(roundNumber)", nurseryID: "almaty-1", pattern: try WeeklyPattern(parsing: slot),
+                        places: places,
                         reservedSOS: sos, reservedLocal: local)
                     _ = try await store.openOffer(offer, roundID: roundID, context: context(start)) { _ in [] }
                     offers.append(offer)
@@ -325,7 +372,8 @@ struct IntakeStoreTests {
                     for child in applicants.shuffled(using: &random).prefix(Int.random(in: 3...12, using: &random)) {
                         let ranking = offers.map(\.id).shuffled(using: &random).prefix(Int.random(in: 1...offers.count, using: &random))
                         inputs.append(ApplicationInput(childID: child.id, ranking: Array(ranking)))
-                        var application = record[child.id] ?? facts[child.id] ?? IntakeApplication(childID: child.id, familyKind: .local, submittedAt: 0, ranking: [])
+                        var application =
+                            record[child.id] ?? facts[child.id] ?? IntakeApplication(childID: child.id, familyKind: .local, submittedAt: 0, ranking: [])
                         if record[child.id] == nil { application.submittedAt = at.millisecondsSince1970 }
                         application.ranking = Array(ranking)
                         record[child.id] = application

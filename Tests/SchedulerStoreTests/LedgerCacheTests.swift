@@ -1,6 +1,7 @@
 import SchedulerCore
-@testable import SchedulerStore
 import Testing
+
+@testable import SchedulerStore
 
 struct LedgerCacheTests {
     func ledger(placements: Int) -> CapacityLedger {

@@ -89,9 +89,11 @@ struct NurseryStoreTests {
             _ = try await store.updateNursery(id: "almaty-1", context: context(), reply: { _ in [] }) { $0.closures = [closed] }
             // The closed Monday does not count, so a fourth child can be booked from that day on...
             for index in 0..<3 {
-                _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", last: "2030-09-03", pattern: "mon-tue:am")
+                _ = try await fixture.place(
+                    store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", last: "2030-09-03", pattern: "mon-tue:am")
             }
-            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "extra"), first: "2030-09-02", last: "2030-09-09", pattern: "mon:am")
+            _ = try await fixture.place(
+                store, child: try await fixture.newAlmatyChild(store, name: "extra"), first: "2030-09-02", last: "2030-09-09", pattern: "mon:am")
             // ...but then the day cannot reopen: it would hold four children for three places.
             await #expect {
                 try await store.updateNursery(id: "almaty-1", context: context(), reply: { _ in [] }) { $0.closures = [] }
@@ -153,7 +155,10 @@ struct NurseryStoreTests {
             await #expect(throws: SchedulerError.self) {
                 try await store.endPlacement(id: started.id, from: CivilDate(parsing: "2026-02-02")!, context: context(), reply: { _ in [] })
             }
-            guard case .applied(let ended, _) = try await store.endPlacement(id: started.id, from: CivilDate(parsing: "2025-06-02")!, context: context(), reply: { _ in [] }) else {
+            guard
+                case .applied(let ended, _) = try await store.endPlacement(
+                    id: started.id, from: CivilDate(parsing: "2025-06-02")!, context: context(), reply: { _ in [] })
+            else {
                 Issue.record("not applied")
                 return
             }
@@ -182,7 +187,8 @@ struct ColdCacheTests {
         let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
         var placements: [Placement] = []
         for index in 0..<3 {
-            placements.append(try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", pattern: "mon:am"))
+            placements.append(
+                try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", pattern: "mon:am"))
         }
         try await store.close()
         store = try await kind.open(directory)
@@ -227,12 +233,15 @@ struct ColdCacheTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         var store = try await kind.open(directory)
         let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
-        guard case .applied(let sosFamily, _) = try await store.registerFamily(Family(id: "", siteID: "almaty", kind: .sos), context: context(), reply: { _ in [] })
+        guard
+            case .applied(let sosFamily, _) = try await store.registerFamily(
+                Family(id: "", siteID: "almaty", kind: .sos), context: context(), reply: { _ in [] })
         else { throw TestFailure("no family") }
         for index in 0..<2 {
-            guard case .applied(let child, _) = try await store.registerChild(
-                Child(id: "", familyID: sosFamily.id, givenName: "\(index)", birthDate: CivilDate(parsing: "2028-01-01")!),
-                context: context(), reply: { _ in [] })
+            guard
+                case .applied(let child, _) = try await store.registerChild(
+                    Child(id: "", familyID: sosFamily.id, givenName: "\(index)", birthDate: CivilDate(parsing: "2028-01-01")!),
+                    context: context(), reply: { _ in [] })
             else { throw TestFailure("no child") }
             _ = try await fixture.place(store, child: child, first: "2030-09-02", pattern: "mon:am")
         }

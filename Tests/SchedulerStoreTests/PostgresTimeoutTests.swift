@@ -1,8 +1,8 @@
 import Foundation
 import SchedulerCore
-import Synchronization
 import SchedulerStore
 import SchedulerTesting
+import Synchronization
 import Testing
 
 /// A statement that waits on rows locked elsewhere (another server, someone's `psql`) ends at

@@ -21,12 +21,16 @@ struct StoreConformanceTests: Sendable {
         }
     }
 
-    func context(_ key: String? = nil, digest: [UInt8] = [1], actor: String? = "tok_admin", beforeCommit: @escaping @Sendable () throws -> Void = {}) -> MutationContext {
+    func context(_ key: String? = nil, digest: [UInt8] = [1], actor: String? = "tok_admin", beforeCommit: @escaping @Sendable () throws -> Void = {})
+        -> MutationContext
+    {
         MutationContext(actor: actor, method: "/test/Create", idempotencyKey: key, requestDigest: digest, beforeCommit: beforeCommit)
     }
 
     /// A counsellor token by default: counsellors are not stored yet, so its scope needs no records in the store.
-    func create(_ store: any Store, role: Role = .counsellor, scope: Scope? = Scope(kind: .counsellor, id: "c1"), _ context: MutationContext) async throws -> Mutated<IssuedToken> {
+    func create(_ store: any Store, role: Role = .counsellor, scope: Scope? = Scope(kind: .counsellor, id: "c1"), _ context: MutationContext) async throws
+        -> Mutated<IssuedToken>
+    {
         try await store.createToken(role: role, scope: scope, name: "n", context: context) { issued in Array(issued.token.id.utf8) }
     }
 
@@ -207,7 +211,8 @@ struct PostgresDatabaseTests {
             }
             let hashes = try await TestPostgres.execute("SELECT encode(hash, 'hex') FROM token", for: directory)
             #expect(hashes == [[TokenSecret.hash(issued.secret).map { String(format: "%02x", $0) }.joined()]])
-            let secrets = try await TestPostgres.execute("SELECT count(*)::text FROM token WHERE position(\(quote(issued.secret)) in row_to_json(token)::text) > 0", for: directory)
+            let secrets = try await TestPostgres.execute(
+                "SELECT count(*)::text FROM token WHERE position(\(quote(issued.secret)) in row_to_json(token)::text) > 0", for: directory)
             #expect(secrets == [["0"]])
             let before = try await store.auditEntries(after: 0, limit: 10)
             #expect(before.count == 1)

@@ -93,7 +93,8 @@ public struct IntakeChecker {
         for (id, offer) in offers {
             let holders = holdersByOffer[id] ?? []
             if !withinCounts(holders, at: offer) {
-                problems.append("\(id) holds \(holders.count) children (\(holders.filter { applications[$0]?.familyKind == .sos }.count) SOS), beyond its counts")
+                problems.append(
+                    "\(id) holds \(holders.count) children (\(holders.filter { applications[$0]?.familyKind == .sos }.count) SOS), beyond its counts")
             }
             for (child, application) in applications {
                 guard let rank = application.ranking.firstIndex(of: id), rank < held[child, default: application.ranking.count] else { continue }
@@ -116,4 +117,3 @@ public struct IntakeChecker {
         return problems
     }
 }
-

@@ -28,13 +28,17 @@ public struct NurseryFixture: Sendable {
             _ = try await store.createNursery(Nursery(id: "\(site)-1", siteID: site, name: "\(site.capitalized) nursery"), context: context()) { _ in [] }
             _ = try await store.createGroup(
                 Group(id: "\(site)-toddlers", nurseryID: "\(site)-1", name: "Toddlers", minAgeMonths: 0, maxAgeMonths: 120, capacity: capacity),
-                context: context()) { _ in [] }
-            let family = try applied(try await store.registerFamily(Family(id: "", siteID: site, kind: .local, parentsWorking: true), context: context()) { _ in [] })
+                context: context()
+            ) { _ in [] }
+            let family = try applied(
+                try await store.registerFamily(Family(id: "", siteID: site, kind: .local, parentsWorking: true), context: context()) { _ in [] })
             families[site] = family
             for index in 0..<children {
-                let child = try applied(try await store.registerChild(
-                    Child(id: "", familyID: family.id, givenName: "\(site.capitalized) child \(index)", birthDate: CivilDate(parsing: "2024-03-15")!),
-                    context: context()) { _ in [] })
+                let child = try applied(
+                    try await store.registerChild(
+                        Child(id: "", familyID: family.id, givenName: "\(site.capitalized) child \(index)", birthDate: CivilDate(parsing: "2024-03-15")!),
+                        context: context()
+                    ) { _ in [] })
                 made[site, default: []].append(child)
             }
         }
@@ -46,16 +50,22 @@ public struct NurseryFixture: Sendable {
 
     /// One more child of the Almaty family.
     public func newAlmatyChild(_ store: any Store, name: String = "extra") async throws -> Child {
-        try Self.applied(try await store.registerChild(
-            Child(id: "", familyID: almatyFamily.id, givenName: name, birthDate: CivilDate(parsing: "2024-03-15")!),
-            context: Self.context()) { _ in [] })
+        try Self.applied(
+            try await store.registerChild(
+                Child(id: "", familyID: almatyFamily.id, givenName: name, birthDate: CivilDate(parsing: "2024-03-15")!),
+                context: Self.context()
+            ) { _ in [] })
     }
 
     /// A placement made directly in the store.
-    public func place(_ store: any Store, child: Child, group: String = almatyGroup, first: String, last: String? = nil, pattern: String = "mon-fri:full") async throws -> Placement {
-        try Self.applied(try await store.bookPlace(
-            BookingInput(childID: child.id, groupID: group, first: CivilDate(parsing: first)!, last: last.flatMap { CivilDate(parsing: $0) },
-                         pattern: try WeeklyPattern(parsing: pattern)),
-            context: Self.context(), authorize: { _ in }, reply: { _ in [] }))
+    public func place(_ store: any Store, child: Child, group: String = almatyGroup, first: String, last: String? = nil, pattern: String = "mon-fri:full")
+        async throws -> Placement
+    {
+        try Self.applied(
+            try await store.bookPlace(
+                BookingInput(
+                    childID: child.id, groupID: group, first: CivilDate(parsing: first)!, last: last.flatMap { CivilDate(parsing: $0) },
+                    pattern: try WeeklyPattern(parsing: pattern)),
+                context: Self.context(), authorize: { _ in }, reply: { _ in [] }))
     }
 }

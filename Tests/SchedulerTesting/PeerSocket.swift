@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Bare POSIX sockets for tests of peers that misbehave below the protocol: they connect and

@@ -16,7 +16,9 @@ public final class SpawnedServer: Sendable {
 
     /// Starts the server on `directory` (created if needed) and waits until it listens.
     /// `environment` adds to this process's (a PostgreSQL password, say).
-    public static func start(directory: URL, arguments: [String] = ["--listen", "127.0.0.1:0"], environment: [String: String] = [:]) async throws -> SpawnedServer {
+    public static func start(directory: URL, arguments: [String] = ["--listen", "127.0.0.1:0"], environment: [String: String] = [:]) async throws
+        -> SpawnedServer
+    {
         let process = Process()
         process.executableURL = try Binaries.url("sosched-server")
         process.arguments = ["serve", "--data", directory.path] + arguments

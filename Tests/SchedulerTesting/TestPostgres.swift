@@ -33,7 +33,8 @@ public enum TestPostgres {
         let logger = Logger(label: "sosched.test.postgres")
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         do {
-            let exists = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(location.database)", logger: logger)
+            let exists =
+                try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(location.database)", logger: logger)
                 .collect().count > 0
             if !exists {
                 do {

@@ -45,7 +45,8 @@ public final class TestServer: Sendable {
     private static func issue(store: SQLiteStore, role: Role, scope: Scope?) async throws -> String {
         let outcome = try await store.createToken(
             role: role, scope: scope, name: "test \(role.rawValue)",
-            context: MutationContext(actor: nil, method: "test")) { _ in [] }
+            context: MutationContext(actor: nil, method: "test")
+        ) { _ in [] }
         guard case .applied(let issued, _) = outcome else { throw TestFailure("token was not created") }
         return issued.secret
     }
@@ -58,7 +59,8 @@ public final class TestServer: Sendable {
     /// A site made directly in the store (tokens' scopes must name sites that exist).
     public func makeSite(_ id: String, timeZone: String = "Asia/Almaty") async throws {
         _ = try await store.createSite(
-            Site(id: id, name: id.capitalized, timeZone: timeZone), context: MutationContext(actor: nil, method: "test")) { _ in [] }
+            Site(id: id, name: id.capitalized, timeZone: timeZone), context: MutationContext(actor: nil, method: "test")
+        ) { _ in [] }
     }
 
     public var address: ServerAddress { .tcp(host: "127.0.0.1", port: port) }
