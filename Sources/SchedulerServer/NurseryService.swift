@@ -210,7 +210,7 @@ struct NurseryService {
             let (child, family) = try await access.child(request.id, field: "id")
             try await access.checkSite(principal, family.siteID)
             // Reads of a child's record are audited too.
-            try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(child.id)"], at: Date())
+            try await store.recordRead(actor: principal.tokenID, method: context.method, records: ["child:\(child.id)"], at: context.now())
             return ChildMessage(child)
         }
 
@@ -228,7 +228,7 @@ struct NurseryService {
             let page = try await store.listChildren(
                 familyID: request.familyID.isEmpty ? nil : request.familyID, siteID: site, after: Self.cursor(request.pageToken),
                 limit: try Self.pageSize(request.pageSize))
-            try await store.recordRead(actor: principal.tokenID, method: context.method, records: page.items.map { "child:\($0.id)" }, at: Date())
+            try await store.recordRead(actor: principal.tokenID, method: context.method, records: page.items.map { "child:\($0.id)" }, at: context.now())
             return ListChildrenResponse(children: page.items.map(ChildMessage.init), nextPageToken: page.next ?? "")
         }
 

@@ -194,18 +194,20 @@ public struct IdempotencyJanitor: Service {
     let store: any Store
     let retention: Duration
     let logger: Logger
+    let now: @Sendable () -> Date
 
-    public init(store: any Store, retention: Duration = .seconds(48 * 3600), logger: Logger) {
+    public init(store: any Store, retention: Duration = .seconds(48 * 3600), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.retention = retention
         self.logger = logger
+        self.now = now
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+                    let cutoff = now().addingTimeInterval(-Double(retention.components.seconds))
                     let purged = try await store.purgeIdempotencyKeys(before: cutoff)
                     if purged > 0 { logger.info("purged idempotency keys", metadata: ["count": "\(purged)"]) }
                     try await Task.sleep(for: .seconds(3600))

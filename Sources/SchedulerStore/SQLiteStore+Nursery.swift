@@ -701,15 +701,6 @@ extension SQLiteStore {
     }
 }
 
-/// Server-made record ids: a prefix and 12 random base32 characters (`fam_4m2k9x7q1d3e`).
-public enum RecordID {
-    public static func make(_ prefix: String) -> String {
-        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
-        var generator = SystemRandomNumberGenerator()
-        return prefix + "_" + String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
-    }
-}
-
 extension CapacityLedger {
     /// Runs `body` on the ledger in place (through optional chaining, without a copy).
     mutating func apply(_ body: (inout CapacityLedger) -> Void) { body(&self) }

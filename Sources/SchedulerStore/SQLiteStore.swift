@@ -328,15 +328,6 @@ public final class SQLiteStore: Store {
     }
 }
 
-extension Date {
-    /// The instant as stored and sent: whole milliseconds since 1970.
-    public var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-
-    init(millisecondsSince1970 ms: Int64) {
-        self.init(timeIntervalSince1970: Double(ms) / 1000)
-    }
-}
-
 /// Opens (creating with mode 600, whatever the umask) and closes `path`; false on failure (see `errno`).
 private func createPrivateFile(_ path: String) -> Bool {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
