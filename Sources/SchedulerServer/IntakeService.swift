@@ -13,6 +13,14 @@ struct IntakeService {
     let store: any Store
 
     func register(in registry: inout HandlerRegistry) {
+        registerRounds(in: &registry)
+        registerRun(in: &registry)
+        registerAfterTheRun(in: &registry)
+    }
+
+    // MARK: Rounds, offers and applications
+
+    private func registerRounds(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
         let p = Self.prefix
@@ -114,6 +122,15 @@ struct IntakeService {
                 })
         }
 
+    }
+
+    // MARK: The run and its results
+
+    private func registerRun(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
+
         registry.mutating(p + "RunRound") { (request: RunRoundRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
@@ -188,6 +205,15 @@ struct IntakeService {
             }
             return GetWaitlistResponse(entries: entries, pending: pending, nextPageToken: end < list.count ? String(end) : "")
         }
+
+    }
+
+    // MARK: After the run: the waitlists' moves, confirmations, explanations
+
+    private func registerAfterTheRun(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
 
         registry.mutating(p + "ReleaseSeat") { (request: ReleaseSeatRequest, context) in
             let principal = try context.requirePrincipal()

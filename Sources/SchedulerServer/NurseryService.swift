@@ -9,11 +9,20 @@ struct NurseryService {
     let store: any Store
 
     func register(in registry: inout HandlerRegistry) {
+        registerSites(in: &registry)
+        registerNurseries(in: &registry)
+        registerGroups(in: &registry)
+        registerFamilies(in: &registry)
+        registerChildren(in: &registry)
+        registerPlacements(in: &registry)
+    }
+
+    // MARK: Sites
+
+    private func registerSites(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
         let p = Self.prefix
-
-        // MARK: Sites
 
         registry.mutating(p + "CreateSite") { (request: CreateSiteRequest, context) in
             let principal = try context.requirePrincipal()
@@ -54,8 +63,14 @@ struct NurseryService {
                     if let zone { site.timeZone = zone }
                 })
         }
+    }
 
-        // MARK: Nurseries
+    // MARK: Nurseries
+
+    private func registerNurseries(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
 
         registry.mutating(p + "CreateNursery") { (request: CreateNurseryRequest, context) in
             let principal = try context.requirePrincipal()
@@ -104,8 +119,14 @@ struct NurseryService {
                     nursery.afternoon = afternoon
                 })
         }
+    }
 
-        // MARK: Groups
+    // MARK: Groups
+
+    private func registerGroups(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
 
         registry.mutating(p + "CreateGroup") { (request: CreateGroupRequest, context) in
             let principal = try context.requirePrincipal()
@@ -151,8 +172,14 @@ struct NurseryService {
                     }
                 })
         }
+    }
 
-        // MARK: Families
+    // MARK: Families
+
+    private func registerFamilies(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
 
         registry.mutating(p + "RegisterFamily") { (request: RegisterFamilyRequest, context) in
             let principal = try context.requirePrincipal()
@@ -193,8 +220,14 @@ struct NurseryService {
                     if mask.contains("parents_working") { family.parentsWorking = message.parentsWorking }
                 })
         }
+    }
 
-        // MARK: Children
+    // MARK: Children
+
+    private func registerChildren(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
 
         registry.mutating(p + "RegisterChild") { (request: RegisterChildRequest, context) in
             let principal = try context.requirePrincipal()
@@ -247,8 +280,14 @@ struct NurseryService {
                     if mask.contains("special_needs") { child.specialNeeds = message.specialNeeds }
                 })
         }
+    }
 
-        // MARK: Placements
+    // MARK: Placements
+
+    private func registerPlacements(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = NurseryAccess(store: store)
+        let p = Self.prefix
 
         registry.mutating(p + "BookPlace") { (request: BookPlaceRequest, context) in
             let principal = try context.requirePrincipal()

@@ -181,7 +181,7 @@ struct IntakeServiceTests {
                         arguments: ["planted-\(index)", NurseryFixture.almatyGroup])
                 }
             }
-            try await queue.close()
+            try queue.close()
             await #expect {
                 let _: IntakeOfferMessage = try await client.call(
                     intake + "OpenOffer",
