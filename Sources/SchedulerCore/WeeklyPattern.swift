@@ -60,8 +60,9 @@ public struct WeeklyPattern: Sendable, Hashable, Codable, CustomStringConvertibl
     public init(parsing text: String) throws(SchedulerError) {
         var slots: [Slot] = []
         let clauses = text.lowercased().split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: " ") }
-        guard !clauses.isEmpty, !clauses.contains(where: \.isEmpty) else {
-            throw Self.error("pattern is empty")
+        guard clauses.contains(where: { !$0.isEmpty }) else { throw Self.error("pattern is empty") }
+        guard !clauses.contains(where: \.isEmpty) else {
+            throw Self.error("'\(text)' has an empty part: every part between ';' must be DAYS:SESSIONS, e.g. mon-fri:am;wed:full")
         }
         for clause in clauses {
             let halves = clause.split(separator: ":", omittingEmptySubsequences: false)

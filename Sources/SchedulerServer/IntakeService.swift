@@ -32,7 +32,9 @@ struct IntakeService {
             try access.checkSiteAdministration(principal, siteID)
             guard message.deadlineMS > 0 else {
                 throw SchedulerError(
-                    .invalidArgument, "deadline_ms is the last instant applications are taken (milliseconds since 1970)", field: "round.deadline_ms")
+                    .invalidArgument,
+                    "deadline_ms must be above 0: the last instant applications are taken, in milliseconds since 1970 (got \(message.deadlineMS))",
+                    field: "round.deadline_ms")
             }
             var seed = message.seed
             if seed == 0 {

@@ -124,4 +124,18 @@ struct WeeklyPatternTests {
             (error as? SchedulerError)?.field == "pattern"
         }
     }
+
+    /// Found from outside: "mon-fri:full;" was refused as "pattern is empty", which it is not.
+    @Test func aTrailingSeparatorIsNamedAsAnEmptyPart() {
+        #expect {
+            try WeeklyPattern(parsing: "mon-fri:full;")
+        } throws: { error in
+            (error as? SchedulerError)?.message.contains("empty part") == true
+        }
+        #expect {
+            try WeeklyPattern(parsing: " ; ")
+        } throws: { error in
+            (error as? SchedulerError)?.message == "pattern is empty"
+        }
+    }
 }
