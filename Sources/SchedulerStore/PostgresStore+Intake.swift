@@ -118,27 +118,44 @@ extension PostgresStore {
             let offersByID = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) })
             var groups: [String: Group] = [:]
             for offer in listed where groups[offer.groupID] == nil { groups[offer.groupID] = try await fetchGroup(tx, offer.groupID)?.0 }
+            // Every applicant with their family in one query (not one round trip per application).
+            var found: [String: (Child, Family)] = [:]
+            for row in try await tx.rows(
+                """
+                SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                       f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                FROM child c JOIN family f ON f.id = c.family_id WHERE c.id = ANY(\(applications.map(\.childID)))
+                """)
+            {
+                let child = try Self.child(row), family = try Self.family(row, at: 5)
+                found[child.id] = (child, family)
+            }
             var families: [Family] = []
             for (index, input) in applications.enumerated() {
                 try StoreRules.checkApplication(input, index: index, offers: offers)
                 // The child must be at the round's site before anything about them is checked or
                 // said: a child of another site reads as unknown (no age, no site named).
-                let unknown = SchedulerError(.notFound, "no child with id \(input.childID) at site \(round.siteID)", field: "applications[\(index)].child_id")
-                guard let child = try await fetchChild(tx, input.childID) else { throw unknown }
-                guard let family = try await fetchFamily(tx, child.familyID), family.siteID == round.siteID else { throw unknown }
+                guard let (child, family) = found[input.childID], family.siteID == round.siteID else {
+                    throw SchedulerError(.notFound, "no child with id \(input.childID) at site \(round.siteID)", field: "applications[\(index)].child_id")
+                }
                 try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
                 families.append(family)
             }
             try authorize(families)
             let now = context.now.millisecondsSince1970
+            // One statement for all of them; a child named twice keeps their last ranking.
+            var rankings: [String: String] = [:]
+            var order: [String] = []
             for input in applications {
-                try await tx.run(
-                    """
-                    INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms)
-                    VALUES (\(roundID), \(input.childID), \(input.ranking.joined(separator: ",")), \(now))
-                    ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
-                    """)
+                if rankings[input.childID] == nil { order.append(input.childID) }
+                rankings[input.childID] = input.ranking.joined(separator: ",")
             }
+            try await tx.run(
+                """
+                INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms)
+                SELECT \(roundID), child_id, ranking, \(now) FROM UNNEST(\(order)::text[], \(order.map { rankings[$0] ?? "" })::text[]) AS a(child_id, ranking)
+                ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
+                """)
             try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
             return (applications.count, ["intake_round:\(roundID)"] + applications.map { "child:\($0.childID)" })
         }
