@@ -231,85 +231,7 @@ struct IntakeService {
         }
 
         registry.mutating(p + "ConfirmPlacements") { (request: ConfirmPlacementsRequest, context) in
-            let principal = try context.requirePrincipal()
-            var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
-            guard request.childIDs.count <= Self.confirmPage else {
-                throw SchedulerError(
-                    .invalidArgument, "child_ids holds \(request.childIDs.count) children; at most \(Self.confirmPage) a call", field: "child_ids")
-            }
-            if !request.pageToken.isEmpty { _ = try Field.id(request.pageToken, "page_token") }
-            guard request.pageToken.isEmpty || request.childIDs.isEmpty else {
-                throw SchedulerError(.invalidArgument, "page_token pages through all holders: give it without child_ids", field: "page_token")
-            }
-            var children: [String] = []
-            for (index, child) in request.childIDs.enumerated() { children.append(try Field.id(child, "child_ids[\(index)]")) }
-            let waitlist = try await run.live(now: context.now(), also: Set(children))
-            var next = ""
-            if children.isEmpty {
-                // Every holder, a page at a time in child-id order (bytes).
-                let holders = try await run.holdersNow()
-                let start = request.pageToken.isEmpty ? 0 : (holders.firstIndex { request.pageToken.utf8.lexicographicallyPrecedes($0.utf8) } ?? holders.count)
-                children = Array(holders[start..<min(holders.count, start + Self.confirmPage)])
-                if start + Self.confirmPage < holders.count, let last = children.last { next = last }
-            }
-            let offers = Dictionary(uniqueKeysWithValues: run.offers.map { ($0.id, $0) })
-            let round = run.round
-            var response = ConfirmPlacementsResponse(nextPageToken: next)
-            // Who can be confirmed is decided first (reads only); then every placement and its
-            // confirmation are made in one transaction: all of them commit, or none.
-            var confirmations: [IntakeConfirmation] = []
-            for child in children {
-                guard let seat = try await run.ask({ try $0.seat(of: child) }), let offer = offers[seat.offerID] else {
-                    response.refused.append(RefusedConfirmationMessage(childID: child, reason: "holds no place in this round"))
-                    continue
-                }
-                // Confirming declines the child's open waitlist offers: each must be at a nursery in the caller's scope.
-                var outside: String?
-                for pending in waitlist.pending(of: child) {
-                    guard let at = offers[pending.offerID] else { continue }
-                    do { try access.checkNursery(principal, try await access.nursery(at.nurseryID, field: "child_ids")) } catch { outside = pending.offerID }
-                }
-                if let outside {
-                    response.refused.append(
-                        RefusedConfirmationMessage(
-                            childID: child,
-                            reason:
-                                "has an open waitlist offer of \(outside) at a nursery outside your scope; the family answers it first, or a manager of the site confirms"
-                        ))
-                    continue
-                }
-                if waitlist.confirmed.contains(child) {
-                    // Confirming is idempotent: a confirmed child is reported with their placement,
-                    // unless that placement has been cancelled since.
-                    if let existing = try await Self.placement(store, child: child, offer: offer, round: round) {
-                        response.confirmed.append(ConfirmedPlacementMessage(childID: child, offerID: offer.id, placementID: existing.id))
-                    } else {
-                        response.refused.append(
-                            RefusedConfirmationMessage(
-                                childID: child,
-                                reason: "was confirmed at \(offer.id), but that placement is no longer active (cancelled or ended); book again with place book")
-                        )
-                    }
-                    continue
-                }
-                confirmations.append(
-                    IntakeConfirmation(
-                        childID: child, offerID: offer.id,
-                        booking: BookingInput(childID: child, groupID: offer.groupID, first: round.first, last: round.last, pattern: offer.pattern)))
-            }
-            guard !confirmations.isEmpty else { return try WireCodec.encode(response) }
-            let decided = response
-            return try await run.confirm(
-                context, confirmations, at: context.now().millisecondsSince1970,
-                authorize: { parties in
-                    try access.checkNursery(principal, parties.nursery)
-                },
-                reply: { done in
-                    var response = decided
-                    response.confirmed += done.placed.map { ConfirmedPlacementMessage(childID: $0.childID, offerID: $0.offerID, placementID: $0.placementID) }
-                    response.refused += done.refused.map { RefusedConfirmationMessage(childID: $0.childID, reason: $0.reason) }
-                    return try WireCodec.encode(response)
-                })
+            try await PlacementConfirmation(store: store, principal: try context.requirePrincipal()).run(request, context: context)
         }
 
         registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
@@ -437,9 +359,6 @@ struct IntakeService {
     }
 
     /// The placement a confirmation booked for a child at an offer, if any.
-    /// Children one ConfirmPlacements call confirms at most (one transaction).
-    static let confirmPage = 1000
-
     /// A page of a list computed whole (waitlists, moves): its size (0 = 1000, at most 10000)
     /// and where it starts (the token is the position to go on from).
     static func page(_ size: UInt32, _ token: String) throws(SchedulerError) -> (size: Int, start: Int) {
