@@ -37,10 +37,6 @@ final class CallState: Sendable {
     /// Whether nothing has stopped the call yet.
     var isRunning: Bool { phase.withLock { $0 == .running } }
 
-    /// Still running, or already committing (a call that makes several changes keeps going
-    /// once its first has committed: it must answer with what it did).
-    var mayChange: Bool { phase.withLock { $0 == .running || $0 == .committing } }
-
     /// The handler is done: true if its result should be sent.
     func finish() -> Bool {
         phase.withLock { phase in
@@ -73,16 +69,6 @@ public struct CallContext: Sendable {
             actor: principal?.tokenID, method: method, idempotencyKey: idempotencyKey,
             requestDigest: TokenSecret.digest(method: method, payload: payload), now: now(),
             beforeCommit: { try state.enterCommit() }, isWanted: { state.isRunning })
-    }
-
-    /// As `mutation()`, for one of several changes a call makes: each its own idempotency key
-    /// (`part` added to the call's), and wanted as long as the call has not ended.
-    public func mutation(part: String) -> MutationContext {
-        let state = self.state
-        return MutationContext(
-            actor: principal?.tokenID, method: method, idempotencyKey: idempotencyKey.map { $0 + "#" + part },
-            requestDigest: TokenSecret.digest(method: method, payload: payload + Array(part.utf8)), now: now(),
-            beforeCommit: { try state.enterCommit() }, isWanted: { state.mayChange })
     }
 
     /// The caller, or `unauthenticated` (for handlers of methods that need a token).

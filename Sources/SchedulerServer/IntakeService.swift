@@ -355,7 +355,7 @@ struct IntakeService {
         if let offerID, let offer = run.offers.first(where: { $0.id == offerID }) {
             try access.checkNursery(principal, try await access.nursery(offer.nurseryID, field: "offer_id"))
         }
-        return try await run.append(context, [IntakeEventRecord(event: event, at: context.now().millisecondsSince1970)], part: nil)
+        return try await run.append(context, [IntakeEventRecord(event: event, at: context.now().millisecondsSince1970)])
     }
 
     /// The placement a confirmation booked for a child at an offer, if any.

@@ -171,12 +171,12 @@ struct StoredIntakeRun {
     /// Appends events in one transaction after replaying the stored ones with them there (so two
     /// servers cannot both hand out one freed place); the reply is the moves they caused. Rows the
     /// replay touches that are not loaded yet are loaded and the append tried again.
-    mutating func append(_ context: CallContext, _ events: [IntakeEventRecord], part: String?) async throws -> [UInt8] {
+    mutating func append(_ context: CallContext, _ events: [IntakeEventRecord]) async throws -> [UInt8] {
         try await prefetch(try await store.intakeEvents(roundID: round.id) + events, also: [])
         while true {
             let source = loaded
             let caused = Mutex<[IntakeWaitlist.Move]>([])
-            let mutation = part.map { context.mutation(part: $0) } ?? context.mutation()
+            let mutation = context.mutation()
             do {
                 let outcome = try await store.appendIntakeEvents(
                     roundID: round.id, events, context: mutation,
