@@ -171,9 +171,8 @@ struct IntakeService {
 
         registry.async(p + "GetResults") { (request: GetResultsRequest, context) in
             let principal = try context.requirePrincipal()
-            guard request.pageSize <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
+            let size = try Self.pageSize(request.pageSize)
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
-            let size = request.pageSize == 0 ? 1000 : Int(request.pageSize)
             // The run's rows for the page, with what the moves since have changed.
             let waitlist = try await run.live(now: context.now())
             // The token is the last child id of the previous page.
@@ -359,10 +358,10 @@ struct IntakeService {
     }
 
     /// The placement a confirmation booked for a child at an offer, if any.
-    /// A page of a list computed whole (waitlists, moves): its size (0 = 1000, at most 10000)
-    /// and where it starts (the token is the position to go on from).
+    /// A page of a list computed whole (waitlists, moves): its size (`pageSize`) and where it
+    /// starts (the token is the position to go on from).
     static func page(_ size: UInt32, _ token: String) throws(SchedulerError) -> (size: Int, start: Int) {
-        guard size <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
+        let size = try pageSize(size)
         var start = 0
         if !token.isEmpty {
             guard token.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let position = Int(token) else {
@@ -370,7 +369,13 @@ struct IntakeService {
             }
             start = position
         }
-        return (size == 0 ? 1000 : Int(size), start)
+        return (size, start)
+    }
+
+    /// An intake page's size: 0 means 1000, at most 10000.
+    static func pageSize(_ size: UInt32) throws(SchedulerError) -> Int {
+        guard size <= 10_000 else { throw SchedulerError(.invalidArgument, "page_size is over 10000", field: "page_size") }
+        return size == 0 ? 1000 : Int(size)
     }
 
     static func placement(_ store: any Store, child: String, offer: IntakeOffer, round: IntakeRoundInfo) async throws -> Placement? {

@@ -150,7 +150,7 @@ struct StoredIntakeRun {
         _ context: CallContext, _ confirmations: [IntakeConfirmation], at: Int64, authorize: @escaping @Sendable (BookingParties) throws -> Void,
         reply: @escaping @Sendable (IntakeConfirmed) throws -> [UInt8]
     ) async throws -> [UInt8] {
-        let planned = confirmations.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }
+        let planned = confirmations.map { $0.event(at: at) }
         try await prefetch(try await store.intakeEvents(roundID: round.id) + planned, also: [])
         while true {
             let source = loaded

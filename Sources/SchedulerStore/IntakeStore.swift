@@ -102,6 +102,11 @@ public struct IntakeConfirmation: Sendable, Hashable {
         self.offerID = offerID
         self.booking = booking
     }
+
+    /// The event that records this confirmation.
+    public func event(at: Int64) -> IntakeEventRecord {
+        IntakeEventRecord(event: .confirm(child: childID, offer: offerID), at: at)
+    }
 }
 
 /// What `confirmIntakePlacements` did: the placements booked (child, offer, placement id) and
@@ -392,9 +397,7 @@ extension StoreRules {
         _ confirmations: [IntakeConfirmation], at: Int64, stored: [IntakeEventRecord],
         check: (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void
     ) throws -> (accepted: [IntakeConfirmation], refused: [IntakeConfirmed.Refused]) {
-        func events(_ list: [IntakeConfirmation]) -> [IntakeEventRecord] {
-            stamped(list.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }, after: stored)
-        }
+        func events(_ list: [IntakeConfirmation]) -> [IntakeEventRecord] { confirmEvents(list, at: at, stored: stored) }
         do {
             try check(stored, events(confirmations))
             return (confirmations, [])
@@ -425,9 +428,9 @@ extension StoreRules {
         }
     }
 
-    /// The confirm events of the placements booked, stamped after `stored`.
-    static func confirmEvents(_ placed: [IntakeConfirmed.Placed], at: Int64, stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
-        stamped(placed.map { IntakeEventRecord(event: .confirm(child: $0.childID, offer: $0.offerID), at: at) }, after: stored)
+    /// The confirm events of `confirmations`, stamped after `stored`.
+    static func confirmEvents(_ confirmations: [IntakeConfirmation], at: Int64, stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
+        stamped(confirmations.map { $0.event(at: at) }, after: stored)
     }
 
     /// Offers a round holds at most: GetRound answers with all of them, in one frame.

@@ -491,17 +491,19 @@ extension SQLiteStore {
             let (accepted, refused) = try StoreRules.replayable(confirmations, at: at, stored: stored, check: check)
             var confirmed = IntakeConfirmed(refused: refused)
             var records: [String] = []
+            var booked: [IntakeConfirmation] = []
             for confirmation in accepted {
                 do {
-                    let (placement, booked) = try self.book(db, batch: batch, confirmation.booking, now: context.now, authorize: authorize)
+                    let (placement, written) = try self.book(db, batch: batch, confirmation.booking, now: context.now, authorize: authorize)
                     confirmed.placed.append(.init(childID: confirmation.childID, offerID: confirmation.offerID, placementID: placement.id))
-                    records += booked
+                    booked.append(confirmation)
+                    records += written
                 } catch {
                     guard let reason = StoreRules.bookingRefusal(error) else { throw error }
                     confirmed.refused.append(.init(childID: confirmation.childID, reason: reason))
                 }
             }
-            let events = StoreRules.confirmEvents(confirmed.placed, at: at, stored: stored)
+            let events = StoreRules.confirmEvents(booked, at: at, stored: stored)
             if events.count != accepted.count { try check(stored, events) }
             try Self.insert(db, roundID, events, after: stored.count)
             return (confirmed, ["intake_round:\(roundID)"] + records + events.map { "child:\($0.columns.child)" })

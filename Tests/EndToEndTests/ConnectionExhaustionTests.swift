@@ -116,8 +116,7 @@ struct ConnectionExhaustionTests {
         let work = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("var")
-        let made = try await runProcess(try Binaries.url("sosched-server"), ["token", "create", "--data", data.path, "--role", "admin"])
-        let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
+        let token = try await SpawnedServer.adminToken(data: data)
         let server = try await SpawnedServer.start(directory: data, arguments: ["--listen", "127.0.0.1:0", "--drain-timeout", "1"])
         let lock = try WriteLock(directory: data)
         let sosched = try Binaries.url("sosched")

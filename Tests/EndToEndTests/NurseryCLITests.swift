@@ -9,8 +9,7 @@ struct NurseryCLITests {
         let work = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("var")
-        let made = try await runProcess(try Binaries.url("sosched-server"), ["token", "create", "--data", data.path, "--role", "admin"])
-        let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
+        let token = try await SpawnedServer.adminToken(data: data)
         let running = try await SpawnedServer.start(directory: data)
         let env = ["SOSCHED_SERVER": running.address, "SOSCHED_TOKEN": token]
         func sosched(_ arguments: [String]) async throws -> ProcessResult {

@@ -129,8 +129,7 @@ struct PostgresServerTests {
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("var")
         let server = try Binaries.url("sosched-server")
-        let made = try await runProcess(server, ["token", "create", "--data", data.path, "--role", "admin"])
-        let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
+        let token = try await SpawnedServer.adminToken(data: data, binary: server)
         let demo = try await runProcess(server, ["demo", "--data", data.path])
         #expect(demo.status == 0, "\(demo.stderr)")
 

@@ -10,8 +10,7 @@ struct TLSTests {
         defer { try? FileManager.default.removeItem(at: work) }
         let (certificate, key) = try await TestCertificate.make(in: work)
         let data = work.appendingPathComponent("var")
-        let made = try await runProcess(try Binaries.url("sosched-server"), ["token", "create", "--data", data.path, "--role", "admin"])
-        let token = try #require(made.stdout.split(separator: "\n").last.map(String.init))
+        let token = try await SpawnedServer.adminToken(data: data)
         let socket = work.appendingPathComponent("s.sock").path
         let server = try await SpawnedServer.start(
             directory: data, arguments: ["--listen", "127.0.0.1:0", "--unix", socket, "--tls-cert", certificate, "--tls-key", key])

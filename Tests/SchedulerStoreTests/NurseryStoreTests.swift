@@ -12,16 +12,8 @@ struct NurseryStoreTests {
     }
 
     func withStore(_ kind: StoreKind, _ body: (any Store, URL, NurseryFixture) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory.make()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await kind.open(directory)
-        do {
-            let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
-            try await body(store, directory, fixture)
-            try await store.close()
-        } catch {
-            try? await store.close()
-            throw error
+        try await kind.withStore { store, directory in
+            try await body(store, directory, try await NurseryFixture.seed(store, capacity: 3, children: 0))
         }
     }
 

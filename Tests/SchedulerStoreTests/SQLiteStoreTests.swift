@@ -8,17 +8,7 @@ import Testing
 /// Access, audit and idempotency behaviour every store must have; runs once per `StoreKind`.
 struct StoreConformanceTests: Sendable {
     func withStore<T>(_ kind: StoreKind, _ body: (any Store, URL) async throws -> T) async throws -> T {
-        let directory = try TemporaryDirectory.make()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await kind.open(directory)
-        do {
-            let result = try await body(store, directory)
-            try await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
-        }
+        try await kind.withStore(body)
     }
 
     func context(_ key: String? = nil, digest: [UInt8] = [1], actor: String? = "tok_admin", beforeCommit: @escaping @Sendable () throws -> Void = {})

@@ -11,17 +11,7 @@ struct StoreIntegrityTests {
     func context() -> MutationContext { MutationContext(actor: nil, method: "/test/Integrity") }
 
     func withStore<T>(_ kind: StoreKind, _ body: (any Store, URL) async throws -> T) async throws -> T {
-        let directory = try TemporaryDirectory.make()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await kind.open(directory)
-        do {
-            let result = try await body(store, directory)
-            try await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
-        }
+        try await kind.withStore(body)
     }
 
     /// Runs `sql` on the store's database from outside the store, as an operator with `sqlite3` or `psql` would.

@@ -51,24 +51,23 @@ public enum PeerSocket {
 
     /// Sends as much of `bytes` as the socket takes without blocking; the number of bytes sent.
     public static func sendWithoutBlocking(_ fd: Int32, _ bytes: [UInt8]) -> Int {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-            guard count > 0 else { break }
-            sent += count
-        }
-        return sent
+        send(fd, bytes, flags: MSG_DONTWAIT | MSG_NOSIGNAL)
     }
 
     /// Sends all of `bytes` (blocking, up to the socket's send timeout); false if it could not.
     public static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        send(fd, bytes, flags: MSG_NOSIGNAL) == bytes.count
+    }
+
+    /// Sends until all of `bytes` went or a send sends nothing; the number of bytes sent.
+    private static func send(_ fd: Int32, _ bytes: [UInt8], flags: Int) -> Int {
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard count > 0 else { return false }
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(flags)) }
+            guard count > 0 else { break }
             sent += count
         }
-        return true
+        return sent
     }
 
     /// Runs `work` (blocking socket calls) on a thread of its own, off Swift's few cooperative

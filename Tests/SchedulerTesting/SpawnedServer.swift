@@ -44,6 +44,16 @@ public final class SpawnedServer: Sendable {
 
     public var address: String { "127.0.0.1:\(port)" }
 
+    /// Makes an admin token in the store under `data` with the real `sosched-server` binary (at
+    /// `binary`, by default the one built); returns its secret.
+    public static func adminToken(data: URL, binary: URL? = nil) async throws -> String {
+        let made = try await runProcess(try binary ?? Binaries.url("sosched-server"), ["token", "create", "--data", data.path, "--role", "admin"])
+        guard made.status == 0, let secret = made.stdout.split(separator: "\n").last.map(String.init) else {
+            throw TestFailure("sosched-server token create failed: \(made.stderr)")
+        }
+        return secret
+    }
+
     /// Sends `signal` and waits for the process to exit; returns its status.
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async throws -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }

@@ -21,4 +21,19 @@ public struct StoreKind: Sendable, CustomStringConvertible {
     public static let all: [StoreKind] = [.sqlite, .postgres]
 
     public var description: String { name }
+
+    /// Runs `body` on a new store of this kind in a temporary directory, then closes it.
+    public func withStore<T>(_ body: (any Store, URL) async throws -> T) async throws -> T {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await open(directory)
+        do {
+            let result = try await body(store, directory)
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
 }
