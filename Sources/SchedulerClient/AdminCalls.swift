@@ -9,7 +9,7 @@ extension SchedulerClient {
         try await call(Self.admin + "Health", HealthRequest(), options: options)
     }
 
-    public func whoAmI(options: CallOptions = CallOptions()) async throws -> TokenInfo {
+    public func whoAmI(options: CallOptions = CallOptions()) async throws -> TokenInfoMessage {
         let response: WhoAmIResponse = try await call(Self.admin + "WhoAmI", WhoAmIRequest(), options: options)
         guard let token = response.token else { throw RPCError(Status(.internal, "WhoAmI answered without a token")) }
         return token
@@ -18,10 +18,10 @@ extension SchedulerClient {
     public func createToken(
         role: Role?, scope: String = "", name: String = "", options: CallOptions = .mutation()
     ) async throws -> CreateTokenResponse {
-        try await call(Self.admin + "CreateToken", CreateTokenRequest(role: role, scope: scope, name: name), options: options)
+        try await call(Self.admin + "CreateToken", CreateTokenRequest(role: role?.proto ?? .unspecified, scope: scope, name: name), options: options)
     }
 
-    public func revokeToken(id: String, options: CallOptions = .mutation()) async throws -> TokenInfo {
+    public func revokeToken(id: String, options: CallOptions = .mutation()) async throws -> TokenInfoMessage {
         let response: RevokeTokenResponse = try await call(Self.admin + "RevokeToken", RevokeTokenRequest(id: id), options: options)
         guard let token = response.token else { throw RPCError(Status(.internal, "RevokeToken answered without a token")) }
         return token

@@ -27,11 +27,11 @@ struct AdminService {
             guard let token = context.token else {
                 throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
             }
-            return WhoAmIResponse(token: TokenInfo(token))
+            return WhoAmIResponse(token: TokenInfoMessage(token))
         }
 
         registry.mutating(Self.prefix + "CreateToken") { (request: CreateTokenRequest, context) in
-            guard let role = request.role else {
+            guard let role = Role(request.role) else {
                 throw SchedulerError(
                     .invalidArgument, "role is required: ROLE_ADMIN, ROLE_MANAGER, ROLE_COUNSELLOR or ROLE_COORDINATOR",
                     field: "role")
@@ -46,11 +46,11 @@ struct AdminService {
             let outcome = try await store.createToken(
                 role: role, scope: scope, name: request.name, context: context.mutation()
             ) { issued in
-                try WireCodec.encode(CreateTokenResponse(token: TokenInfo(issued.token), secret: ""))
+                try WireCodec.encode(CreateTokenResponse(token: TokenInfoMessage(issued.token), secret: ""))
             }
             switch outcome {
             case .applied(let issued, _):
-                return try WireCodec.encode(CreateTokenResponse(token: TokenInfo(issued.token), secret: issued.secret))
+                return try WireCodec.encode(CreateTokenResponse(token: TokenInfoMessage(issued.token), secret: issued.secret))
             case .replayed(let reply):
                 return reply
             }
@@ -61,7 +61,7 @@ struct AdminService {
                 throw SchedulerError(.invalidArgument, "id is required", field: "id")
             }
             let outcome = try await store.revokeToken(id: request.id, context: context.mutation()) { token in
-                try WireCodec.encode(RevokeTokenResponse(token: TokenInfo(token)))
+                try WireCodec.encode(RevokeTokenResponse(token: TokenInfoMessage(token)))
             }
             tokens.remove(tokenID: request.id)
             switch outcome {
@@ -83,15 +83,15 @@ struct AdminService {
             }
             let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
             let page = try await store.listTokens(includeRevoked: request.includeRevoked, after: after, limit: limit)
-            return ListTokensResponse(tokens: page.tokens.map(TokenInfo.init), nextPageToken: page.next.map(String.init) ?? "")
+            return ListTokensResponse(tokens: page.tokens.map(TokenInfoMessage.init), nextPageToken: page.next.map(String.init) ?? "")
         }
     }
 }
 
-extension TokenInfo {
+extension TokenInfoMessage {
     init(_ token: AccessToken) {
         self.init(
-            id: token.id, role: token.role, scope: token.scope?.description ?? "", name: token.name,
+            id: token.id, role: token.role.proto, scope: token.scope?.description ?? "", name: token.name,
             createdAtMs: Int64((token.createdAt.timeIntervalSince1970 * 1000).rounded()),
             revokedAtMs: token.revokedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0,
             createdBy: token.createdBy ?? "")

@@ -30,10 +30,10 @@ struct IntakeService {
             guard let message = request.round else { throw SchedulerError(.invalidArgument, "round is required", field: "round") }
             let siteID = try Field.id(message.siteID, "round.site_id")
             try access.checkSiteAdministration(principal, siteID)
-            guard message.deadlineMS > 0 else {
+            guard message.deadlineMs > 0 else {
                 throw SchedulerError(
                     .invalidArgument,
-                    "deadline_ms must be above 0: the last instant applications are taken, in milliseconds since 1970 (got \(message.deadlineMS))",
+                    "deadline_ms must be above 0: the last instant applications are taken, in milliseconds since 1970 (got \(message.deadlineMs))",
                     field: "round.deadline_ms")
             }
             var seed = message.seed
@@ -47,7 +47,7 @@ struct IntakeService {
             let round = IntakeRoundInfo(
                 id: try Field.id(message.id, "round.id"), siteID: siteID, name: try Field.name(message.name, "round.name", required: false),
                 first: try Field.date(message.termFirst, "round.term_first"), last: try Field.date(message.termLast, "round.term_last"),
-                deadline: message.deadlineMS, seed: seed, order: order)
+                deadline: message.deadlineMs, seed: seed, order: order)
             return NurseryService.reply(
                 try await store.createRound(round, context: context.mutation()) { try WireCodec.encode(IntakeRoundMessage($0, offers: [], applications: 0)) })
         }
@@ -202,7 +202,7 @@ struct IntakeService {
             let end = min(list.count, start + size)
             let entries = (min(start, end)..<end).map { WaitlistEntryMessage(position: UInt32($0 + 1), childID: list[$0]) }
             let pending = waitlist.pending.filter { $0.offerID == offerID }.map {
-                PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMS: $0.deadline)
+                PendingOfferMessage(childID: $0.childID, seat: $0.seat.rawValue, deadlineMs: $0.deadline)
             }
             return GetWaitlistResponse(entries: entries, pending: pending, nextPageToken: end < list.count ? String(end) : "")
         }
@@ -386,7 +386,7 @@ struct IntakeService {
     static func message(_ move: IntakeWaitlist.Move) -> MoveMessage {
         switch move {
         case .offered(let child, let offer, let seat, let deadline):
-            MoveMessage(kind: "offered", childID: child, offerID: offer, seat: seat.rawValue, deadlineMS: deadline)
+            MoveMessage(kind: "offered", childID: child, offerID: offer, seat: seat.rawValue, deadlineMs: deadline)
         case .accepted(let child, let offer): MoveMessage(kind: "accepted", childID: child, offerID: offer)
         case .declined(let child, let offer): MoveMessage(kind: "declined", childID: child, offerID: offer)
         case .expired(let child, let offer): MoveMessage(kind: "expired", childID: child, offerID: offer)
@@ -424,7 +424,7 @@ extension IntakeRoundMessage {
     init(_ round: IntakeRoundInfo, offers: [IntakeOffer], applications: Int) {
         self.init(
             id: round.id, siteID: round.siteID, name: round.name, termFirst: round.first.description, termLast: round.last.description,
-            deadlineMS: round.deadline, seed: round.seed, priorityOrder: round.order.map(\.rawValue), state: round.state.rawValue,
+            deadlineMs: round.deadline, seed: round.seed, priorityOrder: round.order.map(\.rawValue), state: round.state.rawValue,
             offers: offers.map { IntakeOfferMessage($0, roundID: round.id) }, applications: UInt32(applications))
     }
 }

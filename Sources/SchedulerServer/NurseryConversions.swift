@@ -190,7 +190,7 @@ extension PlacementMessage {
     }
 }
 
-extension BookingConflictDetail {
+extension BookingConflictMessage {
     init(_ refused: BookingRefused) {
         self.init(
             conflicts: refused.conflicts.map { conflict in
@@ -200,7 +200,7 @@ extension BookingConflictDetail {
                     capacity: UInt32(max(0, conflict.capacity)))
             },
             alternatives: refused.alternatives.map { alternative in
-                let kind: ProtoAlternativeKind =
+                let kind: BookingAlternativeMessage.Kind =
                     switch alternative.kind {
                     case .laterStart: .laterStart
                     case .otherGroup: .otherGroup

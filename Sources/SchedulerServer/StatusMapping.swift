@@ -11,7 +11,7 @@ enum StatusMapping {
             return status(for: error)
         case let refused as BookingRefused:
             // RESOURCE_EXHAUSTED: the group has no room; details say where and what would fit.
-            let detail = try? Detail(BookingConflictDetail(refused))
+            let detail = try? Detail(BookingConflictMessage(refused))
             return Status(.resourceExhausted, refused.description, details: detail.map { [$0] } ?? [])
         case let error as WireError:
             return status(for: error)
@@ -61,7 +61,7 @@ enum StatusMapping {
         guard let field,
             let detail = try? Detail(
                 BadRequest(violations: [
-                    FieldViolation(field: field.cappedUTF8(Status.maxMessageBytes), description: message.cappedUTF8(Status.maxMessageBytes))
+                    FieldViolationMessage(field: field.cappedUTF8(Status.maxMessageBytes), description: message.cappedUTF8(Status.maxMessageBytes))
                 ]))
         else { return [] }
         return [detail]

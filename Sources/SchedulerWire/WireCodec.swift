@@ -11,7 +11,7 @@ public enum WireCodec {
         from bytes: some Collection<UInt8>,
         budget: Int = defaultDecodeBudget
     ) throws(WireError) -> M {
-        let descriptor = try ProtoRegistry.shared.message(named: M.protoName)
+        let descriptor = try M.protoDescriptor.resolved()
         let outcome: Result<M, WireError>? = bytes.withContiguousStorageIfAvailable { buffer in
             decode(M.self, descriptor: descriptor, buffer: UnsafeRawBufferPointer(buffer), budget: budget)
         }
@@ -26,7 +26,7 @@ public enum WireCodec {
         from buffer: UnsafeRawBufferPointer,
         budget: Int = defaultDecodeBudget
     ) throws(WireError) -> M {
-        let descriptor = try ProtoRegistry.shared.message(named: M.protoName)
+        let descriptor = try M.protoDescriptor.resolved()
         return try decode(M.self, descriptor: descriptor, buffer: buffer, budget: budget).get()
     }
 
@@ -55,7 +55,7 @@ public enum WireCodec {
 
     /// Encodes `message` with protobuf-c.
     public static func encode<M: WireMessage>(_ message: M) throws(WireError) -> [UInt8] {
-        let descriptor = try ProtoRegistry.shared.message(named: M.protoName)
+        let descriptor = try M.protoDescriptor.resolved()
         let arena = WriteArena()
         var writer = ProtoWriter(descriptor: descriptor, arena: arena)
         message.write(to: &writer)

@@ -80,11 +80,11 @@ struct IntakeCommands: AsyncParsableCommand {
             let order = priority.map { $0.split(separator: ",").map(String.init) } ?? []
             let round = IntakeRoundMessage(
                 id: id, siteID: site, name: name, termFirst: try dateArgument(from, "--from"), termLast: try dateArgument(to, "--to"),
-                deadlineMS: try Self.deadline(deadline), seed: seed, priorityOrder: order)
+                deadlineMs: try Self.deadline(deadline), seed: seed, priorityOrder: order)
             let made = try await global.intake("CreateRound", CreateRoundRequest(round: round), as: IntakeRoundMessage.self, change: true)
             if global.json { return try printJSONObject(IntakeCommands.json(made)) }
             say(
-                "created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMS)), seed \(made.seed)"
+                "created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMs)), seed \(made.seed)"
             )
         }
 
@@ -109,7 +109,7 @@ struct IntakeCommands: AsyncParsableCommand {
     static func json(_ round: IntakeRoundMessage) -> [String: Any] {
         [
             "id": round.id, "siteId": round.siteID, "name": round.name, "termFirst": round.termFirst, "termLast": round.termLast,
-            "deadlineMs": round.deadlineMS, "seed": round.seed, "priorityOrder": round.priorityOrder, "state": round.state,
+            "deadlineMs": round.deadlineMs, "seed": round.seed, "priorityOrder": round.priorityOrder, "state": round.state,
             "applications": round.applications,
             "offers": round.offers.map {
                 [
@@ -359,11 +359,11 @@ struct IntakeCommands: AsyncParsableCommand {
             if global.json {
                 return try printJSONObject([
                     "entries": response.entries.map { ["position": $0.position, "childId": $0.childID] as [String: Any] },
-                    "pending": response.pending.map { ["childId": $0.childID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any] },
+                    "pending": response.pending.map { ["childId": $0.childID, "seat": $0.seat, "deadlineMs": $0.deadlineMs] as [String: Any] },
                 ])
             }
             for pending in response.pending {
-                say("offered to \(pending.childID) (\(pending.seat)), answer due \(Create.instant(pending.deadlineMS))")
+                say("offered to \(pending.childID) (\(pending.seat)), answer due \(Create.instant(pending.deadlineMs))")
             }
             if response.entries.isEmpty { return say("no one is waiting for \(offer)") }
             printTable(["position", "child"], response.entries.map { ["\($0.position)", $0.childID] })
@@ -395,13 +395,13 @@ struct IntakeCommands: AsyncParsableCommand {
         if json {
             return try printJSONObject(
                 moves.map {
-                    ["kind": $0.kind, "childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "deadlineMs": $0.deadlineMS] as [String: Any]
+                    ["kind": $0.kind, "childId": $0.childID, "offerId": $0.offerID, "seat": $0.seat, "deadlineMs": $0.deadlineMs] as [String: Any]
                 })
         }
         if moves.isEmpty { return say("no moves") }
         for move in moves {
             switch move.kind {
-            case "offered": say("offered \(move.offerID) (\(move.seat)) to \(move.childID), answer due \(Create.instant(move.deadlineMS))")
+            case "offered": say("offered \(move.offerID) (\(move.seat)) to \(move.childID), answer due \(Create.instant(move.deadlineMs))")
             case "accepted": say("\(move.childID) accepted \(move.offerID)")
             case "declined": say("\(move.childID) declined \(move.offerID)")
             case "expired": say("\(move.childID) did not answer for \(move.offerID) in time")

@@ -253,7 +253,7 @@ struct PlaceCommands: AsyncParsableCommand {
                 childID: child, groupID: group, firstDay: try dateArgument(from, "--from"),
                 lastDay: try until.map { try dateArgument($0, "--until") } ?? "", pattern: pattern, correction: correction)
             let placement = try await global.nursery("BookPlace", request, as: PlacementMessage.self, change: true) { error in
-                guard let detail = error.status.details.lazy.compactMap({ try? $0.decode(as: BookingConflictDetail.self) }).first else { return nil }
+                guard let detail = error.status.details.lazy.compactMap({ try? $0.decode(as: BookingConflictMessage.self) }).first else { return nil }
                 return PlaceCommands.explain(detail, child: child, until: until)
             }
             if global.json { try printJSONObject(json(placement)) } else { say("booked " + PlaceCommands.describe(placement)) }
@@ -261,7 +261,7 @@ struct PlaceCommands: AsyncParsableCommand {
     }
 
     /// A refused booking, in plain words, with the commands that would book each alternative.
-    static func explain(_ detail: BookingConflictDetail, child: String, until: String?) -> String {
+    static func explain(_ detail: BookingConflictMessage, child: String, until: String?) -> String {
         var lines = ["These sessions have no place for this child (the first of each weekly session):"]
         for conflict in detail.conflicts {
             let session = conflict.session == .morning ? "morning" : "afternoon"

@@ -221,9 +221,9 @@ struct TokenOutput: Encodable {
     var revokedAt: String?
     var createdBy: String?
 
-    init(_ token: TokenInfo) {
+    init(_ token: TokenInfoMessage) {
         id = token.id
-        role = token.role?.rawValue ?? "unspecified"
+        role = Role(token.role)?.rawValue ?? "unspecified"
         scope = token.scope.isEmpty ? nil : token.scope
         name = token.name
         createdAt = formatTime(ms: token.createdAtMs)
@@ -247,7 +247,7 @@ struct WhoAmI: AsyncParsableCommand {
         } else {
             let scope = token.scope.isEmpty ? "everywhere" : token.scope
             let name = token.name.isEmpty ? "" : " (\(token.name))"
-            say("token \(token.id)\(name): role \(token.role?.rawValue ?? "unspecified"), scope \(scope)")
+            say("token \(token.id)\(name): role \(Role(token.role)?.rawValue ?? "unspecified"), scope \(scope)")
         }
     }
 }
@@ -300,7 +300,7 @@ struct TokenCommands: AsyncParsableCommand {
                 try printJSON(Output(token: TokenOutput(token), secret: response.secret))
             } else {
                 let scopeText = token.scope.isEmpty ? "" : " for \(token.scope)"
-                say("created \(token.role?.rawValue ?? "") token \(token.id)\(scopeText) (shown once; keep it safe):")
+                say("created \(Role(token.role)?.rawValue ?? "") token \(token.id)\(scopeText) (shown once; keep it safe):")
                 say(response.secret)
             }
         }
@@ -318,7 +318,7 @@ struct TokenCommands: AsyncParsableCommand {
 
         func run() async throws {
             let tokens = try await global.withClient { client in
-                var tokens: [TokenInfo] = []
+                var tokens: [TokenInfoMessage] = []
                 var pageToken = ""
                 repeat {
                     let page = try await client.listTokens(includeRevoked: all, pageSize: 500, pageToken: pageToken, options: global.callOptions)
@@ -336,7 +336,7 @@ struct TokenCommands: AsyncParsableCommand {
                     ["ID", "ROLE", "SCOPE", "NAME", "CREATED", "REVOKED"],
                     tokens.map { token in
                         [
-                            token.id, token.role?.rawValue ?? "?", token.scope.isEmpty ? "-" : token.scope,
+                            token.id, Role(token.role)?.rawValue ?? "?", token.scope.isEmpty ? "-" : token.scope,
                             token.name.isEmpty ? "-" : token.name, formatTime(ms: token.createdAtMs), formatTime(ms: token.revokedAtMs),
                         ]
                     })

@@ -70,7 +70,7 @@ struct AccessTests {
             return try WireCodec.encode(
                 CreateRoundRequest(
                     round: IntakeRoundMessage(
-                        id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMS: 1_943_308_800_000)))
+                        id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMs: 1_943_308_800_000)))
         case intake + "GetRound": return try WireCodec.encode(GetRoundRequest(id: "r-open"))
         case intake + "OpenOffer":
             return try WireCodec.encode(

@@ -365,7 +365,7 @@ struct IntakeServiceTests {
                         intake + "CreateRound",
                         CreateRoundRequest(
                             round: IntakeRoundMessage(
-                                id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMS: 1_817_078_400_000,
+                                id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMs: 1_817_078_400_000,
                                 priorityOrder: order)),
                         options: .mutation())
                 } throws: { error in
@@ -434,7 +434,7 @@ struct IntakeServiceTests {
                     let _: IntakeRoundMessage = try await client.call(
                         intake + "CreateRound",
                         CreateRoundRequest(
-                            round: IntakeRoundMessage(id: "bad", siteID: "almaty", name: "x", termFirst: first, termLast: last, deadlineMS: deadline)),
+                            round: IntakeRoundMessage(id: "bad", siteID: "almaty", name: "x", termFirst: first, termLast: last, deadlineMs: deadline)),
                         options: .mutation())
                 }
             }

@@ -99,7 +99,7 @@ struct NurseryServiceTests {
             } catch let error as RPCError {
                 #expect(error.code == .resourceExhausted)
                 #expect(error.status.message.contains("2026-09-14"))
-                let detail = try #require(try error.status.details.first?.decode(as: BookingConflictDetail.self))
+                let detail = try #require(try error.status.details.first?.decode(as: BookingConflictMessage.self))
                 #expect(detail.conflicts.first?.date == "2026-09-14")
                 #expect(detail.conflicts.first?.reason == .full)
                 #expect(detail.alternatives.contains { $0.kind == .laterStart && $0.firstDay == "2026-10-01" && $0.groupID == NurseryFixture.almatyGroup })
@@ -320,7 +320,7 @@ struct NurseryCorrectionTests {
             let full = await refusal { _ = try await book(client, fixture.almatyChildren[1], first: "2026-09-14", last: "2026-09-25", pattern: "mon-fri:full") }
             #expect(full?.code == .resourceExhausted)
             #expect(full?.status.message.contains("and on 17 more sessions (18 in all)") == true, "\(full?.status.message ?? "")")
-            let detail = try #require(try full?.status.details.first?.decode(as: BookingConflictDetail.self))
+            let detail = try #require(try full?.status.details.first?.decode(as: BookingConflictMessage.self))
             #expect(detail.conflicts.count == 10)
             #expect(detail.conflictingSessions == 18)
             #expect(detail.endlessFrom == "")
@@ -332,7 +332,7 @@ struct NurseryCorrectionTests {
             let message = endless?.status.message ?? ""
             #expect(message.contains("on 2026-09-21 (afternoon) and on 1 more session before 2026-10-05"), "\(message)")
             #expect(message.contains("from 2026-10-05 on it has no room any week"), "\(message)")
-            let endlessDetail = try #require(try endless?.status.details.first?.decode(as: BookingConflictDetail.self))
+            let endlessDetail = try #require(try endless?.status.details.first?.decode(as: BookingConflictMessage.self))
             #expect(endlessDetail.conflictingSessions == 2)
             #expect(endlessDetail.endlessFrom == "2026-10-05")
             await client.close()

@@ -555,7 +555,7 @@ struct BadInputTests {
             #expect(enumReply.status.code == .invalidArgument)
             #expect(try enumReply.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")
 
-            try await connection.send(call(5, "CreateToken", try WireCodec.encode(CreateTokenRequest(role: nil)), token: token))
+            try await connection.send(call(5, "CreateToken", try WireCodec.encode(CreateTokenRequest(role: .unspecified)), token: token))
             let missing = try await connection.nextReply()
             #expect(missing.status.code == .invalidArgument)
             #expect(try missing.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")

@@ -91,7 +91,7 @@ struct FrameCodecTests {
     }
 
     @Test func serverFramesRoundTrip() throws {
-        let detail = try Detail(BadRequest(violations: [FieldViolation(field: "role", description: "required")]))
+        let detail = try Detail(BadRequest(violations: [FieldViolationMessage(field: "role", description: "required")]))
         let frames: [ServerFrame] = [
             .reply(Reply(callID: 1, status: .ok, payload: [0x0a, 0x01, 0x41])),
             .reply(Reply(callID: 2, status: Status(.invalidArgument, "role is required", details: [detail]), endOfStream: true)),

@@ -4,7 +4,7 @@ import SchedulerWire
 import Testing
 
 struct MessageCodecTests {
-    let token = TokenInfo(
+    let token = TokenInfoMessage(
         id: "tok_abc", role: .manager, scope: "site:almaty", name: "Almaty office — Алматы", createdAtMs: 1_795_000_000_123,
         revokedAtMs: 0, createdBy: "tok_root")
 
@@ -22,7 +22,8 @@ struct MessageCodecTests {
         second.role = .admin
         second.revokedAtMs = 1_795_000_999_000
         try roundTrip(ListTokensResponse(tokens: [token, second, token], nextPageToken: "99"))
-        try roundTrip(BadRequest(violations: [FieldViolation(field: "role", description: "required"), FieldViolation(field: "scope", description: "bad")]))
+        try roundTrip(
+            BadRequest(violations: [FieldViolationMessage(field: "role", description: "required"), FieldViolationMessage(field: "scope", description: "bad")]))
     }
 
     private func roundTrip<M: WireMessage & Equatable>(_ message: M) throws {
@@ -39,7 +40,7 @@ struct MessageCodecTests {
     }
 
     @Test func detailWrapsAMessage() throws {
-        let bad = BadRequest(violations: [FieldViolation(field: "page_size", description: "too big")])
+        let bad = BadRequest(violations: [FieldViolationMessage(field: "page_size", description: "too big")])
         let detail = try Detail(bad)
         #expect(detail.type == "sos.rpc.v1.BadRequest")
         #expect(try detail.decode(as: BadRequest.self) == bad)
@@ -93,7 +94,7 @@ struct MessageCodecTests {
     }
 
     @Test func decodeBudgetStopsExplodingInput() throws {
-        // 1 MiB of empty repeated messages: each 2-byte element costs a whole TokenInfo struct.
+        // 1 MiB of empty repeated messages: each 2-byte element costs a whole TokenInfoMessage struct.
         let bytes: [UInt8] = (0..<(1 << 20)).map { $0 % 2 == 0 ? 0x0a : 0x00 }
         #expect {
             try WireCodec.decode(ListTokensResponse.self, from: bytes, budget: 4 << 20)
