@@ -3,14 +3,12 @@ import SchedulerWire
 
 /// Typed calls of `sos.scheduler.v1.AdminService`.
 extension SchedulerClient {
-    static let admin = "/sos.scheduler.v1.AdminService/"
-
     public func health(options: CallOptions = CallOptions()) async throws -> HealthResponse {
-        try await call(Self.admin + "Health", HealthRequest(), options: options)
+        try await call(RPC.AdminService.health, HealthRequest(), options: options)
     }
 
     public func whoAmI(options: CallOptions = CallOptions()) async throws -> TokenInfoMessage {
-        let response: WhoAmIResponse = try await call(Self.admin + "WhoAmI", WhoAmIRequest(), options: options)
+        let response: WhoAmIResponse = try await call(RPC.AdminService.whoAmI, WhoAmIRequest(), options: options)
         guard let token = response.token else { throw RPCError(Status(.internal, "WhoAmI answered without a token")) }
         return token
     }
@@ -18,11 +16,11 @@ extension SchedulerClient {
     public func createToken(
         role: Role?, scope: String = "", name: String = "", options: CallOptions = .mutation()
     ) async throws -> CreateTokenResponse {
-        try await call(Self.admin + "CreateToken", CreateTokenRequest(role: role?.proto ?? .unspecified, scope: scope, name: name), options: options)
+        try await call(RPC.AdminService.createToken, CreateTokenRequest(role: role?.proto ?? .unspecified, scope: scope, name: name), options: options)
     }
 
     public func revokeToken(id: String, options: CallOptions = .mutation()) async throws -> TokenInfoMessage {
-        let response: RevokeTokenResponse = try await call(Self.admin + "RevokeToken", RevokeTokenRequest(id: id), options: options)
+        let response: RevokeTokenResponse = try await call(RPC.AdminService.revokeToken, RevokeTokenRequest(id: id), options: options)
         guard let token = response.token else { throw RPCError(Status(.internal, "RevokeToken answered without a token")) }
         return token
     }
@@ -31,7 +29,7 @@ extension SchedulerClient {
         includeRevoked: Bool = false, pageSize: UInt32 = 0, pageToken: String = "", options: CallOptions = CallOptions()
     ) async throws -> ListTokensResponse {
         try await call(
-            Self.admin + "ListTokens",
+            RPC.AdminService.listTokens,
             ListTokensRequest(includeRevoked: includeRevoked, pageSize: pageSize, pageToken: pageToken), options: options)
     }
 }

@@ -85,12 +85,13 @@ public final class SchedulerClient: Sendable {
 
     // MARK: Calls
 
-    /// Calls `method` with a typed request and decodes the typed response.
+    /// Calls a unary `method` (a generated constant, `RPC.NurseryService.bookPlace`) with its
+    /// request and decodes its response.
     public func call<Request: WireMessage, Response: WireMessage>(
-        _ method: String, _ request: Request, as response: Response.Type = Response.self, options: CallOptions = CallOptions()
+        _ method: RPCMethod<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
     ) async throws -> Response {
         let payload = try WireCodec.encode(request)
-        let reply = try await call(method: method, payload: payload, options: options)
+        let reply = try await call(method: method.path, payload: payload, options: options)
         do {
             return try WireCodec.decode(Response.self, from: reply)
         } catch {

@@ -5,7 +5,6 @@ import SchedulerWire
 
 /// `sos.scheduler.v1.AdminService`: health, identity and tokens.
 struct AdminService {
-    static let prefix = "/sos.scheduler.v1.AdminService/"
     let store: any Store
     let tokens: TokenCache
     let version: String
@@ -17,20 +16,20 @@ struct AdminService {
         let startedAt = self.startedAt
         let tokens = self.tokens
 
-        registry.inline(Self.prefix + "Health") { (_: HealthRequest, _) in
+        registry.inline(RPC.AdminService.health) { (_: HealthRequest, _) in
             let uptime = ContinuousClock.now - startedAt
             let ms = uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000
             return HealthResponse(version: version, store: store.kind, uptimeMs: UInt64(max(0, ms)))
         }
 
-        registry.async(Self.prefix + "WhoAmI") { (_: WhoAmIRequest, context) in
+        registry.async(RPC.AdminService.whoAmI) { (_: WhoAmIRequest, context) in
             guard let token = context.token else {
                 throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
             }
             return WhoAmIResponse(token: TokenInfoMessage(token))
         }
 
-        registry.mutating(Self.prefix + "CreateToken") { (request: CreateTokenRequest, context) in
+        registry.mutating(RPC.AdminService.createToken) { (request: CreateTokenRequest, context) in
             guard let role = Role(request.role) else {
                 throw SchedulerError(
                     .invalidArgument, "role is required: ROLE_ADMIN, ROLE_MANAGER, ROLE_COUNSELLOR or ROLE_COORDINATOR",
@@ -56,7 +55,7 @@ struct AdminService {
             }
         }
 
-        registry.mutating(Self.prefix + "RevokeToken") { (request: RevokeTokenRequest, context) in
+        registry.mutating(RPC.AdminService.revokeToken) { (request: RevokeTokenRequest, context) in
             guard !request.id.isEmpty else {
                 throw SchedulerError(.invalidArgument, "id is required", field: "id")
             }
@@ -69,7 +68,7 @@ struct AdminService {
             }
         }
 
-        registry.async(Self.prefix + "ListTokens") { (request: ListTokensRequest, _) in
+        registry.async(RPC.AdminService.listTokens) { (request: ListTokensRequest, _) in
             guard request.pageSize <= 1000 else {
                 throw SchedulerError(.invalidArgument, "page_size is over 1000", field: "page_size")
             }

@@ -9,7 +9,6 @@ import Synchronization
 /// families, so its manager may submit their applications and read results; only `site:`
 /// managers create rounds and run them). Explanations never name other children.
 struct IntakeService {
-    static let prefix = "/sos.scheduler.v1.IntakeService/"
     let store: any Store
 
     func register(in registry: inout HandlerRegistry) {
@@ -23,9 +22,8 @@ struct IntakeService {
     private func registerRounds(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "CreateRound") { (request: CreateRoundRequest, context) in
+        registry.mutating(RPC.IntakeService.createRound) { (request: CreateRoundRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.round else { throw SchedulerError(.invalidArgument, "round is required", field: "round") }
             let siteID = try Field.id(message.siteID, "round.site_id")
@@ -52,7 +50,7 @@ struct IntakeService {
                 try await store.createRound(round, context: context.mutation()) { try WireCodec.encode(IntakeRoundMessage($0, offers: [], applications: 0)) })
         }
 
-        registry.async(p + "GetRound") { (request: GetRoundRequest, context) in
+        registry.async(RPC.IntakeService.getRound) { (request: GetRoundRequest, context) in
             let principal = try context.requirePrincipal()
             let id = try Field.id(request.id, "id")
             guard let overview = try await store.roundOverview(id: id) else { throw SchedulerError(.notFound, "no intake round with id \(id)", field: "id") }
@@ -60,7 +58,7 @@ struct IntakeService {
             return IntakeRoundMessage(overview.round, offers: overview.offers, applications: overview.applications)
         }
 
-        registry.mutating(p + "OpenOffer") { (request: OpenOfferRequest, context) in
+        registry.mutating(RPC.IntakeService.openOffer) { (request: OpenOfferRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.offer else { throw SchedulerError(.invalidArgument, "offer is required", field: "offer") }
             let roundID = try Field.id(message.roundID, "offer.round_id")
@@ -83,7 +81,7 @@ struct IntakeService {
                 })
         }
 
-        registry.mutating(p + "SubmitApplications") { (request: SubmitApplicationsRequest, context) in
+        registry.mutating(RPC.IntakeService.submitApplications) { (request: SubmitApplicationsRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
             guard let round = try await store.round(id: roundID) else {
@@ -110,7 +108,7 @@ struct IntakeService {
                 })
         }
 
-        registry.mutating(p + "WithdrawApplication") { (request: WithdrawApplicationRequest, context) in
+        registry.mutating(RPC.IntakeService.withdrawApplication) { (request: WithdrawApplicationRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
             guard let round = try await store.round(id: roundID) else {
@@ -131,9 +129,8 @@ struct IntakeService {
     private func registerRun(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "RunRound") { (request: RunRoundRequest, context) in
+        registry.mutating(RPC.IntakeService.runRound) { (request: RunRoundRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
             // The round's site first (one row), the inputs only for a caller who may run it.
@@ -169,7 +166,7 @@ struct IntakeService {
                 ) { _ in try WireCodec.encode(response) })
         }
 
-        registry.async(p + "GetResults") { (request: GetResultsRequest, context) in
+        registry.async(RPC.IntakeService.getResults) { (request: GetResultsRequest, context) in
             let principal = try context.requirePrincipal()
             let size = try Self.pageSize(request.pageSize)
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
@@ -188,7 +185,7 @@ struct IntakeService {
             return GetResultsResponse(results: results, offers: try await run.fills(), nextPageToken: next)
         }
 
-        registry.async(p + "GetWaitlist") { (request: GetWaitlistRequest, context) in
+        registry.async(RPC.IntakeService.getWaitlist) { (request: GetWaitlistRequest, context) in
             let principal = try context.requirePrincipal()
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             let offerID = try Field.id(request.offerID, "offer_id")
@@ -214,26 +211,25 @@ struct IntakeService {
     private func registerAfterTheRun(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "ReleaseSeat") { (request: ReleaseSeatRequest, context) in
+        registry.mutating(RPC.IntakeService.releaseSeat) { (request: ReleaseSeatRequest, context) in
             let principal = try context.requirePrincipal()
             let event = IntakeEvent.release(child: try Field.id(request.childID, "child_id"))
             return try await Self.append(store, access, principal, context, roundID: try Field.id(request.roundID, "round_id"), event)
         }
 
-        registry.mutating(p + "RespondToOffer") { (request: RespondToOfferRequest, context) in
+        registry.mutating(RPC.IntakeService.respondToOffer) { (request: RespondToOfferRequest, context) in
             let principal = try context.requirePrincipal()
             let event = IntakeEvent.respond(
                 child: try Field.id(request.childID, "child_id"), offer: try Field.id(request.offerID, "offer_id"), accept: request.accept)
             return try await Self.append(store, access, principal, context, roundID: try Field.id(request.roundID, "round_id"), event)
         }
 
-        registry.mutating(p + "ConfirmPlacements") { (request: ConfirmPlacementsRequest, context) in
+        registry.mutating(RPC.IntakeService.confirmPlacements) { (request: ConfirmPlacementsRequest, context) in
             try await PlacementConfirmation(store: store, principal: try context.requirePrincipal()).run(request, context: context)
         }
 
-        registry.async(p + "ListMoves") { (request: ListMovesRequest, context) in
+        registry.async(RPC.IntakeService.listMoves) { (request: ListMovesRequest, context) in
             let principal = try context.requirePrincipal()
             var run = try await StoredIntakeRun.open(store, access, principal, try Field.id(request.roundID, "round_id"))
             let (size, start) = try Self.page(request.pageSize, request.pageToken)
@@ -242,7 +238,7 @@ struct IntakeService {
             return MovesResponse(moves: moves[min(start, end)..<end].map(Self.message), nextPageToken: end < moves.count ? String(end) : "")
         }
 
-        registry.async(p + "Explain") { (request: ExplainRequest, context) in
+        registry.async(RPC.IntakeService.explain) { (request: ExplainRequest, context) in
             let principal = try context.requirePrincipal()
             let roundID = try Field.id(request.roundID, "round_id")
             guard let round = try await store.round(id: roundID) else {

@@ -5,7 +5,6 @@ import SchedulerWire
 
 /// `sos.scheduler.v1.NurseryService`: sites, nurseries, groups, families, children, placements.
 struct NurseryService {
-    static let prefix = "/sos.scheduler.v1.NurseryService/"
     let store: any Store
 
     func register(in registry: inout HandlerRegistry) {
@@ -22,9 +21,8 @@ struct NurseryService {
     private func registerSites(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "CreateSite") { (request: CreateSiteRequest, context) in
+        registry.mutating(RPC.NurseryService.createSite) { (request: CreateSiteRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.site else { throw SchedulerError(.invalidArgument, "site is required", field: "site") }
             let site = try message.core()
@@ -32,7 +30,7 @@ struct NurseryService {
             return Self.reply(try await store.createSite(site, context: context.mutation()) { try WireCodec.encode(SiteMessage($0)) })
         }
 
-        registry.async(p + "GetSite") { (request: GetSiteRequest, context) in
+        registry.async(RPC.NurseryService.getSite) { (request: GetSiteRequest, context) in
             let principal = try context.requirePrincipal()
             try await access.checkSite(principal, request.id)
             guard let site = try await store.site(id: request.id) else {
@@ -41,7 +39,7 @@ struct NurseryService {
             return SiteMessage(site)
         }
 
-        registry.async(p + "ListSites") { (request: ListSitesRequest, context) in
+        registry.async(RPC.NurseryService.listSites) { (request: ListSitesRequest, context) in
             let principal = try context.requirePrincipal()
             let page = try await store.listSites(after: Self.cursor(request.pageToken), limit: try Self.pageSize(request.pageSize))
             var visible: [Site] = []
@@ -49,7 +47,7 @@ struct NurseryService {
             return ListSitesResponse(sites: visible.map(SiteMessage.init), nextPageToken: page.next ?? "")
         }
 
-        registry.mutating(p + "UpdateSite") { (request: UpdateSiteRequest, context) in
+        registry.mutating(RPC.NurseryService.updateSite) { (request: UpdateSiteRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.site else { throw SchedulerError(.invalidArgument, "site is required", field: "site") }
             let mask = try Field.mask(request.updateMask, allowed: ["name", "time_zone"])
@@ -70,9 +68,8 @@ struct NurseryService {
     private func registerNurseries(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "CreateNursery") { (request: CreateNurseryRequest, context) in
+        registry.mutating(RPC.NurseryService.createNursery) { (request: CreateNurseryRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.nursery else { throw SchedulerError(.invalidArgument, "nursery is required", field: "nursery") }
             let nursery = try message.core()
@@ -80,14 +77,14 @@ struct NurseryService {
             return Self.reply(try await store.createNursery(nursery, context: context.mutation()) { try WireCodec.encode(NurseryMessage($0)) })
         }
 
-        registry.async(p + "GetNursery") { (request: GetNurseryRequest, context) in
+        registry.async(RPC.NurseryService.getNursery) { (request: GetNurseryRequest, context) in
             let principal = try context.requirePrincipal()
             let nursery = try await access.nursery(request.id, field: "id")
             try access.checkNursery(principal, nursery)
             return NurseryMessage(nursery)
         }
 
-        registry.async(p + "ListNurseries") { (request: ListNurseriesRequest, context) in
+        registry.async(RPC.NurseryService.listNurseries) { (request: ListNurseriesRequest, context) in
             let principal = try context.requirePrincipal()
             let page = try await store.listNurseries(
                 siteID: request.siteID.isEmpty ? nil : request.siteID, after: Self.cursor(request.pageToken), limit: try Self.pageSize(request.pageSize))
@@ -95,7 +92,7 @@ struct NurseryService {
             return ListNurseriesResponse(nurseries: visible.map(NurseryMessage.init), nextPageToken: page.next ?? "")
         }
 
-        registry.mutating(p + "UpdateNursery") { (request: UpdateNurseryRequest, context) in
+        registry.mutating(RPC.NurseryService.updateNursery) { (request: UpdateNurseryRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.nursery else { throw SchedulerError(.invalidArgument, "nursery is required", field: "nursery") }
             let mask = try Field.mask(request.updateMask, allowed: ["name", "open_weekdays", "closures", "morning", "afternoon"])
@@ -126,9 +123,8 @@ struct NurseryService {
     private func registerGroups(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "CreateGroup") { (request: CreateGroupRequest, context) in
+        registry.mutating(RPC.NurseryService.createGroup) { (request: CreateGroupRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.group else { throw SchedulerError(.invalidArgument, "group is required", field: "group") }
             let group = try message.core()
@@ -136,14 +132,14 @@ struct NurseryService {
             return Self.reply(try await store.createGroup(group, context: context.mutation()) { try WireCodec.encode(GroupMessage($0)) })
         }
 
-        registry.async(p + "GetGroup") { (request: GetGroupRequest, context) in
+        registry.async(RPC.NurseryService.getGroup) { (request: GetGroupRequest, context) in
             let principal = try context.requirePrincipal()
             let (group, nursery) = try await access.group(request.id, field: "id")
             try access.checkNursery(principal, nursery)
             return GroupMessage(group)
         }
 
-        registry.async(p + "ListGroups") { (request: ListGroupsRequest, context) in
+        registry.async(RPC.NurseryService.listGroups) { (request: ListGroupsRequest, context) in
             let principal = try context.requirePrincipal()
             let nursery = try await access.nursery(try Field.id(request.nurseryID, "nursery_id"), field: "nursery_id")
             try access.checkNursery(principal, nursery)
@@ -151,7 +147,7 @@ struct NurseryService {
             return ListGroupsResponse(groups: page.items.map(GroupMessage.init), nextPageToken: page.next ?? "")
         }
 
-        registry.mutating(p + "UpdateGroup") { (request: UpdateGroupRequest, context) in
+        registry.mutating(RPC.NurseryService.updateGroup) { (request: UpdateGroupRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.group else { throw SchedulerError(.invalidArgument, "group is required", field: "group") }
             let mask = try Field.mask(
@@ -179,9 +175,8 @@ struct NurseryService {
     private func registerFamilies(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "RegisterFamily") { (request: RegisterFamilyRequest, context) in
+        registry.mutating(RPC.NurseryService.registerFamily) { (request: RegisterFamilyRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.family else { throw SchedulerError(.invalidArgument, "family is required", field: "family") }
             let family = try message.core()
@@ -189,14 +184,14 @@ struct NurseryService {
             return Self.reply(try await store.registerFamily(family, context: context.mutation()) { try WireCodec.encode(FamilyMessage($0)) })
         }
 
-        registry.async(p + "GetFamily") { (request: GetFamilyRequest, context) in
+        registry.async(RPC.NurseryService.getFamily) { (request: GetFamilyRequest, context) in
             let principal = try context.requirePrincipal()
             let family = try await access.family(request.id, field: "id")
             try await access.checkSite(principal, family.siteID)
             return FamilyMessage(family)
         }
 
-        registry.async(p + "ListFamilies") { (request: ListFamiliesRequest, context) in
+        registry.async(RPC.NurseryService.listFamilies) { (request: ListFamiliesRequest, context) in
             let principal = try context.requirePrincipal()
             let site = try Field.id(request.siteID, "site_id")
             try await access.checkSite(principal, site)
@@ -204,7 +199,7 @@ struct NurseryService {
             return ListFamiliesResponse(families: page.items.map(FamilyMessage.init), nextPageToken: page.next ?? "")
         }
 
-        registry.mutating(p + "UpdateFamily") { (request: UpdateFamilyRequest, context) in
+        registry.mutating(RPC.NurseryService.updateFamily) { (request: UpdateFamilyRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.family else { throw SchedulerError(.invalidArgument, "family is required", field: "family") }
             let mask = try Field.mask(request.updateMask, allowed: ["kind", "single_parent", "parents_working", "contact_ref"])
@@ -227,9 +222,8 @@ struct NurseryService {
     private func registerChildren(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "RegisterChild") { (request: RegisterChildRequest, context) in
+        registry.mutating(RPC.NurseryService.registerChild) { (request: RegisterChildRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.child else { throw SchedulerError(.invalidArgument, "child is required", field: "child") }
             let child = try message.core()
@@ -238,7 +232,7 @@ struct NurseryService {
             return Self.reply(try await store.registerChild(child, context: context.mutation()) { try WireCodec.encode(ChildMessage($0)) })
         }
 
-        registry.async(p + "GetChild") { (request: GetChildRequest, context) in
+        registry.async(RPC.NurseryService.getChild) { (request: GetChildRequest, context) in
             let principal = try context.requirePrincipal()
             let (child, family) = try await access.child(request.id, field: "id")
             try await access.checkSite(principal, family.siteID)
@@ -247,7 +241,7 @@ struct NurseryService {
             return ChildMessage(child)
         }
 
-        registry.async(p + "ListChildren") { (request: ListChildrenRequest, context) in
+        registry.async(RPC.NurseryService.listChildren) { (request: ListChildrenRequest, context) in
             let principal = try context.requirePrincipal()
             var siteID: String? = request.siteID.isEmpty ? nil : try Field.id(request.siteID, "site_id")
             if !request.familyID.isEmpty {
@@ -265,7 +259,7 @@ struct NurseryService {
             return ListChildrenResponse(children: page.items.map(ChildMessage.init), nextPageToken: page.next ?? "")
         }
 
-        registry.mutating(p + "UpdateChild") { (request: UpdateChildRequest, context) in
+        registry.mutating(RPC.NurseryService.updateChild) { (request: UpdateChildRequest, context) in
             let principal = try context.requirePrincipal()
             guard let message = request.child else { throw SchedulerError(.invalidArgument, "child is required", field: "child") }
             let mask = try Field.mask(request.updateMask, allowed: ["given_name", "birth_date", "special_needs"])
@@ -287,9 +281,8 @@ struct NurseryService {
     private func registerPlacements(in registry: inout HandlerRegistry) {
         let store = self.store
         let access = NurseryAccess(store: store)
-        let p = Self.prefix
 
-        registry.mutating(p + "BookPlace") { (request: BookPlaceRequest, context) in
+        registry.mutating(RPC.NurseryService.bookPlace) { (request: BookPlaceRequest, context) in
             let principal = try context.requirePrincipal()
             let childID = try Field.id(request.childID, "child_id")
             let groupID = try Field.id(request.groupID, "group_id")
@@ -312,7 +305,7 @@ struct NurseryService {
             return Self.reply(outcome)
         }
 
-        registry.mutating(p + "EndPlacement") { (request: EndPlacementRequest, context) in
+        registry.mutating(RPC.NurseryService.endPlacement) { (request: EndPlacementRequest, context) in
             let principal = try context.requirePrincipal()
             let from = try Field.date(request.fromDay, "from_day")
             let nursery = try await Self.placementInScope(store, access, try Field.id(request.id, "id"), principal)
@@ -322,7 +315,7 @@ struct NurseryService {
                 ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
         }
 
-        registry.mutating(p + "CancelPlacement") { (request: CancelPlacementRequest, context) in
+        registry.mutating(RPC.NurseryService.cancelPlacement) { (request: CancelPlacementRequest, context) in
             let principal = try context.requirePrincipal()
             let nursery = try await Self.placementInScope(store, access, try Field.id(request.id, "id"), principal)
             return Self.reply(
@@ -331,7 +324,7 @@ struct NurseryService {
                 ) { try WireCodec.encode(PlacementMessage($0, nurseryID: nursery.id)) })
         }
 
-        registry.async(p + "ListPlacements") { (request: ListPlacementsRequest, context) in
+        registry.async(RPC.NurseryService.listPlacements) { (request: ListPlacementsRequest, context) in
             let principal = try context.requirePrincipal()
             var filter = PlacementFilter(
                 from: try Field.optionalDate(request.fromDay, "from_day"), to: try Field.optionalDate(request.toDay, "to_day"),
@@ -370,7 +363,7 @@ struct NurseryService {
             return ListPlacementsResponse(placements: placements, nextPageToken: page.next ?? "")
         }
 
-        registry.async(p + "GetOccupancy") { (request: GetOccupancyRequest, context) in
+        registry.async(RPC.NurseryService.getOccupancy) { (request: GetOccupancyRequest, context) in
             let principal = try context.requirePrincipal()
             let nursery = try await access.nursery(try Field.id(request.nurseryID, "nursery_id"), field: "nursery_id")
             try access.checkNursery(principal, nursery)

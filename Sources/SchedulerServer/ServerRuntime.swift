@@ -97,7 +97,7 @@ final class ServerRuntime: Sendable {
     func authenticate(_ entry: MethodEntry, authorization: String, client: String = "") async throws -> AccessToken? {
         if entry.permission == .anyone { return nil }
         guard !authorization.isEmpty else {
-            throw SchedulerError(.unauthenticated, "\(entry.descriptor.name) needs a token in Call.authorization")
+            throw SchedulerError(.unauthenticated, "\(entry.method.name) needs a token in Call.authorization")
         }
         let hash = TokenSecret.hash(authorization)
         let found: AccessToken?
@@ -119,7 +119,7 @@ final class ServerRuntime: Sendable {
             throw SchedulerError(.unauthenticated, "the token is unknown or revoked")
         case .denied:
             throw SchedulerError(
-                .permissionDenied, "a \(principal.role.rawValue) token may not call \(entry.descriptor.name)")
+                .permissionDenied, "a \(principal.role.rawValue) token may not call \(entry.method.name)")
         }
     }
 

@@ -19,6 +19,14 @@ public struct RPCMethod<Request: WireMessage, Response: WireMessage>: Sendable, 
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.path == rhs.path }
     public func hash(into hasher: inout Hasher) { hasher.combine(path) }
+
+    /// Encodes a response of this method (and nothing else).
+    public func encode(_ response: Response) throws(WireError) -> [UInt8] { try WireCodec.encode(response) }
+
+    /// Decodes a response of this method.
+    public func decodeResponse(_ bytes: some Collection<UInt8>) throws(WireError) -> Response {
+        try WireCodec.decode(Response.self, from: bytes)
+    }
 }
 
 /// A method with its types erased, for tables keyed by method (permissions, dispatch).

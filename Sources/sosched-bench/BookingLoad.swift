@@ -34,24 +34,23 @@ struct BookingLoad: AsyncParsableCommand {
         let address = addresses[0]
         let setup = SchedulerClient(address: address, token: token)
         let run = "b\(UInt32.random(in: 0...UInt32.max))"
-        let p = "/sos.scheduler.v1.NurseryService/"
         let _: SiteMessage = try await setup.call(
-            p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: run, name: "Bench", timeZone: "UTC")), options: .mutation())
+            RPC.NurseryService.createSite, CreateSiteRequest(site: SiteMessage(id: run, name: "Bench", timeZone: "UTC")), options: .mutation())
         let _: NurseryMessage = try await setup.call(
-            p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: run, siteID: run, name: "Bench")), options: .mutation())
+            RPC.NurseryService.createNursery, CreateNurseryRequest(nursery: NurseryMessage(id: run, siteID: run, name: "Bench")), options: .mutation())
         let groupIDs = (0..<groups).map { "\(run)-\($0)" }
         for id in groupIDs {
             let _: GroupMessage = try await setup.call(
-                p + "CreateGroup",
+                RPC.NurseryService.createGroup,
                 CreateGroupRequest(group: GroupMessage(id: id, nurseryID: run, name: "Bench", minAgeMonths: 0, maxAgeMonths: 240, capacity: 1000)),
                 options: .mutation())
         }
         let family: FamilyMessage = try await setup.call(
-            p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: run, kind: .local)), options: .mutation())
+            RPC.NurseryService.registerFamily, RegisterFamilyRequest(family: FamilyMessage(siteID: run, kind: .local)), options: .mutation())
         var childIDs: [String] = []
         for _ in 0..<children {
             let child: ChildMessage = try await setup.call(
-                p + "RegisterChild", RegisterChildRequest(child: ChildMessage(familyID: family.id, givenName: "Bench", birthDate: "2020-01-01")),
+                RPC.NurseryService.registerChild, RegisterChildRequest(child: ChildMessage(familyID: family.id, givenName: "Bench", birthDate: "2020-01-01")),
                 options: .mutation())
             childIDs.append(child.id)
         }
@@ -81,7 +80,7 @@ struct BookingLoad: AsyncParsableCommand {
                             pattern: "mon-fri:am")
                         let begin = ContinuousClock.now
                         do {
-                            let _: PlacementMessage = try await client.call(p + "BookPlace", request, options: .mutation())
+                            let _: PlacementMessage = try await client.call(RPC.NurseryService.bookPlace, request, options: .mutation())
                             done += 1
                             latencies.append(ContinuousClock.now - begin)
                         } catch {

@@ -31,17 +31,16 @@ struct IntakeServerBench: AsyncParsableCommand {
 
     func measure(_ running: BenchServer, perOffer: Int) async throws {
         let client = running.client
-        let intake = "/sos.scheduler.v1.IntakeService/"
         let slow = CallOptions(timeout: .seconds(300))
         let parameters: [String: Any] = ["children": children, "offers": offers, "choices": choices, "places": perOffer * offers]
 
         let started = try running.residentMegabytes()
         let (dryTime, _): (Double, RunRoundResponse) = try await Self.timed {
-            try await client.call(intake + "RunRound", RunRoundRequest(roundID: "big", dryRun: true), options: slow)
+            try await client.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "big", dryRun: true), options: slow)
         }
         let (runTime, ran): (Double, RunRoundResponse) = try await Self.timed {
             try await client.call(
-                intake + "RunRound", RunRoundRequest(roundID: "big", closeEarly: true),
+                RPC.IntakeService.runRound, RunRoundRequest(roundID: "big", closeEarly: true),
                 options: CallOptions(timeout: .seconds(300), idempotencyKey: "bench-run"))
         }
         let afterRun = try running.residentMegabytes()
@@ -54,16 +53,18 @@ struct IntakeServerBench: AsyncParsableCommand {
         // Reads of the stored round, each the median of `repeats` calls.
         let page: [Double] = try await Self.repeated(repeats) {
             let _: GetResultsResponse = try await client.call(
-                intake + "GetResults", GetResultsRequest(roundID: "big", pageSize: 500, pageToken: "c05"), options: slow)
+                RPC.IntakeService.getResults, GetResultsRequest(roundID: "big", pageSize: 500, pageToken: "c05"), options: slow)
         }
         let waitlist: [Double] = try await Self.repeated(repeats) {
-            let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "big", offerID: "o0000"), options: slow)
+            let _: GetWaitlistResponse = try await client.call(
+                RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "big", offerID: "o0000"), options: slow)
         }
         let explain: [Double] = try await Self.repeated(repeats) {
             let _: ExplainResponse = try await client.call(
-                intake + "Explain", ExplainRequest(roundID: "big", childID: "c000007", offerID: "o0000"), options: slow)
+                RPC.IntakeService.explain, ExplainRequest(roundID: "big", childID: "c000007", offerID: "o0000"), options: slow)
         }
-        let waiting: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "big", offerID: "o0000"), options: slow)
+        let waiting: GetWaitlistResponse = try await client.call(
+            RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "big", offerID: "o0000"), options: slow)
         let afterReads = try running.residentMegabytes()
         for (name, times, extra) in [
             ("intake_server_results_page", page, ["page_size": 500] as [String: Any]), ("intake_server_waitlist", waitlist, ["waiting": waiting.entries.count]),

@@ -50,8 +50,8 @@ struct LoadGenerator: AsyncParsableCommand {
     func run() async throws {
         let call =
             method == "health"
-            ? CallTemplate(method: "/sos.scheduler.v1.AdminService/Health", payload: try WireCodec.encode(HealthRequest()), token: "")
-            : CallTemplate(method: "/sos.scheduler.v1.AdminService/WhoAmI", payload: try WireCodec.encode(WhoAmIRequest()), token: token)
+            ? CallTemplate(method: RPC.AdminService.health.path, payload: try WireCodec.encode(HealthRequest()), token: "")
+            : CallTemplate(method: RPC.AdminService.whoAmI.path, payload: try WireCodec.encode(WhoAmIRequest()), token: token)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let recorder = Recorder()
         var channels: [any Channel] = []

@@ -31,7 +31,7 @@ struct MemoryBench: AsyncParsableCommand {
         let begin = ContinuousClock.now
         for index in 0..<nurseries {
             let _: GetOccupancyResponse = try await client.call(
-                "/sos.scheduler.v1.NurseryService/GetOccupancy", GetOccupancyRequest(nurseryID: "n\(index)", fromDay: "2027-03-01", toDay: "2027-03-05"),
+                RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: "n\(index)", fromDay: "2027-03-01", toDay: "2027-03-05"),
                 options: CallOptions(timeout: .seconds(120)))
         }
         let warmed = ContinuousClock.now - begin

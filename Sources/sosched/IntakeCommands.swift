@@ -4,14 +4,12 @@ import SchedulerClient
 import SchedulerCore
 import SchedulerWire
 
-let intakeService = "/sos.scheduler.v1.IntakeService/"
-
 extension GlobalOptions {
-    func intake<Request: WireMessage, Response: WireMessage>(_ method: String, _ request: Request, as: Response.Type = Response.self, change: Bool = false)
+    func intake<Request: WireMessage, Response: WireMessage>(_ method: RPCMethod<Request, Response>, _ request: Request, change: Bool = false)
         async throws -> Response
     {
         try await withClient { client in
-            try await client.call(intakeService + method, request, options: change ? mutationOptions : callOptions)
+            try await client.call(method, request, options: change ? mutationOptions : callOptions)
         }
     }
 }
@@ -81,7 +79,7 @@ struct IntakeCommands: AsyncParsableCommand {
             let round = IntakeRoundMessage(
                 id: id, siteID: site, name: name, termFirst: try dateArgument(from, "--from"), termLast: try dateArgument(to, "--to"),
                 deadlineMs: try Self.deadline(deadline), seed: seed, priorityOrder: order)
-            let made = try await global.intake("CreateRound", CreateRoundRequest(round: round), as: IntakeRoundMessage.self, change: true)
+            let made = try await global.intake(RPC.IntakeService.createRound, CreateRoundRequest(round: round), change: true)
             if global.json { return try printJSONObject(IntakeCommands.json(made)) }
             say(
                 "created round \(made.id) for site \(made.siteID), term \(made.termFirst) to \(made.termLast), applications until \(Self.instant(made.deadlineMs)), seed \(made.seed)"
@@ -127,7 +125,7 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Round id.") var round: String
 
         func run() async throws {
-            let found = try await global.intake("GetRound", GetRoundRequest(id: round), as: IntakeRoundMessage.self)
+            let found = try await global.intake(RPC.IntakeService.getRound, GetRoundRequest(id: round))
             if global.json { return try printJSONObject(IntakeCommands.json(found)) }
             say(
                 "round \(found.id) (\(found.state)) at \(found.siteID): term \(found.termFirst) to \(found.termLast), \(found.applications) applications, priority \(found.priorityOrder.joined(separator: " > "))"
@@ -159,7 +157,7 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             let offer = IntakeOfferMessage(
                 id: id, roundID: round, groupID: group, pattern: pattern, places: places, reservedSOS: reservedSos, reservedLocal: reservedLocal)
-            let opened = try await global.intake("OpenOffer", OpenOfferRequest(offer: offer), as: IntakeOfferMessage.self, change: true)
+            let opened = try await global.intake(RPC.IntakeService.openOffer, OpenOfferRequest(offer: offer), change: true)
             if global.json { return try printJSONObject(["id": opened.id, "roundId": opened.roundID, "groupId": opened.groupID, "places": opened.places]) }
             say(
                 "opened offer \(opened.id): \(opened.places) places in \(opened.groupID) (\(opened.pattern)), \(opened.reservedSOS) for SOS families, \(opened.reservedLocal) for local families"
@@ -200,7 +198,7 @@ struct IntakeCommands: AsyncParsableCommand {
             for start in stride(from: 0, to: applications.count, by: max(1, batch)) {
                 let slice = Array(applications[start..<min(applications.count, start + max(1, batch))])
                 let response = try await global.intake(
-                    "SubmitApplications", SubmitApplicationsRequest(roundID: round, applications: slice), as: SubmitApplicationsResponse.self, change: true)
+                    RPC.IntakeService.submitApplications, SubmitApplicationsRequest(roundID: round, applications: slice), change: true)
                 sent += Int(response.submitted)
                 if !global.json { FileHandle.standardError.write(Data("\rsubmitted \(sent)/\(applications.count)".utf8)) }
             }
@@ -249,8 +247,8 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             let ranking = offers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             _ = try await global.intake(
-                "SubmitApplications", SubmitApplicationsRequest(roundID: round, applications: [ApplicationMessage(childID: child, ranking: ranking)]),
-                as: SubmitApplicationsResponse.self, change: true)
+                RPC.IntakeService.submitApplications,
+                SubmitApplicationsRequest(roundID: round, applications: [ApplicationMessage(childID: child, ranking: ranking)]), change: true)
             if global.json { return try printJSONObject(["childId": child, "ranking": ranking]) }
             say("child \(child) applies for \(ranking.joined(separator: " > "))")
         }
@@ -266,7 +264,7 @@ struct IntakeCommands: AsyncParsableCommand {
 
         func run() async throws {
             _ = try await global.intake(
-                "WithdrawApplication", WithdrawApplicationRequest(roundID: round, childID: child), as: WithdrawApplicationResponse.self, change: true)
+                RPC.IntakeService.withdrawApplication, WithdrawApplicationRequest(roundID: round, childID: child), change: true)
             if global.json { return try printJSONObject(["childId": child, "withdrawn": true]) }
             say("withdrew child \(child)'s application")
         }
@@ -292,7 +290,7 @@ struct IntakeCommands: AsyncParsableCommand {
         func run() async throws {
             if !global.json { FileHandle.standardError.write(Data("running round \(round)\(dryRun ? " (dry run)" : "")...\n".utf8)) }
             let response = try await global.intake(
-                "RunRound", RunRoundRequest(roundID: round, dryRun: dryRun, closeEarly: closeEarly), as: RunRoundResponse.self, change: true)
+                RPC.IntakeService.runRound, RunRoundRequest(roundID: round, dryRun: dryRun, closeEarly: closeEarly), change: true)
             if global.json {
                 return try printJSONObject([
                     "dryRun": response.dryRun, "applications": response.applications, "placed": response.placed, "firstChoice": response.firstChoice,
@@ -314,10 +312,10 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Round id.") var round: String
 
         func run() async throws {
-            var response = try await global.intake("GetResults", GetResultsRequest(roundID: round), as: GetResultsResponse.self)
+            var response = try await global.intake(RPC.IntakeService.getResults, GetResultsRequest(roundID: round))
             while !response.nextPageToken.isEmpty {
                 let more = try await global.intake(
-                    "GetResults", GetResultsRequest(roundID: round, pageToken: response.nextPageToken), as: GetResultsResponse.self)
+                    RPC.IntakeService.getResults, GetResultsRequest(roundID: round, pageToken: response.nextPageToken))
                 response.results += more.results
                 response.nextPageToken = more.nextPageToken
             }
@@ -351,7 +349,7 @@ struct IntakeCommands: AsyncParsableCommand {
             var token = ""
             repeat {
                 let page = try await global.intake(
-                    "GetWaitlist", GetWaitlistRequest(roundID: round, offerID: offer, pageToken: token), as: GetWaitlistResponse.self)
+                    RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: round, offerID: offer, pageToken: token))
                 response.entries += page.entries
                 response.pending = page.pending
                 token = page.nextPageToken
@@ -380,7 +378,7 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Offer id.") var offer: String
 
         func run() async throws {
-            let response = try await global.intake("Explain", ExplainRequest(roundID: round, childID: child, offerID: offer), as: ExplainResponse.self)
+            let response = try await global.intake(RPC.IntakeService.explain, ExplainRequest(roundID: round, childID: child, offerID: offer))
             if global.json {
                 return try printJSONObject([
                     "outcome": response.outcome, "text": response.text, "choice": response.choice, "waitlistPosition": response.waitlistPosition,
@@ -421,7 +419,7 @@ struct IntakeCommands: AsyncParsableCommand {
         @Option(help: "Child id.") var child: String
 
         func run() async throws {
-            let response = try await global.intake("ReleaseSeat", ReleaseSeatRequest(roundID: round, childID: child), as: MovesResponse.self, change: true)
+            let response = try await global.intake(RPC.IntakeService.releaseSeat, ReleaseSeatRequest(roundID: round, childID: child), change: true)
             try IntakeCommands.printMoves(response.moves, json: global.json)
         }
     }
@@ -443,7 +441,7 @@ struct IntakeCommands: AsyncParsableCommand {
 
         func run() async throws {
             let response = try await global.intake(
-                "RespondToOffer", RespondToOfferRequest(roundID: round, childID: child, offerID: offer, accept: accept), as: MovesResponse.self, change: true)
+                RPC.IntakeService.respondToOffer, RespondToOfferRequest(roundID: round, childID: child, offerID: offer, accept: accept), change: true)
             try IntakeCommands.printMoves(response.moves, json: global.json)
         }
     }
@@ -458,7 +456,7 @@ struct IntakeCommands: AsyncParsableCommand {
             var moves: [MoveMessage] = []
             var token = ""
             repeat {
-                let page = try await global.intake("ListMoves", ListMovesRequest(roundID: round, pageToken: token), as: MovesResponse.self)
+                let page = try await global.intake(RPC.IntakeService.listMoves, ListMovesRequest(roundID: round, pageToken: token))
                 moves += page.moves
                 token = page.nextPageToken
             } while !token.isEmpty
@@ -492,7 +490,7 @@ struct IntakeCommands: AsyncParsableCommand {
                 var token = ""
                 repeat {
                     let part = try await global.intake(
-                        "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, pageToken: token), as: ConfirmPlacementsResponse.self, change: true)
+                        RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: round, pageToken: token), change: true)
                     add(part)
                     token = part.nextPageToken
                 } while !token.isEmpty
@@ -501,7 +499,7 @@ struct IntakeCommands: AsyncParsableCommand {
                     let chunk = Array(children[start..<min(children.count, start + 1000)])
                     add(
                         try await global.intake(
-                            "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: chunk), as: ConfirmPlacementsResponse.self, change: true))
+                            RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: round, childIDs: chunk), change: true))
                 }
             }
             if global.json {

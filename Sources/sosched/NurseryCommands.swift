@@ -4,16 +4,14 @@ import SchedulerClient
 import SchedulerCore
 import SchedulerWire
 
-let nurseryService = "/sos.scheduler.v1.NurseryService/"
-
 extension GlobalOptions {
     /// One nursery call: a read, or a change with a fresh idempotency key.
     func nursery<Request: WireMessage, Response: WireMessage>(
-        _ method: String, _ request: Request, as: Response.Type = Response.self, change: Bool = false,
+        _ method: RPCMethod<Request, Response>, _ request: Request, change: Bool = false,
         explain: (RPCError) -> String? = { _ in nil }
     ) async throws -> Response {
         try await withClient(explain: explain) { client in
-            try await client.call(nurseryService + method, request, options: change ? mutationOptions : callOptions)
+            try await client.call(method, request, options: change ? mutationOptions : callOptions)
         }
     }
 
@@ -132,7 +130,7 @@ struct SiteCommands: AsyncParsableCommand {
 
         func run() async throws {
             let site = try await global.nursery(
-                "CreateSite", CreateSiteRequest(site: SiteMessage(id: id, name: name, timeZone: timeZone)), as: SiteMessage.self, change: true)
+                RPC.NurseryService.createSite, CreateSiteRequest(site: SiteMessage(id: id, name: name, timeZone: timeZone)), change: true)
             try SiteCommands.show(site, global)
         }
     }
@@ -143,7 +141,7 @@ struct SiteCommands: AsyncParsableCommand {
 
         func run() async throws {
             let sites = try await global.all { token in
-                let page = try await global.nursery("ListSites", ListSitesRequest(pageSize: 500, pageToken: token), as: ListSitesResponse.self)
+                let page = try await global.nursery(RPC.NurseryService.listSites, ListSitesRequest(pageSize: 500, pageToken: token))
                 return (page.sites, page.nextPageToken)
             }
             if global.json { return try printJSONObject(sites.map(json)) }
@@ -157,7 +155,7 @@ struct SiteCommands: AsyncParsableCommand {
         @Argument(help: "Site id.") var id: String
 
         func run() async throws {
-            try SiteCommands.show(try await global.nursery("GetSite", GetSiteRequest(id: id), as: SiteMessage.self), global)
+            try SiteCommands.show(try await global.nursery(RPC.NurseryService.getSite, GetSiteRequest(id: id)), global)
         }
     }
 
@@ -178,8 +176,8 @@ struct SiteCommands: AsyncParsableCommand {
             if name != nil { mask.append("name") }
             if timeZone != nil { mask.append("time_zone") }
             let site = try await global.nursery(
-                "UpdateSite", UpdateSiteRequest(site: SiteMessage(id: id, name: name ?? "", timeZone: timeZone ?? ""), updateMask: mask),
-                as: SiteMessage.self, change: true)
+                RPC.NurseryService.updateSite, UpdateSiteRequest(site: SiteMessage(id: id, name: name ?? "", timeZone: timeZone ?? ""), updateMask: mask),
+                change: true)
             try SiteCommands.show(site, global)
         }
     }
@@ -215,11 +213,11 @@ struct NurseryCommands: AsyncParsableCommand {
         func run() async throws {
             let days = try closures.split(separator: ",").map { try dateArgument(String($0), "--closures") }
             let nursery = try await global.nursery(
-                "CreateNursery",
+                RPC.NurseryService.createNursery,
                 CreateNurseryRequest(
                     nursery: NurseryMessage(
                         id: id, siteID: site, name: name, openWeekdays: try weekdayList(open), closures: days, morning: morning, afternoon: afternoon)),
-                as: NurseryMessage.self, change: true)
+                change: true)
             try NurseryCommands.show(nursery, global)
         }
     }
@@ -232,7 +230,7 @@ struct NurseryCommands: AsyncParsableCommand {
         func run() async throws {
             let nurseries = try await global.all { token in
                 let page = try await global.nursery(
-                    "ListNurseries", ListNurseriesRequest(siteID: site, pageSize: 500, pageToken: token), as: ListNurseriesResponse.self)
+                    RPC.NurseryService.listNurseries, ListNurseriesRequest(siteID: site, pageSize: 500, pageToken: token))
                 return (page.nurseries, page.nextPageToken)
             }
             if global.json { return try printJSONObject(nurseries.map(json)) }
@@ -247,7 +245,7 @@ struct NurseryCommands: AsyncParsableCommand {
         @Argument(help: "Nursery id.") var id: String
 
         func run() async throws {
-            try NurseryCommands.show(try await global.nursery("GetNursery", GetNurseryRequest(id: id), as: NurseryMessage.self), global)
+            try NurseryCommands.show(try await global.nursery(RPC.NurseryService.getNursery, GetNurseryRequest(id: id)), global)
         }
     }
 
@@ -275,7 +273,7 @@ struct NurseryCommands: AsyncParsableCommand {
             if morning != nil { mask.append("morning") }
             if afternoon != nil { mask.append("afternoon") }
             if !addClosure.isEmpty || !removeClosure.isEmpty {
-                let current = try await global.nursery("GetNursery", GetNurseryRequest(id: id), as: NurseryMessage.self)
+                let current = try await global.nursery(RPC.NurseryService.getNursery, GetNurseryRequest(id: id))
                 var closures = Set(current.closures)
                 for day in addClosure { closures.insert(try dateArgument(day, "--add-closure")) }
                 for day in removeClosure { closures.remove(try dateArgument(day, "--remove-closure")) }
@@ -286,7 +284,7 @@ struct NurseryCommands: AsyncParsableCommand {
                 throw ValidationError("nothing to change: give --name, --open, --add-closure, --remove-closure, --morning or --afternoon")
             }
             let nursery = try await global.nursery(
-                "UpdateNursery", UpdateNurseryRequest(nursery: message, updateMask: mask), as: NurseryMessage.self, change: true)
+                RPC.NurseryService.updateNursery, UpdateNurseryRequest(nursery: message, updateMask: mask), change: true)
             try NurseryCommands.show(nursery, global)
         }
     }
@@ -323,12 +321,11 @@ struct GroupCommands: AsyncParsableCommand {
         func run() async throws {
             let (low, high) = try agesArgument(ages)
             let group = try await global.nursery(
-                "CreateGroup",
+                RPC.NurseryService.createGroup,
                 CreateGroupRequest(
                     group: GroupMessage(
                         id: id, nurseryID: nursery, name: name, minAgeMonths: low, maxAgeMonths: high, capacity: capacity,
-                        reservedSOS: reservedSos, reservedLocal: reservedLocal)),
-                as: GroupMessage.self, change: true)
+                        reservedSOS: reservedSos, reservedLocal: reservedLocal)), change: true)
             if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
     }
@@ -341,7 +338,7 @@ struct GroupCommands: AsyncParsableCommand {
         func run() async throws {
             let groups = try await global.all { token in
                 let page = try await global.nursery(
-                    "ListGroups", ListGroupsRequest(nurseryID: nursery, pageSize: 500, pageToken: token), as: ListGroupsResponse.self)
+                    RPC.NurseryService.listGroups, ListGroupsRequest(nurseryID: nursery, pageSize: 500, pageToken: token))
                 return (page.groups, page.nextPageToken)
             }
             if global.json { return try printJSONObject(groups.map(json)) }
@@ -359,7 +356,7 @@ struct GroupCommands: AsyncParsableCommand {
         @Argument(help: "Group id.") var id: String
 
         func run() async throws {
-            let group = try await global.nursery("GetGroup", GetGroupRequest(id: id), as: GroupMessage.self)
+            let group = try await global.nursery(RPC.NurseryService.getGroup, GetGroupRequest(id: id))
             if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
     }
@@ -397,7 +394,7 @@ struct GroupCommands: AsyncParsableCommand {
                 mask.append("reserved_local")
             }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
-            let group = try await global.nursery("UpdateGroup", UpdateGroupRequest(group: message, updateMask: mask), as: GroupMessage.self, change: true)
+            let group = try await global.nursery(RPC.NurseryService.updateGroup, UpdateGroupRequest(group: message, updateMask: mask), change: true)
             if global.json { try printJSONObject(json(group)) } else { say(GroupCommands.describe(group)) }
         }
     }

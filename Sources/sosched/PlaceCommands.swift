@@ -32,11 +32,11 @@ struct FamilyCommands: AsyncParsableCommand {
 
         func run() async throws {
             let family = try await global.nursery(
-                "RegisterFamily",
+                RPC.NurseryService.registerFamily,
                 RegisterFamilyRequest(
                     family: FamilyMessage(
                         siteID: site, kind: try kindArgument(kind), singleParent: singleParent, parentsWorking: parentsWorking, contactRef: contactRef)),
-                as: FamilyMessage.self, change: true)
+                change: true)
             if global.json { try printJSONObject(json(family)) } else { say("registered " + FamilyCommands.describe(family)) }
         }
     }
@@ -49,7 +49,7 @@ struct FamilyCommands: AsyncParsableCommand {
         func run() async throws {
             let families = try await global.all { token in
                 let page = try await global.nursery(
-                    "ListFamilies", ListFamiliesRequest(siteID: site, pageSize: 500, pageToken: token), as: ListFamiliesResponse.self)
+                    RPC.NurseryService.listFamilies, ListFamiliesRequest(siteID: site, pageSize: 500, pageToken: token))
                 return (page.families, page.nextPageToken)
             }
             if global.json { return try printJSONObject(families.map(json)) }
@@ -67,7 +67,7 @@ struct FamilyCommands: AsyncParsableCommand {
         @Argument(help: "Family id.") var id: String
 
         func run() async throws {
-            let family = try await global.nursery("GetFamily", GetFamilyRequest(id: id), as: FamilyMessage.self)
+            let family = try await global.nursery(RPC.NurseryService.getFamily, GetFamilyRequest(id: id))
             if global.json { try printJSONObject(json(family)) } else { say(FamilyCommands.describe(family)) }
         }
     }
@@ -100,7 +100,7 @@ struct FamilyCommands: AsyncParsableCommand {
             }
             if contactRef != nil { mask.append("contact_ref") }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
-            let family = try await global.nursery("UpdateFamily", UpdateFamilyRequest(family: message, updateMask: mask), as: FamilyMessage.self, change: true)
+            let family = try await global.nursery(RPC.NurseryService.updateFamily, UpdateFamilyRequest(family: message, updateMask: mask), change: true)
             if global.json { try printJSONObject(json(family)) } else { say(FamilyCommands.describe(family)) }
         }
     }
@@ -129,10 +129,10 @@ struct ChildCommands: AsyncParsableCommand {
 
         func run() async throws {
             let child = try await global.nursery(
-                "RegisterChild",
+                RPC.NurseryService.registerChild,
                 RegisterChildRequest(
                     child: ChildMessage(familyID: family, givenName: name, birthDate: try dateArgument(born, "--born"), specialNeeds: specialNeeds)),
-                as: ChildMessage.self, change: true)
+                change: true)
             if global.json { try printJSONObject(json(child)) } else { say("registered " + ChildCommands.describe(child)) }
         }
     }
@@ -151,7 +151,7 @@ struct ChildCommands: AsyncParsableCommand {
         func run() async throws {
             let children = try await global.all { token in
                 let page = try await global.nursery(
-                    "ListChildren", ListChildrenRequest(familyID: family, siteID: site, pageSize: 500, pageToken: token), as: ListChildrenResponse.self)
+                    RPC.NurseryService.listChildren, ListChildrenRequest(familyID: family, siteID: site, pageSize: 500, pageToken: token))
                 return (page.children, page.nextPageToken)
             }
             if global.json { return try printJSONObject(children.map(json)) }
@@ -170,7 +170,7 @@ struct ChildCommands: AsyncParsableCommand {
         @Argument(help: "Child id.") var id: String
 
         func run() async throws {
-            let child = try await global.nursery("GetChild", GetChildRequest(id: id), as: ChildMessage.self)
+            let child = try await global.nursery(RPC.NurseryService.getChild, GetChildRequest(id: id))
             if global.json { try printJSONObject(json(child)) } else { say(ChildCommands.describe(child)) }
         }
     }
@@ -198,7 +198,7 @@ struct ChildCommands: AsyncParsableCommand {
                 mask.append("special_needs")
             }
             guard !mask.isEmpty else { throw ValidationError("nothing to change") }
-            let child = try await global.nursery("UpdateChild", UpdateChildRequest(child: message, updateMask: mask), as: ChildMessage.self, change: true)
+            let child = try await global.nursery(RPC.NurseryService.updateChild, UpdateChildRequest(child: message, updateMask: mask), change: true)
             if global.json { try printJSONObject(json(child)) } else { say(ChildCommands.describe(child)) }
         }
     }
@@ -252,7 +252,7 @@ struct PlaceCommands: AsyncParsableCommand {
             let request = BookPlaceRequest(
                 childID: child, groupID: group, firstDay: try dateArgument(from, "--from"),
                 lastDay: try until.map { try dateArgument($0, "--until") } ?? "", pattern: pattern, correction: correction)
-            let placement = try await global.nursery("BookPlace", request, as: PlacementMessage.self, change: true) { error in
+            let placement = try await global.nursery(RPC.NurseryService.bookPlace, request, change: true) { error in
                 guard let detail = error.status.details.lazy.compactMap({ try? $0.decode(as: BookingConflictMessage.self) }).first else { return nil }
                 return PlaceCommands.explain(detail, child: child, until: until)
             }
@@ -320,8 +320,7 @@ struct PlaceCommands: AsyncParsableCommand {
 
         func run() async throws {
             let placement = try await global.nursery(
-                "EndPlacement", EndPlacementRequest(id: id, fromDay: try dateArgument(from, "--from"), correction: correction),
-                as: PlacementMessage.self, change: true)
+                RPC.NurseryService.endPlacement, EndPlacementRequest(id: id, fromDay: try dateArgument(from, "--from"), correction: correction), change: true)
             if global.json { try printJSONObject(json(placement)) } else { say("ended " + PlaceCommands.describe(placement)) }
         }
     }
@@ -343,7 +342,7 @@ struct PlaceCommands: AsyncParsableCommand {
 
         func run() async throws {
             let placement = try await global.nursery(
-                "CancelPlacement", CancelPlacementRequest(id: id, correction: correction), as: PlacementMessage.self, change: true)
+                RPC.NurseryService.cancelPlacement, CancelPlacementRequest(id: id, correction: correction), change: true)
             if global.json { try printJSONObject(json(placement)) } else { say("cancelled " + PlaceCommands.describe(placement)) }
         }
     }
@@ -369,11 +368,10 @@ struct PlaceCommands: AsyncParsableCommand {
             let toDay = try to.map { try dateArgument($0, "--to") } ?? ""
             let placements = try await global.all { token in
                 let page = try await global.nursery(
-                    "ListPlacements",
+                    RPC.NurseryService.listPlacements,
                     ListPlacementsRequest(
                         nurseryID: nursery, groupID: group, childID: child, fromDay: fromDay, toDay: toDay, includeCancelled: all, pageSize: 500,
-                        pageToken: token),
-                    as: ListPlacementsResponse.self)
+                        pageToken: token))
                 return (page.placements, page.nextPageToken)
             }
             if global.json { return try printJSONObject(placements.map(json)) }
@@ -417,7 +415,7 @@ struct OccupancyCommand: AsyncParsableCommand {
         var last = try dateArgument(to, "--to")
         if CivilDate(isoWeek: to) != nil, let monday = CivilDate(parsing: last) { last = monday.adding(days: 6).description }
         let response = try await global.nursery(
-            "GetOccupancy", GetOccupancyRequest(nurseryID: nursery, fromDay: first, toDay: last), as: GetOccupancyResponse.self)
+            RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: nursery, fromDay: first, toDay: last))
         if global.json {
             return try printJSONObject([
                 "nursery": nursery, "from": first, "to": last,

@@ -157,7 +157,7 @@ struct BinaryTests {
         let connection = try await RawConnection.connect(port: running.port)
         let lock = try WriteLock(directory: data)
         let payload = try WireCodec.encode(CreateTokenRequest(role: .admin, name: "during shutdown"))
-        try await connection.send(.call(Call(callID: 1, method: "/sos.scheduler.v1.AdminService/CreateToken", payload: payload, authorization: token)))
+        try await connection.send(.call(Call(callID: 1, method: RPC.AdminService.createToken.path, payload: payload, authorization: token)))
         // Frames are handled in order: the Pong proves the call has started.
         try await connection.send(.ping(opaque: 1))
         #expect(try await connection.nextFrame() == .pong(opaque: 1))

@@ -33,21 +33,21 @@ struct CrashTests {
         let serve = ["--listen", "127.0.0.1:0"] + storeArguments
         let first = try await SpawnedServer.start(directory: data, arguments: serve, environment: environment)
         let address = ServerAddress.tcp(host: "127.0.0.1", port: first.port)
-        let p = "/sos.scheduler.v1.NurseryService/"
         let setup = SchedulerClient(address: address, token: token)
         let _: SiteMessage = try await setup.call(
-            p + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "almaty", name: "A", timeZone: "Asia/Almaty")), options: .mutation())
+            RPC.NurseryService.createSite, CreateSiteRequest(site: SiteMessage(id: "almaty", name: "A", timeZone: "Asia/Almaty")), options: .mutation())
         let _: NurseryMessage = try await setup.call(
-            p + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "n", siteID: "almaty", name: "N")), options: .mutation())
+            RPC.NurseryService.createNursery, CreateNurseryRequest(nursery: NurseryMessage(id: "n", siteID: "almaty", name: "N")), options: .mutation())
         let _: GroupMessage = try await setup.call(
-            p + "CreateGroup", CreateGroupRequest(group: GroupMessage(id: "g", nurseryID: "n", name: "G", minAgeMonths: 0, maxAgeMonths: 120, capacity: 20)),
+            RPC.NurseryService.createGroup,
+            CreateGroupRequest(group: GroupMessage(id: "g", nurseryID: "n", name: "G", minAgeMonths: 0, maxAgeMonths: 120, capacity: 20)),
             options: .mutation())
         let family: FamilyMessage = try await setup.call(
-            p + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)), options: .mutation())
+            RPC.NurseryService.registerFamily, RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)), options: .mutation())
         var children: [String] = []
         for _ in 0..<400 {
             let child: ChildMessage = try await setup.call(
-                p + "RegisterChild", RegisterChildRequest(child: ChildMessage(familyID: family.id, givenName: "C", birthDate: "2024-01-01")),
+                RPC.NurseryService.registerChild, RegisterChildRequest(child: ChildMessage(familyID: family.id, givenName: "C", birthDate: "2024-01-01")),
                 options: .mutation())
             children.append(child.id)
         }
@@ -67,7 +67,7 @@ struct CrashTests {
                             let pattern = index % 3 == 0 ? "mon-fri:full" : (index % 3 == 1 ? "mon,wed:am" : "tue-thu:pm")
                             do {
                                 let placed: PlacementMessage = try await client.call(
-                                    p + "BookPlace", BookPlaceRequest(childID: child, groupID: "g", firstDay: "2030-09-03", pattern: pattern),
+                                    RPC.NurseryService.bookPlace, BookPlaceRequest(childID: child, groupID: "g", firstDay: "2030-09-03", pattern: pattern),
                                     options: CallOptions(timeout: .seconds(5), idempotencyKey: IdempotencyKey.make(), maxRetries: 0))
                                 outcomes.acknowledged.withLock { $0[child] = placed.id }
                             } catch let error as RPCError where error.code == .resourceExhausted {
@@ -103,7 +103,7 @@ struct CrashTests {
         var page = ""
         repeat {
             let response: ListPlacementsResponse = try await reader.call(
-                p + "ListPlacements", ListPlacementsRequest(groupID: "g", pageSize: 1000, pageToken: page))
+                RPC.NurseryService.listPlacements, ListPlacementsRequest(groupID: "g", pageSize: 1000, pageToken: page))
             stored += response.placements
             page = response.nextPageToken
         } while !page.isEmpty
@@ -114,7 +114,7 @@ struct CrashTests {
         let storedChildren = Set(stored.map(\.childID))
         #expect(storedChildren.isDisjoint(with: refused), "a refused booking was stored")
         let occupancy: GetOccupancyResponse = try await reader.call(
-            p + "GetOccupancy", GetOccupancyRequest(nurseryID: "n", fromDay: "2030-09-03", toDay: "2030-09-09"))
+            RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: "n", fromDay: "2030-09-03", toDay: "2030-09-09"))
         for day in occupancy.days {
             for session in day.sessions { #expect(session.sos + session.local <= 20) }
         }

@@ -9,7 +9,6 @@ import Testing
 /// Real `sosched-server` processes on the test run's PostgreSQL server.
 @Suite(.timeLimit(.minutes(3)))
 struct PostgresServerTests {
-    let nursery = "/sos.scheduler.v1.NurseryService/"
 
     func serverArguments(_ location: PostgresLocation) -> [String] {
         ["--listen", "127.0.0.1:0", "--store", location.description, "--store-connections", "8"]
@@ -48,7 +47,7 @@ struct PostgresServerTests {
                 group.addTask {
                     do {
                         let _: PlacementMessage = try await client.call(
-                            nursery + "BookPlace",
+                            RPC.NurseryService.bookPlace,
                             BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-03", pattern: "mon-fri:full"),
                             options: .mutation())
                         return .ok
@@ -96,27 +95,27 @@ struct PostgresServerTests {
         // Both servers have the group's ledger cached before anything is booked.
         for client in [a, b] {
             let _: GetOccupancyResponse = try await client.call(
-                nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-07"))
+                RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-07"))
         }
         let booking = BookPlaceRequest(
             childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-03", pattern: "mon-fri:am")
-        let _: PlacementMessage = try await a.call(nursery + "BookPlace", booking, options: .mutation())
+        let _: PlacementMessage = try await a.call(RPC.NurseryService.bookPlace, booking, options: .mutation())
         // The other server's cached ledger is stale now: it must not give the one place again.
         var otherBooking = booking
         otherBooking.childID = fixture.almatyChildren[1].id
         await #expect(
             performing: {
-                let _: PlacementMessage = try await b.call(nursery + "BookPlace", otherBooking, options: .mutation())
+                let _: PlacementMessage = try await b.call(RPC.NurseryService.bookPlace, otherBooking, options: .mutation())
             }, throws: { ($0 as? RPCError)?.code == .resourceExhausted })
         let seen: GetOccupancyResponse = try await b.call(
-            nursery + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-03"))
+            RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-09-03", toDay: "2030-09-03"))
         #expect(seen.days.first?.sessions.first { $0.groupID == NurseryFixture.almatyGroup && $0.session == .morning }?.free == 0)
         // An idempotency key used on one server replays on the other.
         let options = CallOptions.mutation()
         let created: FamilyMessage = try await a.call(
-            nursery + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
+            RPC.NurseryService.registerFamily, RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
         let replayed: FamilyMessage = try await b.call(
-            nursery + "RegisterFamily", RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
+            RPC.NurseryService.registerFamily, RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .sos)), options: options)
         #expect(created.id == replayed.id)
         await a.close()
         await b.close()

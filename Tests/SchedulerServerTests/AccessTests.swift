@@ -12,91 +12,93 @@ struct AccessTests {
     /// A valid request for every method, made afresh for each call (`n` is unique). A new method
     /// without a sample here fails the test below.
     static func samplePayload(for path: String, n: UInt64, revocable: String, server: TestServer, fixture: NurseryFixture) async throws -> [UInt8]? {
-        let nursery = "/sos.scheduler.v1.NurseryService/"
         let store = server.store
         let child = fixture.almatyChildren[0]
         switch path {
-        case admin + "Health": return try WireCodec.encode(HealthRequest())
-        case admin + "WhoAmI": return try WireCodec.encode(WhoAmIRequest())
-        case admin + "CreateToken": return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:almaty-1", name: "sample"))
-        case admin + "RevokeToken": return try WireCodec.encode(RevokeTokenRequest(id: revocable))
-        case admin + "ListTokens": return try WireCodec.encode(ListTokensRequest())
-        case nursery + "CreateSite": return try WireCodec.encode(CreateSiteRequest(site: SiteMessage(id: "site-\(n)", name: "S", timeZone: "Asia/Almaty")))
-        case nursery + "GetSite": return try WireCodec.encode(GetSiteRequest(id: "almaty"))
-        case nursery + "ListSites": return try WireCodec.encode(ListSitesRequest())
-        case nursery + "UpdateSite": return try WireCodec.encode(UpdateSiteRequest(site: SiteMessage(id: "almaty", name: "Almaty \(n)"), updateMask: ["name"]))
-        case nursery + "CreateNursery": return try WireCodec.encode(CreateNurseryRequest(nursery: NurseryMessage(id: "n-\(n)", siteID: "almaty", name: "N")))
-        case nursery + "GetNursery": return try WireCodec.encode(GetNurseryRequest(id: "almaty-1"))
-        case nursery + "ListNurseries": return try WireCodec.encode(ListNurseriesRequest(siteID: "almaty"))
-        case nursery + "UpdateNursery":
+        case RPC.AdminService.health.path: return try WireCodec.encode(HealthRequest())
+        case RPC.AdminService.whoAmI.path: return try WireCodec.encode(WhoAmIRequest())
+        case RPC.AdminService.createToken.path: return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:almaty-1", name: "sample"))
+        case RPC.AdminService.revokeToken.path: return try WireCodec.encode(RevokeTokenRequest(id: revocable))
+        case RPC.AdminService.listTokens.path: return try WireCodec.encode(ListTokensRequest())
+        case RPC.NurseryService.createSite.path:
+            return try WireCodec.encode(CreateSiteRequest(site: SiteMessage(id: "site-\(n)", name: "S", timeZone: "Asia/Almaty")))
+        case RPC.NurseryService.getSite.path: return try WireCodec.encode(GetSiteRequest(id: "almaty"))
+        case RPC.NurseryService.listSites.path: return try WireCodec.encode(ListSitesRequest())
+        case RPC.NurseryService.updateSite.path:
+            return try WireCodec.encode(UpdateSiteRequest(site: SiteMessage(id: "almaty", name: "Almaty \(n)"), updateMask: ["name"]))
+        case RPC.NurseryService.createNursery.path:
+            return try WireCodec.encode(CreateNurseryRequest(nursery: NurseryMessage(id: "n-\(n)", siteID: "almaty", name: "N")))
+        case RPC.NurseryService.getNursery.path: return try WireCodec.encode(GetNurseryRequest(id: "almaty-1"))
+        case RPC.NurseryService.listNurseries.path: return try WireCodec.encode(ListNurseriesRequest(siteID: "almaty"))
+        case RPC.NurseryService.updateNursery.path:
             return try WireCodec.encode(UpdateNurseryRequest(nursery: NurseryMessage(id: "almaty-1", name: "N \(n)"), updateMask: ["name"]))
-        case nursery + "CreateGroup":
+        case RPC.NurseryService.createGroup.path:
             return try WireCodec.encode(
                 CreateGroupRequest(group: GroupMessage(id: "g-\(n)", nurseryID: "almaty-1", name: "G", minAgeMonths: 12, maxAgeMonths: 48, capacity: 5)))
-        case nursery + "GetGroup": return try WireCodec.encode(GetGroupRequest(id: NurseryFixture.almatyGroup))
-        case nursery + "ListGroups": return try WireCodec.encode(ListGroupsRequest(nurseryID: "almaty-1"))
-        case nursery + "UpdateGroup":
+        case RPC.NurseryService.getGroup.path: return try WireCodec.encode(GetGroupRequest(id: NurseryFixture.almatyGroup))
+        case RPC.NurseryService.listGroups.path: return try WireCodec.encode(ListGroupsRequest(nurseryID: "almaty-1"))
+        case RPC.NurseryService.updateGroup.path:
             return try WireCodec.encode(UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, name: "T \(n)"), updateMask: ["name"]))
-        case nursery + "RegisterFamily": return try WireCodec.encode(RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)))
-        case nursery + "GetFamily": return try WireCodec.encode(GetFamilyRequest(id: fixture.almatyFamily.id))
-        case nursery + "ListFamilies": return try WireCodec.encode(ListFamiliesRequest(siteID: "almaty"))
-        case nursery + "UpdateFamily":
+        case RPC.NurseryService.registerFamily.path: return try WireCodec.encode(RegisterFamilyRequest(family: FamilyMessage(siteID: "almaty", kind: .local)))
+        case RPC.NurseryService.getFamily.path: return try WireCodec.encode(GetFamilyRequest(id: fixture.almatyFamily.id))
+        case RPC.NurseryService.listFamilies.path: return try WireCodec.encode(ListFamiliesRequest(siteID: "almaty"))
+        case RPC.NurseryService.updateFamily.path:
             return try WireCodec.encode(
                 UpdateFamilyRequest(family: FamilyMessage(id: fixture.almatyFamily.id, singleParent: true), updateMask: ["single_parent"]))
-        case nursery + "RegisterChild":
+        case RPC.NurseryService.registerChild.path:
             return try WireCodec.encode(RegisterChildRequest(child: ChildMessage(familyID: fixture.almatyFamily.id, givenName: "N", birthDate: "2024-03-15")))
-        case nursery + "GetChild": return try WireCodec.encode(GetChildRequest(id: child.id))
-        case nursery + "ListChildren": return try WireCodec.encode(ListChildrenRequest(familyID: fixture.almatyFamily.id))
-        case nursery + "UpdateChild":
+        case RPC.NurseryService.getChild.path: return try WireCodec.encode(GetChildRequest(id: child.id))
+        case RPC.NurseryService.listChildren.path: return try WireCodec.encode(ListChildrenRequest(familyID: fixture.almatyFamily.id))
+        case RPC.NurseryService.updateChild.path:
             return try WireCodec.encode(UpdateChildRequest(child: ChildMessage(id: child.id, specialNeeds: true), updateMask: ["special_needs"]))
-        case nursery + "BookPlace":
+        case RPC.NurseryService.bookPlace.path:
             let fresh = try await fixture.newAlmatyChild(store)
             return try WireCodec.encode(BookPlaceRequest(childID: fresh.id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-01-07", pattern: "mon-fri:am"))
-        case nursery + "EndPlacement":
+        case RPC.NurseryService.endPlacement.path:
             let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2030-01-07", pattern: "mon:pm")
             return try WireCodec.encode(EndPlacementRequest(id: placed.id, fromDay: "2030-02-04"))
-        case nursery + "CancelPlacement":
+        case RPC.NurseryService.cancelPlacement.path:
             let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2031-01-06", pattern: "tue:pm")
             return try WireCodec.encode(CancelPlacementRequest(id: placed.id))
-        case nursery + "ListPlacements": return try WireCodec.encode(ListPlacementsRequest(nurseryID: "almaty-1"))
-        case nursery + "GetOccupancy": return try WireCodec.encode(GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-01-07", toDay: "2030-01-13"))
+        case RPC.NurseryService.listPlacements.path: return try WireCodec.encode(ListPlacementsRequest(nurseryID: "almaty-1"))
+        case RPC.NurseryService.getOccupancy.path:
+            return try WireCodec.encode(GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-01-07", toDay: "2030-01-13"))
         default: break
         }
-        let intake = "/sos.scheduler.v1.IntakeService/"
-        guard path.hasPrefix(intake) else { return nil }
+        guard RPC.IntakeService.all.contains(where: { $0.path == path }) else { return nil }
         try await Self.intakeRounds(store, fixture)
         switch path {
-        case intake + "CreateRound":
+        case RPC.IntakeService.createRound.path:
             return try WireCodec.encode(
                 CreateRoundRequest(
                     round: IntakeRoundMessage(
                         id: "round-\(n)", siteID: "almaty", name: "R", termFirst: "2031-09-01", termLast: "2032-05-28", deadlineMs: 1_943_308_800_000)))
-        case intake + "GetRound": return try WireCodec.encode(GetRoundRequest(id: "r-open"))
-        case intake + "OpenOffer":
+        case RPC.IntakeService.getRound.path: return try WireCodec.encode(GetRoundRequest(id: "r-open"))
+        case RPC.IntakeService.openOffer.path:
             return try WireCodec.encode(
                 OpenOfferRequest(
                     offer: IntakeOfferMessage(id: "offer-\(n)", roundID: "r-open", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)))
-        case intake + "SubmitApplications":
+        case RPC.IntakeService.submitApplications.path:
             return try WireCodec.encode(
                 SubmitApplicationsRequest(roundID: "r-open", applications: [ApplicationMessage(childID: child.id, ranking: ["o-open"])]))
-        case intake + "WithdrawApplication":
+        case RPC.IntakeService.withdrawApplication.path:
             let fresh = try await fixture.newAlmatyChild(store)
             _ = try await store.submitApplications(
                 roundID: "r-open", [ApplicationInput(childID: fresh.id, ranking: ["o-open"])], context: MutationContext(actor: nil, method: "setup"),
                 authorize: { _ in }, reply: { _ in [] })
             return try WireCodec.encode(WithdrawApplicationRequest(roundID: "r-open", childID: fresh.id))
-        case intake + "RunRound": return try WireCodec.encode(RunRoundRequest(roundID: "r-open", dryRun: true))
-        case intake + "GetResults": return try WireCodec.encode(GetResultsRequest(roundID: "r-done"))
-        case intake + "GetWaitlist": return try WireCodec.encode(GetWaitlistRequest(roundID: "r-done", offerID: "o-done"))
-        case intake + "Explain": return try WireCodec.encode(ExplainRequest(roundID: "r-done", childID: child.id, offerID: "o-done"))
-        case intake + "ListMoves": return try WireCodec.encode(ListMovesRequest(roundID: "r-done"))
-        case intake + "ConfirmPlacements":
+        case RPC.IntakeService.runRound.path: return try WireCodec.encode(RunRoundRequest(roundID: "r-open", dryRun: true))
+        case RPC.IntakeService.getResults.path: return try WireCodec.encode(GetResultsRequest(roundID: "r-done"))
+        case RPC.IntakeService.getWaitlist.path: return try WireCodec.encode(GetWaitlistRequest(roundID: "r-done", offerID: "o-done"))
+        case RPC.IntakeService.explain.path: return try WireCodec.encode(ExplainRequest(roundID: "r-done", childID: child.id, offerID: "o-done"))
+        case RPC.IntakeService.listMoves.path: return try WireCodec.encode(ListMovesRequest(roundID: "r-done"))
+        case RPC.IntakeService.confirmPlacements.path:
             let (round, holder, _) = try await Self.runRound(store, fixture, n: n)
             return try WireCodec.encode(ConfirmPlacementsRequest(roundID: round, childIDs: [holder]))
-        case intake + "ReleaseSeat":
+        case RPC.IntakeService.releaseSeat.path:
             let (round, holder, _) = try await Self.runRound(store, fixture, n: n)
             return try WireCodec.encode(ReleaseSeatRequest(roundID: round, childID: holder))
-        case intake + "RespondToOffer":
+        case RPC.IntakeService.respondToOffer.path:
             let (round, holder, waiting) = try await Self.runRound(store, fixture, n: n)
             _ = try await store.appendIntakeEvents(
                 roundID: round, [IntakeEventRecord(event: .release(child: holder), at: Int64(Date().timeIntervalSince1970 * 1000))],
@@ -164,10 +166,10 @@ struct AccessTests {
 
     @Test func thePermissionTableCoversExactlyTheMethodsInProto() throws {
         let generated = Set(MethodDescriptor.all.map(\.path))
-        #expect(Set(MethodPermissions.table.keys) == generated)
+        #expect(Set(MethodPermissions.table.keys.map(\.path)) == generated)
         #expect(!generated.isEmpty)
         // Only Health may be called without a token.
-        #expect(MethodPermissions.table.filter { $0.value.permission == .anyone }.keys.sorted() == [admin + "Health"])
+        #expect(MethodPermissions.table.filter { $0.value.permission == .anyone }.keys.map(\.path) == [RPC.AdminService.health.path])
     }
 
     enum Caller: CaseIterable, CustomStringConvertible {
@@ -212,7 +214,8 @@ struct AccessTests {
 
             let connection = try await RawConnection.connect(port: server.port)
             var id: UInt64 = 0
-            for (path, rule) in MethodPermissions.table.sorted(by: { $0.key < $1.key }) {
+            for (method, rule) in MethodPermissions.table.sorted(by: { $0.key.path < $1.key.path }) {
+                let path = method.path
                 for caller in Caller.allCases {
                     id += 1
                     let sample = try await Self.samplePayload(for: path, n: id, revocable: victim, server: server, fixture: fixture)
@@ -255,14 +258,14 @@ struct AccessTests {
             try await server.makeSite("astana")
             let connection = try await RawConnection.connect(port: server.port)
             let payload = try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "site:astana", name: "retry me"))
-            try await connection.send(call(1, "CreateToken", payload, token: server.adminToken, key: "same-key"))
+            try await connection.send(call(1, RPC.AdminService.createToken, payload, token: server.adminToken, key: "same-key"))
             let first = try await connection.nextReply()
             let created = try WireCodec.decode(CreateTokenResponse.self, from: first.payload)
             #expect(created.secret.hasPrefix("sos_"))
             let tokens = try await tokenCount(server)
             let audit = try await auditCount(server)
 
-            try await connection.send(call(2, "CreateToken", payload, token: server.adminToken, key: "same-key"))
+            try await connection.send(call(2, RPC.AdminService.createToken, payload, token: server.adminToken, key: "same-key"))
             let second = try await connection.nextReply()
             #expect(second.status.isOK)
             let replayed = try WireCodec.decode(CreateTokenResponse.self, from: second.payload)
@@ -273,7 +276,7 @@ struct AccessTests {
             #expect(try await auditCount(server) == audit)
 
             let other = try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "site:astana", name: "another"))
-            try await connection.send(call(3, "CreateToken", other, token: server.adminToken, key: "same-key"))
+            try await connection.send(call(3, RPC.AdminService.createToken, other, token: server.adminToken, key: "same-key"))
             let conflict = try await connection.nextReply()
             #expect(conflict.status.code == .alreadyExists)
             #expect(try await tokenCount(server) == tokens)
@@ -281,7 +284,7 @@ struct AccessTests {
             // Revoking twice with one key: one audit entry.
             let revoke = try WireCodec.encode(RevokeTokenRequest(id: created.token?.id ?? ""))
             for callID in [4, 5] as [UInt64] {
-                try await connection.send(call(callID, "RevokeToken", revoke, token: server.adminToken, key: "revoke-key"))
+                try await connection.send(call(callID, RPC.AdminService.revokeToken, revoke, token: server.adminToken, key: "revoke-key"))
                 let reply = try await connection.nextReply()
                 #expect(try WireCodec.decode(RevokeTokenResponse.self, from: reply.payload).token?.revokedAtMs ?? 0 > 0)
             }

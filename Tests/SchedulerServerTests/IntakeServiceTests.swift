@@ -10,7 +10,6 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2)))
 struct IntakeServiceTests {
-    let intake = "/sos.scheduler.v1.IntakeService/"
 
     @Test func aRetriedConfirmationBooksNobodyTwice() async throws {
         try await TestServer.with { server in
@@ -19,16 +18,16 @@ struct IntakeServiceTests {
             let client = server.client(token: server.adminToken)
             let options = CallOptions(idempotencyKey: "confirm-once")
             let first: ConfirmPlacementsResponse = try await client.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round), options: options)
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: round), options: options)
             let again: ConfirmPlacementsResponse = try await client.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round), options: options)
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: round), options: options)
             #expect(first.confirmed.map(\.childID) == [holder])
             #expect(again.confirmed.map(\.placementID) == first.confirmed.map(\.placementID))
             let placements = try await server.store.listPlacements(PlacementFilter(childID: holder), after: nil, limit: 10).items
             #expect(placements.count == 1)
             // A new call (new key) finds the place confirmed already and books nothing more.
             let later: ConfirmPlacementsResponse = try await client.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: round, childIDs: [holder]), options: .mutation())
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: round, childIDs: [holder]), options: .mutation())
             #expect(later.confirmed.map(\.placementID) == first.confirmed.map(\.placementID))
             #expect(try await server.store.listPlacements(PlacementFilter(childID: holder), after: nil, limit: 10).items.count == 1)
             await client.close()
@@ -53,7 +52,7 @@ struct IntakeServiceTests {
             let client = server.client(token: server.adminToken)
             await #expect {
                 let _: SubmitApplicationsResponse = try await client.call(
-                    intake + "SubmitApplications",
+                    RPC.IntakeService.submitApplications,
                     SubmitApplicationsRequest(roundID: "r", applications: [ApplicationMessage(childID: fixture.almatyChildren[0].id, ranking: ["b"])]),
                     options: .mutation())
             } throws: { error in
@@ -72,7 +71,8 @@ struct IntakeServiceTests {
             var token = ""
             var pages = 0
             repeat {
-                let page: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r", pageSize: 3, pageToken: token))
+                let page: GetResultsResponse = try await client.call(
+                    RPC.IntakeService.getResults, GetResultsRequest(roundID: "r", pageSize: 3, pageToken: token))
                 #expect(page.results.count <= 3)
                 seen += page.results.map(\.childID)
                 token = page.nextPageToken
@@ -97,12 +97,12 @@ struct IntakeServiceTests {
             }
 
             // Waitlist pages of 2 add up to the whole list, positions in order.
-            let whole: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o"))
+            let whole: GetWaitlistResponse = try await client.call(RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "o"))
             #expect(whole.entries.count == children.count - 3 && whole.nextPageToken.isEmpty)
             var entries: [WaitlistEntryMessage] = [], token = "", pages = 0
             repeat {
                 let page: GetWaitlistResponse = try await client.call(
-                    intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 2, pageToken: token))
+                    RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 2, pageToken: token))
                 #expect(page.entries.count <= 2)
                 entries += page.entries
                 token = page.nextPageToken
@@ -114,7 +114,7 @@ struct IntakeServiceTests {
             for garbage in ["x", "+1", "-1", "99999999999999999999"] {
                 await #expect {
                     let _: GetWaitlistResponse = try await client.call(
-                        intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: garbage))
+                        RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "o", pageToken: garbage))
                 } throws: {
                     field($0) == "page_token"
                 }
@@ -122,15 +122,16 @@ struct IntakeServiceTests {
             // Child-id cursors must look like ids (found by a break-in test: "\0" confirmed everyone).
             await #expect {
                 let _: ConfirmPlacementsResponse = try await client.call(
-                    intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", pageToken: "$$$"), options: .mutation())
+                    RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", pageToken: "$$$"), options: .mutation())
             } throws: { field($0) == "page_token" }
             await #expect {
-                let _: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r", pageToken: "not an id!"))
+                let _: GetResultsResponse = try await client.call(RPC.IntakeService.getResults, GetResultsRequest(roundID: "r", pageToken: "not an id!"))
             } throws: {
                 field($0) == "page_token"
             }
             await #expect {
-                let _: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 10_001))
+                let _: GetWaitlistResponse = try await client.call(
+                    RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "o", pageSize: 10_001))
             } throws: {
                 field($0) == "page_size"
             }
@@ -141,25 +142,27 @@ struct IntakeServiceTests {
             #expect(holders.count == 3)
             await #expect {
                 let _: ConfirmPlacementsResponse = try await client.call(
-                    intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: (0...1000).map { "chd_\($0)" }), options: .mutation())
+                    RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", childIDs: (0...1000).map { "chd_\($0)" }), options: .mutation())
             } throws: { field($0) == "child_ids" }
             await #expect {
                 let _: ConfirmPlacementsResponse = try await client.call(
-                    intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [children[0]], pageToken: children[0]), options: .mutation())
+                    RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", childIDs: [children[0]], pageToken: children[0]),
+                    options: .mutation())
             } throws: { field($0) == "page_token" }
             let afterFirst: ConfirmPlacementsResponse = try await client.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", pageToken: holders[0]), options: .mutation())
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", pageToken: holders[0]), options: .mutation())
             #expect(afterFirst.confirmed.map(\.childID) == Array(holders[1...]))
             #expect(afterFirst.refused.isEmpty && afterFirst.nextPageToken.isEmpty)
 
             // Moves: the unconfirmed holder gives the place up; pages of 1 add up to every move.
-            let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: holders[0]), options: .mutation())
-            let allMoves: MovesResponse = try await client.call(intake + "ListMoves", ListMovesRequest(roundID: "r"))
+            let _: MovesResponse = try await client.call(
+                RPC.IntakeService.releaseSeat, ReleaseSeatRequest(roundID: "r", childID: holders[0]), options: .mutation())
+            let allMoves: MovesResponse = try await client.call(RPC.IntakeService.listMoves, ListMovesRequest(roundID: "r"))
             #expect(allMoves.moves.count >= 3 && allMoves.nextPageToken.isEmpty)
             var moves: [MoveMessage] = []
             token = ""
             repeat {
-                let page: MovesResponse = try await client.call(intake + "ListMoves", ListMovesRequest(roundID: "r", pageSize: 1, pageToken: token))
+                let page: MovesResponse = try await client.call(RPC.IntakeService.listMoves, ListMovesRequest(roundID: "r", pageSize: 1, pageToken: token))
                 #expect(page.moves.count == 1)
                 moves += page.moves
                 token = page.nextPageToken
@@ -184,14 +187,14 @@ struct IntakeServiceTests {
             try queue.close()
             await #expect {
                 let _: IntakeOfferMessage = try await client.call(
-                    intake + "OpenOffer",
+                    RPC.IntakeService.openOffer,
                     OpenOfferRequest(
                         offer: IntakeOfferMessage(id: "one-more", roundID: "big", groupID: NurseryFixture.almatyGroup, pattern: "fri:pm", places: 1)),
                     options: .mutation())
             } throws: { error in
                 (error as? RPCError)?.code == .failedPrecondition && "\(error)".contains("1000 offers")
             }
-            let big: IntakeRoundMessage = try await client.call(intake + "GetRound", GetRoundRequest(id: "big"))
+            let big: IntakeRoundMessage = try await client.call(RPC.IntakeService.getRound, GetRoundRequest(id: "big"))
             #expect(big.offers.count == 1000)
             await client.close()
         }
@@ -218,7 +221,7 @@ struct IntakeServiceTests {
             roundID: "r", children.map { ApplicationInput(childID: $0, ranking: ["o"]) }, context: setup, authorize: { _ in }, reply: { _ in [] })
         let client = server.client(token: server.adminToken)
         let _: RunRoundResponse = try await client.call(
-            "/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
+            RPC.IntakeService.runRound, RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
         return (client, children)
     }
 
@@ -265,7 +268,7 @@ struct IntakeServiceTests {
         let ids = try await pastDeadlineRound(
             server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, true), ("S2", .sos, false, false)])
         let client = server.client(token: server.adminToken)
-        let _: RunRoundResponse = try await client.call("/sos.scheduler.v1.IntakeService/RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+        let _: RunRoundResponse = try await client.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "r"), options: .mutation())
         return (client, ids)
     }
 
@@ -276,14 +279,14 @@ struct IntakeServiceTests {
             let fixture = try await NurseryFixture.seed(server.store)
             let ids = try await Self.pastDeadlineRound(server.store, fixture, children: [("S1", .sos, true, false), ("L1", .local, false, false)])
             let client = server.client(token: server.adminToken)
-            let ran: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+            let ran: RunRoundResponse = try await client.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "r"), options: .mutation())
             #expect(ran.placed == 2)
-            let results: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
+            let results: GetResultsResponse = try await client.call(RPC.IntakeService.getResults, GetResultsRequest(roundID: "r"))
             let seats = Dictionary(uniqueKeysWithValues: results.results.map { ($0.childID, $0) })
             #expect(seats[ids["S1"] ?? ""]?.offerID == "A" && seats[ids["S1"] ?? ""]?.seat == "reserved_sos")
             #expect(seats[ids["L1"] ?? ""]?.offerID == "A" && seats[ids["L1"] ?? ""]?.seat == "open")
             #expect(results.offers.first?.held == 2)
-            let waitlist: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            let waitlist: GetWaitlistResponse = try await client.call(RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "A"))
             #expect(waitlist.entries.isEmpty)
             await client.close()
         }
@@ -294,23 +297,24 @@ struct IntakeServiceTests {
     @Test func aHigherPriorityChildIsNotPassedOverForTheReserve() async throws {
         try await TestServer.with { server in
             let (client, ids) = try await Self.ranEnvyRound(server)
-            let results: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
+            let results: GetResultsResponse = try await client.call(RPC.IntakeService.getResults, GetResultsRequest(roundID: "r"))
             let placed = Set(results.results.filter { !$0.offerID.isEmpty }.map(\.childID))
             #expect(placed == Set([ids["S1"], ids["L1"]].compactMap { $0 }))
-            let waitlist: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            let waitlist: GetWaitlistResponse = try await client.call(RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "A"))
             #expect(waitlist.entries.map(\.childID) == [ids["S2"] ?? ""])
-            let explained: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: ids["S2"] ?? "", offerID: "A"))
+            let explained: ExplainResponse = try await client.call(
+                RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: ids["S2"] ?? "", offerID: "A"))
             #expect(explained.outcome == "not_admitted")
             #expect(explained.text.contains("single-parent"), "\(explained.text)")
             #expect(!explained.text.contains("only for"))
             // L1's family gives the place up: S2 is offered it, and the reads show it.
             let moves: MovesResponse = try await client.call(
-                intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: ids["L1"] ?? ""), options: .mutation())
+                RPC.IntakeService.releaseSeat, ReleaseSeatRequest(roundID: "r", childID: ids["L1"] ?? ""), options: .mutation())
             #expect(moves.moves.contains { $0.kind == "offered" && $0.childID == ids["S2"] })
-            let after: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
+            let after: GetResultsResponse = try await client.call(RPC.IntakeService.getResults, GetResultsRequest(roundID: "r"))
             #expect(after.results.first { $0.childID == ids["L1"] }?.offerID == "")
             #expect(after.offers.first?.held == 1)
-            let gaveUp: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: ids["L1"] ?? "", offerID: "A"))
+            let gaveUp: ExplainResponse = try await client.call(RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: ids["L1"] ?? "", offerID: "A"))
             #expect(gaveUp.text.contains("gave up the place"), "\(gaveUp.text)")
             await client.close()
         }
@@ -334,16 +338,16 @@ struct IntakeServiceTests {
                 roundID: "r", [ApplicationInput(childID: fixture.almatyChildren[0].id, ranking: ["o"])], context: setup, authorize: { _ in }, reply: { _ in [] }
             )
             let client = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r", dryRun: true))
+            let _: RunRoundResponse = try await client.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "r", dryRun: true))
             await #expect {
-                let _: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
+                let _: RunRoundResponse = try await client.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "r"), options: .mutation())
             } throws: { error in
                 guard let error = error as? RPCError else { return false }
                 let field = error.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field
                 return error.code == .failedPrecondition && field == "close_early"
             }
             #expect(try await server.store.round(id: "r")?.state == .open)
-            let ran: RunRoundResponse = try await client.call(intake + "RunRound", RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
+            let ran: RunRoundResponse = try await client.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "r", closeEarly: true), options: .mutation())
             #expect(ran.placed == 1)
             #expect(try await server.store.round(id: "r")?.state == .allocated)
             let audit = try await server.store.auditEntries(after: 0, limit: 1000)
@@ -362,7 +366,7 @@ struct IntakeServiceTests {
             ] {
                 await #expect {
                     let _: IntakeRoundMessage = try await client.call(
-                        intake + "CreateRound",
+                        RPC.IntakeService.createRound,
                         CreateRoundRequest(
                             round: IntakeRoundMessage(
                                 id: "bad", siteID: "almaty", name: "x", termFirst: "2027-09-01", termLast: "2028-05-31", deadlineMs: 1_817_078_400_000,
@@ -383,8 +387,8 @@ struct IntakeServiceTests {
     @Test func aRoundStoredBeforeRunRecordsIsUpgradedOnFirstRead() async throws {
         try await TestServer.with { server in
             let (client, _) = try await Self.ranEnvyRound(server)
-            let before: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
-            let waitlistBefore: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            let before: GetResultsResponse = try await client.call(RPC.IntakeService.getResults, GetResultsRequest(roundID: "r"))
+            let waitlistBefore: GetWaitlistResponse = try await client.call(RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "A"))
             // Back to what a v3 store held: results in intake_result, no run records.
             try await server.store.pool.write { db in
                 for result in before.results where !result.offerID.isEmpty {
@@ -400,10 +404,10 @@ struct IntakeServiceTests {
                         """)
             }
             #expect(try await server.store.hasRunRecords(roundID: "r") == false)
-            let after: GetResultsResponse = try await client.call(intake + "GetResults", GetResultsRequest(roundID: "r"))
+            let after: GetResultsResponse = try await client.call(RPC.IntakeService.getResults, GetResultsRequest(roundID: "r"))
             #expect(after == before)
             #expect(try await server.store.hasRunRecords(roundID: "r"))
-            let waitlistAfter: GetWaitlistResponse = try await client.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            let waitlistAfter: GetWaitlistResponse = try await client.call(RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "A"))
             #expect(waitlistAfter == waitlistBefore)
             await client.close()
         }
@@ -432,7 +436,7 @@ struct IntakeServiceTests {
             ] {
                 await refused(.invalidArgument, field: field) {
                     let _: IntakeRoundMessage = try await client.call(
-                        intake + "CreateRound",
+                        RPC.IntakeService.createRound,
                         CreateRoundRequest(
                             round: IntakeRoundMessage(id: "bad", siteID: "almaty", name: "x", termFirst: first, termLast: last, deadlineMs: deadline)),
                         options: .mutation())
@@ -447,7 +451,7 @@ struct IntakeServiceTests {
             for places in [UInt32(11), UInt32.max] {
                 await refused(.invalidArgument, field: "offer.places") {
                     let _: IntakeOfferMessage = try await client.call(
-                        intake + "OpenOffer",
+                        RPC.IntakeService.openOffer,
                         OpenOfferRequest(
                             offer: IntakeOfferMessage(id: "big", roundID: "r", groupID: NurseryFixture.almatyGroup, pattern: "mon-fri:full", places: places)),
                         options: .mutation())
@@ -456,7 +460,7 @@ struct IntakeServiceTests {
             // An offer on a day the nursery is closed could never be booked.
             await refused(.invalidArgument, field: "offer.pattern") {
                 let _: IntakeOfferMessage = try await client.call(
-                    intake + "OpenOffer",
+                    RPC.IntakeService.openOffer,
                     OpenOfferRequest(offer: IntakeOfferMessage(id: "sat", roundID: "r", groupID: NurseryFixture.almatyGroup, pattern: "sat:full", places: 1)),
                     options: .mutation())
             }
@@ -468,16 +472,17 @@ struct IntakeServiceTests {
             let other = fixture.astanaChildren[0].id
             await #expect {
                 let _: SubmitApplicationsResponse = try await client.call(
-                    intake + "SubmitApplications", SubmitApplicationsRequest(roundID: "r", applications: [ApplicationMessage(childID: other, ranking: ["o"])]),
+                    RPC.IntakeService.submitApplications,
+                    SubmitApplicationsRequest(roundID: "r", applications: [ApplicationMessage(childID: other, ranking: ["o"])]),
                     options: .mutation())
             } throws: { error in
                 guard let error = error as? RPCError else { return false }
                 return error.code == .notFound && !error.status.message.contains("months") && !error.status.message.contains("astana")
             }
-            let unknown: ExplainResponse? = try? await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: "chd_nobody", offerID: "o"))
+            let unknown: ExplainResponse? = try? await client.call(RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: "chd_nobody", offerID: "o"))
             #expect(unknown == nil)
             await #expect {
-                let _: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: other, offerID: "o"))
+                let _: ExplainResponse = try await client.call(RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: other, offerID: "o"))
             } throws: { error in
                 (error as? RPCError)?.status.message == "child \(other) has no application in round r"
             }
@@ -490,28 +495,28 @@ struct IntakeServiceTests {
         try await TestServer.with { server in
             let (client, ids) = try await Self.ranEnvyRound(server)
             let l1 = ids["L1"] ?? "", s2 = ids["S2"] ?? ""
-            let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: l1), options: .mutation())
-            let gaveUp: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: l1, offerID: "A"))
+            let _: MovesResponse = try await client.call(RPC.IntakeService.releaseSeat, ReleaseSeatRequest(roundID: "r", childID: l1), options: .mutation())
+            let gaveUp: ExplainResponse = try await client.call(RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: l1, offerID: "A"))
             #expect(gaveUp.outcome == "gave_up")
             let _: MovesResponse = try await client.call(
-                intake + "RespondToOffer", RespondToOfferRequest(roundID: "r", childID: s2, offerID: "A", accept: true), options: .mutation())
-            let holds: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
+                RPC.IntakeService.respondToOffer, RespondToOfferRequest(roundID: "r", childID: s2, offerID: "A", accept: true), options: .mutation())
+            let holds: ExplainResponse = try await client.call(RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
             #expect(holds.outcome == "holds")
             #expect(holds.text.contains("took a place at offer A"), "\(holds.text)")
             // Taken from the waitlist and given up again: the explanation tells both, in order.
-            let _: MovesResponse = try await client.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: s2), options: .mutation())
-            let again: ExplainResponse = try await client.call(intake + "Explain", ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
+            let _: MovesResponse = try await client.call(RPC.IntakeService.releaseSeat, ReleaseSeatRequest(roundID: "r", childID: s2), options: .mutation())
+            let again: ExplainResponse = try await client.call(RPC.IntakeService.explain, ExplainRequest(roundID: "r", childID: s2, offerID: "A"))
             #expect(again.outcome == "gave_up")
             #expect(again.text.contains("took a place at offer A from its waitlist, then gave up the place at offer A"), "\(again.text)")
             // A confirmed place whose placement was cancelled is not reported as booked again.
             let s1 = ids["S1"] ?? ""
             let confirmed: ConfirmPlacementsResponse = try await client.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
             let placement = try #require(confirmed.confirmed.first?.placementID)
             let _: PlacementMessage = try await client.call(
-                "/sos.scheduler.v1.NurseryService/CancelPlacement", CancelPlacementRequest(id: placement), options: .mutation())
+                RPC.NurseryService.cancelPlacement, CancelPlacementRequest(id: placement), options: .mutation())
             let reconfirmed: ConfirmPlacementsResponse = try await client.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", childIDs: [s1]), options: .mutation())
             #expect(reconfirmed.confirmed.isEmpty)
             #expect(reconfirmed.refused.first?.reason.contains("no longer active") == true)
             await client.close()
@@ -546,15 +551,15 @@ struct IntakeServiceTests {
             _ = try await store.submitApplications(
                 roundID: "r", [ApplicationInput(childID: second, ranking: ["A", "B"])], context: later, authorize: { _ in }, reply: { _ in [] })
             let admin = server.client(token: server.adminToken)
-            let _: RunRoundResponse = try await admin.call(intake + "RunRound", RunRoundRequest(roundID: "r"), options: .mutation())
-            let _: MovesResponse = try await admin.call(intake + "ReleaseSeat", ReleaseSeatRequest(roundID: "r", childID: first), options: .mutation())
+            let _: RunRoundResponse = try await admin.call(RPC.IntakeService.runRound, RunRoundRequest(roundID: "r"), options: .mutation())
+            let _: MovesResponse = try await admin.call(RPC.IntakeService.releaseSeat, ReleaseSeatRequest(roundID: "r", childID: first), options: .mutation())
             // A manager of the second nursery may not confirm B: that would decline the open offer of A.
             let manager = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .nursery, id: "almaty-2")))
             let confirmed: ConfirmPlacementsResponse = try await manager.call(
-                intake + "ConfirmPlacements", ConfirmPlacementsRequest(roundID: "r", childIDs: [second]), options: .mutation())
+                RPC.IntakeService.confirmPlacements, ConfirmPlacementsRequest(roundID: "r", childIDs: [second]), options: .mutation())
             #expect(confirmed.confirmed.isEmpty)
             #expect(confirmed.refused.first?.reason.contains("outside your scope") == true)
-            let waitlist: GetWaitlistResponse = try await admin.call(intake + "GetWaitlist", GetWaitlistRequest(roundID: "r", offerID: "A"))
+            let waitlist: GetWaitlistResponse = try await admin.call(RPC.IntakeService.getWaitlist, GetWaitlistRequest(roundID: "r", offerID: "A"))
             #expect(waitlist.pending.map(\.childID) == [second])
             #expect(try await store.listPlacements(PlacementFilter(childID: second), after: nil, limit: 10).items.isEmpty)
             await manager.close()

@@ -7,8 +7,6 @@ import SchedulerTesting
 import SchedulerWire
 import Testing
 
-let nurseryPath = "/sos.scheduler.v1.NurseryService/"
-
 func rpcCode(_ error: any Error) -> StatusCode? { (error as? RPCError)?.code }
 
 @Suite(.timeLimit(.minutes(3)))
@@ -22,43 +20,46 @@ struct NurseryServiceTests {
             let almaty = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .site, id: "almaty")))
             // Almaty works.
             let booked: PlacementMessage = try await almaty.call(
-                nurseryPath + "BookPlace",
+                RPC.NurseryService.bookPlace,
                 BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:full"),
                 options: .mutation())
             #expect(booked.state == .active)
             // Astana does not, whichever way in.
             let calls: [(String, any WireMessage)] = [
-                ("GetSite", GetSiteRequest(id: "astana")),
-                ("GetNursery", GetNurseryRequest(id: "astana-1")),
-                ("ListGroups", ListGroupsRequest(nurseryID: "astana-1")),
-                ("GetFamily", GetFamilyRequest(id: fixture.astanaFamily.id)),
-                ("GetChild", GetChildRequest(id: fixture.astanaChildren[0].id)),
-                ("ListChildren", ListChildrenRequest(siteID: "astana")),
-                ("ListPlacements", ListPlacementsRequest(nurseryID: "astana-1")),
-                ("GetOccupancy", GetOccupancyRequest(nurseryID: "astana-1", fromDay: "2026-09-01", toDay: "2026-09-07")),
+                (RPC.NurseryService.getSite.path, GetSiteRequest(id: "astana")),
+                (RPC.NurseryService.getNursery.path, GetNurseryRequest(id: "astana-1")),
+                (RPC.NurseryService.listGroups.path, ListGroupsRequest(nurseryID: "astana-1")),
+                (RPC.NurseryService.getFamily.path, GetFamilyRequest(id: fixture.astanaFamily.id)),
+                (RPC.NurseryService.getChild.path, GetChildRequest(id: fixture.astanaChildren[0].id)),
+                (RPC.NurseryService.listChildren.path, ListChildrenRequest(siteID: "astana")),
+                (RPC.NurseryService.listPlacements.path, ListPlacementsRequest(nurseryID: "astana-1")),
+                (RPC.NurseryService.getOccupancy.path, GetOccupancyRequest(nurseryID: "astana-1", fromDay: "2026-09-01", toDay: "2026-09-07")),
                 (
-                    "BookPlace",
+                    RPC.NurseryService.bookPlace.path,
                     BookPlaceRequest(childID: fixture.astanaChildren[0].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")
                 ),
                 // An Astana child into an Almaty group, and an Almaty child into an Astana group.
                 (
-                    "BookPlace",
+                    RPC.NurseryService.bookPlace.path,
                     BookPlaceRequest(childID: fixture.astanaChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon:am")
                 ),
                 (
-                    "BookPlace",
+                    RPC.NurseryService.bookPlace.path,
                     BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.astanaGroup, firstDay: "2026-09-01", pattern: "mon:am")
                 ),
-                ("UpdateGroup", UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.astanaGroup, capacity: 99), updateMask: ["capacity"])),
+                (
+                    RPC.NurseryService.updateGroup.path,
+                    UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.astanaGroup, capacity: 99), updateMask: ["capacity"])
+                ),
             ]
             for (method, request) in calls {
                 let payload = try WireCodec.encode(request)
                 await #expect(
                     performing: {
-                        _ = try await almaty.call(method: nurseryPath + method, payload: payload, options: .mutation())
+                        _ = try await almaty.call(method: method, payload: payload, options: .mutation())
                     }, throws: { rpcCode($0) == .permissionDenied })
             }
-            let listed: ListSitesResponse = try await almaty.call(nurseryPath + "ListSites", ListSitesRequest())
+            let listed: ListSitesResponse = try await almaty.call(RPC.NurseryService.listSites, ListSitesRequest())
             #expect(listed.sites.map(\.id) == ["almaty"])
             let astanaPlacements = try await server.store.listPlacements(PlacementFilter(nurseryID: "astana-1"), after: nil, limit: 10)
             #expect(astanaPlacements.items.isEmpty)
@@ -70,12 +71,12 @@ struct NurseryServiceTests {
         try await TestServer.with(now: { Self.september1 }) { server in
             let fixture = try await NurseryFixture.seed(server.store)
             let manager = server.client(token: try await server.makeToken(role: .manager, scope: Scope(kind: .nursery, id: "almaty-1")))
-            let family: FamilyMessage = try await manager.call(nurseryPath + "GetFamily", GetFamilyRequest(id: fixture.almatyFamily.id))
+            let family: FamilyMessage = try await manager.call(RPC.NurseryService.getFamily, GetFamilyRequest(id: fixture.almatyFamily.id))
             #expect(family.kind == .local)
             await #expect(
                 performing: {
                     let _: NurseryMessage = try await manager.call(
-                        nurseryPath + "CreateNursery", CreateNurseryRequest(nursery: NurseryMessage(id: "almaty-2", siteID: "almaty", name: "Second")),
+                        RPC.NurseryService.createNursery, CreateNurseryRequest(nursery: NurseryMessage(id: "almaty-2", siteID: "almaty", name: "Second")),
                         options: .mutation())
                 }, throws: { rpcCode($0) == .permissionDenied })
             await manager.close()
@@ -94,7 +95,7 @@ struct NurseryServiceTests {
             let request = BookPlaceRequest(
                 childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-14", pattern: "mon-fri:full")
             do {
-                let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
+                let _: PlacementMessage = try await client.call(RPC.NurseryService.bookPlace, request, options: .mutation())
                 Issue.record("the booking should not fit")
             } catch let error as RPCError {
                 #expect(error.code == .resourceExhausted)
@@ -116,7 +117,7 @@ struct NurseryServiceTests {
             let fixture = try await NurseryFixture.seed(server.store, capacity: 2)
             let client = server.client(token: server.adminToken)
             let first: PlacementMessage = try await client.call(
-                nurseryPath + "BookPlace",
+                RPC.NurseryService.bookPlace,
                 BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:am"),
                 options: .mutation())
             #expect(first.pattern == "mon-fri:am")
@@ -126,30 +127,31 @@ struct NurseryServiceTests {
             await #expect(
                 performing: {
                     let _: PlacementMessage = try await client.call(
-                        nurseryPath + "BookPlace",
+                        RPC.NurseryService.bookPlace,
                         BookPlaceRequest(childID: fixture.almatyChildren[0].id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-10-01", pattern: "mon:am"),
                         options: .mutation())
                 }, throws: { rpcCode($0) == .failedPrecondition })
 
             let ended: PlacementMessage = try await client.call(
-                nurseryPath + "EndPlacement", EndPlacementRequest(id: first.id, fromDay: "2026-09-15"), options: .mutation())
+                RPC.NurseryService.endPlacement, EndPlacementRequest(id: first.id, fromDay: "2026-09-15"), options: .mutation())
             #expect(ended.lastDay == "2026-09-14")
 
             let future: PlacementMessage = try await client.call(
-                nurseryPath + "BookPlace",
+                RPC.NurseryService.bookPlace,
                 BookPlaceRequest(childID: fixture.almatyChildren[1].id, groupID: NurseryFixture.almatyGroup, firstDay: "2030-09-02", pattern: "mon:full"),
                 options: .mutation())
             let cancelled: PlacementMessage = try await client.call(
-                nurseryPath + "CancelPlacement", CancelPlacementRequest(id: future.id), options: .mutation())
+                RPC.NurseryService.cancelPlacement, CancelPlacementRequest(id: future.id), options: .mutation())
             #expect(cancelled.state == .cancelled)
             // A started placement cannot be cancelled, only ended.
             await #expect(
                 performing: {
-                    let _: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: first.id), options: .mutation())
+                    let _: PlacementMessage = try await client.call(
+                        RPC.NurseryService.cancelPlacement, CancelPlacementRequest(id: first.id), options: .mutation())
                 }, throws: { rpcCode($0) == .failedPrecondition })
 
             let occupancy: GetOccupancyResponse = try await client.call(
-                nurseryPath + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-12", toDay: "2026-09-15"))
+                RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-12", toDay: "2026-09-15"))
             // 12th and 13th are a weekend: the nursery is closed, so only the 14th and 15th.
             #expect(occupancy.days.map(\.date) == ["2026-09-14", "2026-09-15"])
             let monday = occupancy.days[0].sessions.first { $0.session == .morning }
@@ -158,10 +160,10 @@ struct NurseryServiceTests {
             #expect(tuesday?.local == 0 && tuesday?.free == 2)
 
             let listed: ListPlacementsResponse = try await client.call(
-                nurseryPath + "ListPlacements", ListPlacementsRequest(nurseryID: "almaty-1", includeCancelled: true, pageSize: 1))
+                RPC.NurseryService.listPlacements, ListPlacementsRequest(nurseryID: "almaty-1", includeCancelled: true, pageSize: 1))
             #expect(listed.placements.count == 1)
             let rest: ListPlacementsResponse = try await client.call(
-                nurseryPath + "ListPlacements", ListPlacementsRequest(nurseryID: "almaty-1", includeCancelled: true, pageToken: listed.nextPageToken))
+                RPC.NurseryService.listPlacements, ListPlacementsRequest(nurseryID: "almaty-1", includeCancelled: true, pageToken: listed.nextPageToken))
             #expect(Set((listed.placements + rest.placements).map(\.id)) == [first.id, future.id])
             await client.close()
         }
@@ -186,7 +188,7 @@ struct NurseryServiceTests {
             for (request, field) in cases {
                 await #expect(
                     performing: {
-                        let _: PlacementMessage = try await client.call(nurseryPath + "BookPlace", request, options: .mutation())
+                        let _: PlacementMessage = try await client.call(RPC.NurseryService.bookPlace, request, options: .mutation())
                     },
                     throws: { error in
                         let violation = (error as? RPCError)?.status.details.first.flatMap { try? $0.decode(as: BadRequest.self) }?.violations.first
@@ -196,7 +198,7 @@ struct NurseryServiceTests {
             await #expect(
                 performing: {
                     let _: SiteMessage = try await client.call(
-                        nurseryPath + "CreateSite", CreateSiteRequest(site: SiteMessage(id: "x", name: "X", timeZone: "Mars/Base")), options: .mutation())
+                        RPC.NurseryService.createSite, CreateSiteRequest(site: SiteMessage(id: "x", name: "X", timeZone: "Mars/Base")), options: .mutation())
                 }, throws: { rpcCode($0) == .invalidArgument })
             // Lowering capacity below what is booked is refused.
             _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2030-09-02")
@@ -204,7 +206,7 @@ struct NurseryServiceTests {
             await #expect(
                 performing: {
                     let _: GroupMessage = try await client.call(
-                        nurseryPath + "UpdateGroup",
+                        RPC.NurseryService.updateGroup,
                         UpdateGroupRequest(group: GroupMessage(id: NurseryFixture.almatyGroup, capacity: 1), updateMask: ["capacity"]),
                         options: .mutation())
                 }, throws: { rpcCode($0) == .failedPrecondition })
@@ -229,7 +231,7 @@ struct NurseryServiceTests {
                 group.addTask {
                     do {
                         let _: PlacementMessage = try await client.call(
-                            nurseryPath + "BookPlace",
+                            RPC.NurseryService.bookPlace,
                             BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: "2026-09-01", pattern: "mon-fri:full"),
                             options: .mutation())
                         return .ok
@@ -268,7 +270,7 @@ struct NurseryCorrectionTests {
         -> PlacementMessage
     {
         try await client.call(
-            nurseryPath + "BookPlace",
+            RPC.NurseryService.bookPlace,
             BookPlaceRequest(childID: child.id, groupID: NurseryFixture.almatyGroup, firstDay: first, lastDay: last, pattern: pattern, correction: correction),
             options: .mutation())
     }
@@ -295,7 +297,7 @@ struct NurseryCorrectionTests {
             _ = try await fixture.place(server.store, child: fixture.almatyChildren[0], first: "2026-09-01", pattern: "mon-fri:am")
             let client = server.client(token: server.adminToken)
             let occupancy: GetOccupancyResponse = try await client.call(
-                nurseryPath + "GetOccupancy", GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-01", toDay: "2026-09-01"))
+                RPC.NurseryService.getOccupancy, GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2026-09-01", toDay: "2026-09-01"))
             let morning = try #require(occupancy.days.first?.sessions.first { $0.session == .morning })
             // Four places, one taken by a local child, two kept for SOS children: three free, all
             // three open to an SOS child, only one to a local child.
@@ -388,40 +390,41 @@ struct NurseryCorrectionTests {
             #expect(corrected.firstDay == "2026-08-24")
             var marked = try await corrections()
             #expect(marked.count == 1)
-            #expect(marked.last?.method == nurseryPath + "BookPlace")
+            #expect(marked.last?.method == RPC.NurseryService.bookPlace.path)
             #expect(marked.last?.records.contains("correction:first_day") == true)
             #expect(marked.last?.records.contains("placement:\(corrected.id)") == true)
 
             // Ending from a past day: refused, then allowed as a correction.
             let endLate = await refusal {
                 let _: PlacementMessage = try await client.call(
-                    nurseryPath + "EndPlacement", EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31"), options: .mutation())
+                    RPC.NurseryService.endPlacement, EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31"), options: .mutation())
             }
             #expect(endLate?.code == .failedPrecondition)
             #expect(field(endLate) == "from_day")
             let ended: PlacementMessage = try await client.call(
-                nurseryPath + "EndPlacement", EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31", correction: true), options: .mutation())
+                RPC.NurseryService.endPlacement, EndPlacementRequest(id: corrected.id, fromDay: "2026-08-31", correction: true), options: .mutation())
             #expect(ended.lastDay == "2026-08-30")
             marked = try await corrections()
             #expect(marked.count == 2)
             #expect(marked.last?.records.contains("correction:from_day") == true)
             // Ending from today needs no correction.
             let _: PlacementMessage = try await client.call(
-                nurseryPath + "EndPlacement", EndPlacementRequest(id: today.id, fromDay: "2026-09-02"), options: .mutation())
+                RPC.NurseryService.endPlacement, EndPlacementRequest(id: today.id, fromDay: "2026-09-02"), options: .mutation())
             #expect(try await corrections().count == 2)
 
             // Cancelling a started placement: refused, then allowed as a correction.
             let started = try await book(client, fixture.almatyChildren[2], first: "2026-08-25", pattern: "tue:pm", correction: true)
             let cancelLate = await refusal {
-                let _: PlacementMessage = try await client.call(nurseryPath + "CancelPlacement", CancelPlacementRequest(id: started.id), options: .mutation())
+                let _: PlacementMessage = try await client.call(
+                    RPC.NurseryService.cancelPlacement, CancelPlacementRequest(id: started.id), options: .mutation())
             }
             #expect(cancelLate?.code == .failedPrecondition)
             let cancelled: PlacementMessage = try await client.call(
-                nurseryPath + "CancelPlacement", CancelPlacementRequest(id: started.id, correction: true), options: .mutation())
+                RPC.NurseryService.cancelPlacement, CancelPlacementRequest(id: started.id, correction: true), options: .mutation())
             #expect(cancelled.state == .cancelled)
             marked = try await corrections()
             #expect(marked.count == 4)
-            #expect(marked.last?.method == nurseryPath + "CancelPlacement")
+            #expect(marked.last?.method == RPC.NurseryService.cancelPlacement.path)
             #expect(marked.last?.records.contains("correction:id") == true)
             await client.close()
         }
@@ -453,7 +456,7 @@ struct NurseryCorrectionTests {
             let booked = try await book(client, fixture.almatyChildren[0], first: "2026-09-07", pattern: asked)
             #expect(booked.pattern == shortest)
             let listed: ListPlacementsResponse = try await client.call(
-                nurseryPath + "ListPlacements", ListPlacementsRequest(childID: fixture.almatyChildren[0].id))
+                RPC.NurseryService.listPlacements, ListPlacementsRequest(childID: fixture.almatyChildren[0].id))
             #expect(listed.placements.map(\.pattern) == [shortest])
             await client.close()
         }

@@ -21,7 +21,7 @@ struct PlacementConfirmationTests {
             try await store.createToken(role: .admin, scope: nil, name: "test", context: MutationContext(actor: nil, method: "test")) { _ in [] })
         func context(_ id: UInt64) -> CallContext {
             CallContext(
-                callID: id, method: "/sos.scheduler.v1.IntakeService/ConfirmPlacements", token: issued.token, idempotencyKey: nil, payload: [],
+                callID: id, method: RPC.IntakeService.confirmPlacements.path, token: issued.token, idempotencyKey: nil, payload: [],
                 logger: Logger(label: "test"), state: CallState(), now: { Date() })
         }
         let confirmation = PlacementConfirmation(store: store, principal: issued.token.principal)

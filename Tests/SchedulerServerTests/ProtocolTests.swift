@@ -8,10 +8,10 @@ import SchedulerTesting
 import SchedulerWire
 import Testing
 
-let admin = "/sos.scheduler.v1.AdminService/"
-
-func call(_ id: UInt64, _ method: String, _ payload: [UInt8] = [], token: String = "", timeoutMs: UInt32 = 0, key: String = "") -> ClientFrame {
-    .call(Call(callID: id, method: admin + method, payload: payload, timeoutMs: timeoutMs, authorization: token, idempotencyKey: key))
+func call<Request, Response>(
+    _ id: UInt64, _ method: RPCMethod<Request, Response>, _ payload: [UInt8] = [], token: String = "", timeoutMs: UInt32 = 0, key: String = ""
+) -> ClientFrame {
+    .call(Call(callID: id, method: method.path, payload: payload, timeoutMs: timeoutMs, authorization: token, idempotencyKey: key))
 }
 
 func createPayload(_ name: String = "t") throws -> [UInt8] {
@@ -34,7 +34,7 @@ struct ConnectionTests {
             let connection = try await RawConnection.connect(port: server.port)
             // WhoAmI runs off the event loop (token lookup), so the calls really are in flight together.
             var bytes = ByteBuffer()
-            for id in 1...1000 { FrameCodec.encode(call(UInt64(id), "WhoAmI", token: server.adminToken), into: &bytes) }
+            for id in 1...1000 { FrameCodec.encode(call(UInt64(id), RPC.AdminService.whoAmI, token: server.adminToken), into: &bytes) }
             try await connection.send(Array(bytes.readableBytesView))
             var seen = Set<UInt64>()
             for _ in 1...1000 {
@@ -70,8 +70,8 @@ struct ConnectionTests {
         try await TestServer.with { server in
             let connection = try await RawConnection.connect(port: server.port)
             let lock = try WriteLock(directory: server.directory)
-            try await connection.send(call(1, "CreateToken", try createPayload(), token: server.adminToken))
-            try await connection.send(call(2, "Health"))
+            try await connection.send(call(1, RPC.AdminService.createToken, try createPayload(), token: server.adminToken))
+            try await connection.send(call(2, RPC.AdminService.health))
             let first = try await connection.nextReply()
             #expect(first.callID == 2)
             #expect(try WireCodec.decode(HealthResponse.self, from: first.payload).store == "sqlite")
@@ -88,7 +88,7 @@ struct ConnectionTests {
         try await TestServer.with(configure: { $0.maxCallsInFlight = 2 }) { server in
             let connection = try await RawConnection.connect(port: server.port)
             let lock = try WriteLock(directory: server.directory)
-            for id in 1...3 { try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken)) }
+            for id in 1...3 { try await connection.send(call(UInt64(id), RPC.AdminService.createToken, try createPayload("\(id)"), token: server.adminToken)) }
             let refused = try await connection.nextReply()
             #expect(refused.callID == 3)
             #expect(refused.status.code == .resourceExhausted)
@@ -110,7 +110,7 @@ struct ConnectionTests {
             let audit = try await auditCount(server)
             let connection = try await RawConnection.connect(port: server.port)
             let lock = try WriteLock(directory: server.directory)
-            try await connection.send(call(1, "CreateToken", try createPayload(), token: server.adminToken, timeoutMs: 200))
+            try await connection.send(call(1, RPC.AdminService.createToken, try createPayload(), token: server.adminToken, timeoutMs: 200))
             let reply = try await connection.nextReply()
             #expect(reply.status.code == .deadlineExceeded)
             try lock.release()
@@ -129,7 +129,7 @@ struct ConnectionTests {
             let tokens = try await tokenCount(server)
             let connection = try await RawConnection.connect(port: server.port)
             let lock = try WriteLock(directory: server.directory)
-            try await connection.send(call(9, "CreateToken", try createPayload(), token: server.adminToken))
+            try await connection.send(call(9, RPC.AdminService.createToken, try createPayload(), token: server.adminToken))
             try await Task.sleep(for: .milliseconds(50))
             try await connection.send(.cancel(callID: 9))
             let reply = try await connection.nextReply()
@@ -196,7 +196,7 @@ struct ConnectionTests {
     @Test func theClientGivesUpOnAServerThatIsNotThere() async throws {
         let client = SchedulerClient(address: .tcp(host: "127.0.0.1", port: 1))
         await #expect {
-            try await client.health(options: CallOptions(timeout: .seconds(5), maxRetries: 2))
+            try await client.health(options: CallOptions(timeout: .seconds(30), maxRetries: 2))
         } throws: { error in
             (error as? RPCError)?.code == .unavailable
         }
@@ -239,13 +239,14 @@ struct BadInputTests {
                 let connection = try await RawConnection.connect(port: server.port)
                 let lock = try WriteLock(directory: server.directory)
                 for id in 1...2 {
-                    try await connection.send(call(UInt64(id), "CreateToken", try createPayload("\(id)"), token: server.adminToken, timeoutMs: 500))
+                    try await connection.send(
+                        call(UInt64(id), RPC.AdminService.createToken, try createPayload("\(id)"), token: server.adminToken, timeoutMs: 500))
                 }
                 let expired = [try await connection.nextReply(), try await connection.nextReply()]
                 #expect(Set(expired.map(\.callID)) == [1, 2])
                 #expect(expired.allSatisfy { $0.status.code == .deadlineExceeded })
                 // Both transactions still wait for the lock: no slot is free for a third call.
-                try await connection.send(call(3, "WhoAmI", token: server.adminToken))
+                try await connection.send(call(3, RPC.AdminService.whoAmI, token: server.adminToken))
                 let refused = try await connection.nextReply()
                 try lock.release()
                 guard refused.callID == 3, refused.status.code == .resourceExhausted else {
@@ -254,7 +255,7 @@ struct BadInputTests {
                 // Once their work has ended (and committed nothing), the slots are free again.
                 var answered: Reply?
                 for id in 4...104 {
-                    try await connection.send(call(UInt64(id), "WhoAmI", token: server.adminToken))
+                    try await connection.send(call(UInt64(id), RPC.AdminService.whoAmI, token: server.adminToken))
                     let reply = try await connection.nextReply()
                     if reply.status.isOK {
                         answered = reply
@@ -289,16 +290,16 @@ struct BadInputTests {
             let token = Array(server.adminToken.utf8)
             let connection = try await RawConnection.connect(port: server.port)
             // A NUL in the idempotency key, or after a valid token: the call is refused, the field named.
-            try await connection.send(rawCall(1, method: admin + "WhoAmI", payload: [], authorization: token + [0] + Array("junk".utf8)))
+            try await connection.send(rawCall(1, method: RPC.AdminService.whoAmI.path, payload: [], authorization: token + [0] + Array("junk".utf8)))
             try await connection.send(
                 rawCall(
-                    2, method: "/sos.scheduler.v1.NurseryService/CreateSite",
+                    2, method: RPC.NurseryService.createSite.path,
                     payload: field(1, field(1, Array("nsite".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
                     authorization: token, key: Array("abc".utf8) + [0] + Array("def".utf8)))
             // A NUL inside a request's text (a nested message's field).
             try await connection.send(
                 rawCall(
-                    3, method: "/sos.scheduler.v1.NurseryService/CreateSite",
+                    3, method: RPC.NurseryService.createSite.path,
                     payload: field(1, field(1, Array("big".utf8) + [0] + Array("junk".utf8)) + field(2, Array("N".utf8)) + field(3, Array("UTC".utf8))),
                     authorization: token))
             var replies: [UInt64: Reply] = [:]
@@ -327,7 +328,7 @@ struct BadInputTests {
             try await connection.send(
                 .call(
                     Call(
-                        callID: 1, method: "/sos.scheduler.v1.NurseryService/GetSite", payload: payload, authorization: server.adminToken)))
+                        callID: 1, method: RPC.NurseryService.getSite.path, payload: payload, authorization: server.adminToken)))
             try await connection.send(.call(Call(callID: 2, method: "/sos.scheduler.v1.NurseryService/" + huge)))
             for _ in 1...2 {
                 let reply = try await connection.nextReply()
@@ -539,35 +540,36 @@ struct BadInputTests {
             try await connection.send(.call(Call(callID: 1, method: "/sos.scheduler.v1.AdminService/Nope")))
             #expect(try await connection.nextReply().status.code == .unimplemented)
 
-            try await connection.send(call(2, "CreateToken", [0x0a, 0x05, 1], token: token))
+            try await connection.send(call(2, RPC.AdminService.createToken, [0x0a, 0x05, 1], token: token))
             let undecodable = try await connection.nextReply()
             #expect(undecodable.status.code == .invalidArgument, "\(undecodable.status)")
 
             // name = 0xff 0xfe
-            try await connection.send(call(3, "CreateToken", [0x08, 0x04, 0x12, 0x0b] + Array("site:almaty".utf8) + [0x1a, 0x02, 0xff, 0xfe], token: token))
+            try await connection.send(
+                call(3, RPC.AdminService.createToken, [0x08, 0x04, 0x12, 0x0b] + Array("site:almaty".utf8) + [0x1a, 0x02, 0xff, 0xfe], token: token))
             let utf8 = try await connection.nextReply()
             #expect(utf8.status.code == .invalidArgument)
             let violation = try utf8.status.details.first?.decode(as: BadRequest.self)?.violations.first
             #expect(violation?.field == "name")
 
-            try await connection.send(call(4, "CreateToken", [0x08, 42], token: token))
+            try await connection.send(call(4, RPC.AdminService.createToken, [0x08, 42], token: token))
             let enumReply = try await connection.nextReply()
             #expect(enumReply.status.code == .invalidArgument)
             #expect(try enumReply.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")
 
-            try await connection.send(call(5, "CreateToken", try WireCodec.encode(CreateTokenRequest(role: .unspecified)), token: token))
+            try await connection.send(call(5, RPC.AdminService.createToken, try WireCodec.encode(CreateTokenRequest(role: .unspecified)), token: token))
             let missing = try await connection.nextReply()
             #expect(missing.status.code == .invalidArgument)
             #expect(try missing.status.details.first?.decode(as: BadRequest.self)?.violations.first?.field == "role")
 
             let nested = deeplyNested(levels: 10_000)
             // No request message nests, so deep nesting is one unknown field: skipped, never recursed into.
-            try await connection.send(call(6, "WhoAmI", nested, token: token))
+            try await connection.send(call(6, RPC.AdminService.whoAmI, nested, token: token))
             #expect(try await connection.nextReply().status.isOK)
 
             // 512 KiB of empty unknown fields costs far more than the 2 MiB budget to decode.
             let exploding: [UInt8] = (0..<(1 << 19)).map { $0 % 2 == 0 ? 0x7a : 0x00 }
-            try await connection.send(call(7, "ListTokens", exploding, token: token))
+            try await connection.send(call(7, RPC.AdminService.listTokens, exploding, token: token))
             let budget = try await connection.nextReply()
             #expect(budget.status.code == .resourceExhausted)
             #expect(budget.status.message.contains("decode-budget-bytes"))
@@ -611,7 +613,7 @@ struct ShutdownTests {
         let server = try await TestServer.start()
         let connection = try await RawConnection.connect(port: server.port)
         let lock = try WriteLock(directory: server.directory)
-        try await connection.send(call(1, "CreateToken", try createPayload("in flight"), token: server.adminToken))
+        try await connection.send(call(1, RPC.AdminService.createToken, try createPayload("in flight"), token: server.adminToken))
         // Frames are handled in order: the Pong proves the call has started.
         try await connection.send(.ping(opaque: 1))
         #expect(try await connection.nextFrame() == .pong(opaque: 1))
@@ -619,7 +621,7 @@ struct ShutdownTests {
         let goAway = try await connection.nextFrame()
         #expect(goAway == .goAway(GoAway(status: Status(.unavailable, "the server is shutting down"), lastCallID: 1)))
         // A call after the GoAway is not started.
-        try await connection.send(call(2, "Health"))
+        try await connection.send(call(2, RPC.AdminService.health))
         let refused = try await connection.nextReply()
         #expect(refused.callID == 2)
         #expect(refused.status.code == .unavailable)
@@ -639,16 +641,16 @@ struct ShutdownTests {
     @Test func oversizedKeysAndAuthorizationsAreRefusedUpFront() async throws {
         try await TestServer.with { server in
             let connection = try await RawConnection.connect(port: server.port)
-            try await connection.send(call(1, "WhoAmI", token: server.adminToken, key: String(repeating: "k", count: 129)))
+            try await connection.send(call(1, RPC.AdminService.whoAmI, token: server.adminToken, key: String(repeating: "k", count: 129)))
             let key = try await connection.nextReply()
             #expect(key.status.code == .invalidArgument)
             #expect(key.status.details.lazy.compactMap { try? $0.decode(as: BadRequest.self) }.first?.violations.first?.field == "idempotency_key")
-            try await connection.send(call(2, "WhoAmI", token: String(repeating: "t", count: 257)))
+            try await connection.send(call(2, RPC.AdminService.whoAmI, token: String(repeating: "t", count: 257)))
             let token = try await connection.nextReply()
             #expect(token.status.code == .unauthenticated)
             #expect(token.status.message.contains("256 bytes"))
             // Within the limits, the same connection answers.
-            try await connection.send(call(3, "WhoAmI", token: server.adminToken, key: String(repeating: "k", count: 128)))
+            try await connection.send(call(3, RPC.AdminService.whoAmI, token: server.adminToken, key: String(repeating: "k", count: 128)))
             #expect(try await connection.nextReply().status.code == .ok)
             await connection.close()
         }
@@ -659,7 +661,7 @@ struct ShutdownTests {
     @Test func namesAreLimitedInBytes() async throws {
         try await TestServer.with { server in
             let client = server.client(token: server.adminToken)
-            let site = "/sos.scheduler.v1.NurseryService/CreateSite"
+            let site = RPC.NurseryService.createSite
             let _: SiteMessage = try await client.call(
                 site, CreateSiteRequest(site: SiteMessage(id: "fits", name: String(repeating: "Ж", count: 100), timeZone: "Asia/Almaty")), options: .mutation())
             await #expect {
@@ -680,9 +682,9 @@ struct ShutdownTests {
         try await TestServer.with { server in
             let connection = try await RawConnection.connect(port: server.port)
             let lock = try WriteLock(directory: server.directory)
-            try await connection.send(call(1, "CreateToken", try createPayload("first"), token: server.adminToken, timeoutMs: 200))
+            try await connection.send(call(1, RPC.AdminService.createToken, try createPayload("first"), token: server.adminToken, timeoutMs: 200))
             #expect(try await connection.nextReply().status.code == .deadlineExceeded)
-            try await connection.send(call(1, "CreateToken", try createPayload("second"), token: server.adminToken))
+            try await connection.send(call(1, RPC.AdminService.createToken, try createPayload("second"), token: server.adminToken))
             try lock.release()
             let reply = try await connection.nextReply()
             #expect(reply.callID == 1)

@@ -81,7 +81,7 @@ struct FrameCodecTests {
 
     @Test(arguments: [
         ClientFrame.call(
-            Call(callID: 7, method: "/sos.scheduler.v1.AdminService/Health", payload: [1, 2, 3], timeoutMs: 250, authorization: "sos_x", idempotencyKey: "k1")),
+            Call(callID: 7, method: RPC.AdminService.health.path, payload: [1, 2, 3], timeoutMs: 250, authorization: "sos_x", idempotencyKey: "k1")),
         ClientFrame.call(Call(callID: .max, method: "", payload: [])),
         ClientFrame.cancel(callID: 99),
         ClientFrame.ping(opaque: 0xdead_beef),

@@ -29,7 +29,9 @@ struct GeneratedMessageTests {
         let described = Set(MethodDescriptor.all.map { "\($0.path) \($0.inputType) \($0.outputType)" })
         #expect(generated == described)
         #expect(generated.count == RPC.allMethods.count)
+        // The path form of the wire contract (Docs/protocol.md): "/" + service full name + "/" + method.
         #expect(RPC.AdminService.health.path == "/sos.scheduler.v1.AdminService/Health")
+        #expect(RPC.AdminService.health.kind == .unary)
     }
 
     private func roundTrip<M: WireMessage>(_ type: M.Type, random: inout SeededRandom) throws {
