@@ -15,6 +15,7 @@ static const ProtobufCMessageDescriptor *const messages[] = {
     &sos__rpc__v1__go_away__descriptor,
     &sos__scheduler__v1__token_info__descriptor,
     &sos__scheduler__v1__health_request__descriptor,
+    &sos__scheduler__v1__watch_health_request__descriptor,
     &sos__scheduler__v1__health_response__descriptor,
     &sos__scheduler__v1__who_am_irequest__descriptor,
     &sos__scheduler__v1__who_am_iresponse__descriptor,

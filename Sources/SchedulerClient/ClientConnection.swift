@@ -18,8 +18,25 @@ final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    typealias ReplySource = NIOThrowingAsyncSequenceProducer<
+        Reply, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, StreamFlow
+    >.Source
+
+    /// Who waits for a call's replies: one reply, or a stream of them.
+    private enum Waiter {
+        case unary(EventLoopPromise<Reply>)
+        case stream(ReplySource)
+
+        func fail(_ error: any Error) {
+            switch self {
+            case .unary(let promise): promise.fail(error)
+            case .stream(let source): source.finish(error)
+            }
+        }
+    }
+
     private var reader: FrameReader
-    private var pending: [UInt64: EventLoopPromise<Reply>] = [:]
+    private var pending: [UInt64: Waiter] = [:]
     private var pings: [UInt64: EventLoopPromise<Void>] = [:]
     private var context: ChannelHandlerContext?
     private let onGoAway: @Sendable () -> Void
@@ -50,18 +67,62 @@ final class ClientHandler: ChannelInboundHandler {
             promise.fail(ConnectionFailure.notStarted(goAway.status))
             return
         }
-        pending[call.callID] = promise
+        pending[call.callID] = .unary(promise)
+        var buffer = context.channel.allocator.buffer(capacity: 64 + call.payload.count)
+        FrameCodec.encode(.call(call), into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Starts a server-streaming call whose replies go to `source`.
+    func startStream(_ call: Call, source: ReplySource) {
+        guard let context, !closed else {
+            source.finish(ConnectionFailure.notStarted(Status(.unavailable, failure ?? "the connection is closed")))
+            return
+        }
+        if let goAway, call.callID > goAway.lastCallID {
+            source.finish(ConnectionFailure.notStarted(goAway.status))
+            return
+        }
+        pending[call.callID] = .stream(source)
         var buffer = context.channel.allocator.buffer(capacity: 64 + call.payload.count)
         FrameCodec.encode(.call(call), into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     func cancel(_ callID: UInt64) {
-        guard let promise = pending.removeValue(forKey: callID), let context else { return }
+        guard let waiter = pending.removeValue(forKey: callID), let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 16)
         FrameCodec.encode(.cancel(callID: callID), into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        promise.fail(CancellationError())
+        waiter.fail(CancellationError())
+        resumeReading()
+    }
+
+    /// A stream's consumer wants more: read from the socket again.
+    func resumeReading() {
+        guard let context, !closed else { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.read()
+    }
+
+    private func deliver(_ reply: Reply, context: ChannelHandlerContext) {
+        switch pending[reply.callID] {
+        case .unary(let promise):
+            pending[reply.callID] = nil
+            promise.succeed(reply)
+        case .stream(let source):
+            if reply.endOfStream { pending[reply.callID] = nil }
+            let result = source.yield(reply)
+            if reply.endOfStream {
+                source.finish()
+            } else if result == .stopProducing {
+                // The consumer is behind: stop reading until it catches up, so the server's
+                // writes back up and its producer waits (no memory grows on either side).
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            }
+        case nil:
+            break
+        }
     }
 
     func ping(_ opaque: UInt64, promise: EventLoopPromise<Void>) {
@@ -82,7 +143,7 @@ final class ClientHandler: ChannelInboundHandler {
             while let body = try reader.next() {
                 switch try FrameCodec.decodeServerFrame(body, budget: WireCodec.defaultDecodeBudget) {
                 case .reply(let reply):
-                    pending.removeValue(forKey: reply.callID)?.succeed(reply)
+                    deliver(reply, context: context)
                 case .pong(let opaque):
                     pings.removeValue(forKey: opaque)?.succeed()
                 case .goAway(let goAway):
@@ -98,9 +159,9 @@ final class ClientHandler: ChannelInboundHandler {
     private func receivedGoAway(_ goAway: GoAway) {
         self.goAway = goAway
         onGoAway()
-        for (id, promise) in pending where id > goAway.lastCallID {
+        for (id, waiter) in pending where id > goAway.lastCallID {
             pending[id] = nil
-            promise.fail(ConnectionFailure.notStarted(goAway.status))
+            waiter.fail(ConnectionFailure.notStarted(goAway.status))
         }
     }
 
@@ -123,7 +184,7 @@ final class ClientHandler: ChannelInboundHandler {
     private func failAll(_ status: Status) {
         let calls = pending
         pending.removeAll()
-        for (_, promise) in calls { promise.fail(ConnectionFailure.closed(status)) }
+        for (_, waiter) in calls { waiter.fail(ConnectionFailure.closed(status)) }
         let waiting = pings
         pings.removeAll()
         for (_, promise) in waiting { promise.fail(ConnectionFailure.closed(status)) }
@@ -199,6 +260,26 @@ final class ClientConnection: Sendable {
         channel.eventLoop.execute { handler.value.cancel(callID) }
     }
 
+    /// Sends a server-streaming call; its replies arrive in the returned sequence, which reads
+    /// from the socket only as fast as it is consumed.
+    func stream(_ call: Call) -> NIOThrowingAsyncSequenceProducer<
+        Reply, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, StreamFlow
+    > {
+        let produced = NIOThrowingAsyncSequenceProducer.makeSequence(
+            elementType: Reply.self, backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 4, highWatermark: 32),
+            finishOnDeinit: true,
+            delegate: StreamFlow(connection: self, callID: call.callID))
+        let handler = self.handler
+        let source = produced.source
+        channel.eventLoop.execute { handler.value.startStream(call, source: source) }
+        return produced.sequence
+    }
+
+    func resumeReading() {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.resumeReading() }
+    }
+
     func ping(_ opaque: UInt64) -> EventLoopFuture<Void> {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let handler = self.handler
@@ -209,6 +290,15 @@ final class ClientConnection: Sendable {
     func close() async {
         try? await channel.close()
     }
+}
+
+/// A streaming call's flow: more is wanted (read again), or the consumer went away (Cancel).
+struct StreamFlow: NIOAsyncSequenceProducerDelegate {
+    let connection: ClientConnection
+    let callID: UInt64
+
+    func produceMore() { connection.resumeReading() }
+    func didTerminate() { connection.cancel(callID) }
 }
 
 /// Lets the handler flag its connection as going away before the connection object exists.

@@ -170,6 +170,33 @@ public final class SchedulerClient: Sendable {
         }
     }
 
+    /// Starts a server-streaming `method` (a generated constant, `RPC.AdminService.watchHealth`).
+    /// The call is not retried once sent; `options.timeout` bounds the whole stream.
+    public func stream<Request: WireMessage, Response: WireMessage>(
+        _ method: RPCMethod<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
+    ) async throws -> ResponseStream<Response> {
+        let payload = try WireCodec.encode(request)
+        var timeoutMs: UInt32 = 0
+        if let timeout = options.timeout {
+            timeoutMs = UInt32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        }
+        let open: ClientConnection
+        do {
+            open = try await currentConnection(timeout: min(.seconds(10), options.timeout ?? .seconds(10)))
+        } catch let failure as RetryableFailure {
+            throw RPCError(failure.status)
+        }
+        let id = nextCallID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let call = Call(
+            callID: id, method: method.path, payload: payload, timeoutMs: timeoutMs,
+            authorization: token ?? "", idempotencyKey: options.idempotencyKey ?? IdempotencyKey.make())
+        let replies = open.stream(call)
+        // A local timer too, in case the server never ends the stream: a little after its deadline.
+        let timer =
+            timeoutMs > 0 ? open.channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeoutMs) + 250)) { open.cancel(id) } : nil
+        return ResponseStream(replies: replies, onEnd: { timer?.cancel() })
+    }
+
     /// Round-trip time of a Ping.
     public func ping() async throws -> Duration {
         let open: ClientConnection

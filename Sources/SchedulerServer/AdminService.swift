@@ -16,10 +16,28 @@ struct AdminService {
         let startedAt = self.startedAt
         let tokens = self.tokens
 
-        registry.inline(RPC.AdminService.health) { (_: HealthRequest, _) in
+        @Sendable func health() -> HealthResponse {
             let uptime = ContinuousClock.now - startedAt
             let ms = uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000
             return HealthResponse(version: version, store: store.kind, uptimeMs: UInt64(max(0, ms)))
+        }
+
+        registry.inline(RPC.AdminService.health) { (_: HealthRequest, _) in health() }
+
+        registry.serverStreaming(RPC.AdminService.watchHealth) { (request: WatchHealthRequest, _, writer) in
+            let interval = request.intervalMs == 0 ? 1000 : request.intervalMs
+            guard interval <= 60_000 else {
+                throw SchedulerError(.invalidArgument, "interval_ms is over 60000", field: "interval_ms")
+            }
+            guard request.count <= 1_000_000 else {
+                throw SchedulerError(.invalidArgument, "count is over 1000000", field: "count")
+            }
+            var sent: UInt32 = 0
+            while request.count == 0 || sent < request.count {
+                if sent > 0 { try await Task.sleep(for: .milliseconds(Int64(interval))) }
+                try await writer.send(health())
+                sent += 1
+            }
         }
 
         registry.async(RPC.AdminService.whoAmI) { (_: WhoAmIRequest, context) in

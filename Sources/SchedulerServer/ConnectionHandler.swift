@@ -5,9 +5,11 @@ import NIOTLS
 import SchedulerCore
 import SchedulerWire
 
-/// One client connection: checks the preface, splits frames, runs calls (cheap reads inline on
-/// the event loop, the rest in tasks), enforces the limits and timeouts of `protocol.md`, and
-/// drains on shutdown. All its state lives on the channel's event loop.
+/// One client connection. The protocol's decisions (which calls start, which are refused,
+/// what a deadline, a Cancel, a drain or a timer does) are `ConnectionStateMachine`'s; this
+/// handler reads frames, feeds the machine and carries out its actions: writing frames,
+/// running handlers (cheap reads inline on the event loop, the rest in tasks), cancelling them,
+/// closing. All its state lives on the channel's event loop.
 final class ConnectionHandler: ChannelInboundHandler {
     /// Longest idempotency key a call may carry (the CLI's are 32 characters).
     static let maxIdempotencyKeyBytes = 128
@@ -16,44 +18,42 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State { case awaitingPreface, open, draining, closed }
-
-    private struct InFlight {
-        var method: String
-        var state: CallState
+    /// What runs for a call the machine started: its commit gate, task, deadline timer and,
+    /// for a stream, the producer waiting for the socket to drain.
+    private struct Running {
+        var generation: UInt64
+        var gate: CallState
         var task: Task<Void, Never>?
         var timer: Scheduled<Void>?
+        var writable: EventLoopPromise<Void>?
     }
 
     private let runtime: ServerRuntime
-    /// Whether a TLS handler sits before this one (TCP listeners with TLS configured).
-    private let tls: Bool
-    private var handshakeDone = false
-    private var state = State.awaitingPreface
+    private var machine: ConnectionStateMachine
     private var reader: FrameReader
-    private var inFlight: [UInt64: InFlight] = [:]
-    private var highestCallID: UInt64 = 0
+    private var running: [UInt64: Running] = [:]
     private var output: ByteBuffer
     private var flushScheduled = false
-    private var connectedAt = NIODeadline.now()
-    /// When the last call arrived or ended: pings do not count (gRPC's `max_connection_idle`).
-    private var lastActivity = NIODeadline.now()
-    private var partialSince: NIODeadline?
-    /// Since when replies have waited unsent without moving, and how many bytes were waiting then.
-    private var stalled: (since: NIODeadline, pending: Int)?
-    /// Tasks of calls already answered (deadline, Cancel) that have not ended yet: they still
-    /// count against the in-flight limit, so a loop of short deadlines cannot pile up work.
-    private var abandonedTasks = 0
     /// Who the connection is for the token lookups' allowance: its IP address, or "unix".
     private var client = "unix"
     private var ticker: RepeatedTask?
     private var context: ChannelHandlerContext?
+    /// The channel's loop, kept after the handler is removed (a stream's producer may still ask).
+    private var eventLoop: any EventLoop
     private var logger: Logger
 
-    init(runtime: ServerRuntime, tls: Bool = false) {
+    init(runtime: ServerRuntime, eventLoop: any EventLoop, tls: Bool = false) {
         self.runtime = runtime
-        self.tls = tls
-        self.reader = FrameReader(maxFrameBytes: runtime.configuration.maxFrameBytes)
+        self.eventLoop = eventLoop
+        let config = runtime.configuration
+        self.machine = ConnectionStateMachine(
+            limits: .init(
+                maxCallsInFlight: config.maxCallsInFlight, maxIdempotencyKeyBytes: Self.maxIdempotencyKeyBytes,
+                maxAuthorizationBytes: Self.maxAuthorizationBytes, prefaceTimeout: config.prefaceTimeout,
+                partialFrameTimeout: config.partialFrameTimeout, idleTimeout: config.idleTimeout,
+                tlsHandshakeTimeout: config.tlsHandshakeTimeout, writeTimeout: config.writeTimeout),
+            tls: tls, now: .now())
+        self.reader = FrameReader(maxFrameBytes: config.maxFrameBytes)
         self.output = ByteBufferAllocator().buffer(capacity: 0)
         self.logger = runtime.logger
     }
@@ -76,15 +76,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .admitted:
             break
         case .refused(let status):
-            goAwayAndClose(status)
+            perform(machine.refuse(status))
             return
         case .dropped:
-            state = .closed
+            machine.closing()
             context.close(promise: nil)
             return
         }
         if runtime.isDraining {
-            goAwayAndClose(Status(.unavailable, "the server is shutting down"))
+            perform(machine.refuse(Status(.unavailable, "the server is shutting down")))
             return
         }
         let config = runtime.configuration
@@ -99,37 +99,31 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        state = .closed
         ticker?.cancel()
         ticker = nil
         runtime.remove(context.channel)
-        for (_, call) in inFlight {
-            _ = call.state.stop(.cancelled)
-            call.timer?.cancel()
-            call.task?.cancel()
-        }
-        inFlight.removeAll()
+        for (_, call) in running { _ = call.gate.stop(.cancelled) }
+        perform(machine.connectionClosed())
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard state != .closed else { return }
+        guard machine.state != .closed else { return }
         var bytes = unwrapInboundIn(data)
         reader.append(&bytes)
-        if state == .awaitingPreface {
+        if machine.state == .awaitingPreface {
             guard checkPreface() else { return }
         }
         do {
-            while state == .open || state == .draining, let body = try reader.next() {
-                partialSince = nil
+            while machine.isOpen, let body = try reader.next() {
                 handleFrame(body)
             }
         } catch {
             let code: StatusCode = error.code == .frameTooLarge ? .resourceExhausted : .invalidArgument
-            goAwayAndClose(Status(code, error.message))
+            perform(machine.unreadableFrame(Status(code, error.message)))
             return
         }
-        partialSince = reader.hasPartialFrame ? (partialSince ?? .now()) : nil
+        machine.readDone(hasPartialFrame: reader.hasPartialFrame, now: .now())
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -138,15 +132,23 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// A client that does not read its replies stops being read from, so unsent replies cannot
-    /// pile up without bound; reading resumes when the socket drains.
+    /// pile up without bound; reading resumes when the socket drains, and so do the streams
+    /// whose producers wait for it.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        let writable = context.channel.isWritable
+        context.channel.setOption(ChannelOptions.autoRead, value: writable).whenFailure { _ in }
+        if writable {
+            for (id, call) in running where call.writable != nil {
+                running[id]?.writable = nil
+                call.writable?.succeed()
+            }
+        }
         context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted? = event as? TLSUserEvent {
-            handshakeDone = true
+            machine.handshakeCompleted()
         }
         guard let event = event as? DrainEvent else {
             context.fireUserInboundEventTriggered(event)
@@ -154,23 +156,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         switch event {
         case .begin:
-            guard state == .open || state == .awaitingPreface else { return }
-            if state == .awaitingPreface || inFlight.isEmpty {
-                goAwayAndClose(Status(.unavailable, "the server is shutting down"))
-                return
+            // Streams end now; unary calls may finish within the drain timeout.
+            var streams = Set<UInt64>()
+            for (id, call) in machine.calls where call.kind == .serverStreaming {
+                if let gate = running[id]?.gate, gate.stop(.cancelled) { streams.insert(id) }
             }
-            state = .draining
-            write(.goAway(GoAway(status: Status(.unavailable, "the server is shutting down"), lastCallID: highestCallID)))
+            perform(machine.drainBegan(stoppedStreams: streams))
             flush()
         case .force:
-            for (id, call) in inFlight where call.state.stop(.cancelled) {
-                call.timer?.cancel()
-                call.task?.cancel()
-                write(.reply(Reply(callID: id, status: Status(.unavailable, "the server shut down before the call finished"))))
+            var stopped = Set<UInt64>()
+            for (id, _) in machine.calls {
+                if let gate = running[id]?.gate, gate.stop(.cancelled) { stopped.insert(id) }
             }
-            inFlight.removeAll()
-            // The drain is over: no waiting for the GoAway to get out.
-            goAwayAndClose(Status(.unavailable, "the server is shutting down"), within: .zero)
+            perform(machine.drainForced(stopped: stopped))
         }
     }
 
@@ -185,15 +183,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func checkPreface() -> Bool {
         let seen = reader.bufferedPrefix.prefix(Preface.count)
         guard seen.elementsEqual(Preface.bytes.prefix(seen.count)) else {
-            goAwayAndClose(
-                Status(
-                    .invalidArgument,
-                    "expected the preface \(Preface.text): this port speaks the sosched RPC protocol (see Docs/protocol.md)"))
+            perform(machine.prefaceRejected())
             return false
         }
         guard seen.count == Preface.count else { return false }
         _ = reader.readBytes(Preface.count)
-        state = .open
+        machine.prefaceReceived()
         return true
     }
 
@@ -203,90 +198,88 @@ final class ConnectionHandler: ChannelInboundHandler {
             decoded = try FrameCodec.decodeClientFrame(body, budget: runtime.configuration.decodeBudgetBytes)
         } catch {
             let code: StatusCode = error.code == .budgetExceeded ? .resourceExhausted : .invalidArgument
-            goAwayAndClose(Status(code, error.message))
+            perform(machine.unreadableFrame(Status(code, error.message)))
             return
         }
         switch decoded {
         case .invalidCall(let id, let error):
-            highestCallID = max(highestCallID, id)
-            write(.reply(Reply(callID: id, status: StatusMapping.status(for: error))))
+            perform(machine.invalidCall(id, StatusMapping.status(for: error)))
         case .frame(.ping(let opaque)):
-            write(.pong(opaque: opaque))
+            perform(machine.ping(opaque))
         case .frame(.cancel(let id)):
-            cancelCall(id)
+            let stopped = running[id]?.gate.stop(.cancelled) ?? false
+            perform(machine.cancelReceived(id, stopped: stopped, now: .now()))
         case .frame(.call(let call)):
-            startCall(call)
+            let entry = runtime.methods.entries[call.method]
+            perform(machine.callReceived(call, kind: entry?.method.kind, now: .now()), starting: entry.map { (call, $0) })
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [ConnectionStateMachine.Action], starting: (Call, MethodEntry)? = nil) {
+        for action in actions {
+            switch action {
+            case .send(let frame):
+                FrameCodec.encode(frame, into: &output)
+            case .start(let id, let generation):
+                guard let (call, entry) = starting, call.callID == id else { continue }
+                start(call, entry, generation: generation)
+            case .stopTask(let id, let generation):
+                guard let call = running[id], call.generation == generation else { continue }
+                running[id] = nil
+                call.timer?.cancel()
+                call.task?.cancel()
+                call.writable?.fail(SchedulerError(.cancelled, "the stream was stopped"))
+            case .goAwayAndClose(let status):
+                goAwayAndClose(status)
+            case .goAwayAndCloseNow(let status):
+                goAwayAndClose(status, within: .zero)
+            case .close(let reason):
+                flush()
+                logger.debug("closing connection", metadata: ["reason": "\(reason)"])
+                context?.close(promise: nil)
+            }
         }
     }
 
     // MARK: Calls
 
-    private func startCall(_ call: Call) {
+    private func start(_ call: Call, _ entry: MethodEntry, generation: UInt64) {
         let id = call.callID
-        guard state == .open else {
-            write(.reply(Reply(callID: id, status: Status(.unavailable, "the server is shutting down; the call was not started"))))
-            return
-        }
-        guard inFlight[id] == nil else {
-            goAwayAndClose(Status(.invalidArgument, "call_id \(id) is already in flight on this connection"))
-            return
-        }
-        highestCallID = max(highestCallID, id)
-        lastActivity = .now()
-        let limit = runtime.configuration.maxCallsInFlight
-        guard inFlight.count + abandonedTasks < limit else {
-            write(
-                .reply(
-                    Reply(
-                        callID: id,
-                        status: Status(
-                            .resourceExhausted, "too many calls in flight on this connection (limit \(limit), max-calls-in-flight)"))))
-            return
-        }
-        guard let entry = runtime.methods.entries[call.method] else {
-            write(.reply(Reply(callID: id, status: Status(.unimplemented, "unknown method \(call.method)"))))
-            return
-        }
-        // Bounded before anything is looked up or stored: no token is longer, no key needs more.
-        guard call.idempotencyKey.utf8.count <= Self.maxIdempotencyKeyBytes else {
-            let refusal = SchedulerError(.invalidArgument, "idempotency_key is longer than \(Self.maxIdempotencyKeyBytes) bytes", field: "idempotency_key")
-            write(.reply(Reply(callID: id, status: StatusMapping.status(for: refusal))))
-            return
-        }
-        guard call.authorization.utf8.count <= Self.maxAuthorizationBytes else {
-            write(
-                .reply(Reply(callID: id, status: Status(.unauthenticated, "the authorization is longer than any token (\(Self.maxAuthorizationBytes) bytes)"))))
-            return
-        }
-        let callState = CallState()
+        let gate = CallState()
         var callLogger = logger
         callLogger[metadataKey: "call.id"] = "\(id)"
         callLogger[metadataKey: "rpc.method"] = "\(call.method)"
         let callContext = CallContext(
             callID: id, method: call.method, token: nil,
             idempotencyKey: entry.mutating && !call.idempotencyKey.isEmpty ? call.idempotencyKey : nil,
-            payload: call.payload, logger: callLogger, state: callState, now: runtime.now)
+            payload: call.payload, logger: callLogger, state: gate, now: runtime.now)
 
         // Cheap reads that need no token run right here, on the event loop.
         if entry.permission == .anyone, case .inline(let handler) = entry.handler {
-            let result = Result { try handler(callContext) }
-            write(.reply(reply(id, result, method: call.method)))
+            running[id] = Running(generation: generation, gate: gate)
+            finish(id, generation, Result { try handler(callContext) }, method: call.method)
             return
         }
 
         guard let context else { return }
-        var flight = InFlight(method: call.method, state: callState)
+        var flight = Running(generation: generation, gate: gate)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         if call.timeoutMs > 0 {
             let timeout = call.timeoutMs
             flight.timer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout))) {
-                bound.value.expireCall(id, timeoutMs: timeout)
+                bound.value.expire(id, generation, timeoutMs: timeout)
             }
         }
         let runtime = self.runtime
-        let eventLoop = context.eventLoop
+        let eventLoop = self.eventLoop
         let authorization = call.authorization
         let client = self.client
+        let method = call.method
+        let sink = MessageSink { payload in
+            try await eventLoop.flatSubmit { bound.value.streamMessage(id, generation, payload) }.get()
+        }
         flight.task = Task {
             let result: Result<[UInt8], any Error>
             do {
@@ -295,129 +288,73 @@ final class ConnectionHandler: ChannelInboundHandler {
                 switch entry.handler {
                 case .inline(let handler): result = .success(try handler(callContext))
                 case .async(let handler): result = .success(try await handler(callContext))
+                case .serverStreaming(let handler):
+                    try await handler(callContext, sink)
+                    result = .success([])
                 }
             } catch {
                 result = .failure(error)
             }
-            eventLoop.execute { bound.value.finishCall(id, callState, result) }
+            eventLoop.execute {
+                bound.value.finish(id, generation, result, method: method)
+                bound.value.scheduleFlush()
+            }
         }
-        inFlight[id] = flight
+        running[id] = flight
     }
 
-    private func reply(_ id: UInt64, _ result: Result<[UInt8], any Error>, method: String) -> Reply {
+    /// Answers the call with its handler's result, if it is still the call running under `id`.
+    private func finish(_ id: UInt64, _ generation: UInt64, _ result: Result<[UInt8], any Error>, method: String) {
+        if let call = running[id], call.generation == generation {
+            running[id] = nil
+            call.timer?.cancel()
+            guard call.gate.finish() else { return }
+        }
+        let status: Status
+        var payload: [UInt8] = []
         switch result {
-        case .success(let payload):
-            return Reply(callID: id, status: .ok, payload: payload)
+        case .success(let bytes):
+            status = .ok
+            payload = bytes
         case .failure(let error):
-            return Reply(callID: id, status: StatusMapping.status(for: error, callID: id, method: method, logger: logger))
+            status = StatusMapping.status(for: error, callID: id, method: method, logger: logger)
         }
+        perform(machine.callFinished(id, generation: generation, status: status, payload: payload, now: .now()))
     }
 
-    /// Answers call `id` with its task's result, if the call in flight under that id is still the
-    /// one the task belongs to: a late task of a call that timed out or was cancelled must not
-    /// answer a new call that reuses its id.
-    private func finishCall(_ id: UInt64, _ state: CallState, _ result: Result<[UInt8], any Error>) {
-        guard let current = inFlight[id], current.state === state, let flight = inFlight.removeValue(forKey: id) else {
-            // The task of a call answered earlier (deadline, Cancel) has ended: its slot is free now.
-            abandonedTasks = max(0, abandonedTasks - 1)
-            return
+    /// A stream's producer sends a message: written, and the returned future completes when the
+    /// socket can take more (a client that does not read holds the producer back).
+    private func streamMessage(_ id: UInt64, _ generation: UInt64, _ payload: [UInt8]) -> EventLoopFuture<Void> {
+        guard let context else { return eventLoop.makeFailedFuture(SchedulerError(.cancelled, "the connection closed")) }
+        let actions = machine.messageProduced(id, generation: generation, payload: payload)
+        guard !actions.isEmpty, running[id]?.generation == generation else {
+            return context.eventLoop.makeFailedFuture(SchedulerError(.cancelled, "the stream was stopped"))
         }
-        flight.timer?.cancel()
-        lastActivity = .now()
-        if flight.state.finish() {
-            write(.reply(reply(id, result, method: flight.method)))
-            scheduleFlush()
-        }
-        closeIfDrained()
+        perform(actions)
+        flush()
+        if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        running[id]?.writable = promise
+        return promise.futureResult
     }
 
-    private func expireCall(_ id: UInt64, timeoutMs: UInt32) {
-        guard let flight = inFlight[id], flight.state.stop(.expired) else { return }
-        inFlight[id] = nil
-        abandon(flight)
-        write(.reply(Reply(callID: id, status: Status(.deadlineExceeded, "the call's deadline of \(timeoutMs) ms passed"))))
+    private func expire(_ id: UInt64, _ generation: UInt64, timeoutMs: UInt32) {
+        guard let call = running[id], call.generation == generation else { return }
+        let stopped = call.gate.stop(.expired)
+        perform(machine.deadlinePassed(id, generation: generation, timeoutMs: timeoutMs, stopped: stopped))
         scheduleFlush()
-        closeIfDrained()
-    }
-
-    private func cancelCall(_ id: UInt64) {
-        guard let flight = inFlight[id], flight.state.stop(.cancelled) else { return }
-        inFlight[id] = nil
-        flight.timer?.cancel()
-        lastActivity = .now()
-        abandon(flight)
-        write(.reply(Reply(callID: id, status: Status(.cancelled, "the call was cancelled by the client"))))
-        closeIfDrained()
-    }
-
-    /// Cancels the task of a call answered without it; the task keeps its slot until it ends.
-    private func abandon(_ flight: InFlight) {
-        guard let task = flight.task else { return }
-        task.cancel()
-        abandonedTasks += 1
-    }
-
-    private func closeIfDrained() {
-        if state == .draining, inFlight.isEmpty {
-            flush()
-            state = .closed
-            context?.close(promise: nil)
-        }
     }
 
     // MARK: Timeouts
 
     private func checkTimeouts() {
-        let now = NIODeadline.now()
-        let config = runtime.configuration
-        if checkWriteStall(now) { return }
-        switch state {
-        case .awaitingPreface:
-            if tls, !handshakeDone, now - connectedAt >= TimeAmount(config.tlsHandshakeTimeout) {
-                // No GoAway: nothing can be sent before the handshake.
-                close(because: "no TLS handshake within \(config.tlsHandshakeTimeout) (tls-handshake-timeout)")
-            } else if now - connectedAt >= TimeAmount(config.prefaceTimeout) {
-                goAwayAndClose(
-                    Status(
-                        .invalidArgument,
-                        "no preface within \(config.prefaceTimeout) (preface-timeout); expected \(Preface.text)"))
-            }
-        case .open, .draining:
-            if let since = partialSince, now - since >= TimeAmount(config.partialFrameTimeout) {
-                goAwayAndClose(
-                    Status(
-                        .invalidArgument, "a frame stayed incomplete for \(config.partialFrameTimeout) (partial-frame-timeout)"))
-            } else if partialSince == nil, inFlight.isEmpty, now - lastActivity >= TimeAmount(config.idleTimeout) {
-                goAwayAndClose(Status(.unavailable, "closing a connection idle for \(config.idleTimeout) (idle-timeout)"))
-            }
-        case .closed:
-            break
-        }
-    }
-
-    /// Closes the connection when replies have waited unsent, without any byte of them moving,
-    /// for the write timeout (the client stopped reading). True if it closed.
-    private func checkWriteStall(_ now: NIODeadline) -> Bool {
-        guard let context, !context.channel.isWritable else {
-            stalled = nil
-            return false
-        }
-        let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
-        guard let stalled, pending >= stalled.pending else {
-            self.stalled = (now, pending)
-            return false
-        }
-        let limit = runtime.configuration.writeTimeout
-        guard now - stalled.since >= TimeAmount(limit) else { return false }
-        close(because: "replies waited unsent for \(limit) (write-timeout): the client stopped reading")
-        return true
+        guard let context else { return }
+        let writable = context.channel.isWritable
+        let pending = writable ? 0 : ((try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0)
+        perform(machine.tick(now: .now(), writable: writable, pendingBytes: pending))
     }
 
     // MARK: Output
-
-    private func write(_ frame: ServerFrame) {
-        FrameCodec.encode(frame, into: &output)
-    }
 
     private func flush() {
         guard let context, output.readableBytes > 0 else { return }
@@ -441,10 +378,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// not it got out: a client that does not read, or a TLS handshake that never ends, holds
     /// the write back for ever.
     private func goAwayAndClose(_ status: Status, within: Duration? = nil) {
-        guard state != .closed, let context else { return }
-        state = .closed
+        guard let context else { return }
         logger.debug("closing connection", metadata: ["status": "\(status)"])
-        write(.goAway(GoAway(status: status, lastCallID: highestCallID)))
+        FrameCodec.encode(.goAway(GoAway(status: status, lastCallID: machine.highestCallID)), into: &output)
         let buffer = output
         output = context.channel.allocator.buffer(capacity: 0)
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -459,14 +395,6 @@ final class ConnectionHandler: ChannelInboundHandler {
             deadline.cancel()
             bound.value.close(promise: nil)
         }
-    }
-
-    /// Closes at once, without a GoAway (none could get out).
-    private func close(because reason: String) {
-        guard state != .closed, let context else { return }
-        state = .closed
-        logger.debug("closing connection", metadata: ["reason": "\(reason)"])
-        context.close(promise: nil)
     }
 }
 

@@ -7,6 +7,37 @@ public enum MethodHandler: Sendable {
     case inline(@Sendable (CallContext) throws -> [UInt8])
     /// Runs in a task, off the event loop (store work).
     case async(@Sendable (CallContext) async throws -> [UInt8])
+    /// A server-streaming method: runs in a task and sends its messages through the sink; its
+    /// end (return or throw) is the final status.
+    case serverStreaming(@Sendable (CallContext, MessageSink) async throws -> Void)
+
+    var kind: RPCKind {
+        if case .serverStreaming = self { return .serverStreaming }
+        return .unary
+    }
+}
+
+/// Where a streaming handler's encoded messages go. `send` returns when the connection can take
+/// more (a client that does not read holds the producer back, so memory does not grow) and
+/// throws once the call is over: cancelled, past its deadline, ended by a drain, or its
+/// connection gone.
+public struct MessageSink: Sendable {
+    let send: @Sendable ([UInt8]) async throws -> Void
+
+    public init(send: @escaping @Sendable ([UInt8]) async throws -> Void) { self.send = send }
+}
+
+/// A streaming handler's typed writer.
+public struct ResponseWriter<Response: WireMessage>: Sendable {
+    let sink: MessageSink
+
+    public init(sink: MessageSink) { self.sink = sink }
+
+    /// Sends one message (`end_of_stream = false`); see `MessageSink` for when it returns and throws.
+    public func send(_ message: Response) async throws {
+        try Task.checkCancellation()
+        try await sink.send(try WireCodec.encode(message))
+    }
 }
 
 /// One method the server answers: its generated constant, the permission it needs, whether it
@@ -32,6 +63,7 @@ public enum MethodPermissions {
         .init(Admin.createToken): Rule(permission: .roles([.admin]), mutating: true),
         .init(Admin.revokeToken): Rule(permission: .roles([.admin]), mutating: true),
         .init(Admin.listTokens): Rule(permission: .roles([.admin]), mutating: false),
+        .init(Admin.watchHealth): Rule(permission: .authenticated, mutating: false),
         // Nursery work: admins and managers; each method then checks the records against the manager's scope.
         .init(Nursery.createSite): Rule(permission: .roles([.admin]), mutating: true),
         .init(Nursery.updateSite): Rule(permission: nurseryWork, mutating: true),
@@ -93,6 +125,9 @@ public struct MethodTable: Sendable {
             guard let handler = handlers[method.path] else {
                 throw SchedulerError(.internal, "method \(method.path) has no handler")
             }
+            guard handler.kind == method.kind else {
+                throw SchedulerError(.internal, "method \(method.path) is \(method.kind.rawValue) but its handler is not")
+            }
             entries[method.path] = MethodEntry(method: method, permission: rule.permission, mutating: rule.mutating, handler: handler)
         }
         for path in handlers.keys where entries[path] == nil {
@@ -126,6 +161,19 @@ public struct HandlerRegistry {
         handlers[method.path] = .async { context in
             let request = try WireCodec.decode(Request.self, from: context.payload, budget: budget)
             return try WireCodec.encode(try await body(request, context))
+        }
+    }
+
+    /// A server-streaming method: the body sends messages through the writer; returning ends the
+    /// call with OK, throwing ends it with the error's status. A mutating streaming method that
+    /// finds its idempotency key already used sends the stored final message and returns.
+    public mutating func serverStreaming<Request: WireMessage, Response: WireMessage>(
+        _ method: RPCMethod<Request, Response>, _ body: @escaping @Sendable (Request, CallContext, ResponseWriter<Response>) async throws -> Void
+    ) {
+        let budget = decodeBudget
+        handlers[method.path] = .serverStreaming { context, sink in
+            let request = try WireCodec.decode(Request.self, from: context.payload, budget: budget)
+            try await body(request, context, ResponseWriter(sink: sink))
         }
     }
 

@@ -88,16 +88,20 @@ public final class Server: Service, Sendable {
         else { return }
         let runtime = self.runtime
         /// TCP connections start with TLS when it is configured; Unix sockets never do.
+        let sendBuffer = runtime.configuration.socketSendBufferBytes
         func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
-            ServerBootstrap(group: group)
+            var bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
+            if let sendBuffer { bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer)) }
+            return
+                bootstrap
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
-                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime, tls: tls != nil))
+                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(runtime: runtime, eventLoop: channel.eventLoop, tls: tls != nil))
                     }
                 }
         }

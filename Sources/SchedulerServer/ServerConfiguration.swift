@@ -36,6 +36,11 @@ public struct ServerConfiguration: Sendable {
     /// Time replies may wait unsent without any of them moving (the client stopped reading)
     /// before the connection is closed.
     public var writeTimeout: Duration = .seconds(30)
+    /// The kernel's send buffer per TCP connection (SO_SNDBUF), or nil for the system's
+    /// self-tuning one (up to `net.ipv4.tcp_wmem`'s maximum). A smaller buffer makes a stream
+    /// to a client that does not read wait sooner, and bounds the kernel memory each slow
+    /// client can hold.
+    public var socketSendBufferBytes: Int?
     /// Time a connection that is being sent away (GoAway) has to take it before it is closed
     /// whether or not the GoAway got out; also bounds TLS's close_notify exchange.
     public var closeTimeout: Duration = .seconds(5)

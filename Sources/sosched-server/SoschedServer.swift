@@ -138,6 +138,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection being sent away has to take its GoAway before it is closed regardless.")
     var closeTimeout: Double = 5
 
+    @Option(help: "Kernel send buffer per TCP connection in bytes (SO_SNDBUF); default: the system's self-tuning one.")
+    var socketSendBuffer: Int?
+
     @Option(help: "Seconds started calls have to finish on shutdown.")
     var drainTimeout: Double = 30
 
@@ -212,6 +215,7 @@ struct Serve: AsyncParsableCommand {
         configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         configuration.tlsHandshakeTimeout = .milliseconds(Int64(tlsHandshakeTimeout * 1000))
         configuration.writeTimeout = .milliseconds(Int64(writeTimeout * 1000))
+        configuration.socketSendBufferBytes = socketSendBuffer
         configuration.closeTimeout = .milliseconds(Int64(closeTimeout * 1000))
         configuration.eventLoopThreads = threads
         if let tlsCert, let tlsKey { configuration.tls = .init(certificateChain: tlsCert, privateKey: tlsKey) }

@@ -20,6 +20,7 @@ struct AccessTests {
         case RPC.AdminService.createToken.path: return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:almaty-1", name: "sample"))
         case RPC.AdminService.revokeToken.path: return try WireCodec.encode(RevokeTokenRequest(id: revocable))
         case RPC.AdminService.listTokens.path: return try WireCodec.encode(ListTokensRequest())
+        case RPC.AdminService.watchHealth.path: return try WireCodec.encode(WatchHealthRequest(intervalMs: 1, count: 2))
         case RPC.NurseryService.createSite.path:
             return try WireCodec.encode(CreateSiteRequest(site: SiteMessage(id: "site-\(n)", name: "S", timeZone: "Asia/Almaty")))
         case RPC.NurseryService.getSite.path: return try WireCodec.encode(GetSiteRequest(id: "almaty"))
@@ -227,8 +228,15 @@ struct AccessTests {
                             Call(
                                 callID: id, method: path, payload: payload, authorization: tokens[caller] ?? "",
                                 idempotencyKey: "key-\(id)")))
-                    let reply = try await connection.nextReply()
+                    var reply = try await connection.nextReply()
                     #expect(reply.callID == id)
+                    if method.kind == .serverStreaming {
+                        // Its messages, then the final status.
+                        while !reply.endOfStream {
+                            #expect(reply.status.code == .ok)
+                            reply = try await connection.nextReply()
+                        }
+                    }
                     let expected: StatusCode
                     switch rule.permission {
                     case .anyone:

@@ -76,6 +76,33 @@ public struct HealthRequest: WireMessage, Hashable {
     public func write(to writer: inout ProtoWriter) {}
 }
 
+/// `sos.scheduler.v1.WatchHealthRequest`.
+public struct WatchHealthRequest: WireMessage, Hashable {
+    public static let protoName = "sos.scheduler.v1.WatchHealthRequest"
+    public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
+    /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
+    public static let protoFieldNames: [String] = ["interval_ms", "count"]
+    /// Milliseconds between two messages: 0 = 1000, at most 60000.
+    public var intervalMs: UInt32
+    /// How many messages; 0 = until the call ends otherwise. At most 1000000.
+    public var count: UInt32
+
+    public init(intervalMs: UInt32 = 0, count: UInt32 = 0) {
+        self.intervalMs = intervalMs
+        self.count = count
+    }
+
+    public init(reader: ProtoReader) throws(WireError) {
+        intervalMs = try reader.uint32(0)
+        count = try reader.uint32(1)
+    }
+
+    public func write(to writer: inout ProtoWriter) {
+        writer.set(0, uint32: intervalMs)
+        writer.set(1, uint32: count)
+    }
+}
+
 /// `sos.scheduler.v1.HealthResponse`.
 public struct HealthResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.HealthResponse"
@@ -306,10 +333,15 @@ extension RPC {
         public static let revokeToken = RPCMethod<RevokeTokenRequest, RevokeTokenResponse>(path: "/sos.scheduler.v1.AdminService/RevokeToken", kind: .unary)
         /// Admin only. Tokens in creation order, paged.
         public static let listTokens = RPCMethod<ListTokensRequest, ListTokensResponse>(path: "/sos.scheduler.v1.AdminService/ListTokens", kind: .unary)
+        /// Any valid token. Server streaming: a HealthResponse every interval_ms, count times (0: until
+        /// the call is cancelled, its deadline passes or the server shuts down), then the final status.
+        public static let watchHealth = RPCMethod<WatchHealthRequest, HealthResponse>(
+            path: "/sos.scheduler.v1.AdminService/WatchHealth", kind: .serverStreaming)
 
         /// Every method of the service, in .proto order.
         public static let all: [AnyRPCMethod] = [
             AnyRPCMethod(health), AnyRPCMethod(whoAmI), AnyRPCMethod(createToken), AnyRPCMethod(revokeToken), AnyRPCMethod(listTokens),
+            AnyRPCMethod(watchHealth),
         ]
     }
 }

@@ -97,6 +97,51 @@ void   sos__scheduler__v1__health_request__free_unpacked
   assert(message->base.descriptor == &sos__scheduler__v1__health_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sos__scheduler__v1__watch_health_request__init
+                     (Sos__Scheduler__V1__WatchHealthRequest         *message)
+{
+  static const Sos__Scheduler__V1__WatchHealthRequest init_value = SOS__SCHEDULER__V1__WATCH_HEALTH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sos__scheduler__v1__watch_health_request__get_packed_size
+                     (const Sos__Scheduler__V1__WatchHealthRequest *message)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__watch_health_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sos__scheduler__v1__watch_health_request__pack
+                     (const Sos__Scheduler__V1__WatchHealthRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__watch_health_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sos__scheduler__v1__watch_health_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__WatchHealthRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sos__scheduler__v1__watch_health_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sos__Scheduler__V1__WatchHealthRequest *
+       sos__scheduler__v1__watch_health_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sos__Scheduler__V1__WatchHealthRequest *)
+     protobuf_c_message_unpack (&sos__scheduler__v1__watch_health_request__descriptor,
+                                allocator, len, data);
+}
+void   sos__scheduler__v1__watch_health_request__free_unpacked
+                     (Sos__Scheduler__V1__WatchHealthRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sos__scheduler__v1__watch_health_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sos__scheduler__v1__health_response__init
                      (Sos__Scheduler__V1__HealthResponse         *message)
 {
@@ -636,6 +681,57 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__health_request__descriptor 
   (ProtobufCMessageInit) sos__scheduler__v1__health_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor sos__scheduler__v1__watch_health_request__field_descriptors[2] =
+{
+  {
+    "interval_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__WatchHealthRequest, interval_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__WatchHealthRequest, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sos__scheduler__v1__watch_health_request__field_indices_by_name[] = {
+  1,   /* field[1] = count */
+  0,   /* field[0] = interval_ms */
+};
+static const ProtobufCIntRange sos__scheduler__v1__watch_health_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sos__scheduler__v1__watch_health_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sos.scheduler.v1.WatchHealthRequest",
+  "WatchHealthRequest",
+  "Sos__Scheduler__V1__WatchHealthRequest",
+  "sos.scheduler.v1",
+  sizeof(Sos__Scheduler__V1__WatchHealthRequest),
+  2,
+  sos__scheduler__v1__watch_health_request__field_descriptors,
+  sos__scheduler__v1__watch_health_request__field_indices_by_name,
+  1,  sos__scheduler__v1__watch_health_request__number_ranges,
+  (ProtobufCMessageInit) sos__scheduler__v1__watch_health_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor sos__scheduler__v1__health_response__field_descriptors[3] =
 {
   {
@@ -1096,19 +1192,21 @@ const ProtobufCEnumDescriptor sos__scheduler__v1__role__descriptor =
   sos__scheduler__v1__role__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor sos__scheduler__v1__admin_service__method_descriptors[5] =
+static const ProtobufCMethodDescriptor sos__scheduler__v1__admin_service__method_descriptors[6] =
 {
   { "Health", &sos__scheduler__v1__health_request__descriptor, &sos__scheduler__v1__health_response__descriptor },
   { "WhoAmI", &sos__scheduler__v1__who_am_irequest__descriptor, &sos__scheduler__v1__who_am_iresponse__descriptor },
   { "CreateToken", &sos__scheduler__v1__create_token_request__descriptor, &sos__scheduler__v1__create_token_response__descriptor },
   { "RevokeToken", &sos__scheduler__v1__revoke_token_request__descriptor, &sos__scheduler__v1__revoke_token_response__descriptor },
   { "ListTokens", &sos__scheduler__v1__list_tokens_request__descriptor, &sos__scheduler__v1__list_tokens_response__descriptor },
+  { "WatchHealth", &sos__scheduler__v1__watch_health_request__descriptor, &sos__scheduler__v1__health_response__descriptor },
 };
 const unsigned sos__scheduler__v1__admin_service__method_indices_by_name[] = {
   2,        /* CreateToken */
   0,        /* Health */
   4,        /* ListTokens */
   3,        /* RevokeToken */
+  5,        /* WatchHealth */
   1         /* WhoAmI */
 };
 const ProtobufCServiceDescriptor sos__scheduler__v1__admin_service__descriptor =
@@ -1118,7 +1216,7 @@ const ProtobufCServiceDescriptor sos__scheduler__v1__admin_service__descriptor =
   "AdminService",
   "Sos__Scheduler__V1__AdminService",
   "sos.scheduler.v1",
-  5,
+  6,
   sos__scheduler__v1__admin_service__method_descriptors,
   sos__scheduler__v1__admin_service__method_indices_by_name
 };
@@ -1161,6 +1259,14 @@ void sos__scheduler__v1__admin_service__list_tokens(ProtobufCService *service,
 {
   assert(service->descriptor == &sos__scheduler__v1__admin_service__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sos__scheduler__v1__admin_service__watch_health(ProtobufCService *service,
+                                                     const Sos__Scheduler__V1__WatchHealthRequest *input,
+                                                     Sos__Scheduler__V1__HealthResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &sos__scheduler__v1__admin_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sos__scheduler__v1__admin_service__init (Sos__Scheduler__V1__AdminService_Service *service,
                                               Sos__Scheduler__V1__AdminService_ServiceDestroy destroy)

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Sos__Scheduler__V1__TokenInfo Sos__Scheduler__V1__TokenInfo;
 typedef struct Sos__Scheduler__V1__HealthRequest Sos__Scheduler__V1__HealthRequest;
+typedef struct Sos__Scheduler__V1__WatchHealthRequest Sos__Scheduler__V1__WatchHealthRequest;
 typedef struct Sos__Scheduler__V1__HealthResponse Sos__Scheduler__V1__HealthResponse;
 typedef struct Sos__Scheduler__V1__WhoAmIRequest Sos__Scheduler__V1__WhoAmIRequest;
 typedef struct Sos__Scheduler__V1__WhoAmIResponse Sos__Scheduler__V1__WhoAmIResponse;
@@ -76,6 +77,23 @@ struct  Sos__Scheduler__V1__HealthRequest
 #define SOS__SCHEDULER__V1__HEALTH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__health_request__descriptor) \
      }
+
+
+struct  Sos__Scheduler__V1__WatchHealthRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Milliseconds between two messages: 0 = 1000, at most 60000.
+   */
+  uint32_t interval_ms;
+  /*
+   * How many messages; 0 = until the call ends otherwise. At most 1000000.
+   */
+  uint32_t count;
+};
+#define SOS__SCHEDULER__V1__WATCH_HEALTH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__watch_health_request__descriptor) \
+    , 0, 0 }
 
 
 struct  Sos__Scheduler__V1__HealthResponse
@@ -228,6 +246,25 @@ Sos__Scheduler__V1__HealthRequest *
                       const uint8_t       *data);
 void   sos__scheduler__v1__health_request__free_unpacked
                      (Sos__Scheduler__V1__HealthRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sos__Scheduler__V1__WatchHealthRequest methods */
+void   sos__scheduler__v1__watch_health_request__init
+                     (Sos__Scheduler__V1__WatchHealthRequest         *message);
+size_t sos__scheduler__v1__watch_health_request__get_packed_size
+                     (const Sos__Scheduler__V1__WatchHealthRequest   *message);
+size_t sos__scheduler__v1__watch_health_request__pack
+                     (const Sos__Scheduler__V1__WatchHealthRequest   *message,
+                      uint8_t             *out);
+size_t sos__scheduler__v1__watch_health_request__pack_to_buffer
+                     (const Sos__Scheduler__V1__WatchHealthRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sos__Scheduler__V1__WatchHealthRequest *
+       sos__scheduler__v1__watch_health_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sos__scheduler__v1__watch_health_request__free_unpacked
+                     (Sos__Scheduler__V1__WatchHealthRequest *message,
                       ProtobufCAllocator *allocator);
 /* Sos__Scheduler__V1__HealthResponse methods */
 void   sos__scheduler__v1__health_response__init
@@ -408,6 +445,9 @@ typedef void (*Sos__Scheduler__V1__TokenInfo_Closure)
 typedef void (*Sos__Scheduler__V1__HealthRequest_Closure)
                  (const Sos__Scheduler__V1__HealthRequest *message,
                   void *closure_data);
+typedef void (*Sos__Scheduler__V1__WatchHealthRequest_Closure)
+                 (const Sos__Scheduler__V1__WatchHealthRequest *message,
+                  void *closure_data);
 typedef void (*Sos__Scheduler__V1__HealthResponse_Closure)
                  (const Sos__Scheduler__V1__HealthResponse *message,
                   void *closure_data);
@@ -462,6 +502,10 @@ struct Sos__Scheduler__V1__AdminService_Service
                       const Sos__Scheduler__V1__ListTokensRequest *input,
                       Sos__Scheduler__V1__ListTokensResponse_Closure closure,
                       void *closure_data);
+  void (*watch_health)(Sos__Scheduler__V1__AdminService_Service *service,
+                       const Sos__Scheduler__V1__WatchHealthRequest *input,
+                       Sos__Scheduler__V1__HealthResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Sos__Scheduler__V1__AdminService_ServiceDestroy)(Sos__Scheduler__V1__AdminService_Service *);
 void sos__scheduler__v1__admin_service__init (Sos__Scheduler__V1__AdminService_Service *service,
@@ -474,7 +518,8 @@ void sos__scheduler__v1__admin_service__init (Sos__Scheduler__V1__AdminService_S
       function_prefix__ ## who_am_i,\
       function_prefix__ ## create_token,\
       function_prefix__ ## revoke_token,\
-      function_prefix__ ## list_tokens  }
+      function_prefix__ ## list_tokens,\
+      function_prefix__ ## watch_health  }
 void sos__scheduler__v1__admin_service__health(ProtobufCService *service,
                                                const Sos__Scheduler__V1__HealthRequest *input,
                                                Sos__Scheduler__V1__HealthResponse_Closure closure,
@@ -495,12 +540,17 @@ void sos__scheduler__v1__admin_service__list_tokens(ProtobufCService *service,
                                                     const Sos__Scheduler__V1__ListTokensRequest *input,
                                                     Sos__Scheduler__V1__ListTokensResponse_Closure closure,
                                                     void *closure_data);
+void sos__scheduler__v1__admin_service__watch_health(ProtobufCService *service,
+                                                     const Sos__Scheduler__V1__WatchHealthRequest *input,
+                                                     Sos__Scheduler__V1__HealthResponse_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    sos__scheduler__v1__role__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__token_info__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__health_request__descriptor;
+extern const ProtobufCMessageDescriptor sos__scheduler__v1__watch_health_request__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__health_response__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__who_am_irequest__descriptor;
 extern const ProtobufCMessageDescriptor sos__scheduler__v1__who_am_iresponse__descriptor;

@@ -1,0 +1,149 @@
+import Foundation
+import NIOCore
+import SchedulerClient
+import SchedulerServer
+import SchedulerTesting
+import SchedulerWire
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Server streaming through the real server: `AdminService/WatchHealth`.
+@Suite(.timeLimit(.minutes(2)))
+struct StreamingTests {
+    func watch(_ id: UInt64, intervalMs: UInt32, count: UInt32 = 0, token: String, timeoutMs: UInt32 = 0) throws -> ClientFrame {
+        .call(
+            Call(
+                callID: id, method: RPC.AdminService.watchHealth.path,
+                payload: try WireCodec.encode(WatchHealthRequest(intervalMs: intervalMs, count: count)), timeoutMs: timeoutMs,
+                authorization: token))
+    }
+
+    @Test func theClientReadsAStreamToItsEnd() async throws {
+        try await TestServer.with { server in
+            let client = server.client(token: server.adminToken)
+            var uptimes: [UInt64] = []
+            for try await health in try await client.stream(RPC.AdminService.watchHealth, WatchHealthRequest(intervalMs: 10, count: 5)) {
+                #expect(health.store == "sqlite")
+                uptimes.append(health.uptimeMs)
+            }
+            #expect(uptimes.count == 5)
+            #expect(uptimes == uptimes.sorted())
+            // Bad input is refused with the field named, before any message.
+            await #expect {
+                for try await _ in try await client.stream(RPC.AdminService.watchHealth, WatchHealthRequest(intervalMs: 70_000)) {}
+            } throws: { ($0 as? RPCError)?.code == .invalidArgument && ($0 as? RPCError)?.status.message.contains("interval_ms") == true }
+            // A token is needed.
+            await #expect {
+                for try await _ in try await server.client(token: nil).stream(RPC.AdminService.watchHealth, WatchHealthRequest(count: 1)) {}
+            } throws: { ($0 as? RPCError)?.code == .unauthenticated }
+            await client.close()
+        }
+    }
+
+    @Test func cancelMidStreamEndsItWithCancelledAndNothingAfter() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            try await connection.send(try watch(1, intervalMs: 10, token: server.adminToken))
+            for _ in 0..<3 {
+                let message = try await connection.nextReply()
+                #expect(message.status.code == .ok && !message.endOfStream)
+            }
+            try await connection.send(.cancel(callID: 1))
+            // Messages already on their way may come first; then the final status, then nothing.
+            var final = try await connection.nextReply()
+            while !final.endOfStream { final = try await connection.nextReply() }
+            #expect(final.status.code == .cancelled)
+            #expect(try await connection.next(timeout: .milliseconds(300)) == nil)
+            // The connection serves the next call.
+            try await connection.send(call(2, RPC.AdminService.health))
+            #expect(try await connection.nextReply().status.code == .ok)
+            await connection.close()
+        }
+    }
+
+    @Test func aDeadlineMidStreamEndsItWithDeadlineExceeded() async throws {
+        try await TestServer.with { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            try await connection.send(try watch(1, intervalMs: 20, token: server.adminToken, timeoutMs: 300))
+            var messages = 0
+            var final = try await connection.nextReply()
+            while !final.endOfStream {
+                messages += 1
+                final = try await connection.nextReply()
+            }
+            #expect(final.status.code == .deadlineExceeded)
+            #expect(messages >= 2 && messages <= 16)
+            await connection.close()
+            // Through the client: the deadline ends the iteration with DEADLINE_EXCEEDED.
+            let client = server.client(token: server.adminToken)
+            await #expect {
+                for try await _ in try await client.stream(
+                    RPC.AdminService.watchHealth, WatchHealthRequest(intervalMs: 20), options: CallOptions(timeout: .milliseconds(300)))
+                {}
+            } throws: { ($0 as? RPCError)?.code == .deadlineExceeded }
+            await client.close()
+        }
+    }
+
+    @Test func aDrainEndsStreamsWithUnavailableAndAGoAway() async throws {
+        let server = try await TestServer.start { $0.drainTimeout = .seconds(5) }
+        let connection = try await RawConnection.connect(port: server.port)
+        try await connection.send(try watch(1, intervalMs: 10, token: server.adminToken))
+        #expect(try await connection.nextReply().endOfStream == false)
+        let stopping = Task { try await server.stop() }
+        var sawGoAway = false
+        var final: Reply?
+        while final == nil {
+            switch try await connection.nextFrame() {
+            case .goAway: sawGoAway = true
+            case .reply(let reply) where reply.endOfStream: final = reply
+            default: break
+            }
+        }
+        #expect(sawGoAway)
+        #expect(final?.status.code == .unavailable)
+        #expect(final?.status.message.contains("shutting down") == true)
+        try await stopping.value
+        await connection.close()
+    }
+
+    /// A client that does not read holds the producer back: the messages it reads after a pause
+    /// were made after the pause (their uptimes jump), not queued in the server during it.
+    @Test func aSlowReaderHoldsTheProducerBack() async throws {
+        // Small kernel buffers on both sides, so they fill in a second rather than in minutes.
+        try await TestServer.with(configure: { $0.socketSendBufferBytes = 4096 }) { server in
+            let (address, length) = PeerSocket.tcpAddress(port: server.port)
+            let fd = try #require(PeerSocket.connect(address, length: length) { PeerSocket.set($0, SO_RCVBUF, Int32(4096)) })
+            defer { close(fd) }
+            var buffer = ByteBuffer()
+            buffer.writeBytes(Preface.bytes)
+            FrameCodec.encode(try watch(1, intervalMs: 1, token: server.adminToken), into: &buffer)
+            #expect(PeerSocket.sendAll(fd, Array(buffer.readableBytesView)))
+            try await Task.sleep(for: .seconds(8))
+            let received = try await PeerSocket.onThread { () -> [UInt8] in
+                var bytes: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let deadline = ContinuousClock.now + .seconds(2)
+                while ContinuousClock.now < deadline {
+                    let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
+                    if n > 0 { bytes += chunk[0..<n] } else { usleep(1000) }
+                }
+                return bytes
+            }
+            var reader = FrameReader(maxFrameBytes: 1 << 20)
+            var input = ByteBuffer(bytes: received)
+            reader.append(&input)
+            var uptimes: [UInt64] = []
+            while let body = try reader.next() {
+                guard case .reply(let reply) = try FrameCodec.decodeServerFrame(body, budget: 1 << 20), !reply.endOfStream else { continue }
+                uptimes.append(try WireCodec.decode(HealthResponse.self, from: reply.payload).uptimeMs)
+            }
+            let gaps = zip(uptimes, uptimes.dropFirst()).map { $1 - $0 }
+            #expect(uptimes.count > 100, "\(uptimes.count) messages, uptimes \(uptimes.first ?? 0)...\(uptimes.last ?? 0), \(received.count) bytes")
+            #expect((gaps.max() ?? 0) >= 1500, "largest gap \(gaps.max() ?? 0) ms in \(uptimes.count) messages")
+        }
+    }
+}
