@@ -114,8 +114,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         if machine.state == .awaitingPreface {
             guard checkPreface() else { return }
         }
+        var completed = 0
         do {
             while machine.isOpen, let body = try reader.next() {
+                completed += 1
                 handleFrame(body)
             }
         } catch {
@@ -123,7 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             perform(machine.unreadableFrame(Status(code, error.message)))
             return
         }
-        machine.readDone(hasPartialFrame: reader.hasPartialFrame, now: .now())
+        machine.readDone(completedFrames: completed, hasPartialFrame: reader.hasPartialFrame, now: .now())
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

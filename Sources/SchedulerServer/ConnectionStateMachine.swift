@@ -97,8 +97,10 @@ struct ConnectionStateMachine {
     /// A frame that cannot be read (too large, not a frame): the stream cannot be trusted after it.
     mutating func unreadableFrame(_ status: Status) -> [Action] { goAway(status) }
 
-    /// After the bytes of one read are split into frames.
-    mutating func readDone(hasPartialFrame: Bool, now: NIODeadline) {
+    /// After the bytes of one read are split into frames: a frame left incomplete starts the
+    /// partial-frame clock, unless one was already pending and no frame completed since.
+    mutating func readDone(completedFrames: Int, hasPartialFrame: Bool, now: NIODeadline) {
+        if completedFrames > 0 { partialSince = nil }
         partialSince = hasPartialFrame ? (partialSince ?? now) : nil
     }
 

@@ -67,7 +67,7 @@ struct StreamingTests {
     @Test func aDeadlineMidStreamEndsItWithDeadlineExceeded() async throws {
         try await TestServer.with { server in
             let connection = try await RawConnection.connect(port: server.port)
-            try await connection.send(try watch(1, intervalMs: 20, token: server.adminToken, timeoutMs: 300))
+            try await connection.send(try watch(1, intervalMs: 20, token: server.adminToken, timeoutMs: 1000))
             var messages = 0
             var final = try await connection.nextReply()
             while !final.endOfStream {
@@ -75,7 +75,8 @@ struct StreamingTests {
                 final = try await connection.nextReply()
             }
             #expect(final.status.code == .deadlineExceeded)
-            #expect(messages >= 2 && messages <= 16)
+            // Some messages (a loaded machine may make few), and not one after the deadline.
+            #expect(messages >= 1 && messages <= 51)
             await connection.close()
             // Through the client: the deadline ends the iteration with DEADLINE_EXCEEDED.
             let client = server.client(token: server.adminToken)
@@ -141,9 +142,13 @@ struct StreamingTests {
                 guard case .reply(let reply) = try FrameCodec.decodeServerFrame(body, budget: 1 << 20), !reply.endOfStream else { continue }
                 uptimes.append(try WireCodec.decode(HealthResponse.self, from: reply.payload).uptimeMs)
             }
-            let gaps = zip(uptimes, uptimes.dropFirst()).map { $1 - $0 }
-            #expect(uptimes.count > 100, "\(uptimes.count) messages, uptimes \(uptimes.first ?? 0)...\(uptimes.last ?? 0), \(received.count) bytes")
-            #expect((gaps.max() ?? 0) >= 1500, "largest gap \(gaps.max() ?? 0) ms in \(uptimes.count) messages")
+            // Messages made while the client was not reading: the buffers' worth (4 KiB of socket
+            // buffers each way, the channel's 64 KiB high-water mark: about 2,000 of these), not
+            // one a millisecond for 8 s. A count, not a time, so a loaded machine cannot fail it.
+            let first = try #require(uptimes.first)
+            let madeDuringPause = uptimes.filter { $0 < first + 7_500 }.count
+            #expect(uptimes.count > 100)
+            #expect(madeDuringPause <= 4_000, "\(madeDuringPause) messages made during the pause, \(uptimes.count) in all")
         }
     }
 }
