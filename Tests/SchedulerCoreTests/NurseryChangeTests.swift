@@ -100,6 +100,7 @@ struct NurseryChangeTests {
         let error = schedulerError { try NurseryChange.checkKind(old: f.sos, new: family, heldPlacements: 2) }
         #expect(error?.code == .failedPrecondition)
         #expect(error?.field == "family.kind")
+        #expect(schedulerError { try NurseryChange.checkKind(old: f.sos, new: family, heldPlacements: 1) }?.code == .failedPrecondition)
         #expect(schedulerError { try NurseryChange.checkKind(old: f.sos, new: family, heldPlacements: 0) } == nil)
         var sameKind = f.sos
         sameKind.singleParent = true
