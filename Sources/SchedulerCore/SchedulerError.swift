@@ -42,3 +42,18 @@ public struct SchedulerError: Error, Sendable, Hashable, CustomStringConvertible
 
     public var description: String { "\(code): \(message)" }
 }
+
+extension SchedulerError {
+    /// NOT_FOUND for a record a request names (`what` with id `id`), naming the request's field.
+    public static func missing(_ what: String, _ id: String, field: String) -> SchedulerError {
+        SchedulerError(.notFound, "no \(what) with id \(id)", field: field)
+    }
+}
+
+extension Optional {
+    /// The value, or NOT_FOUND naming `what`, its id and the request's field.
+    public func required(_ what: String, _ id: String, field: String) throws(SchedulerError) -> Wrapped {
+        guard let self else { throw .missing(what, id, field: field) }
+        return self
+    }
+}

@@ -91,42 +91,6 @@ public protocol IntakeStore: Sendable {
     ) async throws -> Mutated<IntakeConfirmed>
 }
 
-/// A child to confirm at the offer they hold, and the placement that books it.
-public struct IntakeConfirmation: Sendable, Hashable {
-    public var childID: String
-    public var offerID: String
-    public var booking: BookingInput
-
-    public init(childID: String, offerID: String, booking: BookingInput) {
-        self.childID = childID
-        self.offerID = offerID
-        self.booking = booking
-    }
-
-    /// The event that records this confirmation.
-    public func event(at: Int64) -> IntakeEventRecord {
-        IntakeEventRecord(event: .confirm(child: childID, offer: offerID), at: at)
-    }
-}
-
-/// What `confirmIntakePlacements` did: the placements booked (child, offer, placement id) and
-/// the children left out, with the reason.
-public struct IntakeConfirmed: Sendable, Hashable {
-    public struct Placed: Sendable, Hashable {
-        public var childID: String
-        public var offerID: String
-        public var placementID: String
-    }
-
-    public struct Refused: Sendable, Hashable {
-        public var childID: String
-        public var reason: String
-    }
-
-    public var placed: [Placed] = []
-    public var refused: [Refused] = []
-}
-
 /// An offer's fill as a run left it.
 public struct IntakeRunFill: Sendable, Hashable {
     public var offerID: String
@@ -353,17 +317,7 @@ extension Array where Element == IntakeRunRows.Block {
     }
 }
 
-/// One stored event of a round's waitlist.
-public struct IntakeEventRecord: Sendable, Hashable {
-    public var event: IntakeEvent
-    /// When it happened (milliseconds since 1970).
-    public var at: Int64
-
-    public init(event: IntakeEvent, at: Int64) {
-        self.event = event
-        self.at = at
-    }
-
+extension IntakeEventRecord {
     /// Stored columns: kind, child, offer, accept.
     var columns: (kind: String, child: String, offer: String?, accept: Bool) {
         switch event {
@@ -374,169 +328,18 @@ public struct IntakeEventRecord: Sendable, Hashable {
     }
 
     init(kind: String, child: String, offer: String?, accept: Bool, at: Int64) throws {
+        let event: IntakeEvent
         switch kind {
         case "release": event = .release(child: child)
         case "respond": event = .respond(child: child, offer: offer ?? "", accept: accept)
         case "confirm": event = .confirm(child: child, offer: offer ?? "")
         default: throw SchedulerStoreError.internal("stored intake event of unknown kind \(kind)")
         }
-        self.at = at
+        self.init(event: event, at: at)
     }
 }
 
 extension StoreRules {
-    /// New events with their instants moved up to the last stored event's, where earlier.
-    static func stamped(_ events: [IntakeEventRecord], after stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
-        let floor = stored.last?.at ?? Int64.min
-        return events.map { IntakeEventRecord(event: $0.event, at: max($0.at, floor)) }
-    }
-
-    /// The confirm events of `confirmations` that replay after `stored`: all of them, or, when
-    /// the batch does not, each in turn after those accepted before it; the others are refused.
-    static func replayable(
-        _ confirmations: [IntakeConfirmation], at: Int64, stored: [IntakeEventRecord],
-        check: (_ stored: [IntakeEventRecord], _ new: [IntakeEventRecord]) throws -> Void
-    ) throws -> (accepted: [IntakeConfirmation], refused: [IntakeConfirmed.Refused]) {
-        func events(_ list: [IntakeConfirmation]) -> [IntakeEventRecord] { confirmEvents(list, at: at, stored: stored) }
-        do {
-            try check(stored, events(confirmations))
-            return (confirmations, [])
-        } catch let error as SchedulerError where error.code == .failedPrecondition {
-            var accepted: [IntakeConfirmation] = [], refused: [IntakeConfirmed.Refused] = []
-            for confirmation in confirmations {
-                do {
-                    try check(stored, events(accepted + [confirmation]))
-                    accepted.append(confirmation)
-                } catch let refusal as SchedulerError where refusal.code == .failedPrecondition {
-                    refused.append(IntakeConfirmed.Refused(childID: confirmation.childID, reason: refusal.message))
-                }
-            }
-            return (accepted, refused)
-        }
-    }
-
-    /// Why a confirmation's booking was refused, for `IntakeConfirmed.refused`; nil for an error
-    /// that must fail the whole confirmation (a broken store, say).
-    static func bookingRefusal(_ error: any Error) -> String? {
-        switch error {
-        case let refusal as BookingRefused:
-            return "the group has no room any more: \(refusal.conflicts.first.map { "\($0.date) \($0.session.shortName) is full" } ?? "full")"
-        case let error as SchedulerError where ![.internal, .unavailable, .deadlineExceeded, .cancelled, .dataLoss].contains(error.code):
-            return error.message
-        default:
-            return nil
-        }
-    }
-
-    /// The confirm events of `confirmations`, stamped after `stored`.
-    static func confirmEvents(_ confirmations: [IntakeConfirmation], at: Int64, stored: [IntakeEventRecord]) -> [IntakeEventRecord] {
-        stamped(confirmations.map { $0.event(at: at) }, after: stored)
-    }
-
-    /// Offers a round holds at most: GetRound answers with all of them, in one frame.
-    static let maxOffersPerRound = 1000
-
-    static func checkOfferCount(_ count: Int, _ roundID: String) throws {
-        guard count < maxOffersPerRound else {
-            throw SchedulerError(.failedPrecondition, "round \(roundID) holds \(maxOffersPerRound) offers, the most a round may hold", field: "offer.round_id")
-        }
-    }
-
-    static func allocatedRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
-        let round = try require(round, "intake round", id, field: "round_id")
-        guard round.state == .allocated else {
-            throw SchedulerError(.failedPrecondition, "round \(id) has not run yet", field: "round_id")
-        }
-        return round
-    }
-
-    static func openRound(_ round: IntakeRoundInfo?, _ id: String) throws -> IntakeRoundInfo {
-        let round = try require(round, "intake round", id, field: "round_id")
-        guard round.state == .open else {
-            throw SchedulerError(.failedPrecondition, "round \(id) has already run; its results are final", field: "round_id")
-        }
-        return round
-    }
-
-    static func checkBeforeDeadline(_ round: IntakeRoundInfo, now: Date) throws {
-        guard now.millisecondsSince1970 <= round.deadline else {
-            throw SchedulerError(.failedPrecondition, "the round's deadline for applications has passed", field: "round_id")
-        }
-    }
-
-    /// A round's dates make sense for its site: applications close (in the site's zone) before
-    /// the term starts, the term has not ended, and it is at most three years long.
-    static func checkRoundDates(_ round: IntakeRoundInfo, site: Site, now: Date) throws {
-        let today = today(timeZone: site.timeZone, now: now)
-        guard round.last >= today else {
-            throw SchedulerError(.invalidArgument, "the term ends on \(round.last), before today (\(today)) at site \(site.id)", field: "round.term_last")
-        }
-        guard round.last.dayNumber - round.first.dayNumber < 3 * 366 else {
-            throw SchedulerError(.invalidArgument, "a round's term is at most three years; \(round.first) to \(round.last) is longer", field: "round.term_last")
-        }
-        let closes = CivilDate(instant: Date(timeIntervalSince1970: Double(round.deadline) / 1000), timeZone: site.timeZone) ?? round.first
-        guard closes < round.first else {
-            throw SchedulerError(
-                .invalidArgument, "applications must close before the term starts (\(round.first)); deadline_ms falls on \(closes) at site \(site.id)",
-                field: "round.deadline_ms")
-        }
-    }
-
-    /// An offer's pattern may only cover the nursery's opening days: its places could never be booked otherwise.
-    static func checkOfferDays(_ offer: IntakeOffer, nursery: Nursery) throws {
-        let closed = offer.pattern.weekdays.subtracting(nursery.openWeekdays)
-        guard closed.isEmpty else {
-            let days = closed.sorted().map(\.shortName).joined(separator: ", ")
-            let open = nursery.openWeekdays.sorted().map(\.shortName).joined(separator: ", ")
-            throw SchedulerError(.invalidArgument, "pattern includes \(days), but nursery \(nursery.id) opens on \(open) only", field: "offer.pattern")
-        }
-    }
-
-    /// The group can take every place of `offers` (each over its round's term): the new offer
-    /// and those of every round still open on the group.
-    static func checkOfferFits(_ ledger: CapacityLedger, offers: [(offer: IntakeOffer, first: CivilDate, last: CivilDate)]) throws {
-        if let conflict = ledger.intakeViolation(for: offers) {
-            let why = conflict.reason == .full ? "the group is full" : "the free places are reserved for the other kind of family"
-            throw SchedulerError(
-                .failedPrecondition,
-                "the group cannot take all the places offered in its open rounds: on \(conflict.date) (\(conflict.session.shortName)) \(why)",
-                field: "offer.places")
-        }
-    }
-
-    static func checkApplication(_ input: ApplicationInput, index: Int, offers: Set<String>) throws {
-        guard !input.ranking.isEmpty else {
-            throw SchedulerError(.invalidArgument, "an application ranks at least one offer", field: "applications[\(index)].ranking")
-        }
-        guard Set(input.ranking).count == input.ranking.count else {
-            throw SchedulerError(.invalidArgument, "an offer appears twice in the ranking", field: "applications[\(index)].ranking")
-        }
-        if let unknown = input.ranking.first(where: { !offers.contains($0) }) {
-            throw SchedulerError(.invalidArgument, "\(unknown) is not an offer of this round", field: "applications[\(index)].ranking")
-        }
-    }
-
-    /// Every ranked offer's group takes the child at their age on the term's first day.
-    static func checkAges(_ child: Child, ranking: [String], offers: [String: IntakeOffer], groups: [String: Group], round: IntakeRoundInfo, index: Int) throws
-    {
-        let age = child.birthDate.months(until: round.first)
-        for offerID in ranking {
-            guard let offer = offers[offerID], let group = groups[offer.groupID] else { continue }
-            guard group.accepts(ageMonths: age) else {
-                throw SchedulerError(
-                    .failedPrecondition,
-                    "child \(child.id) will be \(age) months old on \(round.first); offer \(offerID)'s group \(group.id) takes \(group.minAgeMonths) to \(group.maxAgeMonths - 1) months",
-                    field: "applications[\(index)].ranking")
-            }
-        }
-    }
-
-    static func checkRunnable(_ round: IntakeRoundInfo, expected version: Int64) throws {
-        guard round.inputsVersion == version else {
-            throw SchedulerError(.aborted, "the round's offers or applications changed while it ran; run it again", field: "round_id")
-        }
-    }
-
     /// The facts a round that ran before run records were kept was judged on, as it stored them
     /// with its applications: `kind|special_needs|single_parent|parents_working|sibling nurseries`.
     static func thaw(_ text: String, into application: inout IntakeApplication) {

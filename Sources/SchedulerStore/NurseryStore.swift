@@ -33,39 +33,6 @@ public struct PlacementFilter: Sendable, Hashable {
     }
 }
 
-/// What a change may do to days before today in the site's zone.
-public enum PastDays: Sendable, Hashable {
-    /// No check: the server's own work (intake confirmations, demo data, imports, tests).
-    case allowed
-    /// A day before today is FAILED_PRECONDITION naming the field: what managers ask for.
-    case refused
-    /// Allowed on purpose; the audit entry carries a `correction:FIELD` record.
-    case correction
-
-    /// The audit record that marks a change reaching before today through `field`.
-    public static func auditRecord(_ field: String) -> String { "correction:\(field)" }
-}
-
-/// A direct booking as the store receives it.
-public struct BookingInput: Sendable, Hashable {
-    public var childID: String
-    public var groupID: String
-    public var first: CivilDate
-    public var last: CivilDate?
-    public var pattern: WeeklyPattern
-    /// Whether `first` may lie before today.
-    public var pastDays: PastDays
-
-    public init(childID: String, groupID: String, first: CivilDate, last: CivilDate?, pattern: WeeklyPattern, pastDays: PastDays = .allowed) {
-        self.childID = childID
-        self.groupID = groupID
-        self.first = first
-        self.last = last
-        self.pattern = pattern
-        self.pastDays = pastDays
-    }
-}
-
 /// The nursery side of the store. Every change is audited and idempotent like the rest
 /// (`MutationContext`); updates take a closure that changes the stored record inside the
 /// transaction, after which the store checks that the capacity invariant still holds.

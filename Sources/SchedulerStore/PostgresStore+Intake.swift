@@ -38,21 +38,15 @@ extension PostgresStore {
     {
         try round.validate()
         return try await mutate(context, reply: reply) { tx in
-            let site = try StoreRules.require(try await fetchSite(tx, round.siteID), "site", round.siteID, field: "round.site_id")
-            try StoreRules.checkRoundDates(round, site: site, now: context.now)
-            guard try await fetchRound(tx, round.id) == nil else {
-                throw SchedulerError(.alreadyExists, "a round with id \(round.id) exists", field: "round.id")
-            }
-            var round = round
-            round.state = .open
-            round.inputsVersion = 0
+            let (round, records) = try IntakeDecider.newRound(
+                round, site: try await fetchSite(tx, round.siteID), exists: try await fetchRound(tx, round.id) != nil, now: context.now)
             try await tx.run(
                 """
                 INSERT INTO intake_round (id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version)
                 VALUES (\(round.id), \(round.siteID), \(round.name), \(round.first.dayNumber), \(round.last.dayNumber), \(round.deadline),
                         \(Int64(bitPattern: round.seed)), \(round.orderText), 'open', 0)
                 """)
-            return (round, ["intake_round:\(round.id)"])
+            return (round, records)
         }
     }
 
@@ -66,19 +60,15 @@ extension PostgresStore {
         try offer.validate()
         return try await mutate(context, reply: reply) { tx in
             // The round's row first: offers of one round open one at a time, each checked with the others.
-            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
-            let (group, version) = try StoreRules.require(try await fetchGroup(tx, offer.groupID, lock: true), "group", offer.groupID, field: "offer.group_id")
-            let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "offer.group_id")
-            guard nursery.siteID == round.siteID else {
-                throw SchedulerError(
-                    .failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
-            }
-            guard try await tx.row("SELECT 1 FROM intake_offer WHERE id = \(offer.id)") == nil else {
-                throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
-            }
-            try StoreRules.checkOfferCount(try await tx.row("SELECT count(*)::bigint FROM intake_offer WHERE round_id = \(roundID)")?.int(0) ?? 0, roundID)
-            var offer = offer
-            offer.nurseryID = nursery.id
+            let lockedRound = try await fetchRound(tx, roundID, lock: true)
+            let lockedGroup = try await fetchGroup(tx, offer.groupID, lock: true)
+            var groupNursery: Nursery?
+            if let (group, _) = lockedGroup { groupNursery = try await fetchNursery(tx, group.nurseryID) }
+            let (round, offer, group, nursery) = try IntakeDecider.offerTarget(
+                offer, round: lockedRound, roundID: roundID, group: lockedGroup?.0, nursery: groupNursery,
+                offerExists: try await tx.row("SELECT 1 FROM intake_offer WHERE id = \(offer.id)") != nil,
+                offersInRound: try await tx.row("SELECT count(*)::bigint FROM intake_offer WHERE round_id = \(roundID)")?.int(0) ?? 0)
+            let version = lockedGroup?.version ?? 0
             let ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
             // Every round still open on the group holds its offered places, each over its own term
             // (the group's row is locked: offers of any round on it open one at a time).
@@ -94,15 +84,14 @@ extension PostgresStore {
                     last: try StoreRules.storedDay(try row.int(8), "intake_round.last_day")
                 )
             }
-            try StoreRules.checkOfferDays(offer, nursery: nursery)
-            try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
+            let records = try IntakeDecider.checkOfferFits(offer, round: round, nursery: nursery, ledger: ledger, others: others)
             try await tx.run(
                 """
                 INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
                 VALUES (\(offer.id), \(roundID), \(group.id), \(nursery.id), \(Int(offer.pattern.bits)), \(offer.places), \(offer.reservedSOS), \(offer.reservedLocal))
                 """)
             try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
-            return (offer, ["intake_offer:\(offer.id)", "intake_round:\(roundID)"])
+            return (offer, records)
         }
     }
 
@@ -111,53 +100,41 @@ extension PostgresStore {
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int> {
         try await mutate(context, reply: reply) { tx in
-            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
-            try StoreRules.checkBeforeDeadline(round, now: context.now)
-            let listed = try await roundOffers(tx, roundID)
-            let offers = Set(listed.map(\.id))
-            let offersByID = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) })
+            let round = try await fetchRound(tx, roundID, lock: true)
+            // The round's offers' groups, and every applicant with their family: one query each (not one round trip per application).
             var groups: [String: Group] = [:]
-            for offer in listed where groups[offer.groupID] == nil { groups[offer.groupID] = try await fetchGroup(tx, offer.groupID)?.0 }
-            // Every applicant with their family in one query (not one round trip per application).
-            var found: [String: (Child, Family)] = [:]
+            for row in try await tx.rows(
+                "SELECT \(unescaped: Self.groupColumns) FROM nursery_group WHERE id IN (SELECT group_id FROM intake_offer WHERE round_id = \(roundID))")
+            {
+                let group = try Self.group(row).0
+                groups[group.id] = group
+            }
+            var applicants: [String: (child: Child, family: Family)] = [:]
             for row in try await tx.rows(
                 """
                 SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
                        f.id, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
-                FROM child c JOIN family f ON f.id = c.family_id WHERE c.id = ANY(\(applications.map(\.childID)))
+                FROM child c JOIN family f ON f.id = c.family_id WHERE c.id = ANY(\(Array(Set(applications.map(\.childID))).sorted()))
                 """)
             {
                 let child = try Self.child(row), family = try Self.family(row, at: 5)
-                found[child.id] = (child, family)
+                applicants[child.id] = (child, family)
             }
-            var families: [Family] = []
-            for (index, input) in applications.enumerated() {
-                try StoreRules.checkApplication(input, index: index, offers: offers)
-                // The child must be at the round's site before anything about them is checked or
-                // said: a child of another site reads as unknown (no age, no site named).
-                guard let (child, family) = found[input.childID], family.siteID == round.siteID else {
-                    throw SchedulerError(.notFound, "no child with id \(input.childID) at site \(round.siteID)", field: "applications[\(index)].child_id")
-                }
-                try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
-                families.append(family)
-            }
-            try authorize(families)
+            let decided = try IntakeDecider.applications(
+                applications, round: round, roundID: roundID, now: context.now, offers: try await roundOffers(tx, roundID), groups: groups,
+                applicants: applicants)
+            try authorize(decided.families)
             let now = context.now.millisecondsSince1970
-            // One statement for all of them; a child named twice keeps their last ranking.
-            var rankings: [String: String] = [:]
-            var order: [String] = []
-            for input in applications {
-                if rankings[input.childID] == nil { order.append(input.childID) }
-                rankings[input.childID] = input.ranking.joined(separator: ",")
-            }
+            // One statement for all of them.
+            let children = decided.rows.map(\.childID), rankings = decided.rows.map { $0.ranking.joined(separator: ",") }
             try await tx.run(
                 """
                 INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms)
-                SELECT \(roundID), child_id, ranking, \(now) FROM UNNEST(\(order)::text[], \(order.map { rankings[$0] ?? "" })::text[]) AS a(child_id, ranking)
+                SELECT \(roundID), child_id, ranking, \(now) FROM UNNEST(\(children)::text[], \(rankings)::text[]) AS a(child_id, ranking)
                 ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
                 """)
             try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
-            return (applications.count, ["intake_round:\(roundID)"] + applications.map { "child:\($0.childID)" })
+            return (applications.count, decided.records)
         }
     }
 
@@ -165,14 +142,12 @@ extension PostgresStore {
         async throws -> Mutated<String>
     {
         try await mutate(context, reply: reply) { tx in
-            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
-            try StoreRules.checkBeforeDeadline(round, now: context.now)
+            let records = try IntakeDecider.withdrawal(
+                round: try await fetchRound(tx, roundID, lock: true), roundID: roundID, childID: childID, now: context.now)
             let gone = try await tx.rows("DELETE FROM intake_application WHERE round_id = \(roundID) AND child_id = \(childID) RETURNING child_id")
-            guard !gone.isEmpty else {
-                throw SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
-            }
+            guard !gone.isEmpty else { throw IntakeDecider.noApplication(childID: childID, roundID: roundID) }
             try await tx.run("UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = \(roundID)")
-            return (childID, ["intake_round:\(roundID)", "child:\(childID)"])
+            return (childID, records)
         }
     }
 
@@ -217,12 +192,12 @@ extension PostgresStore {
     ) async throws -> Mutated<Int> {
         let rows = IntakeRunRows(children: children, offers: offers)
         return try await mutate(context, reply: reply) { tx in
-            let round = try StoreRules.openRound(try await fetchRound(tx, roundID, lock: true), roundID)
-            try StoreRules.checkRunnable(round, expected: inputsVersion)
+            let (placed, records) = try IntakeDecider.recordedRun(
+                round: try await fetchRound(tx, roundID, lock: true), roundID: roundID, inputsVersion: inputsVersion, children: children,
+                closedEarly: closedEarly)
             try await insertRun(tx, roundID, rows)
             try await tx.run("UPDATE intake_round SET state = 'allocated' WHERE id = \(roundID)")
-            let placed = children.filter { $0.seat != nil }.count
-            return (placed, ["intake_round:\(roundID)"] + (closedEarly ? ["intake_round_closed_early:\(roundID)"] : []))
+            return (placed, records)
         }
     }
 
@@ -382,12 +357,11 @@ extension PostgresStore {
     ) async throws -> Mutated<[IntakeEventRecord]> {
         try await mutate(context, reply: reply) { tx in
             // The round's row: events of one round are appended one batch at a time, each checked after the last.
-            _ = try StoreRules.allocatedRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            let round = try await fetchRound(tx, roundID, lock: true)
             let stored = try await self.events(tx, roundID)
-            let events = StoreRules.stamped(events, after: stored)
-            try check(stored, events)
+            let (events, records) = try IntakeDecider.appended(events, round: round, roundID: roundID, stored: stored, check: check)
             try await Self.insert(tx, roundID, events, after: stored.count)
-            return (events, ["intake_round:\(roundID)"] + events.map { "child:\($0.columns.child)" })
+            return (events, records)
         }
     }
 
@@ -410,9 +384,9 @@ extension PostgresStore {
     ) async throws -> Mutated<IntakeConfirmed> {
         try await mutate(context, reply: reply) { tx in
             // The round's row first, as appendIntakeEvents does; then each booking takes its child's and group's locks.
-            _ = try StoreRules.allocatedRound(try await fetchRound(tx, roundID, lock: true), roundID)
+            let round = try await fetchRound(tx, roundID, lock: true)
             let stored = try await self.events(tx, roundID)
-            let (accepted, refused) = try StoreRules.replayable(confirmations, at: at, stored: stored, check: check)
+            let (accepted, refused) = try IntakeDecider.replayable(confirmations, round: round, roundID: roundID, at: at, stored: stored, check: check)
             var confirmed = IntakeConfirmed(refused: refused)
             var records: [String] = []
             var booked: [IntakeConfirmation] = []
@@ -424,14 +398,14 @@ extension PostgresStore {
                     records += written
                 } catch {
                     // Refusals come before any statement fails, so the transaction is still usable.
-                    guard let reason = StoreRules.bookingRefusal(error) else { throw error }
+                    guard let reason = IntakeDecider.bookingRefusal(error) else { throw error }
                     confirmed.refused.append(.init(childID: confirmation.childID, reason: reason))
                 }
             }
-            let events = StoreRules.confirmEvents(booked, at: at, stored: stored)
-            if events.count != accepted.count { try check(stored, events) }
+            let (events, written) = try IntakeDecider.confirmed(
+                booked: booked, accepted: accepted, roundID: roundID, at: at, stored: stored, bookingRecords: records, check: check)
             try await Self.insert(tx, roundID, events, after: stored.count)
-            return (confirmed, ["intake_round:\(roundID)"] + records + events.map { "child:\($0.columns.child)" })
+            return (confirmed, written)
         }
     }
 }

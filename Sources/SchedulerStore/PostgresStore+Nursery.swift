@@ -88,7 +88,7 @@ extension PostgresStore {
     }
 
     func today(_ tx: PostgresTransaction, siteID: String, now: Date) async throws -> CivilDate {
-        StoreRules.today(timeZone: try await fetchSite(tx, siteID)?.timeZone, now: now)
+        CivilDate.today(timeZone: try await fetchSite(tx, siteID)?.timeZone, now: now)
     }
 
     /// A group's ledger at `version`: the cached one if current, else rebuilt from its active
@@ -162,12 +162,13 @@ extension PostgresStore {
         id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void
     ) async throws -> Mutated<Site> {
         try await mutate(context, reply: reply) { tx in
-            var site = try StoreRules.require(
+            let old = try StoreRules.require(
                 try await tx.row("SELECT \(unescaped: Self.siteColumns) FROM site WHERE id = \(id) FOR UPDATE").map(Self.site), "site", id, field: "site.id")
-            try change(&site)
-            site.id = id
+            var changed = old
+            try change(&changed)
+            let (site, records) = NurseryChange.site(old: old, changed: changed)
             try await tx.run("UPDATE site SET name = \(site.name), time_zone = \(site.timeZone) WHERE id = \(id)")
-            return (site, ["site:\(id)"])
+            return (site, records)
         }
     }
 
@@ -208,33 +209,29 @@ extension PostgresStore {
     ) async throws -> Mutated<Nursery> {
         try await mutate(context, reply: reply) { tx in
             let old = try StoreRules.require(try await fetchNursery(tx, id, lock: true), "nursery", id, field: "nursery.id")
-            var nursery = old
-            try change(&nursery)
-            nursery.id = id
-            nursery.siteID = old.siteID
+            var changed = old
+            try change(&changed)
+            let (nursery, calendarChanged, records) = NurseryChange.nursery(old: old, changed: changed)
             try await tx.run(
                 """
                 UPDATE nursery SET name = \(nursery.name), open_weekdays = \(StoreRules.weekdayBits(nursery.openWeekdays)),
                     closures = \(StoreRules.closuresText(nursery.closures)), morning = \(nursery.morning.description),
                     afternoon = \(nursery.afternoon.description) WHERE id = \(id)
                 """)
-            if nursery.openWeekdays != old.openWeekdays || nursery.closures != old.closures {
+            if calendarChanged {
                 // The calendar is part of every ledger of the nursery: rebuild and check them all.
                 let today = try await today(tx, siteID: nursery.siteID, now: context.now)
                 let groups = try await tx.rows("SELECT \(unescaped: Self.groupColumns) FROM nursery_group WHERE nursery_id = \(id) ORDER BY id FOR UPDATE")
                 for row in groups {
                     let (group, version) = try Self.group(row)
-                    var ledger = CapacityLedger(group: group, nursery: nursery)
-                    for placement in try await tx.rows(
-                        "SELECT \(unescaped: Self.placementColumns) FROM placement WHERE group_id = \(group.id) AND state = 'active'")
-                    {
-                        ledger.add(try Self.placement(placement).span)
-                    }
-                    try StoreRules.checkCalendar(ledger, group: group, today: today)
+                    let spans = try await tx.rows(
+                        "SELECT \(unescaped: Self.placementColumns) FROM placement WHERE group_id = \(group.id) AND state = 'active'"
+                    ).map { try Self.placement($0).span }
+                    let ledger = try NurseryChange.calendarLedger(group: group, nursery: nursery, placements: spans, today: today)
                     try await publish(tx, group: group.id, ledger: ledger, version: version)
                 }
             }
-            return (nursery, ["nursery:\(id)"])
+            return (nursery, records)
         }
     }
 
@@ -271,25 +268,22 @@ extension PostgresStore {
     ) async throws -> Mutated<Group> {
         try await mutate(context, reply: reply) { tx in
             let (old, version) = try StoreRules.require(try await fetchGroup(tx, id, lock: true), "group", id, field: "group.id")
-            var group = old
-            try change(&group)
-            group.id = id
-            group.nurseryID = old.nurseryID
-            try group.validate()
-            if StoreRules.limitsChanged(old, group) {
+            var changed = old
+            try change(&changed)
+            let (group, limitsChanged, records) = try NurseryChange.group(old: old, changed: changed)
+            if limitsChanged {
                 let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
                 // Loaded before the row changes: rebuilt afterwards it would hold the new limits at the old version.
-                var ledger = try await ledger(tx, group: old, version: version, nursery: nursery, locked: true)
-                ledger.update(group: group)
-                try StoreRules.checkLimits(ledger, today: try await today(tx, siteID: nursery.siteID, now: context.now))
-                try await publish(tx, group: id, ledger: ledger, version: version)
+                let ledger = try await ledger(tx, group: old, version: version, nursery: nursery, locked: true)
+                let limited = try NurseryChange.limits(ledger, group: group, today: try await today(tx, siteID: nursery.siteID, now: context.now))
+                try await publish(tx, group: id, ledger: limited, version: version)
             }
             try await tx.run(
                 """
                 UPDATE nursery_group SET name = \(group.name), min_age_months = \(group.minAgeMonths), max_age_months = \(group.maxAgeMonths),
                     capacity = \(group.capacity), reserved_sos = \(group.reservedSOS), reserved_local = \(group.reservedLocal) WHERE id = \(id)
                 """)
-            return (group, ["group:\(id)"])
+            return (group, records)
         }
     }
 
@@ -327,25 +321,24 @@ extension PostgresStore {
         try await mutate(context, reply: reply) { tx in
             // Locked: a booking shares this row while it decides, so a kind change waits for it (and sees its placement).
             let old = try StoreRules.require(try await fetchFamily(tx, id, lock: true), "family", id, field: "family.id")
-            var family = old
-            try change(&family)
-            family.id = id
-            family.siteID = old.siteID
-            if family.kind != old.kind {
+            var changed = old
+            try change(&changed)
+            let (family, kindChanged, records) = NurseryChange.family(old: old, changed: changed)
+            if kindChanged {
                 let held =
                     try await tx.row(
                         """
                         SELECT count(*) FROM placement JOIN child ON child.id = placement.child_id
                         WHERE child.family_id = \(id) AND placement.state = 'active'
                         """)?.int(0) ?? 0
-                try StoreRules.checkKindChange(old: old, new: family, heldPlacements: held)
+                try NurseryChange.checkKind(old: old, new: family, heldPlacements: held)
             }
             try await tx.run(
                 """
                 UPDATE family SET kind = \(family.kind.rawValue), single_parent = \(family.singleParent),
                     parents_working = \(family.parentsWorking), contact_ref = \(family.contactRef) WHERE id = \(id)
                 """)
-            return (family, ["family:\(id)"])
+            return (family, records)
         }
     }
 
@@ -382,16 +375,15 @@ extension PostgresStore {
     ) async throws -> Mutated<Child> {
         try await mutate(context, reply: reply) { tx in
             let old = try StoreRules.require(try await fetchChild(tx, id, lock: true), "child", id, field: "child.id")
-            var child = old
-            try change(&child)
-            child.id = id
-            child.familyID = old.familyID
+            var changed = old
+            try change(&changed)
+            let (child, records) = NurseryChange.child(old: old, changed: changed)
             try await tx.run(
                 """
                 UPDATE child SET given_name = \(child.givenName), birth_day = \(child.birthDate.dayNumber), special_needs = \(child.specialNeeds)
                 WHERE id = \(id)
                 """)
-            return (child, ["child:\(id)"])
+            return (child, records)
         }
     }
 
@@ -443,70 +435,71 @@ extension PostgresStore {
         // Then the group's row: every booking, end and cancel of the group waits here in turn.
         let (group, version) = try StoreRules.require(try await fetchGroup(tx, booking.groupID, lock: true), "group", booking.groupID, field: "group_id")
         try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
-        try StoreRules.checkSameSite(family: family, nursery: nursery)
-        let today = StoreRules.today(timeZone: try childRow.text(11), now: now)
-        let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
         var nurseries = [nursery.id: nursery]
         for other in held where nurseries[other.nurseryID] == nil {
             nurseries[other.nurseryID] = try await fetchNursery(tx, other.nurseryID)
         }
-        try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
-        let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
+        let loaded = BookingDecider.Loaded(
+            child: child, family: family, group: group, nursery: nursery, timeZone: try childRow.text(11), held: held, nurseries: nurseries)
         var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
-        if try !StoreRules.fits(request, group: group, nursery: nursery, ledger: ledger) {
+        let outcome = try BookingDecider.decide(booking, loaded, ledger: ledger, placementID: RecordID.make("plc"), now: now)
+        guard case .book(let placement, let records) = outcome else {
+            guard case .full(let request) = outcome else { throw SchedulerStoreError.internal("no booking outcome") }
             // Alternatives come from the other groups' current ledgers (read, not locked: they are advice).
             let all = try await ledgers(tx, nursery: nursery)
             throw try StoreRules.refusal(
-                request, group: group, nursery: nursery, all: (all.groups, all.ledgers.merging([group.id: ledger]) { _, locked in locked }))
+                request, nursery: nursery, groups: all.groups, ledgers: all.ledgers.merging([group.id: ledger]) { _, locked in locked })
         }
-        let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
         // The row and the version bump in one statement (one round trip under the group's lock).
         try await tx.run(
             """
             WITH added AS (
                 INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
-                VALUES (\(placement.id), \(child.id), \(group.id), \(nursery.id), \(family.kind.rawValue), \(booking.first.dayNumber),
-                        \(booking.last?.dayNumber), \(Int(booking.pattern.bits)), 'active')
+                VALUES (\(placement.id), \(placement.childID), \(placement.groupID), \(placement.nurseryID), \(placement.kind.rawValue),
+                        \(placement.first.dayNumber), \(placement.last?.dayNumber), \(Int(placement.pattern.bits)), 'active')
             )
             UPDATE nursery_group SET ledger_version = \(Int(version + 1)) WHERE id = \(group.id)
             """)
         ledger.add(placement.span)
         tx.ledgersAfterCommit.append((group.id, version + 1, ledger))
-        return (placement, StoreRules.bookingRecords(placement) + correction)
+        return (placement, records)
     }
 
-    /// Locks the placement's group, then the placement, and replaces both the row and its share of the ledger.
+    /// Locks the placement's group, then the placement; `decide` changes it (given today at its
+    /// site); then the row and its share of the ledger are replaced.
     private func replacePlacement(
-        _ tx: PostgresTransaction, id: String, now: Date, _ decide: (Placement, _ today: () async throws -> CivilDate) async throws -> Placement
-    ) async throws -> Placement {
+        _ tx: PostgresTransaction, id: String, now: Date, _ decide: (Placement, _ today: CivilDate) throws -> (Placement, records: [String])
+    ) async throws -> (Placement, records: [String]) {
         guard let groupID = try await tx.row("SELECT group_id FROM placement WHERE id = \(id)")?.text(0) else {
             throw SchedulerError(.notFound, "no placement with id \(id)", field: "id")
         }
         let (group, version) = try StoreRules.require(try await fetchGroup(tx, groupID, lock: true), "group", groupID, field: "id")
         let old = try StoreRules.require(try await fetchPlacement(tx, id, lock: true), "placement", id, field: "id")
-        let nursery = try StoreRules.require(try await fetchNursery(tx, group.nurseryID), "nursery", group.nurseryID, field: "id")
-        let new = try await decide(old, { try await self.today(tx, siteID: nursery.siteID, now: now) })
+        // The nursery with its site's zone, in one statement.
+        guard
+            let nurseryRow = try await tx.row(
+                """
+                SELECT n.id, n.site_id, n.name, n.open_weekdays, n.closures, n.morning, n.afternoon, s.time_zone
+                FROM nursery n LEFT JOIN site s ON s.id = n.site_id WHERE n.id = \(group.nurseryID)
+                """)
+        else { throw SchedulerError.missing("nursery", group.nurseryID, field: "id") }
+        let nursery = try Self.nursery(nurseryRow)
+        let (new, records) = try decide(old, CivilDate.today(timeZone: try nurseryRow.optionalText(7), now: now))
         // The ledger is loaded before the row changes: rebuilt afterwards, it would hold the change already.
         var ledger = try await ledger(tx, group: group, version: version, nursery: nursery, locked: true)
         try await tx.run("UPDATE placement SET last_day = \(new.last?.dayNumber), state = \(new.state.rawValue) WHERE id = \(id)")
-        StoreRules.replacement(old: old, new: new).change(&ledger)
+        PlacementChange.ledgerChange(old: old, new: new).change(&ledger)
         try await publish(tx, group: group.id, ledger: ledger, version: version)
-        return new
+        return (new, records)
     }
 
     public func endPlacement(
         id: String, from: CivilDate, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { tx in
-            var correction: [String] = []
-            let new = try await replacePlacement(tx, id: id, now: context.now) { old, today in
-                let new = try StoreRules.ended(old, from: from)
-                if pastDays != .allowed {
-                    correction = try StoreRules.checkNotPast(from, today: try await today(), pastDays, field: "from_day", what: "ending from that day")
-                }
-                return new
+            try await replacePlacement(tx, id: id, now: context.now) { old, today in
+                try PlacementChange.end(old, from: from, pastDays: pastDays, today: today)
             }
-            return (new, ["placement:\(id)"] + correction)
         }
     }
 
@@ -514,13 +507,9 @@ extension PostgresStore {
         id: String, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { tx in
-            var correction: [String] = []
-            let new = try await replacePlacement(tx, id: id, now: context.now) { old, today in
-                let (new, records) = try StoreRules.cancelled(old, today: try await today(), pastDays)
-                correction = records
-                return new
+            try await replacePlacement(tx, id: id, now: context.now) { old, today in
+                try PlacementChange.cancel(old, pastDays: pastDays, today: today)
             }
-            return (new, ["placement:\(id)"] + correction)
         }
     }
 

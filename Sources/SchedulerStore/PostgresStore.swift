@@ -3,6 +3,8 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import SchedulerCore
+import ServiceLifecycle
+import Synchronization
 
 /// The scale-out store: several servers share one PostgreSQL database, and no server holds
 /// state another needs. Every change runs in one transaction with its idempotency record and
@@ -15,9 +17,11 @@ public final class PostgresStore: Store {
     let client: PostgresClient
     let logger: Logger
     let ledgerCache = LedgerCache()
-    private let runner: Task<Void, Never>
+    /// The connection pool, which runs as a service (`services`): in the server's `ServiceGroup`,
+    /// or in `withRunningServices`. Calls wait for a connection until it runs.
+    public let services: [any Service]
 
-    /// Connects (the pool runs until `close()`) and applies pending migrations.
+    /// Connects once, directly, to apply pending migrations; the pool connects when it runs.
     ///
     /// Every connection's statements are bounded: one may run `statementTimeout` at most and
     /// wait `lockTimeout` at most for a lock (PostgreSQL's `statement_timeout` and
@@ -40,28 +44,28 @@ public final class PostgresStore: Store {
         // The pool's own chatter (including a warning when the first lease races run()'s start) stays out of the log.
         var background = logger
         background.logLevel = .error
-        // One direct connection first: the pool retries a failing connect without end, so a wrong
-        // password or host would otherwise hang the start instead of saying what is wrong.
+        // One direct connection first, which applies the migrations: the pool retries a failing
+        // connect without end, so a wrong password or host would otherwise hang the start
+        // instead of saying what is wrong; and opening needs no running pool.
         do {
             let probe = try await PostgresConnection.connect(
                 configuration: PostgresConnection.Configuration(
                     host: location.host, port: location.port, username: location.user, password: password, database: location.database,
                     tls: location.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable),
                 id: 0, logger: background)
-            try await probe.close()
+            do {
+                try await Self.migrate(probe, logger: logger)
+                try await probe.close()
+            } catch {
+                try? await probe.close()
+                throw error
+            }
         } catch {
             throw SchedulerError(.unavailable, "cannot open the PostgreSQL store at \(location): \(PostgresStore.describe(error))")
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
-        runner = Task { await client.run() }
-        do {
-            try await migrate()
-        } catch {
-            runner.cancel()
-            await runner.value
-            throw SchedulerError(.unavailable, "cannot open the PostgreSQL store at \(location): \(PostgresStore.describe(error))")
-        }
+        self.services = [PoolService(client: client)]
     }
 
     /// A timeout as PostgreSQL takes it: whole milliseconds, at least 1 (0 would mean none).
@@ -72,10 +76,8 @@ public final class PostgresStore: Store {
         return "\(min(Int64(Int32.max), max(1, ms.partialValue + attoseconds / 1_000_000_000_000_000)))"
     }
 
-    public func close() async throws {
-        runner.cancel()
-        await runner.value
-    }
+    /// Nothing to release: the pool stops with its service (`services`), and calls after that fail UNAVAILABLE.
+    public func close() async throws {}
 
     // MARK: Migrations
 
@@ -84,20 +86,51 @@ public final class PostgresStore: Store {
         try await read { tx in try await tx.rows("SELECT name FROM schema_migration ORDER BY applied_seq").map { try $0.text(0) } }
     }
 
-    private func migrate() async throws {
-        try await transaction { tx in
-            // One server migrates at a time; the others wait, then find nothing left to do.
-            try await tx.run("SELECT pg_advisory_xact_lock(7433001)")
-            try await tx.run(
-                """
-                CREATE TABLE IF NOT EXISTS schema_migration (
-                    applied_seq BIGINT GENERATED ALWAYS AS IDENTITY, name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
-                """)
-            let applied = Set(try await tx.rows("SELECT name FROM schema_migration").map { try $0.text(0) })
-            for (name, statements) in PostgresSchema.migrations where !applied.contains(name) {
-                for statement in statements { try await tx.run(PostgresQuery(unsafeSQL: statement)) }
-                try await tx.run("INSERT INTO schema_migration (name) VALUES (\(name))")
+    /// Applies pending migrations over `connection`, in one transaction (retried, from the start,
+    /// when PostgreSQL refuses it for a reason a retry cures).
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        var attempt = 0
+        while true {
+            let tx = PostgresTransaction(connection: connection, logger: logger, snapshot: false)
+            do {
+                try await tx.run("BEGIN")
+                // One server migrates at a time; the others wait, then find nothing left to do.
+                try await tx.run("SELECT pg_advisory_xact_lock(7433001)")
+                try await tx.run(
+                    """
+                    CREATE TABLE IF NOT EXISTS schema_migration (
+                        applied_seq BIGINT GENERATED ALWAYS AS IDENTITY, name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                    """)
+                let applied = Set(try await tx.rows("SELECT name FROM schema_migration").map { try $0.text(0) })
+                for (name, statements) in PostgresSchema.migrations where !applied.contains(name) {
+                    for statement in statements { try await tx.run(PostgresQuery(unsafeSQL: statement)) }
+                    try await tx.run("INSERT INTO schema_migration (name) VALUES (\(name))")
+                }
+                try await tx.run("COMMIT")
+                return
+            } catch let error as PSQLError where attempt < 8 && isRetryable(error) {
+                try await tx.run("ROLLBACK")
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 4)))))
+            } catch {
+                try? await tx.run("ROLLBACK")
+                throw error
             }
+        }
+    }
+
+    /// The pool as a service that runs once: a second run throws instead of trapping.
+    final class PoolService: Service {
+        let client: PostgresClient
+        let started = Atomic<Bool>(false)
+
+        init(client: PostgresClient) { self.client = client }
+
+        func run() async throws {
+            guard !started.exchange(true, ordering: .relaxed) else {
+                throw SchedulerError(.internal, "the PostgreSQL store's connection pool has run already; open the store again")
+            }
+            await client.run()
         }
     }
 
@@ -138,48 +171,73 @@ public final class PostgresStore: Store {
         }
     }
 
-    /// What a client is told when the database fails: UNAVAILABLE (retry later) for outages and
-    /// conflicts, INVALID_ARGUMENT for a value PostgreSQL refuses (a NUL character in a text,
-    /// say), FAILED_PRECONDITION for a broken constraint. The server's own message goes to the
-    /// log, not to the client.
+    /// What a client is told when the database fails (`StoreFailure` holds the table both stores
+    /// share): UNAVAILABLE (retry later) for outages and conflicts, INVALID_ARGUMENT for a value
+    /// PostgreSQL refuses (a NUL character in a text, say), FAILED_PRECONDITION for a broken
+    /// constraint. The server's own message goes to the log, not to the client.
     static func schedulerError(_ error: any Error, logger: Logger) -> any Error {
         switch error {
         case is SchedulerError, is BookingRefused, is IntakeRunNeeds:
             return error
         case is CancellationError:
-            return SchedulerError(.cancelled, "the call was cancelled")
+            return StoreFailure.cancelledCall.error
         case is PostgresDecodingError:
             logger.warning("PostgreSQL store error", metadata: ["error": "\(String(describing: error))"])
-            return SchedulerError(.dataLoss, "the PostgreSQL store holds a value that cannot be read as what its column should hold; a row was changed by hand")
+            return StoreFailure(
+                kind: .unreadable, message: "the PostgreSQL store holds a value that cannot be read as what its column should hold; a row was changed by hand"
+            ).error
         case let error as PSQLError:
-            let state = error.serverInfo?[.sqlState] ?? ""
             logger.warning("PostgreSQL refused a statement", metadata: ["error": "\(describe(error))"])
-            if state == "57014" {
-                // statement_timeout (or a cancel request from an operator): nothing was committed.
-                return SchedulerError(
-                    .deadlineExceeded,
-                    "a statement ran past the PostgreSQL store's statement timeout (--store-statement-timeout) and was stopped; nothing was changed")
-            }
-            if state == "55P03" {
-                // lock_timeout: another transaction (another server, or someone's psql session) holds the rows.
-                return SchedulerError(
-                    .unavailable,
-                    "the records are locked by another transaction for longer than the PostgreSQL store's lock timeout (--store-lock-timeout); nothing was changed, try again"
-                )
-            }
-            if state.hasPrefix("22") {
-                return SchedulerError(
-                    .invalidArgument, "a value cannot be stored: \(error.serverInfo?[.message] ?? "invalid data") (texts may not hold NUL characters)")
-            }
-            if state.hasPrefix("23") {
-                return SchedulerError(
-                    .failedPrecondition, "the change conflicts with the stored records (constraint \(error.serverInfo?[.constraintName] ?? "unknown"))")
-            }
-            return SchedulerError(.unavailable, "the PostgreSQL store is unavailable (\(state.isEmpty ? "\(error.code)" : state)); try again")
+            return failure(
+                sqlState: error.serverInfo?[.sqlState] ?? "", message: error.serverInfo?[.message], constraint: error.serverInfo?[.constraintName],
+                code: "\(error.code)"
+            ).error
         default:
             // The pool could not lease a connection (database down, pool closed) or a row did not decode.
             logger.warning("PostgreSQL store error", metadata: ["error": "\(String(describing: error))"])
-            return SchedulerError(.unavailable, "the PostgreSQL store is unavailable; try again")
+            return StoreFailure(kind: .unavailable, message: "the PostgreSQL store is unavailable; try again").error
+        }
+    }
+
+    /// The kind of failure a statement PostgreSQL refused with `sqlState` is (`code`: the
+    /// client's own error code, for a failure without a state).
+    static func failure(sqlState state: String, message: String?, constraint: String?, code: String) -> StoreFailure {
+        let stateClass = state.prefix(2)
+        switch state {
+        case "57014":
+            // statement_timeout (or a cancel request from an operator): nothing was committed.
+            return StoreFailure(
+                kind: .statementTimeout,
+                message: "a statement ran past the PostgreSQL store's statement timeout (--store-statement-timeout) and was stopped; nothing was changed")
+        case "55P03":
+            // lock_timeout: another transaction (another server, or someone's psql session) holds the rows.
+            return StoreFailure(
+                kind: .locked,
+                message:
+                    "the records are locked by another transaction for longer than the PostgreSQL store's lock timeout (--store-lock-timeout); nothing was changed, try again"
+            )
+        case "XX001", "XX002":
+            return StoreFailure(kind: .damaged, message: "the PostgreSQL store's data is damaged (\(state)); restore it from a backup")
+        case "54000":
+            return StoreFailure(kind: .invalidValue, message: "a value cannot be stored: \(message ?? "too big")")
+        case "42501":
+            return StoreFailure(kind: .resources, message: "the PostgreSQL store's user may not do this (\(state)): check its rights; try again")
+        case "XX000":
+            return StoreFailure(kind: .bug, message: "the PostgreSQL store failed (\(state))")
+        default:
+            break
+        }
+        switch stateClass {
+        case "22":
+            return StoreFailure(kind: .invalidValue, message: "a value cannot be stored: \(message ?? "invalid data") (texts may not hold NUL characters)")
+        case "23":
+            return StoreFailure(kind: .conflict, message: "the change conflicts with the stored records (constraint \(constraint ?? "unknown"))")
+        case "53", "58":
+            return StoreFailure(kind: .resources, message: "the PostgreSQL store is out of resources (\(state)): check its disk and limits; try again")
+        case "42":
+            return StoreFailure(kind: .bug, message: "the PostgreSQL store failed (\(state))")
+        default:
+            return StoreFailure(kind: .unavailable, message: "the PostgreSQL store is unavailable (\(state.isEmpty ? code : state)); try again")
         }
     }
 

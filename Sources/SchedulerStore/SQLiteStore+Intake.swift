@@ -115,14 +115,8 @@ extension SQLiteStore {
     {
         try round.validate()
         return try await mutate(context, reply: reply) { db, _ in
-            let site = try Self.require(try Self.fetchSite(db, round.siteID), "site", round.siteID, field: "round.site_id")
-            try StoreRules.checkRoundDates(round, site: site, now: context.now)
-            guard try Self.fetchRound(db, round.id) == nil else {
-                throw SchedulerError(.alreadyExists, "a round with id \(round.id) exists", field: "round.id")
-            }
-            var round = round
-            round.state = .open
-            round.inputsVersion = 0
+            let (round, records) = try IntakeDecider.newRound(
+                round, site: try Self.fetchSite(db, round.siteID), exists: try Self.fetchRound(db, round.id) != nil, now: context.now)
             try db.run(
                 sql: """
                     INSERT INTO intake_round (id, site_id, name, first_day, last_day, deadline_ms, seed, priority_order, state, inputs_version)
@@ -132,7 +126,7 @@ extension SQLiteStore {
                     round.id, round.siteID, round.name, round.first.dayNumber, round.last.dayNumber, round.deadline,
                     Int64(bitPattern: round.seed), round.orderText,
                 ])
-            return (round, ["intake_round:\(round.id)"])
+            return (round, records)
         }
     }
 
@@ -145,19 +139,13 @@ extension SQLiteStore {
     {
         try offer.validate()
         return try await mutate(context, reply: reply) { db, batch in
-            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
-            let group = try Self.require(try Self.fetchGroup(db, offer.groupID), "group", offer.groupID, field: "offer.group_id")
-            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "offer.group_id")
-            guard nursery.siteID == round.siteID else {
-                throw SchedulerError(
-                    .failedPrecondition, "group \(group.id) is at site \(nursery.siteID), the round at \(round.siteID)", field: "offer.group_id")
-            }
-            guard try db.int(sql: "SELECT 1 FROM intake_offer WHERE id = ?", arguments: [offer.id]) == nil else {
-                throw SchedulerError(.alreadyExists, "an offer with id \(offer.id) exists", field: "offer.id")
-            }
-            try StoreRules.checkOfferCount(try db.int(sql: "SELECT count(*) FROM intake_offer WHERE round_id = ?", arguments: [roundID]) ?? 0, roundID)
-            var offer = offer
-            offer.nurseryID = nursery.id
+            let group = try Self.fetchGroup(db, offer.groupID)
+            let (round, offer, _, nursery) = try IntakeDecider.offerTarget(
+                offer, round: try Self.fetchRound(db, roundID), roundID: roundID, group: group,
+                nursery: try group.flatMap { try Self.fetchNursery(db, $0.nurseryID) },
+                offerExists: try db.int(sql: "SELECT 1 FROM intake_offer WHERE id = ?", arguments: [offer.id]) != nil,
+                offersInRound: try db.int(sql: "SELECT count(*) FROM intake_offer WHERE round_id = ?", arguments: [roundID]) ?? 0)
+            guard let group else { throw SchedulerStoreError.internal("offer target without a group") }
             let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
             let ledger = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
             // Every round still open on the group holds its offered places, each over its own term.
@@ -174,8 +162,7 @@ extension SQLiteStore {
                     last: try StoreRules.storedDay(term["term_last"], "intake_round.last_day")
                 )
             }
-            try StoreRules.checkOfferDays(offer, nursery: nursery)
-            try StoreRules.checkOfferFits(ledger, offers: others + [(offer, round.first, round.last)])
+            let records = try IntakeDecider.checkOfferFits(offer, round: round, nursery: nursery, ledger: ledger, others: others)
             try db.run(
                 sql: """
                     INSERT INTO intake_offer (id, round_id, group_id, nursery_id, pattern, places, reserved_sos, reserved_local)
@@ -183,7 +170,7 @@ extension SQLiteStore {
                     """,
                 arguments: [offer.id, roundID, group.id, nursery.id, Int(offer.pattern.bits), offer.places, offer.reservedSOS, offer.reservedLocal])
             try db.run(sql: "UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = ?", arguments: [roundID])
-            return (offer, ["intake_offer:\(offer.id)", "intake_round:\(roundID)"])
+            return (offer, records)
         }
     }
 
@@ -192,51 +179,60 @@ extension SQLiteStore {
         reply: @escaping @Sendable (Int) throws -> [UInt8]
     ) async throws -> Mutated<Int> {
         try await mutate(context, reply: reply) { db, _ in
-            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
-            try StoreRules.checkBeforeDeadline(round, now: context.now)
-            let roundOffers = try Self.roundOffers(db, roundID)
-            let offers = Set(roundOffers.map(\.id))
-            let offersByID = Dictionary(uniqueKeysWithValues: roundOffers.map { ($0.id, $0) })
-            var groups: [String: Group] = [:]
-            for offer in roundOffers where groups[offer.groupID] == nil { groups[offer.groupID] = try Self.fetchGroup(db, offer.groupID) }
-            var families: [Family] = []
-            for (index, input) in applications.enumerated() {
-                try StoreRules.checkApplication(input, index: index, offers: offers)
-                // The child must be at the round's site before anything about them is checked or
-                // said: a child of another site reads as unknown (no age, no site named).
-                let unknown = SchedulerError(.notFound, "no child with id \(input.childID) at site \(round.siteID)", field: "applications[\(index)].child_id")
-                guard let child = try Self.fetchChild(db, input.childID) else { throw unknown }
-                guard let family = try Self.fetchFamily(db, child.familyID), family.siteID == round.siteID else { throw unknown }
-                try StoreRules.checkAges(child, ranking: input.ranking, offers: offersByID, groups: groups, round: round, index: index)
-                families.append(family)
-            }
-            try authorize(families)
+            // Loaded in a few set-based queries, however many applications there are.
+            let decided = try IntakeDecider.applications(
+                applications, round: try Self.fetchRound(db, roundID), roundID: roundID, now: context.now, offers: try Self.roundOffers(db, roundID),
+                groups: try Self.offerGroups(db, roundID), applicants: try Self.childrenWithFamilies(db, Set(applications.map(\.childID))))
+            try authorize(decided.families)
             let now = context.now.millisecondsSince1970
-            for input in applications {
-                try db.run(
-                    sql: """
-                        INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
-                        """,
-                    arguments: [roundID, input.childID, input.ranking.joined(separator: ","), now])
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO intake_application (round_id, child_id, ranking, submitted_at_ms) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (round_id, child_id) DO UPDATE SET ranking = excluded.ranking
+                    """)
+            for row in decided.rows {
+                try statement.execute(arguments: [roundID, row.childID, row.ranking.joined(separator: ","), now])
             }
             try db.run(sql: "UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = ?", arguments: [roundID])
-            return (applications.count, ["intake_round:\(roundID)"] + applications.map { "child:\($0.childID)" })
+            return (applications.count, decided.records)
         }
+    }
+
+    /// The groups of a round's offers, by id (one query).
+    static func offerGroups(_ db: Database, _ roundID: String) throws -> [String: Group] {
+        let rows = try db.rows(
+            sql: "SELECT * FROM nursery_group WHERE id IN (SELECT group_id FROM intake_offer WHERE round_id = ?)", arguments: [roundID])
+        return Dictionary(try rows.map(Self.group).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Children with their families, by child id (a query per 500 ids); unknown ids are left out.
+    static func childrenWithFamilies(_ db: Database, _ ids: Set<String>) throws -> [String: (child: Child, family: Family)] {
+        var found: [String: (child: Child, family: Family)] = [:]
+        for slice in Array(ids).sorted().chunked(500) {
+            let rows = try db.rows(
+                sql: """
+                    SELECT c.id, c.family_id, c.given_name, c.birth_day, c.special_needs,
+                           f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref
+                    FROM child c JOIN family f ON f.id = c.family_id WHERE c.id IN (\(Self.placeholders(slice.count)))
+                    """,
+                arguments: StatementArguments(Array(slice)))
+            for row in rows {
+                let (child, family) = try Self.childWithFamily(row)
+                found[child.id] = (child, family)
+            }
+        }
+        return found
     }
 
     public func withdrawApplication(roundID: String, childID: String, context: MutationContext, reply: @escaping @Sendable (String) throws -> [UInt8])
         async throws -> Mutated<String>
     {
         try await mutate(context, reply: reply) { db, _ in
-            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
-            try StoreRules.checkBeforeDeadline(round, now: context.now)
+            let records = try IntakeDecider.withdrawal(round: try Self.fetchRound(db, roundID), roundID: roundID, childID: childID, now: context.now)
             try db.run(sql: "DELETE FROM intake_application WHERE round_id = ? AND child_id = ?", arguments: [roundID, childID])
-            guard db.changesCount > 0 else {
-                throw SchedulerError(.notFound, "child \(childID) has no application in round \(roundID)", field: "child_id")
-            }
+            guard db.changesCount > 0 else { throw IntakeDecider.noApplication(childID: childID, roundID: roundID) }
             try db.run(sql: "UPDATE intake_round SET inputs_version = inputs_version + 1 WHERE id = ?", arguments: [roundID])
-            return (childID, ["intake_round:\(roundID)", "child:\(childID)"])
+            return (childID, records)
         }
     }
 
@@ -289,12 +285,11 @@ extension SQLiteStore {
     ) async throws -> Mutated<Int> {
         let rows = IntakeRunRows(children: children, offers: offers)
         return try await mutate(context, reply: reply) { db, _ in
-            let round = try StoreRules.openRound(try Self.fetchRound(db, roundID), roundID)
-            try StoreRules.checkRunnable(round, expected: inputsVersion)
+            let (placed, records) = try IntakeDecider.recordedRun(
+                round: try Self.fetchRound(db, roundID), roundID: roundID, inputsVersion: inputsVersion, children: children, closedEarly: closedEarly)
             try Self.insertRun(db, roundID, rows)
             try db.run(sql: "UPDATE intake_round SET state = 'allocated' WHERE id = ?", arguments: [roundID])
-            let placed = children.filter { $0.seat != nil }.count
-            return (placed, ["intake_round:\(roundID)"] + (closedEarly ? ["intake_round_closed_early:\(roundID)"] : []))
+            return (placed, records)
         }
     }
 
@@ -461,12 +456,11 @@ extension SQLiteStore {
         reply: @escaping @Sendable ([IntakeEventRecord]) throws -> [UInt8]
     ) async throws -> Mutated<[IntakeEventRecord]> {
         try await mutate(context, reply: reply) { db, _ in
-            _ = try StoreRules.allocatedRound(try Self.fetchRound(db, roundID), roundID)
+            let round = try Self.fetchRound(db, roundID)
             let stored = try Self.events(db, roundID)
-            let events = StoreRules.stamped(events, after: stored)
-            try check(stored, events)
+            let (events, records) = try IntakeDecider.appended(events, round: round, roundID: roundID, stored: stored, check: check)
             try Self.insert(db, roundID, events, after: stored.count)
-            return (events, ["intake_round:\(roundID)"] + events.map { "child:\($0.columns.child)" })
+            return (events, records)
         }
     }
 
@@ -486,9 +480,9 @@ extension SQLiteStore {
         reply: @escaping @Sendable (IntakeConfirmed) throws -> [UInt8]
     ) async throws -> Mutated<IntakeConfirmed> {
         try await mutate(context, reply: reply) { db, batch in
-            _ = try StoreRules.allocatedRound(try Self.fetchRound(db, roundID), roundID)
+            let round = try Self.fetchRound(db, roundID)
             let stored = try Self.events(db, roundID)
-            let (accepted, refused) = try StoreRules.replayable(confirmations, at: at, stored: stored, check: check)
+            let (accepted, refused) = try IntakeDecider.replayable(confirmations, round: round, roundID: roundID, at: at, stored: stored, check: check)
             var confirmed = IntakeConfirmed(refused: refused)
             var records: [String] = []
             var booked: [IntakeConfirmation] = []
@@ -499,14 +493,14 @@ extension SQLiteStore {
                     booked.append(confirmation)
                     records += written
                 } catch {
-                    guard let reason = StoreRules.bookingRefusal(error) else { throw error }
+                    guard let reason = IntakeDecider.bookingRefusal(error) else { throw error }
                     confirmed.refused.append(.init(childID: confirmation.childID, reason: reason))
                 }
             }
-            let events = StoreRules.confirmEvents(booked, at: at, stored: stored)
-            if events.count != accepted.count { try check(stored, events) }
+            let (events, written) = try IntakeDecider.confirmed(
+                booked: booked, accepted: accepted, roundID: roundID, at: at, stored: stored, bookingRecords: records, check: check)
             try Self.insert(db, roundID, events, after: stored.count)
-            return (confirmed, ["intake_round:\(roundID)"] + records + events.map { "child:\($0.columns.child)" })
+            return (confirmed, written)
         }
     }
 }

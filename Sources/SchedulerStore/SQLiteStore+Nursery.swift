@@ -140,6 +140,20 @@ extension SQLiteStore {
             firstDay: row["first_day"], lastDay: row["last_day"], patternBits: row["pattern"], state: row["state"])
     }
 
+    /// A child and its family from a joined row: `c.id, c.family_id, c.given_name, c.birth_day,
+    /// c.special_needs, f.site_id, f.kind, f.single_parent, f.parents_working, f.contact_ref`.
+    static func childWithFamily(_ row: Row) throws -> (Child, Family) {
+        let c = StoredRow(row, "child")
+        let child = try Child(
+            id: c[0, "id"], familyID: c[1, "family_id"], givenName: c[2, "given_name"],
+            birthDate: StoreRules.storedDay(c[3, "birth_day"], "child.birth_day"), specialNeeds: c[4, "special_needs"])
+        let family = try Family(
+            id: child.familyID, siteID: c[5, "family.site_id"], kind: FamilyKind(rawValue: c[6, "family.kind"]) ?? .local,
+            singleParent: c[7, "family.single_parent"], parentsWorking: c[8, "family.parents_working"],
+            contactRef: c[9, "family.contact_ref"])
+        return (child, family)
+    }
+
     // MARK: Lookups inside a transaction
 
     static func require<T>(_ value: T?, _ what: String, _ id: String, field: String) throws -> T {
@@ -264,7 +278,7 @@ extension SQLiteStore {
     }
 
     static func today(for nursery: Nursery, _ db: Database, now: Date) throws -> CivilDate {
-        StoreRules.today(timeZone: try fetchSite(db, nursery.siteID)?.timeZone, now: now)
+        CivilDate.today(timeZone: try fetchSite(db, nursery.siteID)?.timeZone, now: now)
     }
 
     // MARK: Paging
@@ -304,11 +318,12 @@ extension SQLiteStore {
         id: String, context: MutationContext, reply: @escaping @Sendable (Site) throws -> [UInt8], _ change: @escaping @Sendable (inout Site) throws -> Void
     ) async throws -> Mutated<Site> {
         try await mutate(context, reply: reply) { db, _ in
-            var site = try Self.require(try Self.fetchSite(db, id), "site", id, field: "site.id")
-            try change(&site)
-            site.id = id
+            let old = try Self.require(try Self.fetchSite(db, id), "site", id, field: "site.id")
+            var changed = old
+            try change(&changed)
+            let (site, records) = NurseryChange.site(old: old, changed: changed)
             try db.run(sql: "UPDATE site SET name = ?, time_zone = ? WHERE id = ?", arguments: [site.name, site.timeZone, id])
-            return (site, ["site:\(id)"])
+            return (site, records)
         }
     }
 
@@ -349,29 +364,28 @@ extension SQLiteStore {
     ) async throws -> Mutated<Nursery> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchNursery(db, id), "nursery", id, field: "nursery.id")
-            var nursery = old
-            try change(&nursery)
-            nursery.id = id
-            nursery.siteID = old.siteID
+            var changed = old
+            try change(&changed)
+            let (nursery, calendarChanged, records) = NurseryChange.nursery(old: old, changed: changed)
             try db.run(
                 sql: "UPDATE nursery SET name = ?, open_weekdays = ?, closures = ?, morning = ?, afternoon = ? WHERE id = ?",
                 arguments: [
                     nursery.name, StoreRules.weekdayBits(nursery.openWeekdays), StoreRules.closuresText(nursery.closures),
                     nursery.morning.description, nursery.afternoon.description, id,
                 ])
-            if nursery.openWeekdays != old.openWeekdays || nursery.closures != old.closures {
+            if calendarChanged {
                 // The calendar is part of every ledger of the nursery: rebuild and check them all.
                 let today = try Self.today(for: nursery, db, now: context.now)
                 let current = try self.ledgers(db, nursery: old, batch: batch)
                 for group in current.groups {
-                    var ledger = CapacityLedger(group: group, nursery: nursery)
-                    let rows = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id])
-                    for row in rows { ledger.add(try Self.placement(row).span) }
-                    try StoreRules.checkCalendar(ledger, group: group, today: today)
+                    let spans = try db.rows(sql: "SELECT * FROM placement WHERE group_id = ? AND state = 'active'", arguments: [group.id]).map {
+                        try Self.placement($0).span
+                    }
+                    let ledger = try NurseryChange.calendarLedger(group: group, nursery: nursery, placements: spans, today: today)
                     try self.publish(db, batch: batch, group: group.id, ledger: ledger, version: current.versions[group.id] ?? 0)
                 }
             }
-            return (nursery, ["nursery:\(id)"])
+            return (nursery, records)
         }
     }
 
@@ -410,12 +424,9 @@ extension SQLiteStore {
     ) async throws -> Mutated<Group> {
         try await mutate(context, reply: reply) { db, batch in
             let old = try Self.require(try Self.fetchGroup(db, id), "group", id, field: "group.id")
-            var group = old
-            try change(&group)
-            group.id = id
-            group.nurseryID = old.nurseryID
-            try group.validate()
-            let limitsChanged = StoreRules.limitsChanged(old, group)
+            var changed = old
+            try change(&changed)
+            let (group, limitsChanged, records) = try NurseryChange.group(old: old, changed: changed)
             // Load the ledgers before the row changes: rebuilt afterwards they would hold the new limits at the old version.
             let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "group.nursery_id")
             let current = limitsChanged ? try self.ledgers(db, nursery: nursery, batch: batch) : nil
@@ -426,12 +437,11 @@ extension SQLiteStore {
                     """,
                 arguments: [group.name, group.minAgeMonths, group.maxAgeMonths, group.capacity, group.reservedSOS, group.reservedLocal, id])
             if let current {
-                guard var ledger = current.ledgers[id] else { throw SchedulerStoreError.internal("no ledger for group \(id)") }
-                ledger.update(group: group)
-                try StoreRules.checkLimits(ledger, today: try Self.today(for: nursery, db, now: context.now))
-                try self.publish(db, batch: batch, group: id, ledger: ledger, version: current.versions[id] ?? 0)
+                guard let ledger = current.ledgers[id] else { throw SchedulerStoreError.internal("no ledger for group \(id)") }
+                let limited = try NurseryChange.limits(ledger, group: group, today: try Self.today(for: nursery, db, now: context.now))
+                try self.publish(db, batch: batch, group: id, ledger: limited, version: current.versions[id] ?? 0)
             }
-            return (group, ["group:\(id)"])
+            return (group, records)
         }
     }
 
@@ -464,22 +474,21 @@ extension SQLiteStore {
     ) async throws -> Mutated<Family> {
         try await mutate(context, reply: reply) { db, _ in
             let old = try Self.require(try Self.fetchFamily(db, id), "family", id, field: "family.id")
-            var family = old
-            try change(&family)
-            family.id = id
-            family.siteID = old.siteID
-            if family.kind != old.kind {
+            var changed = old
+            try change(&changed)
+            let (family, kindChanged, records) = NurseryChange.family(old: old, changed: changed)
+            if kindChanged {
                 let held =
                     try db.int(
                         sql:
                             "SELECT COUNT(*) FROM placement JOIN child ON child.id = placement.child_id WHERE child.family_id = ? AND placement.state = 'active'",
                         arguments: [id]) ?? 0
-                try StoreRules.checkKindChange(old: old, new: family, heldPlacements: held)
+                try NurseryChange.checkKind(old: old, new: family, heldPlacements: held)
             }
             try db.run(
                 sql: "UPDATE family SET kind = ?, single_parent = ?, parents_working = ?, contact_ref = ? WHERE id = ?",
                 arguments: [family.kind.rawValue, family.singleParent, family.parentsWorking, family.contactRef, id])
-            return (family, ["family:\(id)"])
+            return (family, records)
         }
     }
 
@@ -513,14 +522,13 @@ extension SQLiteStore {
     ) async throws -> Mutated<Child> {
         try await mutate(context, reply: reply) { db, _ in
             let old = try Self.require(try Self.fetchChild(db, id), "child", id, field: "child.id")
-            var child = old
-            try change(&child)
-            child.id = id
-            child.familyID = old.familyID
+            var changed = old
+            try change(&changed)
+            let (child, records) = NurseryChange.child(old: old, changed: changed)
             try db.run(
                 sql: "UPDATE child SET given_name = ?, birth_day = ?, special_needs = ? WHERE id = ?",
                 arguments: [child.givenName, child.birthDate.dayNumber, child.specialNeeds, id])
-            return (child, ["child:\(id)"])
+            return (child, records)
         }
     }
 
@@ -549,14 +557,7 @@ extension SQLiteStore {
                     """,
                 arguments: [booking.childID])
         else { throw SchedulerError(.notFound, "no child with id \(booking.childID)", field: "child_id") }
-        let c = StoredRow(childRow, "child")
-        let child = try Child(
-            id: c[0, "id"], familyID: c[1, "family_id"], givenName: c[2, "given_name"],
-            birthDate: StoreRules.storedDay(c[3, "birth_day"], "child.birth_day"), specialNeeds: c[4, "special_needs"])
-        let family = try Family(
-            id: child.familyID, siteID: c[5, "family.site_id"], kind: FamilyKind(rawValue: c[6, "family.kind"]) ?? .local,
-            singleParent: c[7, "family.single_parent"], parentsWorking: c[8, "family.parents_working"],
-            contactRef: c[9, "family.contact_ref"])
+        let (child, family) = try Self.childWithFamily(childRow)
         guard
             let groupRow = try db.row(
                 sql: """
@@ -576,10 +577,7 @@ extension SQLiteStore {
             id: group.nurseryID, siteID: g[9, "nursery.site_id"], name: g[10, "nursery.name"], weekdayBits: g[11, "nursery.open_weekdays"],
             closures: g[12, "nursery.closures"], morning: g[13, "nursery.morning"], afternoon: g[14, "nursery.afternoon"])
         try authorize(BookingParties(child: child, family: family, group: group, nursery: nursery))
-        try StoreRules.checkSameSite(family: family, nursery: nursery)
-        let today = StoreRules.today(timeZone: childRow[10], now: now)
-        let correction = try StoreRules.checkNotPast(booking.first, today: today, booking.pastDays, field: "first_day", what: "booking from that day")
-        // A child holds one place at a time: no two of its placements share a session.
+        // The child's placements that overlap the booking (a child holds one place at a time), and their nurseries.
         let held = try db.rows(
             sql: """
                 SELECT * FROM placement WHERE child_id = ? AND state = 'active'
@@ -591,59 +589,59 @@ extension SQLiteStore {
         for other in held where nurseries[other.nurseryID] == nil {
             nurseries[other.nurseryID] = try Self.fetchNursery(db, other.nurseryID)
         }
-        try StoreRules.checkNoSharedSession(held: held, booking: booking, nursery: nursery, nurseries: nurseries)
-        let request = BookingRequest(child: child, family: family, groupID: group.id, first: booking.first, last: booking.last, pattern: booking.pattern)
-        // Decide with the group's own ledger; only a refusal needs the other groups (for alternatives).
-        // (In a closure, so no copy of the ledger outlives the decision and the change below is in place.)
-        let fits = try StoreRules.fits(
-            request, group: group, nursery: nursery, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch))
-        if !fits {
+        let loaded = BookingDecider.Loaded(
+            child: child, family: family, group: group, nursery: nursery, timeZone: childRow[10], held: held, nurseries: nurseries)
+        // Decided with the group's own ledger; only a refusal needs the other groups (for alternatives).
+        // (An argument, so no copy of the ledger outlives the decision and the change below is in place.)
+        let outcome = try BookingDecider.decide(
+            booking, loaded, ledger: try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch), placementID: RecordID.make("plc"),
+            now: now)
+        guard case .book(let placement, let records) = outcome else {
+            guard case .full(let request) = outcome else { throw SchedulerStoreError.internal("no booking outcome") }
             let all = try self.ledgers(db, nursery: nursery, batch: batch)
-            throw try StoreRules.refusal(request, group: group, nursery: nursery, all: (all.groups, all.ledgers))
+            throw try StoreRules.refusal(request, nursery: nursery, groups: all.groups, ledgers: all.ledgers)
         }
-        let placement = StoreRules.newPlacement(booking, family: family, nurseryID: nursery.id)
         try db.run(
             sql: """
                 INSERT INTO placement (id, child_id, group_id, nursery_id, kind, first_day, last_day, pattern, state)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')
                 """,
             arguments: [
-                placement.id, child.id, group.id, nursery.id, family.kind.rawValue, booking.first.dayNumber,
-                booking.last?.dayNumber, Int(booking.pattern.bits),
+                placement.id, placement.childID, placement.groupID, placement.nurseryID, placement.kind.rawValue, placement.first.dayNumber,
+                placement.last?.dayNumber, Int(placement.pattern.bits),
             ])
         let span = placement.span
         try self.change(db, batch: batch, group: group.id, version: version, { $0.add(span) }, inverse: { $0.remove(span) })
-        return (placement, StoreRules.bookingRecords(placement) + correction)
+        return (placement, records)
     }
 
-    /// Replaces a placement's row and its share of the ledger.
-    private func replace(_ db: Database, batch: WriteBatcher.Batch, old: Placement, new: Placement) throws {
-        // Load the ledger first: rebuilt after the row changed, it would hold the change already.
+    /// Loads a placement, its group's ledger and today at its site; `decide` changes it; then
+    /// the row and the placement's share of the ledger are replaced.
+    private func replace(
+        _ db: Database, batch: WriteBatcher.Batch, id: String, now: Date, _ decide: (Placement, _ today: CivilDate) throws -> (Placement, records: [String])
+    ) throws -> (Placement, records: [String]) {
+        let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
         let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
         let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
+        let (new, records) = try decide(old, try Self.today(for: nursery, db, now: now))
+        // Load the ledger first: rebuilt after the row changed, it would hold the change already.
         let version = try db.int(sql: "SELECT ledger_version FROM nursery_group WHERE id = ?", arguments: [group.id]).map(Int64.init) ?? 0
         _ = try self.ledger(db, group: group, version: version, nursery: nursery, batch: batch)
         try db.run(
             sql: "UPDATE placement SET last_day = ?, state = ? WHERE id = ?",
             arguments: [new.last?.dayNumber, new.state.rawValue, new.id])
-        let replacement = StoreRules.replacement(old: old, new: new)
+        let replacement = PlacementChange.ledgerChange(old: old, new: new)
         try self.change(db, batch: batch, group: group.id, version: version, replacement.change, inverse: replacement.inverse)
+        return (new, records)
     }
 
     public func endPlacement(
         id: String, from: CivilDate, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
-            let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
-            let new = try StoreRules.ended(old, from: from)
-            var correction: [String] = []
-            if pastDays != .allowed {
-                let nursery = try Self.require(try Self.fetchNursery(db, old.nurseryID), "nursery", old.nurseryID, field: "id")
-                let today = try Self.today(for: nursery, db, now: context.now)
-                correction = try StoreRules.checkNotPast(from, today: today, pastDays, field: "from_day", what: "ending from that day")
+            try self.replace(db, batch: batch, id: id, now: context.now) { old, today in
+                try PlacementChange.end(old, from: from, pastDays: pastDays, today: today)
             }
-            try self.replace(db, batch: batch, old: old, new: new)
-            return (new, ["placement:\(id)"] + correction)
         }
     }
 
@@ -651,13 +649,9 @@ extension SQLiteStore {
         id: String, pastDays: PastDays, context: MutationContext, reply: @escaping @Sendable (Placement) throws -> [UInt8]
     ) async throws -> Mutated<Placement> {
         try await mutate(context, reply: reply) { db, batch in
-            let old = try Self.require(try Self.fetchPlacement(db, id), "placement", id, field: "id")
-            try StoreRules.checkActive(old)
-            let group = try Self.require(try Self.fetchGroup(db, old.groupID), "group", old.groupID, field: "id")
-            let nursery = try Self.require(try Self.fetchNursery(db, group.nurseryID), "nursery", group.nurseryID, field: "id")
-            let (new, correction) = try StoreRules.cancelled(old, today: try Self.today(for: nursery, db, now: context.now), pastDays)
-            try self.replace(db, batch: batch, old: old, new: new)
-            return (new, ["placement:\(id)"] + correction)
+            try self.replace(db, batch: batch, id: id, now: context.now) { old, today in
+                try PlacementChange.cancel(old, pastDays: pastDays, today: today)
+            }
         }
     }
 

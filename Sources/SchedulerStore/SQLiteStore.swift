@@ -1,12 +1,15 @@
 import Foundation
 import GRDB
 import SchedulerCore
+import ServiceLifecycle
 import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`, so every
 /// acknowledged change is on disk. Writes are serialized by SQLite; reads run in parallel.
 public final class SQLiteStore: Store {
     public let kind = "sqlite"
+    /// None: SQLite runs in the calls that use it.
+    public let services: [any Service] = []
     public let path: String
     let pool: DatabasePool
     let writer: WriteBatcher
@@ -70,40 +73,44 @@ public final class SQLiteStore: Store {
         do { return try await pool.write(work) } catch { throw Self.schedulerError(error) }
     }
 
-    /// What a client is told when SQLite fails, as `PostgresStore.schedulerError` does for
-    /// PostgreSQL: a broken constraint is FAILED_PRECONDITION naming it, a file locked by
-    /// another process past the busy timeout or a disk that cannot be written UNAVAILABLE, a
-    /// damaged file DATA_LOSS. SQLite's constraint messages name tables, columns and
-    /// constraints, never values; the SQL and its arguments are never passed on.
+    /// What a client is told when SQLite fails (`StoreFailure` holds the table both stores
+    /// share): a broken constraint is FAILED_PRECONDITION naming it, a file locked by another
+    /// process past the busy timeout or a disk that cannot be written UNAVAILABLE, a damaged file
+    /// DATA_LOSS. SQLite's constraint messages name tables, columns and constraints, never values;
+    /// the SQL and its arguments are never passed on.
     static func schedulerError(_ error: any Error) -> any Error {
+        failure(error)?.error ?? error
+    }
+
+    /// The kind of failure an error of SQLite (GRDB) is; nil for errors that are not the database's.
+    static func failure(_ error: any Error) -> StoreFailure? {
         switch error {
-        case let error as DatabaseError:
-            let code = error.resultCode
-            switch code {
-            case .SQLITE_CONSTRAINT:
-                return SchedulerError(
-                    .failedPrecondition, "the change conflicts with the stored records (constraint: \(error.message ?? "unknown"))")
-            case .SQLITE_BUSY, .SQLITE_LOCKED:
-                return SchedulerError(
-                    .unavailable, "the SQLite store is locked by another connection or process for longer than its busy timeout; try again")
-            case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PROTOCOL, .SQLITE_NOMEM, .SQLITE_NOLFS:
-                return SchedulerError(
-                    .unavailable, "the SQLite store cannot use its file (\(Self.name(code))): check the disk and the file's permissions; try again")
-            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-                return SchedulerError(.dataLoss, "the SQLite store's file is damaged (\(Self.name(code))); restore it from a backup")
-            case .SQLITE_TOOBIG:
-                return SchedulerError(.invalidArgument, "a value is too big to store")
-            case .SQLITE_INTERRUPT:
-                return SchedulerError(.cancelled, "the call was cancelled")
-            default:
-                return SchedulerError(.internal, "the SQLite store failed (\(Self.name(code)))")
-            }
+        case let error as DatabaseError: failure(error.resultCode, message: error.message)
         case is RowDecodingError:
-            return SchedulerError(.dataLoss, "the SQLite store holds a value that cannot be read as what its column should hold; a row was changed by hand")
-        case is CancellationError:
-            return SchedulerError(.cancelled, "the call was cancelled")
+            StoreFailure(
+                kind: .unreadable, message: "the SQLite store holds a value that cannot be read as what its column should hold; a row was changed by hand")
+        case is CancellationError: .cancelledCall
+        default: nil
+        }
+    }
+
+    static func failure(_ code: ResultCode, message: String?) -> StoreFailure {
+        switch code.primaryResultCode {
+        case .SQLITE_CONSTRAINT:
+            StoreFailure(kind: .conflict, message: "the change conflicts with the stored records (constraint: \(message ?? "unknown"))")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            StoreFailure(kind: .locked, message: "the SQLite store is locked by another connection or process for longer than its busy timeout; try again")
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PROTOCOL, .SQLITE_NOMEM, .SQLITE_NOLFS:
+            StoreFailure(
+                kind: .resources, message: "the SQLite store cannot use its file (\(Self.name(code))): check the disk and the file's permissions; try again")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            StoreFailure(kind: .damaged, message: "the SQLite store's file is damaged (\(Self.name(code))); restore it from a backup")
+        case .SQLITE_TOOBIG, .SQLITE_MISMATCH:
+            StoreFailure(kind: .invalidValue, message: "a value is too big to store or of the wrong type")
+        case .SQLITE_INTERRUPT:
+            .cancelledCall
         default:
-            return error
+            StoreFailure(kind: .bug, message: "the SQLite store failed (\(Self.name(code)))")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SchedulerCore
+import ServiceLifecycle
 
 /// Who is changing what, for the audit log and idempotency. Every mutating store method takes
 /// one and, in the same transaction as the change, checks and records its idempotency key and
@@ -70,6 +71,10 @@ public struct AuditEntry: Sendable, Hashable {
 public protocol Store: NurseryStore, IntakeStore {
     /// `sqlite` or `postgres`, for `Health`.
     var kind: String { get }
+    /// What must run while the store is used (the PostgreSQL store's connection pool; none for
+    /// SQLite). A server puts them first in its `ServiceGroup`, so they stop after everything
+    /// that uses the store; elsewhere `withRunningServices` runs them. They run once.
+    var services: [any Service] { get }
 
     // MARK: Tokens
 
@@ -93,5 +98,6 @@ public protocol Store: NurseryStore, IntakeStore {
     /// Forgets idempotency keys stored before `date`; returns how many.
     func purgeIdempotencyKeys(before date: Date) async throws -> Int
 
+    /// Releases what the store holds outside its services (the SQLite file); bounded.
     func close() async throws
 }

@@ -20,7 +20,7 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let store = try await data.openStore()
         do {
-            let summary = try await DemoData.load(into: store)
+            let summary = try await store.withRunningServices { try await DemoData.load(into: store) }
             try await store.close()
             print(summary)
         } catch {

@@ -233,7 +233,9 @@ struct Serve: AsyncParsableCommand {
         // a PostgreSQL statement), then the process exits anyway: both stores roll back an
         // unfinished transaction, so nothing committed is lost.
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: IdempotencyJanitor(store: store, logger: logger)), .init(service: server)],
+            services: store.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
+                .init(service: IdempotencyJanitor(store: store, logger: logger)), .init(service: server),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(drainTimeout * 1000) + 2000)
         groupConfiguration.maximumCancellationDuration = .seconds(1)
@@ -274,7 +276,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await data.openStore()
-        let applied = try await store.appliedMigrations()
+        let applied = try await store.withRunningServices { try await store.appliedMigrations() }
         try await store.close()
         print("store at \(data.storeDescription) is up to date (\(applied.count) migrations: \(applied.joined(separator: ", ")))")
     }
@@ -320,10 +322,12 @@ struct TokenCommand: AsyncParsableCommand {
                 throw ValidationError(error.message.replacingOccurrences(of: "scope", with: "--scope", options: .anchored))
             }
             let store = try await data.openStore()
-            let outcome = try await store.createToken(
-                role: role, scope: parsedScope, name: name,
-                context: MutationContext(actor: nil, method: "sosched-server token create")
-            ) { _ in [] }
+            let outcome = try await store.withRunningServices {
+                try await store.createToken(
+                    role: role, scope: parsedScope, name: name,
+                    context: MutationContext(actor: nil, method: "sosched-server token create")
+                ) { _ in [] }
+            }
             try await store.close()
             guard case .applied(let issued, _) = outcome else { throw ExitCode.failure }
             print("created \(issued.token.role.rawValue) token \(issued.token.id)\(issued.token.scope.map { " for \($0)" } ?? "") (shown once; keep it safe):")

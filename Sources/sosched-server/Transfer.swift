@@ -24,12 +24,14 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let store = try await data.openStore()
         do {
-            let migrations = try await store.appliedMigrations()
-            let writer = try DumpWriter(path: output)
-            let header = StoreDump.Header(migrations: migrations, store: store.kind)
-            try writer.write(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
-            try await store.exportRows { row in try writer.write(try StoreDump.line(row)) }
-            let counts = writer.finish()
+            let counts = try await store.withRunningServices {
+                let migrations = try await store.appliedMigrations()
+                let writer = try DumpWriter(path: output)
+                let header = StoreDump.Header(migrations: migrations, store: store.kind)
+                try writer.write(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
+                try await store.exportRows { row in try writer.write(try StoreDump.line(row)) }
+                return writer.finish()
+            }
             try await store.close()
             FileHandle.standardError.write(Data("exported \(counts) rows from \(data.storeDescription)\n".utf8))
         } catch {
@@ -78,12 +80,14 @@ struct Import: AsyncParsableCommand {
         }
         let store = try await data.openStore()
         do {
-            let migrations = try await store.appliedMigrations()
-            guard migrations == header.migrations else {
-                throw ValidationError(
-                    "the dump was made at migrations \(header.migrations.joined(separator: ", ")); this store is at \(migrations.joined(separator: ", "))")
+            try await store.withRunningServices {
+                let migrations = try await store.appliedMigrations()
+                guard migrations == header.migrations else {
+                    throw ValidationError(
+                        "the dump was made at migrations \(header.migrations.joined(separator: ", ")); this store is at \(migrations.joined(separator: ", "))")
+                }
+                try await store.importRows(rows)
             }
-            try await store.importRows(rows)
             try await store.close()
             print("imported \(rows.count) rows into \(data.storeDescription)")
         } catch let error as SchedulerError {

@@ -18,18 +18,21 @@ struct PostgresServerTests {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (location, password) = try await TestPostgres.database(for: directory)
-        let store = try await TestPostgres.openStore(for: directory)
-        let fixture = try await NurseryFixture.seed(store, capacity: 10, children: 0)
-        // Five places taken, five left.
-        for index in 0..<5 {
-            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "held \(index)"), first: "2030-09-03")
+        // Seeded, then closed: the servers race on the data.
+        let (children, admin) = try await TestPostgres.withStore(for: directory) { store in
+            let fixture = try await NurseryFixture.seed(store, capacity: 10, children: 0)
+            // Five places taken, five left.
+            for index in 0..<5 {
+                _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "held \(index)"), first: "2030-09-03")
+            }
+            var children: [Child] = []
+            for index in 0..<50 { children.append(try await fixture.newAlmatyChild(store, name: "racer \(index)")) }
+            guard
+                case .applied(let admin, _) = try await store.createToken(
+                    role: .admin, scope: nil, name: "race", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
+            else { throw TestFailure("token not made") }
+            return (children, admin)
         }
-        var children: [Child] = []
-        for index in 0..<50 { children.append(try await fixture.newAlmatyChild(store, name: "racer \(index)")) }
-        guard
-            case .applied(let admin, _) = try await store.createToken(
-                role: .admin, scope: nil, name: "race", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
-        else { throw TestFailure("token not made") }
 
         let environment = ["SOSCHED_PG_PASSWORD": password ?? ""]
         let servers = [
@@ -64,27 +67,27 @@ struct PostgresServerTests {
         #expect(codes.filter { $0 == .resourceExhausted }.count == 45)
 
         // The database agrees, read by a store whose cache never saw the race.
-        try await store.close()
-        let fresh = try await TestPostgres.openStore(for: directory)
-        let placements = try await fresh.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 1000).items
-        #expect(placements.count == 10)
-        let occupancy = try await fresh.occupancy(nurseryID: "almaty-1", from: CivilDate(parsing: "2030-09-03")!, to: CivilDate(parsing: "2030-10-02")!)
-        #expect(occupancy.allSatisfy { day in day.sessions.allSatisfy { $0.occupancy.taken <= 10 } })
-        #expect(occupancy.first?.sessions.first?.occupancy.taken == 10)
-        try await fresh.close()
+        try await TestPostgres.withStore(for: directory) { fresh in
+            let placements = try await fresh.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 1000).items
+            #expect(placements.count == 10)
+            let occupancy = try await fresh.occupancy(nurseryID: "almaty-1", from: CivilDate(parsing: "2030-09-03")!, to: CivilDate(parsing: "2030-10-02")!)
+            #expect(occupancy.allSatisfy { day in day.sessions.allSatisfy { $0.occupancy.taken <= 10 } })
+            #expect(occupancy.first?.sessions.first?.occupancy.taken == 10)
+        }
     }
 
     @Test func aBookingOnOneServerIsSeenByTheOtherAtOnce() async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (location, password) = try await TestPostgres.database(for: directory)
-        let store = try await TestPostgres.openStore(for: directory)
-        let fixture = try await NurseryFixture.seed(store, capacity: 1, children: 2)
-        guard
-            case .applied(let admin, _) = try await store.createToken(
-                role: .admin, scope: nil, name: "two", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
-        else { throw TestFailure("token not made") }
-        try await store.close()
+        let (fixture, admin) = try await TestPostgres.withStore(for: directory) { store in
+            let fixture = try await NurseryFixture.seed(store, capacity: 1, children: 2)
+            guard
+                case .applied(let admin, _) = try await store.createToken(
+                    role: .admin, scope: nil, name: "two", context: MutationContext(actor: nil, method: "test"), reply: { _ in [] })
+            else { throw TestFailure("token not made") }
+            return (fixture, admin)
+        }
         let environment = ["SOSCHED_PG_PASSWORD": password ?? ""]
         let first = try await SpawnedServer.start(directory: directory, arguments: serverArguments(location), environment: environment)
         let second = try await SpawnedServer.start(directory: directory, arguments: serverArguments(location), environment: environment)
@@ -146,15 +149,15 @@ struct PostgresServerTests {
 
         // Row for row the same data.
         let sqlite = try SQLiteStore(directory: data)
-        let postgres = try await TestPostgres.openStore(for: work)
-        #expect(try await rows(of: sqlite) == rows(of: postgres))
-        #expect(try await rows(of: sqlite).count > 300)
-        let from = CivilDate(parsing: "2030-09-03")!, to = CivilDate(parsing: "2031-01-02")!
-        for nursery in try await sqlite.listNurseries(siteID: nil, after: nil, limit: 100).items {
-            #expect(try await sqlite.occupancy(nurseryID: nursery.id, from: from, to: to) == postgres.occupancy(nurseryID: nursery.id, from: from, to: to))
+        try await TestPostgres.withStore(for: work) { postgres in
+            #expect(try await rows(of: sqlite) == rows(of: postgres))
+            #expect(try await rows(of: sqlite).count > 300)
+            let from = CivilDate(parsing: "2030-09-03")!, to = CivilDate(parsing: "2031-01-02")!
+            for nursery in try await sqlite.listNurseries(siteID: nil, after: nil, limit: 100).items {
+                #expect(try await sqlite.occupancy(nurseryID: nursery.id, from: from, to: to) == postgres.occupancy(nurseryID: nursery.id, from: from, to: to))
+            }
         }
         try await sqlite.close()
-        try await postgres.close()
 
         // The old token works on a server running on the imported data.
         let spawned = try await SpawnedServer.start(directory: work, arguments: serverArguments(location), environment: environment)

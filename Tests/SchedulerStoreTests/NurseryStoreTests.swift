@@ -31,30 +31,30 @@ struct NurseryStoreTests {
     func changesMadeByHandReachEveryServersLedgers(kind: StoreKind) async throws {
         try await withStore(kind) { store, directory, fixture in
             // A second store on the same data: another server (on SQLite, the same file).
-            let other = try await kind.open(directory)
-            let monday = CivilDate(parsing: "2030-09-02")!
-            func morning(_ store: any Store) async throws -> SessionOccupancy? {
-                try await store.occupancy(nurseryID: "almaty-1", from: monday, to: monday).first?.sessions
-                    .first { $0.groupID == NurseryFixture.almatyGroup && $0.session == .morning }?.occupancy
+            try await kind.withOpened(directory) { other in
+                let monday = CivilDate(parsing: "2030-09-02")!
+                func morning(_ store: any Store) async throws -> SessionOccupancy? {
+                    try await store.occupancy(nurseryID: "almaty-1", from: monday, to: monday).first?.sessions
+                        .first { $0.groupID == NurseryFixture.almatyGroup && $0.session == .morning }?.occupancy
+                }
+                let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2030-09-02", pattern: "mon:am")
+                // Both have the group's ledger cached now.
+                #expect(try await morning(store)?.taken == 1)
+                #expect(try await morning(other)?.taken == 1)
+                try await byHand(kind, directory, "DELETE FROM placement WHERE id = '\(placed.id)'")
+                #expect(try await morning(store)?.taken == 0)
+                #expect(try await morning(other)?.taken == 0)
+                try await byHand(kind, directory, "UPDATE nursery_group SET capacity = 7 WHERE id = '\(NurseryFixture.almatyGroup)'")
+                #expect(try await morning(store)?.capacity == 7)
+                #expect(try await morning(other)?.capacity == 7)
+                try await byHand(kind, directory, "UPDATE nursery SET closures = '\(monday.dayNumber)' WHERE id = 'almaty-1'")
+                #expect(try await store.occupancy(nurseryID: "almaty-1", from: monday, to: monday).isEmpty)
+                #expect(try await other.occupancy(nurseryID: "almaty-1", from: monday, to: monday).isEmpty)
+                // The servers' own changes still move the version once each, so their caches stay warm and right.
+                _ = try await fixture.place(other, child: try await fixture.newAlmatyChild(other), first: "2030-09-09", pattern: "mon:am")
+                let nextMonday = monday.adding(days: 7)
+                #expect(try await store.occupancy(nurseryID: "almaty-1", from: nextMonday, to: nextMonday).first?.sessions.first?.occupancy.taken == 1)
             }
-            let placed = try await fixture.place(store, child: try await fixture.newAlmatyChild(store), first: "2030-09-02", pattern: "mon:am")
-            // Both have the group's ledger cached now.
-            #expect(try await morning(store)?.taken == 1)
-            #expect(try await morning(other)?.taken == 1)
-            try await byHand(kind, directory, "DELETE FROM placement WHERE id = '\(placed.id)'")
-            #expect(try await morning(store)?.taken == 0)
-            #expect(try await morning(other)?.taken == 0)
-            try await byHand(kind, directory, "UPDATE nursery_group SET capacity = 7 WHERE id = '\(NurseryFixture.almatyGroup)'")
-            #expect(try await morning(store)?.capacity == 7)
-            #expect(try await morning(other)?.capacity == 7)
-            try await byHand(kind, directory, "UPDATE nursery SET closures = '\(monday.dayNumber)' WHERE id = 'almaty-1'")
-            #expect(try await store.occupancy(nurseryID: "almaty-1", from: monday, to: monday).isEmpty)
-            #expect(try await other.occupancy(nurseryID: "almaty-1", from: monday, to: monday).isEmpty)
-            // The servers' own changes still move the version once each, so their caches stay warm and right.
-            _ = try await fixture.place(other, child: try await fixture.newAlmatyChild(other), first: "2030-09-09", pattern: "mon:am")
-            let nextMonday = monday.adding(days: 7)
-            #expect(try await store.occupancy(nurseryID: "almaty-1", from: nextMonday, to: nextMonday).first?.sessions.first?.occupancy.taken == 1)
-            try await other.close()
         }
     }
 
@@ -126,9 +126,7 @@ struct NurseryStoreTests {
             let from = CivilDate(parsing: "2030-09-02")!, to = CivilDate(parsing: "2030-09-13")!
             let live = try await store.occupancy(nurseryID: "almaty-1", from: from, to: to)
             // A second store on the same file builds its ledgers from the rows alone.
-            let fresh = try await kind.open(directory)
-            let rebuilt = try await fresh.occupancy(nurseryID: "almaty-1", from: from, to: to)
-            try await fresh.close()
+            let rebuilt = try await kind.withOpened(directory) { fresh in try await fresh.occupancy(nurseryID: "almaty-1", from: from, to: to) }
             #expect(live == rebuilt)
             #expect(live.first?.sessions.filter { $0.groupID == NurseryFixture.almatyGroup }.map(\.occupancy.taken) == [3, 3])
             let stored = try await store.listPlacements(PlacementFilter(groupID: NurseryFixture.almatyGroup), after: nil, limit: 100).items
@@ -175,83 +173,86 @@ struct ColdCacheTests {
     func cancellingOnAColdCacheDoesNotFreeAPlaceTwice(kind: StoreKind) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var store = try await kind.open(directory)
-        let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
-        var placements: [Placement] = []
-        for index in 0..<3 {
-            placements.append(
-                try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", pattern: "mon:am"))
+        let (fixture, placements) = try await kind.withOpened(directory) { store in
+            let fixture = try await NurseryFixture.seed(store, capacity: 3, children: 0)
+            var placements: [Placement] = []
+            for index in 0..<3 {
+                placements.append(
+                    try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "\(index)"), first: "2030-09-02", pattern: "mon:am"))
+            }
+            return (fixture, placements)
         }
-        try await store.close()
-        store = try await kind.open(directory)
-        _ = try await store.cancelPlacement(id: placements[0].id, context: context(), reply: { _ in [] })
-        // One place is free again: one more booking fits, a second does not.
-        _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "a"), first: "2030-09-02", pattern: "mon:am")
-        let extra = try await fixture.newAlmatyChild(store, name: "b")
-        await #expect(throws: BookingRefused.self) {
-            try await fixture.place(store, child: extra, first: "2030-09-02", pattern: "mon:am")
+        try await kind.withOpened(directory) { store in
+            _ = try await store.cancelPlacement(id: placements[0].id, context: context(), reply: { _ in [] })
+            // One place is free again: one more booking fits, a second does not.
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "a"), first: "2030-09-02", pattern: "mon:am")
+            let extra = try await fixture.newAlmatyChild(store, name: "b")
+            await #expect(throws: BookingRefused.self) {
+                try await fixture.place(store, child: extra, first: "2030-09-02", pattern: "mon:am")
+            }
         }
-        try await store.close()
     }
 
     @Test(arguments: StoreKind.all)
     func endingOnAColdCacheKeepsTheCountRight(kind: StoreKind) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var store = try await kind.open(directory)
-        let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
-        let first = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "1"), first: "2030-09-02", pattern: "mon:am")
-        _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "2"), first: "2030-09-02", pattern: "mon:am")
-        try await store.close()
-        store = try await kind.open(directory)
-        _ = try await store.endPlacement(id: first.id, from: CivilDate(parsing: "2030-10-07")!, context: context(), reply: { _ in [] })
-        // Before 2030-10-07 both places are still taken.
-        let early = try await fixture.newAlmatyChild(store, name: "early")
-        await #expect(throws: BookingRefused.self) {
-            try await fixture.place(store, child: early, first: "2030-09-09", last: "2030-09-30", pattern: "mon:am")
+        let (fixture, first) = try await kind.withOpened(directory) { store in
+            let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
+            let first = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "1"), first: "2030-09-02", pattern: "mon:am")
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "2"), first: "2030-09-02", pattern: "mon:am")
+            return (fixture, first)
         }
-        // From 2030-10-07 exactly one place is free.
-        _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "late"), first: "2030-10-07", pattern: "mon:am")
-        let later = try await fixture.newAlmatyChild(store, name: "later")
-        await #expect(throws: BookingRefused.self) {
-            try await fixture.place(store, child: later, first: "2030-10-07", pattern: "mon:am")
+        try await kind.withOpened(directory) { store in
+            _ = try await store.endPlacement(id: first.id, from: CivilDate(parsing: "2030-10-07")!, context: context(), reply: { _ in [] })
+            // Before 2030-10-07 both places are still taken.
+            let early = try await fixture.newAlmatyChild(store, name: "early")
+            await #expect(throws: BookingRefused.self) {
+                try await fixture.place(store, child: early, first: "2030-09-09", last: "2030-09-30", pattern: "mon:am")
+            }
+            // From 2030-10-07 exactly one place is free.
+            _ = try await fixture.place(store, child: try await fixture.newAlmatyChild(store, name: "late"), first: "2030-10-07", pattern: "mon:am")
+            let later = try await fixture.newAlmatyChild(store, name: "later")
+            await #expect(throws: BookingRefused.self) {
+                try await fixture.place(store, child: later, first: "2030-10-07", pattern: "mon:am")
+            }
         }
-        try await store.close()
     }
 
     @Test(arguments: StoreKind.all)
     func aRefusedCapacityChangeOnAColdCacheChangesNothing(kind: StoreKind) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var store = try await kind.open(directory)
-        let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
-        guard
-            case .applied(let sosFamily, _) = try await store.registerFamily(
-                Family(id: "", siteID: "almaty", kind: .sos), context: context(), reply: { _ in [] })
-        else { throw TestFailure("no family") }
-        for index in 0..<2 {
+        let fixture = try await kind.withOpened(directory) { store in
+            let fixture = try await NurseryFixture.seed(store, capacity: 2, children: 0)
             guard
-                case .applied(let child, _) = try await store.registerChild(
-                    Child(id: "", familyID: sosFamily.id, givenName: "\(index)", birthDate: CivilDate(parsing: "2028-01-01")!),
-                    context: context(), reply: { _ in [] })
-            else { throw TestFailure("no child") }
-            _ = try await fixture.place(store, child: child, first: "2030-09-02", pattern: "mon:am")
+                case .applied(let sosFamily, _) = try await store.registerFamily(
+                    Family(id: "", siteID: "almaty", kind: .sos), context: context(), reply: { _ in [] })
+            else { throw TestFailure("no family") }
+            for index in 0..<2 {
+                guard
+                    case .applied(let child, _) = try await store.registerChild(
+                        Child(id: "", familyID: sosFamily.id, givenName: "\(index)", birthDate: CivilDate(parsing: "2028-01-01")!),
+                        context: context(), reply: { _ in [] })
+                else { throw TestFailure("no child") }
+                _ = try await fixture.place(store, child: child, first: "2030-09-02", pattern: "mon:am")
+            }
+            return fixture
         }
-        try await store.close()
-        store = try await kind.open(directory)
-        // Capacity 4 with 3 reserved for local families leaves SOS families 1 place: refused (two hold places).
-        await #expect(throws: SchedulerError.self) {
-            try await store.updateGroup(id: NurseryFixture.almatyGroup, context: context(), reply: { _ in [] }) { group in
-                group.capacity = 4
-                group.reservedLocal = 3
+        try await kind.withOpened(directory) { store in
+            // Capacity 4 with 3 reserved for local families leaves SOS families 1 place: refused (two hold places).
+            await #expect(throws: SchedulerError.self) {
+                try await store.updateGroup(id: NurseryFixture.almatyGroup, context: context(), reply: { _ in [] }) { group in
+                    group.capacity = 4
+                    group.reservedLocal = 3
+                }
+            }
+            #expect(try await store.group(id: NurseryFixture.almatyGroup)?.capacity == 2)
+            // The group still has 2 places, both taken: a local child does not fit.
+            let third = try await fixture.newAlmatyChild(store, name: "third")
+            await #expect(throws: BookingRefused.self) {
+                try await fixture.place(store, child: third, first: "2030-09-02", pattern: "mon:am")
             }
         }
-        #expect(try await store.group(id: NurseryFixture.almatyGroup)?.capacity == 2)
-        // The group still has 2 places, both taken: a local child does not fit.
-        let third = try await fixture.newAlmatyChild(store, name: "third")
-        await #expect(throws: BookingRefused.self) {
-            try await fixture.place(store, child: third, first: "2030-09-02", pattern: "mon:am")
-        }
-        try await store.close()
     }
 }

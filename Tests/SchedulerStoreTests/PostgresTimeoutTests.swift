@@ -18,23 +18,24 @@ struct PostgresTimeoutTests {
     func renameWhileLocked(statementTimeout: Duration, lockTimeout: Duration) async throws -> (error: SchedulerError?, waited: Duration) {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await TestPostgres.openStore(for: directory, statementTimeout: statementTimeout, lockTimeout: lockTimeout)
-        _ = try await store.createSite(Site(id: "almaty", name: "Almaty", timeZone: "Asia/Almaty"), context: context()) { _ in [] }
-        let held = try await TestPostgres.holdLocks("SELECT * FROM site WHERE id = 'almaty' FOR UPDATE", for: directory)
-        let started = ContinuousClock.now
-        let done = Flag()
-        let rename = Task {
-            defer { done.value.store(true, ordering: .releasing) }
-            return try await store.updateSite(id: "almaty", context: context(), reply: { _ in [] }) { $0.name = "Renamed" }
+        let (outcome, waited) = try await TestPostgres.withStore(for: directory, statementTimeout: statementTimeout, lockTimeout: lockTimeout) { store in
+            _ = try await store.createSite(Site(id: "almaty", name: "Almaty", timeZone: "Asia/Almaty"), context: context()) { _ in [] }
+            let held = try await TestPostgres.holdLocks("SELECT * FROM site WHERE id = 'almaty' FOR UPDATE", for: directory)
+            let started = ContinuousClock.now
+            let done = Flag()
+            let rename = Task {
+                defer { done.value.store(true, ordering: .releasing) }
+                return try await store.updateSite(id: "almaty", context: context(), reply: { _ in [] }) { $0.name = "Renamed" }
+            }
+            // Without the timeouts the rename would wait for as long as the lock is held: give up after 20 s.
+            while ContinuousClock.now - started < .seconds(20), !done.value.load(ordering: .acquiring) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let waited = ContinuousClock.now - started
+            try await held.release()
+            let outcome = await rename.result
+            return (outcome, waited)
         }
-        // Without the timeouts the rename would wait for as long as the lock is held: give up after 20 s.
-        while ContinuousClock.now - started < .seconds(20), !done.value.load(ordering: .acquiring) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let waited = ContinuousClock.now - started
-        try await held.release()
-        let outcome = await rename.result
-        try await store.close()
         switch outcome {
         case .success:
             Issue.record("the rename waited \(waited) for the lock and then went through")

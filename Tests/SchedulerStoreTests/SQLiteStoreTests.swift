@@ -222,8 +222,8 @@ struct PostgresDatabaseTests {
             return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
         }
         for store in stores {
-            #expect(try await store.appliedMigrations() == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers"])
-            try await store.close()
+            let applied = try await StoreKind.run(store) { try await $0.appliedMigrations() }
+            #expect(applied == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers"])
         }
     }
 

@@ -22,13 +22,24 @@ public struct StoreKind: Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
-    /// Runs `body` on a new store of this kind in a temporary directory, then closes it.
+    /// Runs `body` on a new store of this kind in a temporary directory, with its services
+    /// running (`withRunningServices`), then closes it.
     public func withStore<T>(_ body: (any Store, URL) async throws -> T) async throws -> T {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await open(directory)
+        return try await withOpened(directory) { store in try await body(store, directory) }
+    }
+
+    /// Opens (or reopens) the store of `directory`, runs `body` on it with its services running,
+    /// then closes it.
+    public func withOpened<T>(_ directory: URL, _ body: (any Store) async throws -> T) async throws -> T {
+        try await Self.run(try await open(directory), body)
+    }
+
+    /// Runs `body` on `store` with its services running, then closes it (also when `body` throws).
+    public static func run<S: Store, T>(_ store: S, _ body: (S) async throws -> T) async throws -> T {
         do {
-            let result = try await body(store, directory)
+            let result = try await store.withRunningServices { try await body(store) }
             try await store.close()
             return result
         } catch {

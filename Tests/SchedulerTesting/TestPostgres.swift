@@ -103,7 +103,18 @@ public enum TestPostgres {
         }
     }
 
-    /// Opens (creating if needed) the PostgreSQL store for `directory`.
+    /// Opens (creating if needed) the PostgreSQL store for `directory` and runs `body` on it with
+    /// its connection pool running; then stops the pool and closes the store.
+    public static func withStore<T>(
+        for directory: URL, maxConnections: Int = 8, statementTimeout: Duration = .seconds(30), lockTimeout: Duration = .seconds(10),
+        _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        let store = try await openStore(for: directory, maxConnections: maxConnections, statementTimeout: statementTimeout, lockTimeout: lockTimeout)
+        return try await StoreKind.run(store, body)
+    }
+
+    /// Opens (creating if needed) the PostgreSQL store for `directory`; its pool runs in
+    /// `withRunningServices` (or use `withStore`).
     public static func openStore(
         for directory: URL, maxConnections: Int = 8, statementTimeout: Duration = .seconds(30), lockTimeout: Duration = .seconds(10)
     ) async throws -> PostgresStore {
