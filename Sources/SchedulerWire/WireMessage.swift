@@ -1,4 +1,5 @@
 internal import CProtobufC
+internal import CSchedulerProto
 
 /// A Swift value that stands for one protobuf message of `proto/`. The conformers are generated
 /// (`Generated/`, by `Scripts/generate-proto`): they read and write their fields through
