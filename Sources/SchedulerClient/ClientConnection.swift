@@ -58,32 +58,21 @@ final class ClientHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
-    func send(_ call: Call, promise: EventLoopPromise<Reply>) {
-        guard let context, !closed else {
-            promise.fail(ConnectionFailure.notStarted(Status(.unavailable, failure ?? "the connection is closed")))
-            return
-        }
-        if let goAway, call.callID > goAway.lastCallID {
-            promise.fail(ConnectionFailure.notStarted(goAway.status))
-            return
-        }
-        pending[call.callID] = .unary(promise)
-        var buffer = context.channel.allocator.buffer(capacity: 64 + call.payload.count)
-        FrameCodec.encode(.call(call), into: &buffer)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-    }
+    func send(_ call: Call, promise: EventLoopPromise<Reply>) { start(call, .unary(promise)) }
 
     /// Starts a server-streaming call whose replies go to `source`.
-    func startStream(_ call: Call, source: ReplySource) {
+    func startStream(_ call: Call, source: ReplySource) { start(call, .stream(source)) }
+
+    private func start(_ call: Call, _ waiter: Waiter) {
         guard let context, !closed else {
-            source.finish(ConnectionFailure.notStarted(Status(.unavailable, failure ?? "the connection is closed")))
+            waiter.fail(ConnectionFailure.notStarted(Status(.unavailable, failure ?? "the connection is closed")))
             return
         }
         if let goAway, call.callID > goAway.lastCallID {
-            source.finish(ConnectionFailure.notStarted(goAway.status))
+            waiter.fail(ConnectionFailure.notStarted(goAway.status))
             return
         }
-        pending[call.callID] = .stream(source)
+        pending[call.callID] = waiter
         var buffer = context.channel.allocator.buffer(capacity: 64 + call.payload.count)
         FrameCodec.encode(.call(call), into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)

@@ -9,12 +9,17 @@ struct AdminService {
     let tokens: TokenCache
     let version: String
     let startedAt: ContinuousClock.Instant
+    /// The shortest interval `WatchHealth` accepts (`ServerConfiguration.watchHealthMinimumInterval`).
+    let watchMinimumInterval: Duration
 
     func register(in registry: inout HandlerRegistry) {
         let store = self.store
         let version = self.version
         let startedAt = self.startedAt
         let tokens = self.tokens
+        let minimum = watchMinimumInterval
+        let (seconds, attoseconds) = minimum.components
+        let minimumMs = UInt32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
 
         @Sendable func health() -> HealthResponse {
             let uptime = ContinuousClock.now - startedAt
@@ -26,8 +31,10 @@ struct AdminService {
 
         registry.serverStreaming(RPC.AdminService.watchHealth) { (request: WatchHealthRequest, _, writer) in
             let interval = request.intervalMs == 0 ? 1000 : request.intervalMs
-            guard interval <= 60_000 else {
-                throw SchedulerError(.invalidArgument, "interval_ms is over 60000", field: "interval_ms")
+            guard interval >= minimumMs, interval <= 60_000 else {
+                throw SchedulerError(
+                    .invalidArgument, "interval_ms must be 0 (1000) or \(minimumMs) to 60000 (this server's --watch-min-interval)",
+                    field: "interval_ms")
             }
             guard request.count <= 1_000_000 else {
                 throw SchedulerError(.invalidArgument, "count is over 1000000", field: "count")

@@ -4,6 +4,7 @@ import NIOCore
 import NIOTLS
 import SchedulerCore
 import SchedulerWire
+import Synchronization
 
 /// One client connection. The protocol's decisions (which calls start, which are refused,
 /// what a deadline, a Cancel, a drain or a timer does) are `ConnectionStateMachine`'s; this
@@ -265,7 +266,19 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
 
-        guard let context else { return }
+        // Streams hold one of the server's places until their task ends.
+        let streaming = entry.method.kind == .serverStreaming
+        if streaming, !runtime.acquireStream() {
+            running[id] = Running(generation: generation, gate: gate)
+            let limit = runtime.configuration.maxStreams
+            let refusal = SchedulerError(.resourceExhausted, "too many streams open on the server (limit \(limit), max-streams); try again later")
+            finish(id, generation, .failure(refusal), method: call.method)
+            return
+        }
+        guard let context else {
+            if streaming { runtime.releaseStream() }
+            return
+        }
         var flight = Running(generation: generation, gate: gate)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         if call.timeoutMs > 0 {
@@ -279,7 +292,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         let authorization = call.authorization
         let client = self.client
         let method = call.method
+        // A stream checks its token again at most once a second, so revoking it ends the stream.
+        let checked = Mutex(ContinuousClock.now)
         let sink = MessageSink { payload in
+            let now = ContinuousClock.now
+            if checked.withLock({ now - $0 >= .seconds(1) }) {
+                _ = try await runtime.authenticate(entry, authorization: authorization, client: client)
+                checked.withLock { $0 = now }
+            }
             try await eventLoop.flatSubmit { bound.value.streamMessage(id, generation, payload) }.get()
         }
         flight.task = Task {
@@ -297,6 +317,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             } catch {
                 result = .failure(error)
             }
+            if streaming { runtime.releaseStream() }
             eventLoop.execute {
                 bound.value.finish(id, generation, result, method: method)
                 bound.value.scheduleFlush()

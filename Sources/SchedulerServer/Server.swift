@@ -61,7 +61,10 @@ public final class Server: Service, Sendable {
     ) throws {
         let tokens = TokenCache()
         var registry = HandlerRegistry(decodeBudget: configuration.decodeBudgetBytes)
-        AdminService(store: store, tokens: tokens, version: Self.version, startedAt: .now).register(in: &registry)
+        AdminService(
+            store: store, tokens: tokens, version: Self.version, startedAt: .now,
+            watchMinimumInterval: configuration.watchHealthMinimumInterval
+        ).register(in: &registry)
         NurseryService(store: store).register(in: &registry)
         IntakeService(store: store).register(in: &registry)
         let methods = try MethodTable(handlers: registry.handlers)

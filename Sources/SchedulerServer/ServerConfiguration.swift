@@ -20,6 +20,11 @@ public struct ServerConfiguration: Sendable {
     public var decodeBudgetBytes = 64 << 20
     /// Calls in flight on one connection before new ones get RESOURCE_EXHAUSTED.
     public var maxCallsInFlight = 100
+    /// Server-streaming calls open at once on the whole server; more are refused
+    /// (`RESOURCE_EXHAUSTED`), so streams cannot take the event loops from every other call.
+    public var maxStreams = 128
+    /// The shortest `interval_ms` `WatchHealth` accepts.
+    public var watchHealthMinimumInterval: Duration = .milliseconds(100)
     /// Open connections before new ones are refused with a GoAway.
     public var maxConnections = 4096
     /// Open connections from one client IP address before its new ones are refused (Unix

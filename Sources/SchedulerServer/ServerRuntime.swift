@@ -89,6 +89,20 @@ final class ServerRuntime: Sendable {
 
     var isDraining: Bool { draining.load(ordering: .acquiring) }
 
+    private let openStreams = Atomic<Int>(0)
+
+    /// Takes one of the server's `maxStreams` places for a streaming call; false when all are taken.
+    func acquireStream() -> Bool {
+        let limit = configuration.maxStreams
+        while true {
+            let current = openStreams.load(ordering: .relaxed)
+            guard current < limit else { return false }
+            if openStreams.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing).exchanged { return true }
+        }
+    }
+
+    func releaseStream() { openStreams.subtract(1, ordering: .relaxed) }
+
     func beginDraining() { draining.store(true, ordering: .releasing) }
 
     /// Checks the caller's token against the method's permission. `client` is who asks (the connection's IP address, "unix" for the Unix socket): each

@@ -141,6 +141,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Kernel send buffer per TCP connection in bytes (SO_SNDBUF); default: the system's self-tuning one.")
     var socketSendBuffer: Int?
 
+    @Option(help: "Server-streaming calls open at once on the whole server; more are refused (RESOURCE_EXHAUSTED).")
+    var maxStreams: Int = 128
+
+    @Option(help: "Seconds: the shortest interval WatchHealth accepts.")
+    var watchMinInterval: Double = 0.1
+
     @Option(help: "Seconds started calls have to finish on shutdown.")
     var drainTimeout: Double = 30
 
@@ -160,7 +166,7 @@ struct Serve: AsyncParsableCommand {
         for (name, value) in [
             ("--max-frame-bytes", maxFrameBytes), ("--decode-budget-bytes", decodeBudgetBytes),
             ("--max-calls-in-flight", maxCallsInFlight), ("--max-connections", maxConnections),
-            ("--max-connections-per-address", maxConnectionsPerAddress),
+            ("--max-connections-per-address", maxConnectionsPerAddress), ("--max-streams", maxStreams),
         ] where value <= 0 {
             throw ValidationError("\(name) must be a positive number")
         }
@@ -168,8 +174,12 @@ struct Serve: AsyncParsableCommand {
             ("--preface-timeout", prefaceTimeout), ("--partial-frame-timeout", partialFrameTimeout),
             ("--idle-timeout", idleTimeout), ("--drain-timeout", drainTimeout),
             ("--tls-handshake-timeout", tlsHandshakeTimeout), ("--write-timeout", writeTimeout), ("--close-timeout", closeTimeout),
+            ("--watch-min-interval", watchMinInterval),
         ] where !(value.isFinite && value > 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds above 0 and at most 86400 (a day)")
+        }
+        if let socketSendBuffer, socketSendBuffer <= 0 {
+            throw ValidationError("--socket-send-buffer must be a positive number of bytes")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -216,6 +226,8 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsHandshakeTimeout = .milliseconds(Int64(tlsHandshakeTimeout * 1000))
         configuration.writeTimeout = .milliseconds(Int64(writeTimeout * 1000))
         configuration.socketSendBufferBytes = socketSendBuffer
+        configuration.maxStreams = maxStreams
+        configuration.watchHealthMinimumInterval = .milliseconds(Int64(watchMinInterval * 1000))
         configuration.closeTimeout = .milliseconds(Int64(closeTimeout * 1000))
         configuration.eventLoopThreads = threads
         if let tlsCert, let tlsKey { configuration.tls = .init(certificateChain: tlsCert, privateKey: tlsKey) }

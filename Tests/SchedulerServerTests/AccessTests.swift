@@ -20,7 +20,7 @@ struct AccessTests {
         case RPC.AdminService.createToken.path: return try WireCodec.encode(CreateTokenRequest(role: .manager, scope: "nursery:almaty-1", name: "sample"))
         case RPC.AdminService.revokeToken.path: return try WireCodec.encode(RevokeTokenRequest(id: revocable))
         case RPC.AdminService.listTokens.path: return try WireCodec.encode(ListTokensRequest())
-        case RPC.AdminService.watchHealth.path: return try WireCodec.encode(WatchHealthRequest(intervalMs: 1, count: 2))
+        case RPC.AdminService.watchHealth.path: return try WireCodec.encode(WatchHealthRequest(count: 1))
         case RPC.NurseryService.createSite.path:
             return try WireCodec.encode(CreateSiteRequest(site: SiteMessage(id: "site-\(n)", name: "S", timeZone: "Asia/Almaty")))
         case RPC.NurseryService.getSite.path: return try WireCodec.encode(GetSiteRequest(id: "almaty"))

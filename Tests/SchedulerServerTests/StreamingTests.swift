@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SchedulerClient
+import SchedulerCore
 import SchedulerServer
 import SchedulerTesting
 import SchedulerWire
@@ -13,6 +14,9 @@ import Testing
 /// Server streaming through the real server: `AdminService/WatchHealth`.
 @Suite(.timeLimit(.minutes(2)))
 struct StreamingTests {
+    /// Streams faster than the default floor of 100 ms, so the tests are quick.
+    static func fast(_ configuration: inout ServerConfiguration) { configuration.watchHealthMinimumInterval = .milliseconds(1) }
+
     func watch(_ id: UInt64, intervalMs: UInt32, count: UInt32 = 0, token: String, timeoutMs: UInt32 = 0) throws -> ClientFrame {
         .call(
             Call(
@@ -22,7 +26,7 @@ struct StreamingTests {
     }
 
     @Test func theClientReadsAStreamToItsEnd() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configure: Self.fast) { server in
             let client = server.client(token: server.adminToken)
             var uptimes: [UInt64] = []
             for try await health in try await client.stream(RPC.AdminService.watchHealth, WatchHealthRequest(intervalMs: 10, count: 5)) {
@@ -44,7 +48,7 @@ struct StreamingTests {
     }
 
     @Test func cancelMidStreamEndsItWithCancelledAndNothingAfter() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configure: Self.fast) { server in
             let connection = try await RawConnection.connect(port: server.port)
             try await connection.send(try watch(1, intervalMs: 10, token: server.adminToken))
             for _ in 0..<3 {
@@ -65,7 +69,7 @@ struct StreamingTests {
     }
 
     @Test func aDeadlineMidStreamEndsItWithDeadlineExceeded() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configure: Self.fast) { server in
             let connection = try await RawConnection.connect(port: server.port)
             try await connection.send(try watch(1, intervalMs: 50, token: server.adminToken, timeoutMs: 5000))
             var messages = 0
@@ -90,7 +94,10 @@ struct StreamingTests {
     }
 
     @Test func aDrainEndsStreamsWithUnavailableAndAGoAway() async throws {
-        let server = try await TestServer.start { $0.drainTimeout = .seconds(5) }
+        let server = try await TestServer.start {
+            $0.drainTimeout = .seconds(5)
+            Self.fast(&$0)
+        }
         let connection = try await RawConnection.connect(port: server.port)
         try await connection.send(try watch(1, intervalMs: 10, token: server.adminToken))
         #expect(try await connection.nextReply().endOfStream == false)
@@ -115,7 +122,10 @@ struct StreamingTests {
     /// were made after the pause (their uptimes jump), not queued in the server during it.
     @Test func aSlowReaderHoldsTheProducerBack() async throws {
         // Small kernel buffers on both sides, so they fill in a second rather than in minutes.
-        try await TestServer.with(configure: { $0.socketSendBufferBytes = 4096 }) { server in
+        try await TestServer.with(configure: {
+            $0.socketSendBufferBytes = 4096
+            Self.fast(&$0)
+        }) { server in
             let (address, length) = PeerSocket.tcpAddress(port: server.port)
             let fd = try #require(PeerSocket.connect(address, length: length) { PeerSocket.set($0, SO_RCVBUF, Int32(4096)) })
             defer { close(fd) }
@@ -150,6 +160,68 @@ struct StreamingTests {
             // A machine busy with other tests makes far fewer than one a millisecond; some come.
             #expect(uptimes.count >= 10)
             #expect(madeDuringPause <= 4_000, "\(madeDuringPause) messages made during the pause, \(uptimes.count) in all")
+        }
+    }
+
+    /// Streams are capped on the whole server; a place comes back when a stream ends.
+    @Test func theServerCapsItsOpenStreams() async throws {
+        try await TestServer.with(configure: { $0.maxStreams = 2 }) { server in
+            let connection = try await RawConnection.connect(port: server.port)
+            try await connection.send(try watch(1, intervalMs: 100, token: server.adminToken))
+            try await connection.send(try watch(2, intervalMs: 100, token: server.adminToken))
+            for _ in 0..<2 { #expect(try await connection.nextReply().endOfStream == false) }
+            try await connection.send(try watch(3, intervalMs: 100, token: server.adminToken))
+            var refused = try await connection.nextReply()
+            while refused.callID != 3 { refused = try await connection.nextReply() }
+            #expect(refused.status.code == .resourceExhausted)
+            #expect(refused.status.message.contains("max-streams"))
+            // Unary calls are not streams: still served.
+            try await connection.send(call(4, RPC.AdminService.health))
+            var health = try await connection.nextReply()
+            while health.callID != 4 { health = try await connection.nextReply() }
+            #expect(health.status.code == .ok)
+            try await connection.send(.cancel(callID: 1))
+            // Once the cancelled stream's task has ended, a new stream gets its place.
+            var started = false
+            for attempt in UInt64(5)..<UInt64(50) where !started {
+                try await connection.send(try watch(attempt, intervalMs: 100, count: 1, token: server.adminToken))
+                var reply = try await connection.nextReply()
+                while reply.callID != attempt { reply = try await connection.nextReply() }
+                started = reply.status.code == .ok
+                if !started { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(started)
+            await connection.close()
+        }
+    }
+
+    /// Revoking the token ends its streams: they check it again every second.
+    @Test func revokingTheTokenEndsItsStreams() async throws {
+        try await TestServer.with { server in
+            let admin = server.client(token: server.adminToken)
+            let issued = try await admin.createToken(role: .admin, name: "watcher")
+            let connection = try await RawConnection.connect(port: server.port)
+            try await connection.send(try watch(1, intervalMs: 100, token: issued.secret))
+            #expect(try await connection.nextReply().endOfStream == false)
+            _ = try await admin.revokeToken(id: try #require(issued.token).id)
+            let revokedAt = ContinuousClock.now
+            var final = try await connection.nextReply()
+            // 100 ms apart: 50 messages is 5 s, far past the one-second re-check.
+            for _ in 0..<50 where !final.endOfStream { final = try await connection.nextReply() }
+            #expect(final.status.code == .unauthenticated)
+            #expect(ContinuousClock.now - revokedAt < .seconds(5))
+            await connection.close()
+            await admin.close()
+        }
+    }
+
+    @Test func watchingFasterThanTheFloorIsRefused() async throws {
+        try await TestServer.with { server in
+            let client = server.client(token: server.adminToken)
+            await #expect {
+                for try await _ in try await client.stream(RPC.AdminService.watchHealth, WatchHealthRequest(intervalMs: 50)) {}
+            } throws: { ($0 as? RPCError)?.code == .invalidArgument && ($0 as? RPCError)?.status.message.contains("100") == true }
+            await client.close()
         }
     }
 }
