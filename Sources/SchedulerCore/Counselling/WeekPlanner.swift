@@ -104,8 +104,12 @@ public struct WeekPlanner: Sendable {
         var engine = PlanEngine(problem)
         engine.construct()
         var random = PlannerRandom(seed: seed)
+        var ejecting = true
         for _ in 0..<rounds where !isCancelled() {
-            let placedMore = engine.placeMissing(&random)
+            let placedMore = engine.placeMissing(&random, ejecting: ejecting)
+            // Ejection chains that placed nothing once are not tried again for a round that
+            // changed nothing they depend on: only while they help.
+            ejecting = placedMore
             let improved = engine.improve(&random)
             let chained = engine.improveContinuity(&random)
             let recreated = engine.ruinAndRecreate(&random, iterations: 40)
@@ -348,17 +352,20 @@ struct PlanEngine {
         }
     }
 
-    /// Tries to place each missing session by moving one other session aside. True if any was placed.
-    mutating func placeMissing(_ random: inout PlannerRandom) -> Bool {
+    /// Tries to place each missing session, if need be by moving one other session aside
+    /// (at most `ejectionTrials` sessions tried aside in all, so a week with no room left does
+    /// not cost a sweep of every pair). True if any was placed.
+    mutating func placeMissing(_ random: inout PlannerRandom, ejecting: Bool = true, ejectionTrials: Int = 50_000) -> Bool {
         var progress = false
         var order = people.indices.filter { placedCount[$0] < demand[$0] }
         random.shuffle(&order)
+        var trials = ejecting ? ejectionTrials : 0
         for p in order {
             while placedCount[p] < demand[p] {
                 if let spot = bestSpot(person: p) {
                     _ = add(spot)
                     progress = true
-                } else if ejectAndPlace(person: p) {
+                } else if trials > 0, ejectAndPlace(person: p, trials: &trials) {
                     progress = true
                 } else {
                     break
@@ -370,15 +377,16 @@ struct PlanEngine {
 
     /// Moves one session (of a counsellor who shares time with `person`, or of `person` on a day
     /// it could use) to another spot, so that `person` gets one more. True if it worked.
-    mutating func ejectAndPlace(person p: Int) -> Bool {
+    mutating func ejectAndPlace(person p: Int, trials: inout Int) -> Bool {
         var candidates: [Int] = []
         let counsellorsOfPerson = Set(pairs[p].map(\.counsellor))
         for (index, placement) in placements.enumerated() {
             guard let placement else { continue }
             if counsellorsOfPerson.contains(placement.counsellor) || placement.person == p { candidates.append(index) }
         }
-        for index in candidates {
+        for index in candidates where trials > 0 {
             guard let moved = placements[index] else { continue }
+            trials -= 1
             remove(index)
             if let spot = bestSpot(person: p) {
                 let added = add(spot)
