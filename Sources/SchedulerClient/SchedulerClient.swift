@@ -133,8 +133,7 @@ public final class SchedulerClient: Sendable {
         if let deadline {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw RPCError(Status(.deadlineExceeded, "the call's deadline passed")) }
-            let ms = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
-            timeoutMs = UInt32(clamping: max(1, ms))
+            timeoutMs = UInt32(clamping: max(1, remaining.milliseconds))
         }
         let remaining = deadline.map { $0 - ContinuousClock.now } ?? .seconds(10)
         let open = try await currentConnection(timeout: min(.seconds(10), max(.milliseconds(1), remaining)))
@@ -178,7 +177,7 @@ public final class SchedulerClient: Sendable {
         let payload = try WireCodec.encode(request)
         var timeoutMs: UInt32 = 0
         if let timeout = options.timeout {
-            timeoutMs = UInt32(clamping: max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+            timeoutMs = UInt32(clamping: max(1, timeout.milliseconds))
         }
         let open: ClientConnection
         do {

@@ -18,13 +18,11 @@ struct AdminService {
         let startedAt = self.startedAt
         let tokens = self.tokens
         let minimum = watchMinimumInterval
-        let (seconds, attoseconds) = minimum.components
-        let minimumMs = UInt32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        let minimumMs = UInt32(clamping: max(1, minimum.milliseconds))
 
         @Sendable func health() -> HealthResponse {
             let uptime = ContinuousClock.now - startedAt
-            let ms = uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000
-            return HealthResponse(version: version, store: store.kind, uptimeMs: UInt64(max(0, ms)))
+            return HealthResponse(version: version, store: store.kind, uptimeMs: UInt64(max(0, uptime.milliseconds)))
         }
 
         registry.inline(RPC.AdminService.health) { (_: HealthRequest, _) in health() }

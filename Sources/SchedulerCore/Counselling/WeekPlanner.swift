@@ -103,7 +103,7 @@ public struct WeekPlanner: Sendable {
     public func plan(_ problem: WeekPlanningProblem, isCancelled: () -> Bool = { false }) -> WeekPlan {
         var engine = PlanEngine(problem)
         engine.construct()
-        var random = PlannerRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var ejecting = true
         for _ in 0..<rounds where !isCancelled() {
             let placedMore = engine.placeMissing(&random, ejecting: ejecting)
@@ -119,17 +119,8 @@ public struct WeekPlanner: Sendable {
     }
 }
 
-/// SplitMix64, for the planner's own orderings.
-struct PlannerRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// Fisher-Yates with this generator: the same order for the same seed on every platform.
     mutating func shuffle<T>(_ items: inout [T]) {
         guard items.count > 1 else { return }
         for index in stride(from: items.count - 1, to: 0, by: -1) {
@@ -170,6 +161,10 @@ struct PlanEngine {
     let pairs: [[Pair]]
     let qualified: [[Int]]
     let demand: [Int]
+    /// What the kept sessions take: each counsellor's sessions and minutes a day, each young person's days.
+    let keptCount: [Int]
+    let keptMinutes: [[Int]]
+    let keptDays: [Set<Int>]
     var booked: [[[Booking]]]
     var weekCount: [Int]
     var dayMinutes: [[Int]]
@@ -212,6 +207,9 @@ struct PlanEngine {
         }
         let keptCounts = keptPerPerson
         demand = people.indices.map { max(0, people[$0].sessionsPerWeek - keptCounts[$0]) }
+        keptCount = weekCount
+        keptMinutes = dayMinutes
+        keptDays = personDays
         var qualified: [[Int]] = []
         var pairs: [[Pair]] = []
         for person in people {
@@ -355,7 +353,7 @@ struct PlanEngine {
     /// Tries to place each missing session, if need be by moving one other session aside
     /// (at most `ejectionTrials` sessions tried aside in all, so a week with no room left does
     /// not cost a sweep of every pair). True if any was placed.
-    mutating func placeMissing(_ random: inout PlannerRandom, ejecting: Bool = true, ejectionTrials: Int = 50_000) -> Bool {
+    mutating func placeMissing(_ random: inout SplitMix64, ejecting: Bool = true, ejectionTrials: Int = 50_000) -> Bool {
         var progress = false
         var order = people.indices.filter { placedCount[$0] < demand[$0] }
         random.shuffle(&order)
@@ -403,7 +401,7 @@ struct PlanEngine {
 
     /// Moves single sessions to better spots (same sessions placed, better continuity, fewer
     /// visits, or a more even load). True if any moved.
-    mutating func improve(_ random: inout PlannerRandom) -> Bool {
+    mutating func improve(_ random: inout SplitMix64) -> Bool {
         var moved = false
         var order = placements.indices.filter { placements[$0] != nil }
         random.shuffle(&order)
@@ -427,7 +425,7 @@ struct PlanEngine {
     /// Moves a session to its young person's continuity counsellor by moving one of that
     /// counsellor's sessions elsewhere (a chain of two), when the whole plan gets better.
     /// True if any chain was taken.
-    mutating func improveContinuity(_ random: inout PlannerRandom) -> Bool {
+    mutating func improveContinuity(_ random: inout SplitMix64) -> Bool {
         var moved = false
         var order = placements.indices.filter { index in
             guard let placement = placements[index], let wanted = continuity[placement.person] else { return false }
@@ -460,7 +458,7 @@ struct PlanEngine {
     /// Ruin and recreate: takes out every session of a few young people and places them again
     /// in a random order, each at its best spot; keeps the result unless the plan got worse.
     /// True if the plan got better.
-    mutating func ruinAndRecreate(_ random: inout PlannerRandom, iterations: Int) -> Bool {
+    mutating func ruinAndRecreate(_ random: inout SplitMix64, iterations: Int) -> Bool {
         let candidates = people.indices.filter { demand[$0] > 0 }
         guard !candidates.isEmpty else { return false }
         var improved = false
@@ -507,7 +505,7 @@ struct PlanEngine {
                 unplaced.append(UnplacedSession(youngPersonID: people[p].id, missing: missing, reason: .noQualifiedCounsellor, counsellorIDs: []))
                 continue
             }
-            let usable = pairs[p].filter { !personDaysKept(p).contains($0.day) }
+            let usable = pairs[p].filter { !keptDays[p].contains($0.day) }
             if usable.isEmpty {
                 unplaced.append(
                     UnplacedSession(
@@ -520,15 +518,6 @@ struct PlanEngine {
         return WeekPlan(sessions: sessions, unplaced: unplaced, score: score, demand: demand.reduce(0, +), upperBound: upperBound())
     }
 
-    /// Days a kept session takes from a young person.
-    func personDaysKept(_ p: Int) -> Set<Int> {
-        var days = Set<Int>()
-        for session in problem.kept where session.status != .cancelled && session.youngPersonID == people[p].id {
-            days.insert(session.date.dayNumber - problem.monday.dayNumber)
-        }
-        return days
-    }
-
     /// A bound on the new sessions any plan can place: the maximum flow from young people
     /// (their demand) through their free days (one session a day) and the days of counsellors
     /// they share time with (as many sessions as the day's remaining minutes hold at the
@@ -538,15 +527,6 @@ struct PlanEngine {
         var flow = MaxFlow()
         let source = flow.node()
         let sink = flow.node()
-        var keptMinutes = Array(repeating: Array(repeating: 0, count: 7), count: counsellors.count)
-        var keptCount = Array(repeating: 0, count: counsellors.count)
-        let counsellorIndex = Dictionary(uniqueKeysWithValues: counsellors.enumerated().map { ($1.id, $0) })
-        for session in problem.kept where session.status != .cancelled {
-            let day = session.date.dayNumber - problem.monday.dayNumber
-            guard (0..<7).contains(day), let c = counsellorIndex[session.counsellorID] else { continue }
-            keptMinutes[c][day] += session.minutes
-            keptCount[c] += 1
-        }
         var counsellorDay: [[Int]] = []
         var counsellorNode: [Int] = []
         for c in counsellors.indices {
@@ -566,7 +546,7 @@ struct PlanEngine {
         for p in people.indices where demand[p] > 0 {
             let personNode = flow.node()
             flow.edge(source, personNode, demand[p])
-            let kept = personDaysKept(p)
+            let kept = keptDays[p]
             var dayNodes: [Int: Int] = [:]
             for pair in pairs[p] where !kept.contains(pair.day) {
                 let dayNode =
