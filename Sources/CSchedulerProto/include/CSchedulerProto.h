@@ -6,6 +6,7 @@
 #include "sos/rpc/v1/errors.pb-c.h"
 #include "sos/rpc/v1/frames.pb-c.h"
 #include "sos/scheduler/v1/admin.pb-c.h"
+#include "sos/scheduler/v1/counselling.pb-c.h"
 #include "sos/scheduler/v1/intake.pb-c.h"
 #include "sos/scheduler/v1/nursery.pb-c.h"
 /** Every message descriptor generated from proto/. */

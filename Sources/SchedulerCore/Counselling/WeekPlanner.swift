@@ -65,7 +65,7 @@ public struct PlanScore: Sendable, Hashable, Codable, Comparable, CustomStringCo
         self.loadSquares = loadSquares
     }
 
-    /// True when `self` is a better plan than `other`.
+    /// True when `lhs` is a worse plan than `rhs`.
     public static func < (lhs: PlanScore, rhs: PlanScore) -> Bool {
         (lhs.placed, lhs.continuity, -lhs.visits, -lhs.loadSquares) < (rhs.placed, rhs.continuity, -rhs.visits, -rhs.loadSquares)
     }
@@ -100,12 +100,24 @@ public struct WeekPlanner: Sendable {
         self.rounds = rounds
     }
 
-    public func plan(_ problem: WeekPlanningProblem, isCancelled: () -> Bool = { false }) -> WeekPlan {
+    /// Plans the week. The search stops after `rounds`, at `deadline` (the best plan found by
+    /// then is returned), or when `isCancelled` answers true. `progress` sees the best score
+    /// after the constructive start and after every round that improved it, with the bound.
+    public func plan(
+        _ problem: WeekPlanningProblem, until deadline: ContinuousClock.Instant? = nil, isCancelled: () -> Bool = { false },
+        progress: (PlanningProgress) -> Void = { _ in }
+    ) -> WeekPlan {
+        let clock = ContinuousClock()
         var engine = PlanEngine(problem)
         engine.construct()
+        let bound = engine.upperBound()
+        let demand = engine.demand.reduce(0, +)
+        progress(PlanningProgress(best: engine.score, upperBound: bound, demand: demand, round: 0))
         var random = SplitMix64(seed: seed)
         var ejecting = true
-        for _ in 0..<rounds where !isCancelled() {
+        for round in 0..<rounds where !isCancelled() {
+            if let deadline, clock.now >= deadline { break }
+            let before = engine.score
             let placedMore = engine.placeMissing(&random, ejecting: ejecting)
             // Ejection chains that placed nothing once are not tried again for a round that
             // changed nothing they depend on: only while they help.
@@ -113,10 +125,24 @@ public struct WeekPlanner: Sendable {
             let improved = engine.improve(&random)
             let chained = engine.improveContinuity(&random)
             let recreated = engine.ruinAndRecreate(&random, iterations: 40)
+            if before < engine.score {
+                progress(PlanningProgress(best: engine.score, upperBound: bound, demand: demand, round: round + 1))
+            }
             if !placedMore && !improved && !chained && !recreated { break }
         }
-        return engine.result()
+        return engine.result(upperBound: bound)
     }
+}
+
+/// Where a planning run stands: the best plan's score so far and the bound it can reach.
+public struct PlanningProgress: Sendable, Hashable {
+    public var best: PlanScore
+    /// No plan places more of the week's sessions than this.
+    public var upperBound: Int
+    /// The sessions needed this week beyond the kept ones.
+    public var demand: Int
+    /// 0 after the constructive start, then the local-search round that improved the plan.
+    public var round: Int
 }
 
 extension SplitMix64 {
@@ -488,7 +514,7 @@ struct PlanEngine {
 
     // MARK: Result
 
-    func result() -> WeekPlan {
+    func result(upperBound bound: Int? = nil) -> WeekPlan {
         var sessions: [CounsellingSession] = []
         for placement in placements.compactMap({ $0 }).sorted(by: { ($0.day, $0.start, $0.counsellor) < ($1.day, $1.start, $1.counsellor) }) {
             let person = people[placement.person]
@@ -515,7 +541,7 @@ struct PlanEngine {
                 unplaced.append(UnplacedSession(youngPersonID: people[p].id, missing: missing, reason: .counsellorsFull, counsellorIDs: involved))
             }
         }
-        return WeekPlan(sessions: sessions, unplaced: unplaced, score: score, demand: demand.reduce(0, +), upperBound: upperBound())
+        return WeekPlan(sessions: sessions, unplaced: unplaced, score: score, demand: demand.reduce(0, +), upperBound: bound ?? upperBound())
     }
 
     /// A bound on the new sessions any plan can place: the maximum flow from young people

@@ -5,24 +5,32 @@ public enum GeneratedMessages {
     public static let all: [any WireMessage.Type] = [
         BadRequest.self, FieldViolationMessage.self, TokenInfoMessage.self, HealthRequest.self, WatchHealthRequest.self, HealthResponse.self,
         WhoAmIRequest.self, WhoAmIResponse.self, CreateTokenRequest.self, CreateTokenResponse.self, RevokeTokenRequest.self, RevokeTokenResponse.self,
-        ListTokensRequest.self, ListTokensResponse.self, IntakeRoundMessage.self, IntakeOfferMessage.self, CreateRoundRequest.self, GetRoundRequest.self,
-        OpenOfferRequest.self, ApplicationMessage.self, SubmitApplicationsRequest.self, SubmitApplicationsResponse.self, WithdrawApplicationRequest.self,
-        WithdrawApplicationResponse.self, RunRoundRequest.self, OfferFillMessage.self, RunRoundResponse.self, ChildResultMessage.self, GetResultsRequest.self,
-        GetResultsResponse.self, GetWaitlistRequest.self, WaitlistEntryMessage.self, PendingOfferMessage.self, GetWaitlistResponse.self, ExplainRequest.self,
-        ExplainResponse.self, ReleaseSeatRequest.self, RespondToOfferRequest.self, ListMovesRequest.self, MoveMessage.self, MovesResponse.self,
-        ConfirmPlacementsRequest.self, ConfirmedPlacementMessage.self, RefusedConfirmationMessage.self, ConfirmPlacementsResponse.self, SiteMessage.self,
-        NurseryMessage.self, GroupMessage.self, FamilyMessage.self, ChildMessage.self, PlacementMessage.self, CreateSiteRequest.self, GetSiteRequest.self,
-        ListSitesRequest.self, ListSitesResponse.self, UpdateSiteRequest.self, CreateNurseryRequest.self, GetNurseryRequest.self, ListNurseriesRequest.self,
-        ListNurseriesResponse.self, UpdateNurseryRequest.self, CreateGroupRequest.self, GetGroupRequest.self, ListGroupsRequest.self, ListGroupsResponse.self,
-        UpdateGroupRequest.self, RegisterFamilyRequest.self, GetFamilyRequest.self, ListFamiliesRequest.self, ListFamiliesResponse.self,
-        UpdateFamilyRequest.self, RegisterChildRequest.self, GetChildRequest.self, ListChildrenRequest.self, ListChildrenResponse.self, UpdateChildRequest.self,
-        BookPlaceRequest.self, BookingConflictMessage.self, SessionConflictMessage.self, BookingAlternativeMessage.self, EndPlacementRequest.self,
-        CancelPlacementRequest.self, ListPlacementsRequest.self, ListPlacementsResponse.self, GetOccupancyRequest.self, GetOccupancyResponse.self,
-        OccupancyDayMessage.self, SessionOccupancyMessage.self,
+        ListTokensRequest.self, ListTokensResponse.self, HomeMessage.self, YoungPersonMessage.self, CounsellorMessage.self, CounsellingSessionMessage.self,
+        UnplacedSessionMessage.self, PlanScoreMessage.self, CreateHomeRequest.self, GetHomeRequest.self, ListHomesRequest.self, ListHomesResponse.self,
+        UpdateHomeRequest.self, CreateYoungPersonRequest.self, GetYoungPersonRequest.self, ListYoungPeopleRequest.self, ListYoungPeopleResponse.self,
+        UpdateYoungPersonRequest.self, CreateCounsellorRequest.self, GetCounsellorRequest.self, ListCounsellorsRequest.self, ListCounsellorsResponse.self,
+        UpdateCounsellorRequest.self, ImportCounsellingRequest.self, ImportCounsellingResponse.self, PlanWeekRequest.self, PlanProgressMessage.self,
+        WeekPlanResultMessage.self, PlanWeekResponse.self, ReportAbsenceRequest.self, SessionChangeMessage.self, ReportAbsenceResponse.self,
+        GetScheduleRequest.self, GetScheduleResponse.self, RescheduleSessionRequest.self, CancelSessionRequest.self, MarkDoneRequest.self,
+        PinSessionRequest.self, ExportCalendarRequest.self, ExportCalendarResponse.self, IntakeRoundMessage.self, IntakeOfferMessage.self,
+        CreateRoundRequest.self, GetRoundRequest.self, OpenOfferRequest.self, ApplicationMessage.self, SubmitApplicationsRequest.self,
+        SubmitApplicationsResponse.self, WithdrawApplicationRequest.self, WithdrawApplicationResponse.self, RunRoundRequest.self, OfferFillMessage.self,
+        RunRoundResponse.self, ChildResultMessage.self, GetResultsRequest.self, GetResultsResponse.self, GetWaitlistRequest.self, WaitlistEntryMessage.self,
+        PendingOfferMessage.self, GetWaitlistResponse.self, ExplainRequest.self, ExplainResponse.self, ReleaseSeatRequest.self, RespondToOfferRequest.self,
+        ListMovesRequest.self, MoveMessage.self, MovesResponse.self, ConfirmPlacementsRequest.self, ConfirmedPlacementMessage.self,
+        RefusedConfirmationMessage.self, ConfirmPlacementsResponse.self, SiteMessage.self, NurseryMessage.self, GroupMessage.self, FamilyMessage.self,
+        ChildMessage.self, PlacementMessage.self, CreateSiteRequest.self, GetSiteRequest.self, ListSitesRequest.self, ListSitesResponse.self,
+        UpdateSiteRequest.self, CreateNurseryRequest.self, GetNurseryRequest.self, ListNurseriesRequest.self, ListNurseriesResponse.self,
+        UpdateNurseryRequest.self, CreateGroupRequest.self, GetGroupRequest.self, ListGroupsRequest.self, ListGroupsResponse.self, UpdateGroupRequest.self,
+        RegisterFamilyRequest.self, GetFamilyRequest.self, ListFamiliesRequest.self, ListFamiliesResponse.self, UpdateFamilyRequest.self,
+        RegisterChildRequest.self, GetChildRequest.self, ListChildrenRequest.self, ListChildrenResponse.self, UpdateChildRequest.self, BookPlaceRequest.self,
+        BookingConflictMessage.self, SessionConflictMessage.self, BookingAlternativeMessage.self, EndPlacementRequest.self, CancelPlacementRequest.self,
+        ListPlacementsRequest.self, ListPlacementsResponse.self, GetOccupancyRequest.self, GetOccupancyResponse.self, OccupancyDayMessage.self,
+        SessionOccupancyMessage.self,
     ]
 }
 
 extension RPC {
     /// Every method of every service in proto/.
-    public static let allMethods: [AnyRPCMethod] = AdminService.all + IntakeService.all + NurseryService.all
+    public static let allMethods: [AnyRPCMethod] = AdminService.all + CounsellingService.all + IntakeService.all + NurseryService.all
 }
