@@ -103,12 +103,37 @@ public enum MethodPermissions {
         .init(Intake.respondToOffer): Rule(permission: nurseryWork, mutating: true),
         .init(Intake.listMoves): Rule(permission: nurseryWork, mutating: false),
         .init(Intake.confirmPlacements): Rule(permission: nurseryWork, mutating: true),
+        .init(Counselling.createHome): Rule(permission: planning, mutating: true),
+        .init(Counselling.getHome): Rule(permission: planning, mutating: false),
+        .init(Counselling.listHomes): Rule(permission: planning, mutating: false),
+        .init(Counselling.updateHome): Rule(permission: planning, mutating: true),
+        .init(Counselling.createYoungPerson): Rule(permission: planning, mutating: true),
+        .init(Counselling.getYoungPerson): Rule(permission: planning, mutating: false),
+        .init(Counselling.listYoungPeople): Rule(permission: planning, mutating: false),
+        .init(Counselling.updateYoungPerson): Rule(permission: planning, mutating: true),
+        .init(Counselling.createCounsellor): Rule(permission: planning, mutating: true),
+        .init(Counselling.getCounsellor): Rule(permission: ownSchedule, mutating: false),
+        .init(Counselling.listCounsellors): Rule(permission: planning, mutating: false),
+        .init(Counselling.updateCounsellor): Rule(permission: planning, mutating: true),
+        .init(Counselling.importCounselling): Rule(permission: planning, mutating: true),
+        .init(Counselling.planWeek): Rule(permission: planning, mutating: true),
+        .init(Counselling.reportAbsence): Rule(permission: planning, mutating: true),
+        .init(Counselling.getSchedule): Rule(permission: ownSchedule, mutating: false),
+        .init(Counselling.rescheduleSession): Rule(permission: planning, mutating: true),
+        .init(Counselling.cancelSession): Rule(permission: planning, mutating: true),
+        .init(Counselling.markDone): Rule(permission: ownSchedule, mutating: true),
+        .init(Counselling.pinSession): Rule(permission: planning, mutating: true),
+        .init(Counselling.exportCalendar): Rule(permission: ownSchedule, mutating: false),
     ]
 
     private static let nurseryWork = Permission.roles([.admin, .manager])
     private typealias Admin = RPC.AdminService
     private typealias Nursery = RPC.NurseryService
     private typealias Intake = RPC.IntakeService
+    private typealias Counselling = RPC.CounsellingService
+    /// Coordinators plan their site's counselling; counsellors read their own schedule.
+    private static let planning = Permission.roles([.admin, .coordinator])
+    private static let ownSchedule = Permission.roles([.admin, .coordinator, .counsellor])
 }
 
 /// Builds the dispatch table from the generated methods and the handlers that services

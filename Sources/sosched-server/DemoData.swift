@@ -104,8 +104,9 @@ enum DemoData {
             }
         }
         let intake = try await intakeRound(store, random: &random)
+        let counselling = try await counselling(store, random: &random)
         return "loaded the demo: 2 sites (almaty, astana), 2 nurseries (almaty-1, astana-1), 6 groups, \(families) families, "
-            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out); \(intake)"
+            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out); \(intake); \(counselling)"
     }
 
     /// An open intake round at Almaty for the 2027 term: offers in each group that fit, and an
@@ -144,6 +145,44 @@ enum DemoData {
         }
         return
             "an open intake round almaty-2027 with \(offers.count) offers and \(applications.count) applications (try: sosched intake run --round almaty-2027 --dry-run)"
+    }
+
+    /// Counselling at each site: three homes, a dozen young people (after school and work, one to
+    /// three sessions a week, some with a preferred counsellor, one needing a trauma-informed
+    /// counsellor) and three counsellors on weekday shifts.
+    static func counselling(_ store: any Store, random: inout DemoRandom) async throws -> String {
+        let evenings = ["16:00-19:00", "17:00-20:00", "15:00-18:00"]
+        var people = 0
+        for site in ["almaty", "astana"] {
+            let homes = (1...3).map { Home(id: "\(site)-h\($0)", siteID: site, name: "\(site.capitalized) home \($0)") }
+            let counsellors = [
+                Counsellor(
+                    id: "\(site)-c1", siteID: site, name: "Gulnara", availability: try windows("mon-fri", "10:00-19:00"), qualifications: ["trauma"],
+                    maxSessionsPerWeek: 10),
+                Counsellor(id: "\(site)-c2", siteID: site, name: "Yerlan", availability: try windows("mon-thu", "13:00-20:00"), maxSessionsPerWeek: 10),
+                Counsellor(id: "\(site)-c3", siteID: site, name: "Saule", availability: try windows("tue-sat", "09:00-18:00"), maxSessionsPerWeek: 8),
+            ]
+            var young: [YoungPerson] = []
+            for index in 1...12 {
+                let days = ["mon,wed", "tue,thu", "mon-fri", "wed,fri,sat", "mon,tue,thu"][random.next(5)]
+                young.append(
+                    YoungPerson(
+                        id: "\(site)-y\(index)", homeID: homes[index % 3].id, name: names[(index * 5 + (site == "almaty" ? 0 : 3)) % names.count],
+                        availability: try windows(days, evenings[random.next(evenings.count)]), sessionsPerWeek: 1 + random.next(3),
+                        preferredCounsellorID: random.next(3) == 0 ? counsellors[random.next(counsellors.count)].id : nil,
+                        requiredQualifications: index == 4 ? ["trauma"] : []))
+            }
+            people += young.count
+            _ = try await store.importCounselling(
+                siteID: site, homes: homes, youngPeople: young, counsellors: counsellors, context: context(), reply: { _ in [] })
+        }
+        return "counselling: 6 homes, \(people) young people and 6 counsellors (try: sosched plan week --site almaty --week 2026-W50 --dry-run)"
+    }
+
+    /// Windows on the days of `days` (a pattern's day part, "mon-fri") from the times "HH:MM-HH:MM".
+    static func windows(_ days: String, _ times: String) throws -> Availability {
+        let pattern = try WeeklyPattern(parsing: days + ":am")
+        return Availability(windows: pattern.weekdays.sorted().compactMap { WeeklyWindow(parsing: "\($0.shortName) \(times)") })
     }
 }
 

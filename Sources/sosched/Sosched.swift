@@ -8,7 +8,7 @@ import SchedulerWire
 struct Sosched: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sosched",
-        abstract: "Talk to a sosched server: nursery places, sites, families, tokens.",
+        abstract: "Talk to a sosched server: nursery places, intake rounds, counsellor sessions, sites, tokens.",
         discussion: """
             The server is --server, else $SOSCHED_SERVER, else 127.0.0.1:7433.
             The token is --token, else $SOSCHED_TOKEN, else the file --token-file, else ./var/admin.token.
@@ -18,10 +18,13 @@ struct Sosched: AsyncParsableCommand {
               sosched occupancy --nursery almaty-1 --from 2026-09-01 --to 2026-09-05
               sosched place book --child chd_x --group almaty-toddlers --from 2026-09-01 --pattern mon-fri:full
               sosched token create --role manager --scope site:almaty --name "Almaty office"
+              sosched plan week --site almaty --week 2026-W49 --dry-run
+              sosched schedule --counsellor almaty-c1 --week 2026-W49
             """,
         subcommands: [
             Health.self, WhoAmI.self, TokenCommands.self, SiteCommands.self, NurseryCommands.self, GroupCommands.self,
             FamilyCommands.self, ChildCommands.self, PlaceCommands.self, OccupancyCommand.self, IntakeCommands.self,
+            CounsellingCommands.self, PlanCommands.self, ScheduleCommand.self, AbsenceCommand.self, SessionCommands.self,
         ]
     )
 }

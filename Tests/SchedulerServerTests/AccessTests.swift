@@ -66,6 +66,7 @@ struct AccessTests {
             return try WireCodec.encode(GetOccupancyRequest(nurseryID: "almaty-1", fromDay: "2030-01-07", toDay: "2030-01-13"))
         default: break
         }
+        if RPC.CounsellingService.all.contains(where: { $0.path == path }) { return try await Self.counsellingSample(for: path, n: n, store: store) }
         guard RPC.IntakeService.all.contains(where: { $0.path == path }) else { return nil }
         try await Self.intakeRounds(store, fixture)
         switch path {
@@ -105,6 +106,56 @@ struct AccessTests {
                 roundID: round, [IntakeEventRecord(event: .release(child: holder), at: Int64(Date().timeIntervalSince1970 * 1000))],
                 context: MutationContext(actor: nil, method: "setup"), check: { _, _ in }, reply: { _ in [] })
             return try WireCodec.encode(RespondToOfferRequest(roundID: round, childID: waiting, offerID: "o-\(n)", accept: true))
+        default: return nil
+        }
+    }
+
+    /// Counselling requests: the records of `CounsellingFixture`, and a fresh session for each
+    /// call that changes one. The counsellor token is `counsellor:c1`: its own schedule.
+    static func counsellingSample(for path: String, n: UInt64, store: any Store) async throws -> [UInt8]? {
+        if try await store.home(id: "home-1") == nil { try await CounsellingFixture.seed(store) }
+        typealias C = RPC.CounsellingService
+        // Each session in a week of its own, so no counsellor limit is reached.
+        let future = CivilDate(parsing: "2031-01-06")!.adding(days: 7 * Int(n))
+        switch path {
+        case C.createHome.path: return try WireCodec.encode(CreateHomeRequest(home: HomeMessage(id: "h-\(n)", siteID: "almaty", name: "H")))
+        case C.getHome.path: return try WireCodec.encode(GetHomeRequest(id: "home-1"))
+        case C.listHomes.path: return try WireCodec.encode(ListHomesRequest(siteID: "almaty"))
+        case C.updateHome.path: return try WireCodec.encode(UpdateHomeRequest(home: HomeMessage(id: "home-1", name: "Home \(n)"), updateMask: ["name"]))
+        case C.createYoungPerson.path:
+            return try WireCodec.encode(
+                CreateYoungPersonRequest(
+                    youngPerson: YoungPersonMessage(id: "yp-n\(n)", homeID: "home-1", name: "Y", availability: ["mon 16:00-19:00"], sessionsPerWeek: 1)))
+        case C.getYoungPerson.path: return try WireCodec.encode(GetYoungPersonRequest(id: "yp-1"))
+        case C.listYoungPeople.path: return try WireCodec.encode(ListYoungPeopleRequest(siteID: "almaty"))
+        case C.updateYoungPerson.path:
+            return try WireCodec.encode(UpdateYoungPersonRequest(youngPerson: YoungPersonMessage(id: "yp-1", name: "Young \(n)"), updateMask: ["name"]))
+        case C.createCounsellor.path:
+            return try WireCodec.encode(
+                CreateCounsellorRequest(counsellor: CounsellorMessage(id: "cn-\(n)", siteID: "almaty", name: "C", availability: ["tue 09:00-17:00"])))
+        case C.getCounsellor.path: return try WireCodec.encode(GetCounsellorRequest(id: "c1"))
+        case C.listCounsellors.path: return try WireCodec.encode(ListCounsellorsRequest(siteID: "almaty"))
+        case C.updateCounsellor.path:
+            return try WireCodec.encode(UpdateCounsellorRequest(counsellor: CounsellorMessage(id: "c2", name: "Bolat \(n)"), updateMask: ["name"]))
+        case C.importCounselling.path:
+            return try WireCodec.encode(ImportCounsellingRequest(siteID: "almaty", homes: [HomeMessage(id: "ih-\(n)", name: "Imported")]))
+        case C.planWeek.path: return try WireCodec.encode(PlanWeekRequest(siteID: "almaty", week: "2030-W02", timeBudgetMs: 300))
+        case C.reportAbsence.path:
+            let day = future.description
+            _ = try await CounsellingFixture.newSession(store, n: n, date: future, counsellor: "c2")
+            return try WireCodec.encode(ReportAbsenceRequest(counsellorID: "c2", from: day, to: day))
+        case C.getSchedule.path: return try WireCodec.encode(GetScheduleRequest(counsellorID: "c1", from: "2030-01-01", to: "2030-12-31"))
+        case C.rescheduleSession.path:
+            let session = try await CounsellingFixture.newSession(store, n: n, date: future)
+            return try WireCodec.encode(RescheduleSessionRequest(sessionID: session.id, date: future.description, start: "14:00"))
+        case C.cancelSession.path:
+            return try WireCodec.encode(CancelSessionRequest(sessionID: try await CounsellingFixture.newSession(store, n: n, date: future).id))
+        case C.markDone.path:
+            let past = CivilDate(parsing: "2020-01-06")!.adding(days: 7 * Int(n))
+            return try WireCodec.encode(MarkDoneRequest(sessionID: try await CounsellingFixture.newSession(store, n: n, date: past).id))
+        case C.pinSession.path:
+            return try WireCodec.encode(PinSessionRequest(sessionID: try await CounsellingFixture.newSession(store, n: n, date: future).id, pinned: true))
+        case C.exportCalendar.path: return try WireCodec.encode(ExportCalendarRequest(counsellorID: "c1", from: "2030-01-01", to: "2030-12-31"))
         default: return nil
         }
     }

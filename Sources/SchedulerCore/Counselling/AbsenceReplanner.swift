@@ -45,7 +45,7 @@ public struct AbsenceReplanner: Sendable {
         let second = planner.plan(open)
         let movable = live.filter { !$0.pinned && !affectedIDs.contains($0.id) } + affected
         if second.sessions.count + open.kept.count > first.sessions.count + settled.count {
-            let moved = reuseIDs(second.sessions, from: movable)
+            let moved = CounsellingSession.reusingIDs(second.sessions, from: movable)
             let sessions = open.kept + moved
             return Replan(sessions: sessions, changes: changes(from: current, to: sessions), unplaced: second.unplaced, movedOthers: true)
         }
@@ -63,32 +63,6 @@ public struct AbsenceReplanner: Sendable {
             }
             return session
         }
-    }
-
-    /// A re-planned week keeps each session's id where it kept its slot, then gives the other
-    /// ids of that young person to its other sessions.
-    private func reuseIDs(_ sessions: [CounsellingSession], from before: [CounsellingSession]) -> [CounsellingSession] {
-        var result: [CounsellingSession] = []
-        for (person, planned) in Dictionary(grouping: sessions, by: \.youngPersonID).sorted(by: { $0.key < $1.key }) {
-            var old = before.filter { $0.youngPersonID == person }
-            var rest: [CounsellingSession] = []
-            for session in planned {
-                if let same = old.firstIndex(where: { $0.counsellorID == session.counsellorID && $0.date == session.date && $0.start == session.start }) {
-                    var kept = session
-                    kept.id = old[same].id
-                    old.remove(at: same)
-                    result.append(kept)
-                } else {
-                    rest.append(session)
-                }
-            }
-            for session in rest {
-                var moved = session
-                if !old.isEmpty { moved.id = old.removeFirst().id }
-                result.append(moved)
-            }
-        }
-        return result
     }
 
     private func changes(from before: [CounsellingSession], to after: [CounsellingSession]) -> [SessionChange] {

@@ -1,0 +1,439 @@
+import Dispatch
+import Foundation
+import SchedulerCore
+import SchedulerStore
+import SchedulerWire
+import Synchronization
+
+/// Week planning, re-planning after an absence, schedules, changes by hand and calendars.
+/// Each change reads a snapshot of the site, decides in the core, and writes what it decided
+/// with the snapshot's version: a site that changed meanwhile refuses the write (`ABORTED`).
+struct CounsellingPlanning {
+    let store: any Store
+
+    /// Default and longest search time of `PlanWeek`.
+    static let defaultBudget = Duration.milliseconds(2000)
+    static let maxBudgetMs: UInt32 = 60_000
+    /// At most this many progress messages a second.
+    static let progressInterval = Duration.milliseconds(250)
+
+    func register(in registry: inout HandlerRegistry) {
+        registerPlanning(in: &registry)
+        registerSessions(in: &registry)
+        registerSchedules(in: &registry)
+    }
+
+    static func weekName(_ monday: CivilDate) -> String {
+        let (year, week) = monday.isoWeek
+        return "\(year)-W" + (week < 10 ? "0" : "") + "\(week)"
+    }
+
+    static func sorted(_ sessions: [StoredSession]) -> [StoredSession] {
+        sessions.sorted {
+            ($0.session.date, $0.session.start, $0.session.counsellorID, $0.id) < ($1.session.date, $1.session.start, $1.session.counsellorID, $1.id)
+        }
+    }
+
+    static func monday(of date: CivilDate) -> CivilDate { date.adding(days: -(date.weekday.rawValue - 1)) }
+
+    // MARK: PlanWeek and ReportAbsence
+
+    private func registerPlanning(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = CounsellingAccess(store: store)
+
+        registry.serverStreaming(RPC.CounsellingService.planWeek) { (request: PlanWeekRequest, context, writer) in
+            let principal = try context.requirePrincipal()
+            let site = try Field.id(request.siteID, "site_id")
+            let monday = try Field.week(request.week, "week")
+            guard request.timeBudgetMs <= Self.maxBudgetMs else {
+                throw SchedulerError(.invalidArgument, "time_budget_ms is at most \(Self.maxBudgetMs)", field: "time_budget_ms")
+            }
+            try access.checkSite(principal, site)
+            let clock = ContinuousClock()
+            let started = clock.now
+            guard let snapshot = try await store.counsellingSnapshot(siteID: site, from: monday, to: monday.adding(days: 6)) else {
+                throw SchedulerError(.notFound, "no site with id \(site)", field: "site_id")
+            }
+            let stays = snapshot.sessions.filter { !($0.session.status == .scheduled && !$0.session.pinned) }
+            let replaceable = snapshot.sessions.filter { $0.session.status == .scheduled && !$0.session.pinned }
+            let problem = WeekPlanningProblem(
+                monday: monday, youngPeople: snapshot.youngPeople, counsellors: snapshot.counsellors,
+                kept: stays.map(\.session).filter { $0.status != .cancelled }, lastCounsellor: snapshot.lastCounsellor)
+            let budget = request.timeBudgetMs == 0 ? Self.defaultBudget : .milliseconds(Int(request.timeBudgetMs))
+            let planner = WeekPlanner(seed: request.seed == 0 ? 1 : request.seed, rounds: 1000)
+
+            let plan = try await Self.runPlanner(planner, problem, until: started + budget) { progress in
+                try await writer.send(
+                    PlanWeekResponse(
+                        progress: PlanProgressMessage(
+                            best: PlanScoreMessage(progress.best), upperBound: UInt32(clamping: progress.upperBound), demand: UInt32(clamping: progress.demand),
+                            elapsedMs: UInt32(clamping: (clock.now - started).milliseconds))))
+            }
+
+            // Planned sessions take the ids of those they replace; replaced ones left over are cancelled.
+            let planned = CounsellingSession.reusingIDs(plan.sessions, from: replaceable.map(\.session))
+            let old = Dictionary(uniqueKeysWithValues: replaceable.map { ($0.id, $0) })
+            var written: [StoredSession] = []
+            var used: Set<String> = []
+            for var session in planned {
+                if let before = old[session.id] {
+                    used.insert(session.id)
+                    written.append(
+                        StoredSession(session: session, siteID: site, sequence: before.sequence + (session.differsForCalendar(from: before.session) ? 1 : 0)))
+                } else {
+                    session.id = RecordID.make("ses")
+                    written.append(StoredSession(session: session, siteID: site))
+                }
+            }
+            for before in replaceable where !used.contains(before.id) {
+                var gone = before
+                gone.session.status = .cancelled
+                gone.sequence += 1
+                written.append(gone)
+            }
+            let possible = plan.sessions.filter { session in
+                snapshot.youngPeople.first { $0.id == session.youngPersonID }.flatMap(problem.continuityCounsellor(of:)) != nil
+            }.count
+            let unsaved = PlanWeekResponse(
+                plan: WeekPlanResultMessage(
+                    siteID: site, week: Self.weekName(monday), saved: false, score: PlanScoreMessage(plan.score), demand: UInt32(clamping: plan.demand),
+                    upperBound: UInt32(clamping: plan.upperBound), sessions: Self.sorted(stays + written).map(CounsellingSessionMessage.init),
+                    unplaced: plan.unplaced.map(UnplacedSessionMessage.init), kept: UInt32(clamping: problem.kept.count),
+                    continuityPossible: UInt32(clamping: possible), elapsedMs: UInt32(clamping: (clock.now - started).milliseconds)))
+            if request.dryRun {
+                try await writer.send(unsaved)
+                return
+            }
+            var saved = unsaved
+            saved.plan?.saved = true
+            let final = saved
+            let outcome = try await store.writeCounselling(
+                siteID: site, expectedVersion: snapshot.version,
+                CounsellingWrite(sessions: written, records: ["week:\(site)/\(Self.weekName(monday))"]), context: context.mutation()
+            ) { _ in try WireCodec.encode(final) }
+            try await writer.sink.send(NurseryService.reply(outcome))
+        }
+
+        registry.mutating(RPC.CounsellingService.reportAbsence) { (request: ReportAbsenceRequest, context) in
+            let principal = try context.requirePrincipal()
+            let counsellor = try await access.counsellor(request.counsellorID, field: "counsellor_id")
+            let (from, to) = try Field.range(request.from, request.to, days: 62)
+            try access.checkSite(principal, counsellor.siteID)
+            let site = counsellor.siteID
+            let firstMonday = Self.monday(of: from)
+            let lastSunday = Self.monday(of: to).adding(days: 6)
+            guard let snapshot = try await store.counsellingSnapshot(siteID: site, from: firstMonday, to: lastSunday),
+                var absent = snapshot.counsellors.first(where: { $0.id == counsellor.id })
+            else { throw SchedulerError(.notFound, "no counsellor with id \(counsellor.id)", field: "counsellor_id") }
+            let days = Set((0...(to.dayNumber - from.dayNumber)).map { from.adding(days: $0) })
+            absent.availability.awayDates.formUnion(days)
+            let counsellors = snapshot.counsellors.map { $0.id == absent.id ? absent : $0 }
+            let stored = Dictionary(uniqueKeysWithValues: snapshot.sessions.map { ($0.id, $0) })
+            var changes: [SessionChangeMessage] = []
+            var written: [StoredSession] = []
+            var unplaced: [UnplacedSessionMessage] = []
+            var movedOthers = false
+            let replanner = AbsenceReplanner()
+            for monday in stride(from: firstMonday.dayNumber, through: lastSunday.dayNumber, by: 7).map(CivilDate.init(dayNumber:)) {
+                let week = snapshot.sessions.filter { $0.session.date >= monday && $0.session.date < monday.adding(days: 7) }
+                let weekDays = days.filter { $0 >= monday && $0 < monday.adding(days: 7) }
+                guard week.contains(where: { $0.session.counsellorID == absent.id && weekDays.contains($0.session.date) && $0.session.status == .scheduled })
+                else { continue }
+                let problem = WeekPlanningProblem(
+                    monday: monday, youngPeople: snapshot.youngPeople, counsellors: counsellors, lastCounsellor: snapshot.lastCounsellor)
+                let replan = replanner.replan(problem, current: week.map(\.session), absent: absent.id, days: weekDays)
+                movedOthers = movedOthers || replan.movedOthers
+                unplaced += replan.unplaced.map(UnplacedSessionMessage.init)
+                for change in replan.changes {
+                    guard let before = stored[change.before.id] else { continue }
+                    var after = before
+                    if let moved = change.after {
+                        after.session = moved
+                    } else {
+                        after.session.status = .cancelled
+                    }
+                    after.sequence += 1
+                    written.append(after)
+                    changes.append(SessionChangeMessage(before: CounsellingSessionMessage(before), after: CounsellingSessionMessage(after)))
+                }
+                for var session in replan.sessions where session.id.isEmpty {
+                    session.id = RecordID.make("ses")
+                    let new = StoredSession(session: session, siteID: site)
+                    written.append(new)
+                    changes.append(SessionChangeMessage(after: CounsellingSessionMessage(new)))
+                }
+            }
+            let unsaved = ReportAbsenceResponse(changes: changes, unplaced: unplaced, movedOthers: movedOthers, saved: false)
+            if request.dryRun { return try WireCodec.encode(unsaved) }
+            var saved = unsaved
+            saved.saved = true
+            let final = saved
+            return NurseryService.reply(
+                try await store.writeCounselling(
+                    siteID: site, expectedVersion: snapshot.version,
+                    CounsellingWrite(sessions: written, counsellors: [absent], records: ["absence:\(absent.id)/\(from)..\(to)"]), context: context.mutation()
+                ) { _ in try WireCodec.encode(final) })
+        }
+    }
+
+    /// Runs the planner on a thread of its own (it computes for up to the budget, which would
+    /// hold one of the few threads that run every call), and sends its progress at most four
+    /// times a second meanwhile. The call's cancellation stops the search.
+    static func runPlanner(
+        _ planner: WeekPlanner, _ problem: WeekPlanningProblem, until deadline: ContinuousClock.Instant,
+        progress send: @escaping @Sendable (PlanningProgress) async throws -> Void
+    ) async throws -> WeekPlan {
+        let (updates, feed) = AsyncStream<PlanningProgress>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let stopping = StopFlag()
+        return try await withTaskCancellationHandler {
+            async let plan: WeekPlan = withCheckedContinuation { (continuation: CheckedContinuation<WeekPlan, Never>) in
+                DispatchQueue.global(qos: .userInitiated).async {
+                    let plan = planner.plan(problem, until: deadline, isCancelled: { stopping.isSet }, progress: { feed.yield($0) })
+                    feed.finish()
+                    continuation.resume(returning: plan)
+                }
+            }
+            let clock = ContinuousClock()
+            var last: ContinuousClock.Instant?
+            do {
+                for await update in updates {
+                    if let last, clock.now - last < progressInterval { continue }
+                    last = clock.now
+                    try await send(update)
+                }
+            } catch {
+                stopping.set()
+                _ = await plan
+                throw error
+            }
+            let result = await plan
+            try Task.checkCancellation()
+            return result
+        } onCancel: {
+            stopping.set()
+        }
+    }
+
+    // MARK: Sessions by hand
+
+    private func registerSessions(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = CounsellingAccess(store: store)
+
+        /// Reads the session's week, lets `change` decide, and writes the session it returns.
+        @Sendable func change(
+            _ id: String, _ context: CallContext, check: @escaping @Sendable (Principal, StoredSession) throws -> Void,
+            _ decide: @escaping @Sendable (StoredSession, CounsellingSnapshot) throws -> StoredSession?
+        ) async throws -> [UInt8] {
+            let principal = try context.requirePrincipal()
+            let current = try await access.session(id)
+            try check(principal, current)
+            let monday = Self.monday(of: current.session.date)
+            guard let snapshot = try await store.counsellingSnapshot(siteID: current.siteID, from: monday, to: monday.adding(days: 6)),
+                let fresh = snapshot.sessions.first(where: { $0.id == current.id })
+            else { throw SchedulerError(.notFound, "no session with id \(id)", field: "session_id") }
+            guard let decided = try decide(fresh, snapshot) else { return try WireCodec.encode(CounsellingSessionMessage(fresh)) }
+            return NurseryService.reply(
+                try await store.writeCounselling(
+                    siteID: current.siteID, expectedVersion: snapshot.version, CounsellingWrite(sessions: [decided]), context: context.mutation()
+                ) { _ in try WireCodec.encode(CounsellingSessionMessage(decided)) })
+        }
+        let coordinator: @Sendable (Principal, StoredSession) throws -> Void = { principal, session in try access.checkSite(principal, session.siteID) }
+
+        registry.mutating(RPC.CounsellingService.rescheduleSession) { (request: RescheduleSessionRequest, context) in
+            let date = try Field.date(request.date, "date")
+            let start = try Field.time(request.start, "start")
+            let newCounsellor = request.counsellorID.isEmpty ? nil : try Field.id(request.counsellorID, "counsellor_id")
+            let principal = try context.requirePrincipal()
+            let current = try await access.session(request.sessionID)
+            try access.checkSite(principal, current.siteID)
+            guard current.session.status == .scheduled else {
+                throw SchedulerError(
+                    .failedPrecondition, "session \(current.id) is \(current.session.status.rawValue); only a scheduled one moves", field: "session_id")
+            }
+            // The rules are those of the week the session moves to.
+            let monday = Self.monday(of: date)
+            guard let snapshot = try await store.counsellingSnapshot(siteID: current.siteID, from: monday, to: monday.adding(days: 6)) else {
+                throw SchedulerError(.notFound, "no session with id \(current.id)", field: "session_id")
+            }
+            var moved = current
+            moved.session.date = date
+            moved.session.start = start
+            if let newCounsellor { moved.session.counsellorID = newCounsellor }
+            moved.session.pinned = current.session.pinned || request.pin
+            guard let person = snapshot.youngPeople.first(where: { $0.id == current.session.youngPersonID }) else {
+                throw SchedulerError(.failedPrecondition, "the session's young person is no longer recorded", field: "session_id")
+            }
+            guard let counsellor = snapshot.counsellors.first(where: { $0.id == moved.session.counsellorID }) else {
+                throw SchedulerError(.notFound, "no counsellor with id \(moved.session.counsellorID) at site \(current.siteID)", field: "counsellor_id")
+            }
+            moved.session.homeID = current.session.homeID
+            try SessionRules.check(
+                moved.session, person: person, counsellor: counsellor, others: snapshot.sessions.map(\.session),
+                field: newCounsellor == nil ? "start" : "counsellor_id")
+            if moved.session.differsForCalendar(from: current.session) { moved.sequence += 1 }
+            let decided = moved
+            return NurseryService.reply(
+                try await store.writeCounselling(
+                    siteID: current.siteID, expectedVersion: snapshot.version, CounsellingWrite(sessions: [decided]), context: context.mutation()
+                ) { _ in try WireCodec.encode(CounsellingSessionMessage(decided)) })
+        }
+
+        registry.mutating(RPC.CounsellingService.cancelSession) { (request: CancelSessionRequest, context) in
+            try await change(request.sessionID, context, check: coordinator) { session, _ in
+                switch session.session.status {
+                case .cancelled: return nil
+                case .done: throw SchedulerError(.failedPrecondition, "session \(session.id) took place; it cannot be cancelled", field: "session_id")
+                case .scheduled:
+                    var cancelled = session
+                    cancelled.session.status = .cancelled
+                    cancelled.sequence += 1
+                    return cancelled
+                }
+            }
+        }
+
+        registry.mutating(RPC.CounsellingService.markDone) { (request: MarkDoneRequest, context) in
+            let now = context.now()
+            return try await change(
+                request.sessionID, context,
+                check: { principal, session in
+                    if principal.role == .counsellor, let scope = principal.scope, scope.kind == .counsellor, scope.id == session.session.counsellorID {
+                        return
+                    }
+                    do { try access.checkSite(principal, session.siteID) } catch {
+                        throw SchedulerError(.permissionDenied, "session \(session.id) is not one of this token's counsellor's")
+                    }
+                }
+            ) { session, snapshot in
+                switch session.session.status {
+                case .done: return nil
+                case .cancelled: throw SchedulerError(.failedPrecondition, "session \(session.id) was cancelled", field: "session_id")
+                case .scheduled:
+                    if let today = CivilDate(instant: now, timeZone: snapshot.site.timeZone), session.session.date > today {
+                        throw SchedulerError(
+                            .failedPrecondition, "session \(session.id) is on \(session.session.date), after today (\(today))", field: "session_id")
+                    }
+                    var done = session
+                    done.session.status = .done
+                    done.sequence += 1
+                    return done
+                }
+            }
+        }
+
+        registry.mutating(RPC.CounsellingService.pinSession) { (request: PinSessionRequest, context) in
+            try await change(request.sessionID, context, check: coordinator) { session, _ in
+                guard session.session.pinned != request.pinned else { return nil }
+                var pinned = session
+                pinned.session.pinned = request.pinned
+                return pinned
+            }
+        }
+    }
+
+    // MARK: Schedules and calendars
+
+    /// Whose schedule a request asks for, after the access check.
+    private enum Owner {
+        case counsellor(Counsellor)
+        case youngPerson(YoungPerson, siteID: String)
+    }
+
+    private static func owner(
+        counsellorID: String, youngPersonID: String, principal: Principal, access: CounsellingAccess
+    ) async throws -> Owner {
+        switch (counsellorID.isEmpty, youngPersonID.isEmpty) {
+        case (false, true):
+            let counsellor = try await access.counsellor(counsellorID, field: "counsellor_id")
+            try access.checkCounsellor(principal, counsellor)
+            return .counsellor(counsellor)
+        case (true, false):
+            let (person, site) = try await access.youngPerson(youngPersonID, field: "young_person_id")
+            try access.checkSite(principal, site)
+            return .youngPerson(person, siteID: site)
+        default:
+            throw SchedulerError(.invalidArgument, "give exactly one of counsellor_id and young_person_id", field: "counsellor_id")
+        }
+    }
+
+    private func registerSchedules(in registry: inout HandlerRegistry) {
+        let store = self.store
+        let access = CounsellingAccess(store: store)
+
+        registry.async(RPC.CounsellingService.getSchedule) { (request: GetScheduleRequest, context) in
+            let principal = try context.requirePrincipal()
+            let (from, to) = try Field.range(request.from, request.to, days: 366)
+            let owner = try await Self.owner(
+                counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, principal: principal, access: access)
+            let sessions: [StoredSession]
+            let site: String
+            switch owner {
+            case .counsellor(let counsellor):
+                site = counsellor.siteID
+                sessions = try await store.sessions(
+                    counsellorID: counsellor.id, youngPersonID: nil, from: from, to: to, includeCancelled: request.includeCancelled)
+            case .youngPerson(let person, let siteID):
+                site = siteID
+                sessions = try await store.sessions(counsellorID: nil, youngPersonID: person.id, from: from, to: to, includeCancelled: request.includeCancelled)
+            }
+            let zone = try await store.site(id: site)?.timeZone ?? ""
+            return GetScheduleResponse(sessions: sessions.map(CounsellingSessionMessage.init), timeZone: zone)
+        }
+
+        registry.async(RPC.CounsellingService.exportCalendar) { (request: ExportCalendarRequest, context) in
+            let principal = try context.requirePrincipal()
+            let (from, to) = try Field.range(request.from, request.to, days: 366)
+            let owner = try await Self.owner(
+                counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, principal: principal, access: access)
+            let sessions: [StoredSession]
+            let site: String
+            let title: String
+            switch owner {
+            case .counsellor(let counsellor):
+                site = counsellor.siteID
+                title = "Counselling: \(counsellor.name)"
+                sessions = try await store.sessions(counsellorID: counsellor.id, youngPersonID: nil, from: from, to: to, includeCancelled: true)
+            case .youngPerson(let person, let siteID):
+                site = siteID
+                title = "Counselling: \(person.name)"
+                sessions = try await store.sessions(counsellorID: nil, youngPersonID: person.id, from: from, to: to, includeCancelled: true)
+            }
+            guard let zone = try await store.site(id: site)?.timeZone else { throw SchedulerError(.notFound, "no site with id \(site)") }
+            var names: [String: String] = [:]
+            var homes: [String: String] = [:]
+            for stored in sessions {
+                let session = stored.session
+                switch owner {
+                case .counsellor:
+                    if names[session.youngPersonID] == nil { names[session.youngPersonID] = try await store.youngPerson(id: session.youngPersonID)?.name ?? "" }
+                case .youngPerson:
+                    if names[session.counsellorID] == nil { names[session.counsellorID] = try await store.counsellor(id: session.counsellorID)?.name ?? "" }
+                }
+                if homes[session.homeID] == nil { homes[session.homeID] = try await store.home(id: session.homeID)?.name ?? session.homeID }
+            }
+            let events = sessions.map { stored in
+                let session = stored.session
+                let who: String
+                switch owner {
+                case .counsellor: who = names[session.youngPersonID] ?? session.youngPersonID
+                case .youngPerson: who = names[session.counsellorID] ?? session.counsellorID
+                }
+                return CalendarEvent(
+                    uid: "\(session.id)@\(site).sosched", date: session.date, start: session.start, minutes: session.minutes,
+                    summary: "Counselling session with \(who)", location: homes[session.homeID] ?? session.homeID, sequence: stored.sequence,
+                    cancelled: session.status == .cancelled)
+            }
+            let calendar = try ICalendarWriter.calendar(name: title, timeZone: zone, events: events, stamp: context.now())
+            return ExportCalendarResponse(calendar: calendar, events: UInt32(events.count))
+        }
+    }
+}
+
+/// Set once, read from the planner's thread.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}
