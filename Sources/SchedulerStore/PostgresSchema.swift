@@ -264,5 +264,62 @@ enum PostgresSchema {
                 "CREATE TRIGGER nursery_ledger_versions AFTER UPDATE ON nursery FOR EACH ROW EXECUTE FUNCTION nursery_calendar_bumps_ledgers()",
             ]
         ),
+        // Counsellor sessions: young people's and counsellors' records as JSON texts (their own
+        // stored shape, `StoreRules+Counselling`), sessions by column, and each site's version.
+        (
+            "v6-counselling",
+            [
+                """
+                CREATE TABLE home (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    name TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX home_site ON home(site_id)",
+                """
+                CREATE TABLE counsellor (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    data TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX counsellor_site ON counsellor(site_id)",
+                """
+                CREATE TABLE young_person (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    home_id TEXT COLLATE "C" NOT NULL REFERENCES home(id),
+                    data TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX young_person_site ON young_person(site_id)",
+                "CREATE INDEX young_person_home ON young_person(home_id)",
+                """
+                CREATE TABLE counselling_session (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    young_person_id TEXT COLLATE "C" NOT NULL REFERENCES young_person(id),
+                    counsellor_id TEXT COLLATE "C" NOT NULL REFERENCES counsellor(id),
+                    home_id TEXT COLLATE "C" NOT NULL REFERENCES home(id),
+                    day BIGINT NOT NULL,
+                    start_minute BIGINT NOT NULL,
+                    minutes BIGINT NOT NULL,
+                    status TEXT NOT NULL,
+                    pinned BOOLEAN NOT NULL,
+                    sequence BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX counselling_session_site ON counselling_session(site_id, day)",
+                "CREATE INDEX counselling_session_counsellor ON counselling_session(counsellor_id, day)",
+                "CREATE INDEX counselling_session_young_person ON counselling_session(young_person_id, day)",
+                """
+                CREATE TABLE counselling_version (
+                    site_id TEXT COLLATE "C" PRIMARY KEY REFERENCES site(id),
+                    version BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }

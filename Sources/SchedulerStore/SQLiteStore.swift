@@ -159,6 +159,7 @@ public final class SQLiteStore: Store {
         registerNurseryMigrations(&migrator)
         registerIntakeMigrations(&migrator)
         registerLedgerVersionTriggers(&migrator)
+        registerCounsellingMigrations(&migrator)
         return migrator
     }
 

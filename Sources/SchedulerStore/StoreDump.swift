@@ -102,6 +102,16 @@ public enum StoreDump {
                 ("round_id", .text), ("offer_id", .text), ("places", .int), ("held", .int), ("held_sos", .int), ("held_local", .int), ("waiting", .int),
                 ("holders", .bytes), ("waitlist", .bytes),
             ], sequence: nil, order: "round_id, offer_id"),
+        Table(name: "home", columns: [("id", .text), ("site_id", .text), ("name", .text)], sequence: nil, order: "id"),
+        Table(name: "counsellor", columns: [("id", .text), ("site_id", .text), ("data", .text)], sequence: nil, order: "id"),
+        Table(name: "young_person", columns: [("id", .text), ("site_id", .text), ("home_id", .text), ("data", .text)], sequence: nil, order: "id"),
+        Table(
+            name: "counselling_session",
+            columns: [
+                ("id", .text), ("site_id", .text), ("young_person_id", .text), ("counsellor_id", .text), ("home_id", .text), ("day", .int),
+                ("start_minute", .int), ("minutes", .int), ("status", .text), ("pinned", .bool), ("sequence", .int),
+            ], sequence: nil, order: "id"),
+        Table(name: "counselling_version", columns: [("site_id", .text), ("version", .int)], sequence: nil, order: "site_id"),
     ]
 
     static func table(_ name: String) throws -> Table {

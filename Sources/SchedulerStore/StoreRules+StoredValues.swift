@@ -11,6 +11,8 @@ extension StoreRules {
     static let storedCounts = 0...Int(Int32.max)
     /// A `WeeklyPattern`'s 14 bits (7 days x morning, afternoon).
     static let storedPatterns = 0...0x3fff
+    /// Minutes of a day: a session's start and length.
+    static let storedMinutes = 0...TimeGrid.dayMinutes
 
     /// The integer columns whose values have a narrower range than their column type, by `table.column`.
     static let storedRanges: [String: ClosedRange<Int>] = [
@@ -27,6 +29,8 @@ extension StoreRules {
         "intake_run_offer.places": storedCounts, "intake_run_offer.held": storedCounts,
         "intake_run_offer.held_sos": storedCounts, "intake_run_offer.held_local": storedCounts,
         "intake_run_offer.waiting": storedCounts,
+        "counselling_session.day": storedDays, "counselling_session.start_minute": storedMinutes,
+        "counselling_session.minutes": storedMinutes, "counselling_session.sequence": storedCounts,
     ]
 
     /// The stored value of `column` (`table.column`), checked against its range.
