@@ -211,7 +211,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                             inWeek.filter { $0.date == day.description && $0.start == time }.map { session in
                                 let other = counsellor.isEmpty ? session.counsellorID : session.youngPersonID
                                 let mark = session.status == .sessionCancelled ? " (cancelled)" : session.status == .sessionDone ? " (done)" : ""
-                                return "\(other)-\(sessionEnd(session))\(mark)"
+                                return "\(other) to \(sessionEnd(session))\(mark)"
                             }.joined(separator: " ")
                         }
                 }
