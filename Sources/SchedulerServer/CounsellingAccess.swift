@@ -8,21 +8,21 @@ import SchedulerStore
 struct CounsellingAccess {
     let store: any Store
 
-    private func denied(_ principal: Principal, _ what: String) -> SchedulerError {
-        SchedulerError(.permissionDenied, "a token scoped to \(principal.scope?.description ?? "nothing") may not use \(what)")
-    }
-
     /// Planning and the site's records.
     func checkSite(_ principal: Principal, _ siteID: String) throws(SchedulerError) {
         if principal.role == .admin { return }
         if principal.role == .coordinator, let scope = principal.scope, scope.kind == .site, scope.id == siteID { return }
-        throw denied(principal, "the counselling of site \(siteID)")
+        // The site is not named: a record's site is not the caller's to learn.
+        throw SchedulerError(.permissionDenied, "a token scoped to \(principal.scope?.description ?? "nothing") may not use this site's counselling records")
     }
 
     /// One counsellor's own schedule: theirs, or the site's coordinator.
     func checkCounsellor(_ principal: Principal, _ counsellor: Counsellor) throws(SchedulerError) {
         if principal.role == .counsellor, let scope = principal.scope, scope.kind == .counsellor, scope.id == counsellor.id { return }
-        do { try checkSite(principal, counsellor.siteID) } catch { throw denied(principal, "the schedule of counsellor \(counsellor.id)") }
+        do { try checkSite(principal, counsellor.siteID) } catch {
+            throw SchedulerError(
+                .permissionDenied, "a token scoped to \(principal.scope?.description ?? "nothing") may not see the schedule of counsellor \(counsellor.id)")
+        }
     }
 
     func home(_ id: String, field: String) async throws -> Home {

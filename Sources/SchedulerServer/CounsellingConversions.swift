@@ -82,6 +82,10 @@ extension YoungPersonMessage {
     }
 
     func core(_ prefix: String = "young_person") throws(SchedulerError) -> YoungPerson {
+        let birth = try Field.optionalDate(birthDate, "\(prefix).birth_date")
+        if let birth, birth.dayNumber > Int(Date().timeIntervalSince1970 / 86_400) + 1 {
+            throw SchedulerError(.invalidArgument, "birth_date is in the future", field: "\(prefix).birth_date")
+        }
         guard (1...3).contains(sessionsPerWeek) else {
             throw SchedulerError(.invalidArgument, "sessions_per_week must be 1 to 3", field: "\(prefix).sessions_per_week")
         }
@@ -91,7 +95,7 @@ extension YoungPersonMessage {
         }
         return YoungPerson(
             id: try Field.optionalID(id, "\(prefix).id"), homeID: try Field.id(homeID, "\(prefix).home_id"), name: try Field.name(name, "\(prefix).name"),
-            birthDate: try Field.optionalDate(birthDate, "\(prefix).birth_date"),
+            birthDate: birth,
             availability: try Field.availability(availability, awayDates: awayDates, prefix), sessionsPerWeek: Int(sessionsPerWeek),
             minutesPerSession: minutes,
             preferredCounsellorID: preferredCounsellorID.isEmpty ? nil : try Field.id(preferredCounsellorID, "\(prefix).preferred_counsellor_id"),
@@ -111,8 +115,8 @@ extension CounsellorMessage {
         let sessions = maxSessionsPerWeek == 0 ? 20 : Int(maxSessionsPerWeek)
         guard sessions <= 100 else { throw SchedulerError(.invalidArgument, "max_sessions_per_week is at most 100", field: "\(prefix).max_sessions_per_week") }
         let minutes = maxMinutesPerDay == 0 ? 360 : Int(maxMinutesPerDay)
-        guard minutes <= TimeGrid.dayMinutes else {
-            throw SchedulerError(.invalidArgument, "max_minutes_per_day is at most 1440", field: "\(prefix).max_minutes_per_day")
+        guard (15...TimeGrid.dayMinutes).contains(minutes) else {
+            throw SchedulerError(.invalidArgument, "max_minutes_per_day is 15 to 1440", field: "\(prefix).max_minutes_per_day")
         }
         return Counsellor(
             id: try Field.optionalID(id, "\(prefix).id"), siteID: try Field.id(siteID, "\(prefix).site_id"), name: try Field.name(name, "\(prefix).name"),

@@ -25,7 +25,7 @@ struct CounsellingPlanning {
 
     static func weekName(_ monday: CivilDate) -> String {
         let (year, week) = monday.isoWeek
-        return "\(year)-W" + (week < 10 ? "0" : "") + "\(week)"
+        return String(format: "%04d-W%02d", year, week)
     }
 
     static func sorted(_ sessions: [StoredSession]) -> [StoredSession] {
@@ -35,6 +35,24 @@ struct CounsellingPlanning {
     }
 
     static func monday(of date: CivilDate) -> CivilDate { date.adding(days: -(date.weekday.rawValue - 1)) }
+
+    /// Today in the site's zone, by the server's clock.
+    static func today(_ context: CallContext, _ site: Site) -> CivilDate {
+        CivilDate(instant: context.now(), timeZone: site.timeZone) ?? CivilDate(dayNumber: Int(context.now().timeIntervalSince1970 / 86_400))
+    }
+
+    /// The counsellors with the days from `monday` to `through` that lie before `today` as away
+    /// days (for planning only, never stored): nothing new is placed in the past.
+    static func closingPastDays(_ counsellors: [Counsellor], monday: CivilDate, today: CivilDate, through: CivilDate? = nil) -> [Counsellor] {
+        let last = min(today.adding(days: -1), through ?? monday.adding(days: 6))
+        guard last >= monday else { return counsellors }
+        let past = (0...(last.dayNumber - monday.dayNumber)).map { monday.adding(days: $0) }
+        return counsellors.map { counsellor in
+            var closed = counsellor
+            closed.availability.awayDates.formUnion(past)
+            return closed
+        }
+    }
 
     // MARK: PlanWeek and ReportAbsence
 
@@ -50,15 +68,23 @@ struct CounsellingPlanning {
                 throw SchedulerError(.invalidArgument, "time_budget_ms is at most \(Self.maxBudgetMs)", field: "time_budget_ms")
             }
             try access.checkSite(principal, site)
+            // A save replayed with its key answers the stored plan without searching again.
+            if !request.dryRun, let stored = try await store.storedReply(for: context.mutation()) {
+                try await writer.sink.send(stored)
+                return
+            }
             let clock = ContinuousClock()
             let started = clock.now
             guard let snapshot = try await store.counsellingSnapshot(siteID: site, from: monday, to: monday.adding(days: 6)) else {
                 throw SchedulerError(.notFound, "no site with id \(site)", field: "site_id")
             }
-            let stays = snapshot.sessions.filter { !($0.session.status == .scheduled && !$0.session.pinned) }
-            let replaceable = snapshot.sessions.filter { $0.session.status == .scheduled && !$0.session.pinned }
+            // Days before today (in the site's zone) are past: their sessions stay, and nothing new goes there.
+            let today = Self.today(context, snapshot.site)
+            let replaceable = snapshot.sessions.filter { $0.session.status == .scheduled && !$0.session.pinned && $0.session.date >= today }
+            let replaced = Set(replaceable.map(\.id))
+            let stays = snapshot.sessions.filter { !replaced.contains($0.id) }
             let problem = WeekPlanningProblem(
-                monday: monday, youngPeople: snapshot.youngPeople, counsellors: snapshot.counsellors,
+                monday: monday, youngPeople: snapshot.youngPeople, counsellors: Self.closingPastDays(snapshot.counsellors, monday: monday, today: today),
                 kept: stays.map(\.session).filter { $0.status != .cancelled }, lastCounsellor: snapshot.lastCounsellor)
             let budget = request.timeBudgetMs == 0 ? Self.defaultBudget : .milliseconds(Int(request.timeBudgetMs))
             let planner = WeekPlanner(seed: request.seed == 0 ? 1 : request.seed, rounds: 1000)
@@ -128,7 +154,11 @@ struct CounsellingPlanning {
             else { throw SchedulerError(.notFound, "no counsellor with id \(counsellor.id)", field: "counsellor_id") }
             let days = Set((0...(to.dayNumber - from.dayNumber)).map { from.adding(days: $0) })
             absent.availability.awayDates.formUnion(days)
-            let counsellors = snapshot.counsellors.map { $0.id == absent.id ? absent : $0 }
+            // Only days from today on are re-planned: sessions before today stay as they are (the
+            // coordinator cancels those that did not take place), and nothing moves into the past.
+            let today = Self.today(context, snapshot.site)
+            let counsellors = Self.closingPastDays(
+                snapshot.counsellors.map { $0.id == absent.id ? absent : $0 }, monday: firstMonday, today: today, through: lastSunday)
             let stored = Dictionary(uniqueKeysWithValues: snapshot.sessions.map { ($0.id, $0) })
             var changes: [SessionChangeMessage] = []
             var written: [StoredSession] = []
@@ -137,12 +167,18 @@ struct CounsellingPlanning {
             let replanner = AbsenceReplanner()
             for monday in stride(from: firstMonday.dayNumber, through: lastSunday.dayNumber, by: 7).map(CivilDate.init(dayNumber:)) {
                 let week = snapshot.sessions.filter { $0.session.date >= monday && $0.session.date < monday.adding(days: 7) }
-                let weekDays = days.filter { $0 >= monday && $0 < monday.adding(days: 7) }
+                let weekDays = days.filter { $0 >= monday && $0 < monday.adding(days: 7) && $0 >= today }
                 guard week.contains(where: { $0.session.counsellorID == absent.id && weekDays.contains($0.session.date) && $0.session.status == .scheduled })
                 else { continue }
                 let problem = WeekPlanningProblem(
                     monday: monday, youngPeople: snapshot.youngPeople, counsellors: counsellors, lastCounsellor: snapshot.lastCounsellor)
-                let replan = replanner.replan(problem, current: week.map(\.session), absent: absent.id, days: weekDays)
+                // Past sessions are held like pinned ones.
+                let current = week.map { stored in
+                    var session = stored.session
+                    if session.date < today { session.pinned = true }
+                    return session
+                }
+                let replan = replanner.replan(problem, current: current, absent: absent.id, days: weekDays)
                 movedOthers = movedOthers || replan.movedOthers
                 unplaced += replan.unplaced.map(UnplacedSessionMessage.init)
                 for change in replan.changes {
@@ -256,6 +292,10 @@ struct CounsellingPlanning {
             let monday = Self.monday(of: date)
             guard let snapshot = try await store.counsellingSnapshot(siteID: current.siteID, from: monday, to: monday.adding(days: 6)) else {
                 throw SchedulerError(.notFound, "no session with id \(current.id)", field: "session_id")
+            }
+            let today = Self.today(context, snapshot.site)
+            guard date >= today else {
+                throw SchedulerError(.failedPrecondition, "\(date) is before today (\(today)) at the site", field: "date")
             }
             var moved = current
             moved.session.date = date

@@ -208,7 +208,9 @@ struct CounsellingService {
             let total = request.homes.count + request.youngPeople.count + request.counsellors.count
             guard total > 0 else { throw SchedulerError(.invalidArgument, "the import holds no record", field: "homes") }
             guard total <= Self.maxImportRecords else {
-                throw SchedulerError(.invalidArgument, "at most \(Self.maxImportRecords) records an import, not \(total)", field: "young_people")
+                let largest = [("homes", request.homes.count), ("young_people", request.youngPeople.count), ("counsellors", request.counsellors.count)]
+                    .max { $0.1 < $1.1 }?.0
+                throw SchedulerError(.invalidArgument, "at most \(Self.maxImportRecords) records an import, not \(total)", field: largest)
             }
             var homes: [Home] = []
             var people: [YoungPerson] = []

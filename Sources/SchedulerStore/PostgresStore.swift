@@ -391,6 +391,17 @@ public final class PostgresStore: Store {
         }
     }
 
+    public func storedReply(for context: MutationContext) async throws -> [UInt8]? {
+        guard let key = context.idempotencyKey else { return nil }
+        let actor = context.actor ?? ""
+        return try await transaction { tx in
+            guard let row = try await tx.row("SELECT method, request_digest, reply FROM idempotency WHERE actor = \(actor) AND key = \(key)") else {
+                return nil
+            }
+            return try StoreRules.replay(storedMethod: try row.text(0), storedDigest: try row.bytes(1), reply: try row.bytes(2), context: context)
+        }
+    }
+
     public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
         try await transaction { tx in
             try await tx.row(

@@ -324,6 +324,19 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func storedReply(for context: MutationContext) async throws -> [UInt8]? {
+        guard let key = context.idempotencyKey else { return nil }
+        return try await read { db in
+            guard
+                let row = try db.row(
+                    sql: "SELECT method, request_digest, reply FROM idempotency WHERE actor = ? AND key = ?", arguments: [context.actor ?? "", key])
+            else { return nil }
+            let stored = StoredRow(row, "idempotency")
+            let digest: Data = try stored["request_digest"], reply: Data = try stored["reply"]
+            return try StoreRules.replay(storedMethod: stored["method"], storedDigest: Array(digest), reply: Array(reply), context: context)
+        }
+    }
+
     public func purgeIdempotencyKeys(before date: Date) async throws -> Int {
         try await writeAlone { db in
             try db.run(sql: "DELETE FROM idempotency WHERE created_at_ms < ?", arguments: [date.millisecondsSince1970])

@@ -95,6 +95,10 @@ public protocol Store: NurseryStore, IntakeStore, CounsellingStore {
     // MARK: Audit and housekeeping
 
     func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry]
+    /// The reply stored under the context's idempotency key, if the key was used already (for a
+    /// call that would rather not redo expensive work before its write finds the key); nil when
+    /// there is no key or it is unused; `ALREADY_EXISTS` when it was used for another request.
+    func storedReply(for context: MutationContext) async throws -> [UInt8]?
     /// Forgets idempotency keys stored before `date`; returns how many.
     func purgeIdempotencyKeys(before date: Date) async throws -> Int
 

@@ -559,7 +559,11 @@ enum ImportFile {
     }
 
     static func csv(_ text: String, columns: [String], required: [String], errors: inout [String]) -> [ImportRow] {
-        let records = parseCSV(text)
+        let (records, unclosed) = parseCSV(text)
+        if let unclosed {
+            errors.append("line \(unclosed): a quoted field is not closed (a \" is missing)")
+            return []
+        }
         guard let header = records.first else { return [] }
         let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         for name in names where !columns.contains(name) {
@@ -580,7 +584,8 @@ enum ImportFile {
 
     /// RFC 4180 records: fields separated by commas, quoted with double quotes (a quote inside
     /// doubled), quoted fields may hold commas and line breaks. Each record keeps its first line.
-    static func parseCSV(_ text: String) -> [(line: Int, fields: [String])] {
+    /// `unclosedQuote`: the line of a quoted field still open at the end (nil when all are closed).
+    static func parseCSV(_ text: String) -> (records: [(line: Int, fields: [String])], unclosedQuote: Int?) {
         var records: [(line: Int, fields: [String])] = []
         var fields: [String] = []
         var field = ""
@@ -622,10 +627,11 @@ enum ImportFile {
             }
             index += 1
         }
+        if quoted { return (records, recordLine) }
         if !field.isEmpty || !fields.isEmpty {
             fields.append(field)
             records.append((recordLine, fields))
         }
-        return records
+        return (records, nil)
     }
 }

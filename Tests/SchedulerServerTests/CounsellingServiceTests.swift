@@ -75,9 +75,15 @@ struct CounsellingServiceTests {
             #expect(saved.saved && saved.score?.placed == 5)
             let stored = try await server.store.counsellingSnapshot(siteID: "almaty", from: Self.monday, to: Self.monday.adding(days: 6))
             #expect(Set(stored?.sessions.map(\.id) ?? []) == Set(saved.sessions.map(\.id)))
+            // Even after the records change: the stored plan, and no search (no progress).
+            _ = try await coordinator.call(
+                C.updateYoungPerson,
+                UpdateYoungPersonRequest(youngPerson: YoungPersonMessage(id: "yp-2", sessionsPerWeek: 3), updateMask: ["sessions_per_week"]),
+                options: .mutation())
             let audit = try await server.store.auditEntries(after: 0, limit: 10_000).count
-            let (_, replayed) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-1")
+            let (replayProgress, replayed) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-1")
             #expect(replayed == saved)
+            #expect(replayProgress.isEmpty)
             #expect(try await server.store.auditEntries(after: 0, limit: 10_000).count == audit)
 
             // Planned again (another key): the same slots keep their ids and their sequence.
@@ -88,7 +94,9 @@ struct CounsellingServiceTests {
                     #expect(session.sequence == old.sequence)
                 }
             }
-            #expect(Set(again.sessions.filter { $0.status == .sessionScheduled }.map(\.id)).isSubset(of: Set(before.keys)))
+            // yp-2 now needs three: two new sessions, and every old one's id is still in use.
+            #expect(again.score?.placed == 7)
+            #expect(Set(before.keys).isSubset(of: Set(again.sessions.filter { $0.status == .sessionScheduled }.map(\.id))))
 
             // The schedules: yp-4 (needs trauma) is always with c1; yp-1 has two sessions on two days.
             let schedule = try await coordinator.call(
@@ -258,6 +266,11 @@ struct CounsellingServiceTests {
                     options: .mutation())
                 #expect(moved.sequence == UInt32(moving.sequence + 1) && moved.pinned && moved.date == target.description)
             }
+            // Not into the past.
+            await #expect {
+                _ = try await admin.call(
+                    C.rescheduleSession, RescheduleSessionRequest(sessionID: moving.id, date: "2020-01-07", start: "10:00"), options: .mutation())
+            } throws: { ($0 as? RPCError)?.code == .failedPrecondition && ($0 as? RPCError)?.status.message.contains("before today") == true }
             let cancelled = try await admin.call(C.cancelSession, CancelSessionRequest(sessionID: moving.id), options: .mutation())
             #expect(cancelled.status == .sessionCancelled)
 
@@ -267,6 +280,40 @@ struct CounsellingServiceTests {
             #expect(after.calendar.contains("STATUS:CANCELLED"))
             #expect(before.calendar.hasPrefix("BEGIN:VCALENDAR\r\n") && before.calendar.contains("TZID:Asia/Almaty"))
             await admin.close()
+        }
+    }
+
+    /// Planning the week on its Wednesday: Monday's and Tuesday's sessions stay as they are and
+    /// nothing new goes on them; the absence re-plans only from today on.
+    @Test(arguments: StoreKind.all)
+    func daysBeforeTodayAreNotPlannedAgain(kind: StoreKind) async throws {
+        let clock = Clock()
+        try await StoreServer.with(kind, now: { clock.now }) { server in
+            try await CounsellingFixture.seed(server.store)
+            let admin = server.client(token: server.adminToken)
+            clock.now = Date(timeIntervalSince1970: 1_893_456_000)  // 2030-01-01, before the week
+            let (_, first) = try await Self.plan(admin, dryRun: false)
+            // Wednesday 2030-01-09, 12:00 in Almaty.
+            clock.now = Date(timeIntervalSince1970: 1_894_172_400)
+            let past = first.sessions.filter { $0.date < "2030-01-09" }
+            let (_, again) = try await Self.plan(admin, dryRun: false, budgetMs: 300)
+            let after = Dictionary(uniqueKeysWithValues: again.sessions.map { ($0.id, $0) })
+            for session in past { #expect(after[session.id] == session, "\(session.id) on \(session.date) changed") }
+            #expect(again.sessions.filter { $0.date < "2030-01-09" }.count == past.count)
+            let absent = try #require(first.sessions.first { $0.date < "2030-01-09" }?.counsellorID)
+            let report = try await admin.call(
+                C.reportAbsence, ReportAbsenceRequest(counsellorID: absent, from: "2030-01-07", to: "2030-01-13"), options: .mutation())
+            #expect(report.changes.allSatisfy { ($0.before?.date ?? "9999") >= "2030-01-09" && ($0.after?.date ?? "9999") >= "2030-01-09" })
+            await admin.close()
+        }
+    }
+
+    final class Clock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = Date()
+        var now: Date {
+            get { lock.withLock { value } }
+            set { lock.withLock { value = newValue } }
         }
     }
 

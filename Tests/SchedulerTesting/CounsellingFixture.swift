@@ -74,14 +74,17 @@ public struct StoreServer: Sendable {
     }
 
     /// Runs `body` against a server over a fresh store of `kind`, and always stops both.
-    public static func with<T>(_ kind: StoreKind, _ body: (StoreServer) async throws -> T) async throws -> T {
+    /// `now` is the server's clock (the real one unless a test fixes the day).
+    public static func with<T>(
+        _ kind: StoreKind, now: @escaping @Sendable () -> Date = { Date() }, _ body: (StoreServer) async throws -> T
+    ) async throws -> T {
         try await kind.withStore { store, _ in
             var configuration = ServerConfiguration()
             configuration.listeners = [.tcp(host: "127.0.0.1", port: 0)]
             configuration.eventLoopThreads = 2
             var logger = Logger(label: "test-server")
             logger.logLevel = .critical
-            let server = try Server(configuration: configuration, store: store, logger: logger)
+            let server = try Server(configuration: configuration, store: store, logger: logger, now: now)
             try await server.start()
             do {
                 let port = server.localAddresses.compactMap(\.port).first ?? 0

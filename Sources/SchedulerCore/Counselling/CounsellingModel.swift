@@ -61,8 +61,18 @@ public struct Availability: Sendable, Hashable, Codable {
     /// Dates on which they are not available at all (holidays, absence).
     public var awayDates: Set<CivilDate>
 
+    /// Windows that touch on a weekday ("mon 10:00-11:00" and "mon 11:00-12:00") become one, so
+    /// a session may run across the join.
     public init(windows: [WeeklyWindow] = [], awayDates: Set<CivilDate> = []) {
-        self.windows = windows.sorted()
+        var joined: [WeeklyWindow] = []
+        for window in windows.sorted() {
+            if let last = joined.last, last.weekday == window.weekday, last.end == window.start {
+                joined[joined.count - 1].end = window.end
+            } else {
+                joined.append(window)
+            }
+        }
+        self.windows = joined
         self.awayDates = awayDates
     }
 

@@ -145,7 +145,10 @@ public enum ICalendarWriter {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: local)
         let start = String(format: "%04d%02d%02dT%02d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
-        let name = zone.abbreviation(for: instant) ?? offsetText(to)
+        // The name from the offset ("+05", "+0530"): Foundation's abbreviations on Linux give the
+        // zone's current offset for every date, which is wrong before a change of offset.
+        let full = offsetText(to)
+        let name = full.hasSuffix("00") ? String(full.dropLast(2)) : full
         return [
             "BEGIN:\(kind)", "DTSTART:" + start, "TZOFFSETFROM:" + offsetText(from), "TZOFFSETTO:" + offsetText(to), "TZNAME:" + escape(name),
             "END:\(kind)",

@@ -997,8 +997,9 @@ public struct SessionChangeMessage: WireMessage, Hashable {
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
     public static let protoFieldNames: [String] = ["before", "after"]
+    /// Absent for a session the re-plan added.
     public var before: CounsellingSessionMessage?
-    /// Absent when the session could not be placed again (it is then cancelled).
+    /// The session now: moved, or with status SESSION_CANCELLED when it could not be placed again.
     public var after: CounsellingSessionMessage?
 
     public init(before: CounsellingSessionMessage? = nil, after: CounsellingSessionMessage? = nil) {

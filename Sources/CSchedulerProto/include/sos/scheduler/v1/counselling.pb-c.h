@@ -563,9 +563,12 @@ struct  Sos__Scheduler__V1__ReportAbsenceRequest
 struct  Sos__Scheduler__V1__SessionChange
 {
   ProtobufCMessage base;
+  /*
+   * Absent for a session the re-plan added.
+   */
   Sos__Scheduler__V1__CounsellingSession *before;
   /*
-   * Absent when the session could not be placed again (it is then cancelled).
+   * The session now: moved, or with status SESSION_CANCELLED when it could not be placed again.
    */
   Sos__Scheduler__V1__CounsellingSession *after;
 };
