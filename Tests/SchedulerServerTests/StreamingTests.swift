@@ -157,8 +157,9 @@ struct StreamingTests {
             // one a millisecond for 8 s. A count, not a time, so a loaded machine cannot fail it.
             let first = try #require(uptimes.first)
             let madeDuringPause = uptimes.filter { $0 < first + 7_500 }.count
-            // A machine busy with other tests makes far fewer than one a millisecond; some come.
-            #expect(uptimes.count >= 10)
+            // A machine busy with other tests makes far fewer than one a millisecond (a fresh-clone
+            // run beside two builds read 6 in its 2 s); some come.
+            #expect(!uptimes.isEmpty)
             #expect(madeDuringPause <= 4_000, "\(madeDuringPause) messages made during the pause, \(uptimes.count) in all")
         }
     }
