@@ -59,6 +59,49 @@ struct WeekPlannerTests {
         #expect(best.placed <= plan.upperBound)
     }
 
+    /// The bound is a true bound: never below what exhaustive search places, with one counsellor
+    /// (whose day's time and minutes the bound counts) and with pinned sessions in the way.
+    @Test(arguments: 0..<40)
+    func theBoundIsNeverBelowTheOptimum(seed: UInt64) {
+        var problem = Self.instance(seed: 20_000 + seed, people: 2 + Int(seed % 2), counsellors: 1 + Int(seed % 2), homes: 1 + Int(seed % 3))
+        problem.youngPeople = problem.youngPeople.map { person in
+            var person = person
+            person.sessionsPerWeek = min(person.sessionsPerWeek, 2)
+            return person
+        }
+        problem.counsellors = problem.counsellors.map { counsellor in
+            var counsellor = counsellor
+            // Short days, so that time and minutes, not the weekly limit, bind.
+            counsellor.maxMinutesPerDay = [60, 90, 120, 150][Int(seed % 4)]
+            return counsellor
+        }
+        let plan = WeekPlanner(seed: seed).plan(problem)
+        let best = CounsellingChecker.optimum(problem)
+        #expect(best.placed <= plan.upperBound, "seed \(seed): optimum \(best.placed), bound \(plan.upperBound)")
+        #expect(plan.sessions.count <= best.placed)
+    }
+
+    /// A deadline stops the search (and the constructive start's repeats) in time, and progress
+    /// reports never get worse.
+    @Test func aDeadlineIsHonouredAndProgressOnlyImproves() {
+        let problem = Self.instance(seed: 7, people: 1000, counsellors: 100)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var reports: [PlanningProgress] = []
+        let plan = WeekPlanner(seed: 1, rounds: 1_000).plan(problem, until: start + .milliseconds(50), progress: { reports.append($0) })
+        let elapsed = clock.now - start
+        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        #expect(!reports.isEmpty)
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { !($1.best < $0.best) && $0.round < $1.round })
+        #expect(reports.last.map { $0.best <= plan.score } ?? false)
+        #expect(reports.allSatisfy { $0.upperBound == plan.upperBound && $0.demand == plan.demand })
+        #expect(CounsellingChecker.violations(of: plan.sessions, in: problem).isEmpty)
+        // Cancelled at once: the constructive start's plan, still keeping every rule.
+        let cancelled = WeekPlanner(seed: 1).plan(problem, isCancelled: { true })
+        #expect(CounsellingChecker.violations(of: cancelled.sessions, in: problem).isEmpty)
+        #expect(cancelled.upperBound == plan.upperBound)
+    }
+
     @Test func unplacedSessionsSayWhy() {
         let window = [WeeklyWindow(weekday: .monday, start: 9 * 60, end: 10 * 60)]
         let evening = [WeeklyWindow(weekday: .monday, start: 18 * 60, end: 20 * 60)]
