@@ -13,7 +13,9 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sosched-bench",
         abstract: "Benchmarks for Scripts/bench; each prints one JSON line.",
-        subcommands: [LoadGenerator.self, BookingLoad.self, LedgerBench.self, MemoryBench.self, IntakeBench.self, IntakeServerBench.self],
+        subcommands: [
+            LoadGenerator.self, BookingLoad.self, LedgerBench.self, MemoryBench.self, IntakeBench.self, IntakeServerBench.self, CounsellingBench.self,
+        ],
         defaultSubcommand: LoadGenerator.self)
 }
 

@@ -7,56 +7,19 @@ import Testing
 struct WeekPlannerTests {
     static let monday = CivilDate(isoWeek: "2026-W48")!
 
-    /// A random site: homes, young people with windows on a few days, counsellors with
-    /// windows, qualifications and limits, preferences, last week's counsellors, pinned sessions.
+    /// A random site (`CounsellingInstance.random`): homes, young people with windows on a few
+    /// days, counsellors with windows, qualifications and limits, preferences, last week's
+    /// counsellors, pinned sessions.
     static func instance(seed: UInt64, people: Int, counsellors: Int, homes: Int = 3) -> WeekPlanningProblem {
-        var random = SeededRandom(seed: seed)
-        func pick(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
-        func windows(_ days: Int, from: Int, to: Int) -> [WeeklyWindow] {
-            var result: [WeeklyWindow] = []
-            var usedDays = Set<Int>()
-            for _ in 0..<days {
-                let day = 1 + pick(7)
-                guard usedDays.insert(day).inserted else { continue }
-                let start = (from + pick((to - from) / 15 / 2)) * 15
-                let length = (4 + pick(16)) * 15
-                result.append(WeeklyWindow(weekday: Weekday(rawValue: day)!, start: start, end: min(24 * 60, start + length)))
-            }
-            return result
-        }
-        let counsellorList = (0..<counsellors).map { index in
-            Counsellor(
-                id: "c\(index)", siteID: "s", availability: Availability(windows: windows(3 + pick(3), from: 32, to: 64)),
-                qualifications: pick(3) == 0 ? ["trauma"] : [], maxSessionsPerWeek: 2 + pick(8), maxMinutesPerDay: (2 + pick(4)) * 60)
-        }
-        let peopleList = (0..<people).map { index in
-            YoungPerson(
-                id: "y\(index)", homeID: "h\(pick(homes))", availability: Availability(windows: windows(2 + pick(4), from: 36, to: 72)),
-                sessionsPerWeek: 1 + pick(3), minutesPerSession: [45, 60, 60, 90][pick(4)],
-                preferredCounsellorID: pick(3) == 0 ? "c\(pick(counsellors))" : nil,
-                requiredQualifications: pick(6) == 0 ? ["trauma"] : [])
-        }
-        var last: [String: String] = [:]
-        for person in peopleList where pick(2) == 0 { last[person.id] = "c\(pick(counsellors))" }
-        // A pinned session now and then, placed where the checker accepts it.
-        var kept: [CounsellingSession] = []
-        for person in peopleList where pick(8) == 0 {
-            let counsellor = counsellorList[pick(counsellorList.count)]
-            guard let window = person.availability.windows.first,
-                let shared = counsellor.availability.windows.first(where: { $0.weekday == window.weekday }),
-                min(window.end, shared.end) - max(window.start, shared.start) >= person.minutesPerSession
-            else { continue }
-            let pinned = CounsellingSession(
-                id: "k\(kept.count)", youngPersonID: person.id, counsellorID: counsellor.id,
-                date: monday.adding(days: window.weekday.rawValue - 1), start: max(window.start, shared.start), minutes: person.minutesPerSession,
-                homeID: person.homeID, pinned: true)
-            if CounsellingChecker.violations(
-                of: [], in: WeekPlanningProblem(monday: monday, youngPeople: peopleList, counsellors: counsellorList, kept: kept + [pinned])
-            ).isEmpty {
-                kept.append(pinned)
-            }
-        }
-        return WeekPlanningProblem(monday: monday, youngPeople: peopleList, counsellors: counsellorList, kept: kept, lastCounsellor: last)
+        CounsellingInstance.random(seed: seed, people: people, counsellors: counsellors, homes: homes, monday: monday)
+    }
+
+    /// The generator's pinned sessions keep every rule the checker knows.
+    @Test(arguments: 0..<50)
+    func randomInstancesArePlannable(seed: UInt64) {
+        let problem = Self.instance(seed: seed, people: 20 + Int(seed), counsellors: 1 + Int(seed % 6))
+        let broken = CounsellingChecker.violations(of: [], in: problem)
+        #expect(broken.isEmpty, "seed \(seed): \(broken.prefix(3))")
     }
 
     @Test(arguments: 0..<200)
@@ -94,6 +57,49 @@ struct WeekPlannerTests {
             #expect(plan.score.continuity == best.continuity, "seed \(seed): continuity \(plan.score.continuity), optimum \(best.continuity)")
         }
         #expect(best.placed <= plan.upperBound)
+    }
+
+    /// The bound is a true bound: never below what exhaustive search places, with one counsellor
+    /// (whose day's time and minutes the bound counts) and with pinned sessions in the way.
+    @Test(arguments: 0..<40)
+    func theBoundIsNeverBelowTheOptimum(seed: UInt64) {
+        var problem = Self.instance(seed: 20_000 + seed, people: 2 + Int(seed % 2), counsellors: 1 + Int(seed % 2), homes: 1 + Int(seed % 3))
+        problem.youngPeople = problem.youngPeople.map { person in
+            var person = person
+            person.sessionsPerWeek = min(person.sessionsPerWeek, 2)
+            return person
+        }
+        problem.counsellors = problem.counsellors.map { counsellor in
+            var counsellor = counsellor
+            // Short days, so that time and minutes, not the weekly limit, bind.
+            counsellor.maxMinutesPerDay = [60, 90, 120, 150][Int(seed % 4)]
+            return counsellor
+        }
+        let plan = WeekPlanner(seed: seed).plan(problem)
+        let best = CounsellingChecker.optimum(problem)
+        #expect(best.placed <= plan.upperBound, "seed \(seed): optimum \(best.placed), bound \(plan.upperBound)")
+        #expect(plan.sessions.count <= best.placed)
+    }
+
+    /// A deadline stops the search (and the constructive start's repeats) in time, and progress
+    /// reports never get worse.
+    @Test func aDeadlineIsHonouredAndProgressOnlyImproves() {
+        let problem = Self.instance(seed: 7, people: 1000, counsellors: 100)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var reports: [PlanningProgress] = []
+        let plan = WeekPlanner(seed: 1, rounds: 1_000).plan(problem, until: start + .milliseconds(50), progress: { reports.append($0) })
+        let elapsed = clock.now - start
+        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        #expect(!reports.isEmpty)
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { !($1.best < $0.best) && $0.round < $1.round })
+        #expect(reports.last.map { $0.best <= plan.score } ?? false)
+        #expect(reports.allSatisfy { $0.upperBound == plan.upperBound && $0.demand == plan.demand })
+        #expect(CounsellingChecker.violations(of: plan.sessions, in: problem).isEmpty)
+        // Cancelled at once: the constructive start's plan, still keeping every rule.
+        let cancelled = WeekPlanner(seed: 1).plan(problem, isCancelled: { true })
+        #expect(CounsellingChecker.violations(of: cancelled.sessions, in: problem).isEmpty)
+        #expect(cancelled.upperBound == plan.upperBound)
     }
 
     @Test func unplacedSessionsSayWhy() {

@@ -108,23 +108,27 @@ public struct WeekPlanner: Sendable {
         progress: (PlanningProgress) -> Void = { _ in }
     ) -> WeekPlan {
         let clock = ContinuousClock()
+        func stop() -> Bool {
+            if isCancelled() { return true }
+            guard let deadline else { return false }
+            return clock.now >= deadline
+        }
         var engine = PlanEngine(problem)
-        engine.construct()
-        let bound = engine.upperBound()
+        let bound = engine.construct(stop: stop)
         let demand = engine.demand.reduce(0, +)
         progress(PlanningProgress(best: engine.score, upperBound: bound, demand: demand, round: 0))
         var random = SplitMix64(seed: seed)
         var ejecting = true
-        for round in 0..<rounds where !isCancelled() {
-            if let deadline, clock.now >= deadline { break }
+        for round in 0..<rounds {
+            if stop() { break }
             let before = engine.score
-            let placedMore = engine.placeMissing(&random, ejecting: ejecting)
+            let placedMore = engine.placeMissing(&random, ejecting: ejecting, stop: stop)
             // Ejection chains that placed nothing once are not tried again for a round that
             // changed nothing they depend on: only while they help.
             ejecting = placedMore
-            let improved = engine.improve(&random)
-            let chained = engine.improveContinuity(&random)
-            let recreated = engine.ruinAndRecreate(&random, iterations: 40)
+            let improved = engine.improve(&random, stop: stop)
+            let chained = engine.improveContinuity(&random, stop: stop)
+            let recreated = engine.ruinAndRecreate(&random, iterations: 40, stop: stop)
             if before < engine.score {
                 progress(PlanningProgress(best: engine.score, upperBound: bound, demand: demand, round: round + 1))
             }
@@ -160,7 +164,8 @@ struct PlanEngine {
     struct Booking {
         var start: Int
         var end: Int
-        var home: String
+        /// Index into `homes`.
+        var home: Int
         /// Index into `placements`, or nil for a kept session.
         var placement: Int?
     }
@@ -187,18 +192,25 @@ struct PlanEngine {
     let pairs: [[Pair]]
     let qualified: [[Int]]
     let demand: [Int]
-    /// What the kept sessions take: each counsellor's sessions and minutes a day, each young person's days.
+    /// Per person: the index of their home, and the minutes of a session.
+    let home: [Int]
+    let length: [Int]
+    let homeCount: Int
+    let buffer: Int
+    /// What the kept sessions take: each counsellor's sessions and minutes a day, each young person's days (bit `day`).
     let keptCount: [Int]
     let keptMinutes: [[Int]]
-    let keptDays: [Set<Int>]
+    let keptDays: [UInt8]
     var booked: [[[Booking]]]
     var weekCount: [Int]
     var dayMinutes: [[Int]]
-    var personDays: [Set<Int>]
+    var personDays: [UInt8]
     /// Placements; a removed one is nil (its index is reused by no one).
     var placements: [Placement?] = []
-    var placedCount: [Int]
-    var visits: [String: Int] = [:]
+    /// Per person: the indices of their placements.
+    var placedOf: [[Int]]
+    /// Sessions per (counsellor, day, home) visit, at `(counsellor * 7 + day) * homeCount + home`.
+    var visits: [Int]
     var score = PlanScore(placed: 0, continuity: 0, visits: 0, loadSquares: 0)
 
     init(_ problem: WeekPlanningProblem) {
@@ -209,44 +221,58 @@ struct PlanEngine {
         self.counsellors = counsellors
         let counsellorIndex = Dictionary(uniqueKeysWithValues: counsellors.enumerated().map { ($1.id, $0) })
         let personIndex = Dictionary(uniqueKeysWithValues: people.enumerated().map { ($1.id, $0) })
+        var homeIndex: [String: Int] = [:]
+        func homeNumber(_ id: String) -> Int {
+            if let known = homeIndex[id] { return known }
+            homeIndex[id] = homeIndex.count
+            return homeIndex.count - 1
+        }
+        home = people.map { homeNumber($0.homeID) }
+        length = people.map(\.minutesPerSession)
+        buffer = problem.travelBufferMinutes
         let days = problem.days
         continuity = people.map { person in problem.continuityCounsellor(of: person).flatMap { counsellorIndex[$0] } }
         booked = Array(repeating: Array(repeating: [], count: 7), count: counsellors.count)
         weekCount = Array(repeating: 0, count: counsellors.count)
         dayMinutes = Array(repeating: Array(repeating: 0, count: 7), count: counsellors.count)
-        personDays = Array(repeating: [], count: people.count)
-        placedCount = Array(repeating: 0, count: people.count)
+        personDays = Array(repeating: 0, count: people.count)
+        placedOf = Array(repeating: [], count: people.count)
         var keptPerPerson = Array(repeating: 0, count: people.count)
         for session in problem.kept where session.status != .cancelled {
             let day = session.date.dayNumber - problem.monday.dayNumber
             guard (0..<7).contains(day) else { continue }
             if let c = counsellorIndex[session.counsellorID] {
-                booked[c][day].append(Booking(start: session.start, end: session.end, home: session.homeID, placement: nil))
+                booked[c][day].append(Booking(start: session.start, end: session.end, home: homeNumber(session.homeID), placement: nil))
                 booked[c][day].sort { $0.start < $1.start }
                 weekCount[c] += 1
                 dayMinutes[c][day] += session.minutes
             }
             if let p = personIndex[session.youngPersonID] {
-                personDays[p].insert(day)
+                personDays[p] |= 1 << UInt8(day)
                 keptPerPerson[p] += 1
             }
         }
+        homeCount = max(1, homeIndex.count)
+        visits = Array(repeating: 0, count: counsellors.count * 7 * max(1, homeIndex.count))
         let keptCounts = keptPerPerson
         demand = people.indices.map { max(0, people[$0].sessionsPerWeek - keptCounts[$0]) }
         keptCount = weekCount
         keptMinutes = dayMinutes
         keptDays = personDays
+        // Each counsellor's windows a day, worked out once.
+        let counsellorWindows = counsellors.map { counsellor in days.map { counsellor.availability.windows(on: $0) } }
         var qualified: [[Int]] = []
         var pairs: [[Pair]] = []
         for person in people {
             let able = counsellors.indices.filter { counsellors[$0].isQualified(for: person) }
             qualified.append(able)
+            let own = days.map { person.availability.windows(on: $0) }
             var found: [Pair] = []
             for c in able {
-                for (day, date) in days.enumerated() {
+                for day in 0..<7 where !own[day].isEmpty && !counsellorWindows[c][day].isEmpty {
                     var shared: [(start: Int, end: Int)] = []
-                    for a in person.availability.windows(on: date) {
-                        for b in counsellors[c].availability.windows(on: date) {
+                    for a in own[day] {
+                        for b in counsellorWindows[c][day] {
                             let start = max(a.start, b.start)
                             let end = min(a.end, b.end)
                             if end - start >= person.minutesPerSession { shared.append((start, end)) }
@@ -266,17 +292,17 @@ struct PlanEngine {
 
     /// The earliest start for `person` with counsellor `c` on `day` that breaks no rule, or nil.
     func firstFit(person p: Int, pair: Pair) -> Int? {
-        let person = people[p]
         let c = pair.counsellor
         let counsellor = counsellors[c]
-        let length = person.minutesPerSession
-        guard !personDays[p].contains(pair.day), weekCount[c] < counsellor.maxSessionsPerWeek,
+        let length = length[p]
+        guard personDays[p] & (1 << UInt8(pair.day)) == 0, weekCount[c] < counsellor.maxSessionsPerWeek,
             dayMinutes[c][pair.day] + length <= counsellor.maxMinutesPerDay
         else { return nil }
+        let home = home[p]
         for window in pair.windows {
             var start = window.start
             while start + length <= window.end {
-                if let clash = clash(c, pair.day, start: start, end: start + length, home: person.homeID) {
+                if let clash = clash(c, pair.day, start: start, end: start + length, home: home) {
                     // Jump past the clash, to the grid.
                     let next = max(start + TimeGrid.minutes, clash)
                     start = (next + TimeGrid.minutes - 1) / TimeGrid.minutes * TimeGrid.minutes
@@ -289,57 +315,60 @@ struct PlanEngine {
     }
 
     /// The first minute from which a session could start after the booking it clashes with, or nil if none clashes.
-    func clash(_ c: Int, _ day: Int, start: Int, end: Int, home: String) -> Int? {
-        let buffer = problem.travelBufferMinutes
+    func clash(_ c: Int, _ day: Int, start: Int, end: Int, home: Int) -> Int? {
         for booking in booked[c][day] {
+            if booking.start >= end + buffer { break }
             let gap = booking.home == home ? 0 : buffer
             if booking.end + gap > start && end + gap > booking.start { return booking.end + gap }
         }
         return nil
     }
 
+    func visitKey(_ c: Int, _ day: Int, _ home: Int) -> Int { (c * 7 + day) * homeCount + home }
+
     // MARK: Changes
 
     mutating func add(_ placement: Placement) -> Int {
-        let person = people[placement.person]
-        let length = person.minutesPerSession
+        let p = placement.person
+        let c = placement.counsellor
+        let length = length[p]
         let index = placements.count
         placements.append(placement)
-        booked[placement.counsellor][placement.day].append(
-            Booking(start: placement.start, end: placement.start + length, home: person.homeID, placement: index))
-        booked[placement.counsellor][placement.day].sort { $0.start < $1.start }
-        score.loadSquares += 2 * weekCount[placement.counsellor] + 1
-        weekCount[placement.counsellor] += 1
-        dayMinutes[placement.counsellor][placement.day] += length
-        personDays[placement.person].insert(placement.day)
-        placedCount[placement.person] += 1
+        placedOf[p].append(index)
+        let booking = Booking(start: placement.start, end: placement.start + length, home: home[p], placement: index)
+        let at = booked[c][placement.day].firstIndex { $0.start > placement.start } ?? booked[c][placement.day].count
+        booked[c][placement.day].insert(booking, at: at)
+        score.loadSquares += 2 * weekCount[c] + 1
+        weekCount[c] += 1
+        dayMinutes[c][placement.day] += length
+        personDays[p] |= 1 << UInt8(placement.day)
         score.placed += 1
-        if continuity[placement.person] == placement.counsellor { score.continuity += 1 }
-        let key = "\(placement.counsellor)/\(placement.day)/\(person.homeID)"
-        if visits[key, default: 0] == 0 { score.visits += 1 }
-        visits[key, default: 0] += 1
+        if continuity[p] == c { score.continuity += 1 }
+        let key = visitKey(c, placement.day, home[p])
+        if visits[key] == 0 { score.visits += 1 }
+        visits[key] += 1
         return index
     }
 
     mutating func remove(_ index: Int) {
         guard let placement = placements[index] else { return }
-        let person = people[placement.person]
+        let p = placement.person
+        let c = placement.counsellor
         placements[index] = nil
-        booked[placement.counsellor][placement.day].removeAll { $0.placement == index }
-        weekCount[placement.counsellor] -= 1
-        score.loadSquares -= 2 * weekCount[placement.counsellor] + 1
-        dayMinutes[placement.counsellor][placement.day] -= person.minutesPerSession
-        personDays[placement.person].remove(placement.day)
-        placedCount[placement.person] -= 1
+        placedOf[p].removeAll { $0 == index }
+        booked[c][placement.day].removeAll { $0.placement == index }
+        weekCount[c] -= 1
+        score.loadSquares -= 2 * weekCount[c] + 1
+        dayMinutes[c][placement.day] -= length[p]
+        personDays[p] &= ~(1 << UInt8(placement.day))
         score.placed -= 1
-        if continuity[placement.person] == placement.counsellor { score.continuity -= 1 }
-        let key = "\(placement.counsellor)/\(placement.day)/\(person.homeID)"
-        visits[key, default: 0] -= 1
-        if visits[key] == 0 {
-            visits[key] = nil
-            score.visits -= 1
-        }
+        if continuity[p] == c { score.continuity -= 1 }
+        let key = visitKey(c, placement.day, home[p])
+        visits[key] -= 1
+        if visits[key] == 0 { score.visits -= 1 }
     }
+
+    var placedCount: [Int] { placedOf.map(\.count) }
 
     /// The best spot for one more session of `person` as things stand, by the score it would give.
     func bestSpot(person p: Int, excluding: Placement? = nil) -> Placement? {
@@ -358,18 +387,93 @@ struct PlanEngine {
         var after = score
         after.placed += 1
         if continuity[placement.person] == placement.counsellor { after.continuity += 1 }
-        if visits["\(placement.counsellor)/\(placement.day)/\(people[placement.person].homeID)", default: 0] == 0 { after.visits += 1 }
+        if visits[visitKey(placement.counsellor, placement.day, home[placement.person])] == 0 { after.visits += 1 }
         after.loadSquares += 2 * weekCount[placement.counsellor] + 1
         return after
     }
 
     // MARK: Search
 
-    /// Places the most constrained young people first.
-    mutating func construct() {
-        let order = people.indices.filter { demand[$0] > 0 }.sorted { (pairs[$0].count, people[$0].id) < (pairs[$1].count, people[$1].id) }
+    /// The constructive start, and the bound: the flow relaxation (`relaxation`) is solved with
+    /// the continuity counsellors' edges first; its assignment of young people's days to
+    /// counsellors' days is then timed, each counsellor's day in order of the latest start its
+    /// sessions allow; what does not fit, and what the flow left out, is placed greedily, the
+    /// most constrained young people first. A counsellor's day that held fewer sessions than the
+    /// flow gave it is capped at what it held and the flow solved again (a few times, while
+    /// `stop` allows). A greedy start alone (the most constrained first, each at its best spot)
+    /// is tried too (if `stop` allows), and the best start kept. Returns the bound.
+    mutating func construct(stop: () -> Bool = { false }) -> Int {
+        let initial = self
+        var best = self
+        var caps: [[Int]]?
+        var bound = 0
+        for attempt in 0..<4 {
+            if attempt > 0, stop() { break }
+            var trial = initial
+            var flow = trial.relaxation(caps: caps)
+            var total = flow.graph.maximum(from: flow.source, to: flow.sink)
+            for edge in flow.other { flow.graph.setCapacity(edge, 1) }
+            total += flow.graph.maximum(from: flow.source, to: flow.sink)
+            let held = trial.time(flow.assignments.filter { flow.graph.flow($0.edge) > 0 }.map { ($0.person, $0.pair) })
+            trial.fill()
+            if attempt == 0 {
+                bound = total
+                best = trial
+                if !stop() {
+                    var greedy = initial
+                    greedy.fill()
+                    if best.score < greedy.score { best = greedy }
+                }
+            } else if best.score < trial.score {
+                best = trial
+            }
+            var capped = caps ?? Array(repeating: Array(repeating: Int.max, count: 7), count: counsellors.count)
+            var changed = false
+            for c in counsellors.indices {
+                for day in 0..<7 where held[c][day].held < held[c][day].given {
+                    capped[c][day] = held[c][day].held
+                    changed = true
+                }
+            }
+            guard changed else { break }
+            caps = capped
+        }
+        self = best
+        return bound
+    }
+
+    /// Times an assignment of young people to counsellors' days: each counsellor's day in order
+    /// of the latest start its sessions allow, each at its first fit. Returns, per counsellor and
+    /// day, the sessions it was given and those it held.
+    mutating func time(_ assignment: [(person: Int, pair: Pair)]) -> [[(given: Int, held: Int)]] {
+        var held = Array(repeating: Array(repeating: (given: 0, held: 0), count: 7), count: counsellors.count)
+        var days = Array(repeating: Array(repeating: [(person: Int, pair: Pair, latest: Int)](), count: 7), count: counsellors.count)
+        for (p, pair) in assignment {
+            let latest = pair.windows.map { $0.end - length[p] }.max() ?? 0
+            days[pair.counsellor][pair.day].append((p, pair, latest))
+        }
+        for c in counsellors.indices {
+            for day in 0..<7 where !days[c][day].isEmpty {
+                held[c][day].given = days[c][day].count
+                let order = days[c][day].sorted { ($0.latest, -length[$0.person], $0.person) < ($1.latest, -length[$1.person], $1.person) }
+                for (p, pair, _) in order {
+                    if let start = firstFit(person: p, pair: pair) {
+                        _ = add(Placement(person: p, counsellor: c, day: day, start: start))
+                        held[c][day].held += 1
+                    }
+                }
+            }
+        }
+        return held
+    }
+
+    /// Places what is missing, the most constrained young people first, each at its best spot.
+    mutating func fill() {
+        let order = people.indices.filter { placedOf[$0].count < demand[$0] }.sorted {
+            (pairs[$0].count, people[$0].id) < (pairs[$1].count, people[$1].id)
+        }
         for p in order {
-            for _ in 0..<demand[p] {
+            while placedOf[p].count < demand[p] {
                 guard let spot = bestSpot(person: p) else { break }
                 _ = add(spot)
             }
@@ -379,17 +483,21 @@ struct PlanEngine {
     /// Tries to place each missing session, if need be by moving one other session aside
     /// (at most `ejectionTrials` sessions tried aside in all, so a week with no room left does
     /// not cost a sweep of every pair). True if any was placed.
-    mutating func placeMissing(_ random: inout SplitMix64, ejecting: Bool = true, ejectionTrials: Int = 50_000) -> Bool {
+    mutating func placeMissing(
+        _ random: inout SplitMix64, ejecting: Bool = true, ejectionTrials: Int = 20_000, stop: () -> Bool = { false }
+    ) -> Bool {
         var progress = false
-        var order = people.indices.filter { placedCount[$0] < demand[$0] }
+        var order = people.indices.filter { placedOf[$0].count < demand[$0] }
         random.shuffle(&order)
         var trials = ejecting ? ejectionTrials : 0
+        var mark = Array(repeating: -1, count: placements.count)
         for p in order {
-            while placedCount[p] < demand[p] {
+            if stop() { break }
+            while placedOf[p].count < demand[p] {
                 if let spot = bestSpot(person: p) {
                     _ = add(spot)
                     progress = true
-                } else if trials > 0, ejectAndPlace(person: p, trials: &trials) {
+                } else if trials > 0, ejectAndPlace(person: p, trials: &trials, mark: &mark, stop: stop) {
                     progress = true
                 } else {
                     break
@@ -399,16 +507,29 @@ struct PlanEngine {
         return progress
     }
 
-    /// Moves one session (of a counsellor who shares time with `person`, or of `person` on a day
-    /// it could use) to another spot, so that `person` gets one more. True if it worked.
-    mutating func ejectAndPlace(person p: Int, trials: inout Int) -> Bool {
+    /// Moves one session that stands in the way of `person` (a session of a counsellor it shares
+    /// time with on that day, or any of the counsellor's if their week is full, or its own on a
+    /// day it could use) to another spot, so that `person` gets one more. True if it worked.
+    mutating func ejectAndPlace(person p: Int, trials: inout Int, mark: inout [Int], stop: () -> Bool) -> Bool {
+        if mark.count < placements.count { mark += Array(repeating: -1, count: placements.count - mark.count) }
         var candidates: [Int] = []
-        let counsellorsOfPerson = Set(pairs[p].map(\.counsellor))
-        for (index, placement) in placements.enumerated() {
-            guard let placement else { continue }
-            if counsellorsOfPerson.contains(placement.counsellor) || placement.person == p { candidates.append(index) }
+        func consider(_ index: Int?) {
+            guard let index, mark[index] != p else { return }
+            mark[index] = p
+            candidates.append(index)
         }
-        for index in candidates where trials > 0 {
+        for pair in pairs[p] {
+            let c = pair.counsellor
+            if personDays[p] & (1 << UInt8(pair.day)) != 0 {
+                for index in placedOf[p] where placements[index]?.day == pair.day { consider(index) }
+            } else if weekCount[c] >= counsellors[c].maxSessionsPerWeek {
+                for day in 0..<7 { for booking in booked[c][day] { consider(booking.placement) } }
+            } else {
+                for booking in booked[c][pair.day] { consider(booking.placement) }
+            }
+        }
+        for (step, index) in candidates.enumerated() where trials > 0 {
+            if step % 32 == 31, stop() { return false }
             guard let moved = placements[index] else { continue }
             trials -= 1
             remove(index)
@@ -427,11 +548,12 @@ struct PlanEngine {
 
     /// Moves single sessions to better spots (same sessions placed, better continuity, fewer
     /// visits, or a more even load). True if any moved.
-    mutating func improve(_ random: inout SplitMix64) -> Bool {
+    mutating func improve(_ random: inout SplitMix64, stop: () -> Bool = { false }) -> Bool {
         var moved = false
         var order = placements.indices.filter { placements[$0] != nil }
         random.shuffle(&order)
-        for index in order {
+        for (step, index) in order.enumerated() {
+            if step % 64 == 63, stop() { break }
             guard let current = placements[index] else { continue }
             let before = score
             remove(index)
@@ -451,16 +573,17 @@ struct PlanEngine {
     /// Moves a session to its young person's continuity counsellor by moving one of that
     /// counsellor's sessions elsewhere (a chain of two), when the whole plan gets better.
     /// True if any chain was taken.
-    mutating func improveContinuity(_ random: inout SplitMix64) -> Bool {
+    mutating func improveContinuity(_ random: inout SplitMix64, stop: () -> Bool = { false }) -> Bool {
         var moved = false
         var order = placements.indices.filter { index in
             guard let placement = placements[index], let wanted = continuity[placement.person] else { return false }
             return wanted != placement.counsellor
         }
         random.shuffle(&order)
-        for index in order {
+        for (step, index) in order.enumerated() {
+            if step % 16 == 15, stop() { break }
             guard let current = placements[index], let wanted = continuity[current.person], wanted != current.counsellor else { continue }
-            let blockers = placements.indices.filter { placements[$0]?.counsellor == wanted }
+            let blockers = (0..<7).flatMap { day in booked[wanted][day].compactMap(\.placement) }
             for blocker in blockers {
                 guard let other = placements[blocker], placements[index] != nil else { continue }
                 let before = score
@@ -481,26 +604,45 @@ struct PlanEngine {
         return moved
     }
 
-    /// Ruin and recreate: takes out every session of a few young people and places them again
-    /// in a random order, each at its best spot; keeps the result unless the plan got worse.
+    /// Ruin and recreate: takes out every session of a few young people (every other time, one
+    /// who lacks a session and some of those whose sessions take its counsellors' time on its
+    /// days) and places them again in a random order, each at its best spot; keeps the result unless the plan got worse.
     /// True if the plan got better.
-    mutating func ruinAndRecreate(_ random: inout SplitMix64, iterations: Int) -> Bool {
+    mutating func ruinAndRecreate(_ random: inout SplitMix64, iterations: Int, stop: () -> Bool = { false }) -> Bool {
         let candidates = people.indices.filter { demand[$0] > 0 }
         guard !candidates.isEmpty else { return false }
         var improved = false
-        for _ in 0..<iterations {
+        for iteration in 0..<iterations {
+            if iteration % 8 == 7, stop() { break }
             let size = min(candidates.count, 2 + Int(random.next() % 3))
             var chosen = Set<Int>()
+            // Every other time, around a young person who lacks a session: with some of those
+            // who hold its counsellors' time on its days.
+            let missing = iteration % 2 == 0 ? candidates.filter { placedOf[$0].count < demand[$0] } : []
+            if let lacking = missing.isEmpty ? nil : missing[Int(random.next() % UInt64(missing.count))] {
+                chosen.insert(lacking)
+                var holders: [Int] = []
+                for pair in pairs[lacking] {
+                    for booking in booked[pair.counsellor][pair.day] {
+                        if let index = booking.placement, let holder = placements[index]?.person, holder != lacking { holders.append(holder) }
+                    }
+                }
+                var tries = 0
+                while !holders.isEmpty, chosen.count < size, tries < 4 * size {
+                    chosen.insert(holders[Int(random.next() % UInt64(holders.count))])
+                    tries += 1
+                }
+            }
             while chosen.count < size { chosen.insert(candidates[Int(random.next() % UInt64(candidates.count))]) }
             let before = score
-            let taken = placements.indices.filter { placements[$0].map { chosen.contains($0.person) } ?? false }
+            let taken = chosen.sorted().flatMap { placedOf[$0] }.sorted()
             let old = taken.compactMap { placements[$0] }
             for index in taken { remove(index) }
             var order = chosen.sorted()
             random.shuffle(&order)
             var added: [Int] = []
             for p in order {
-                while placedCount[p] < demand[p], let spot = bestSpot(person: p) { added.append(add(spot)) }
+                while placedOf[p].count < demand[p], let spot = bestSpot(person: p) { added.append(add(spot)) }
             }
             if before < score {
                 improved = true
@@ -525,13 +667,13 @@ struct PlanEngine {
                     homeID: person.homeID))
         }
         var unplaced: [UnplacedSession] = []
-        for p in people.indices where placedCount[p] < demand[p] {
-            let missing = demand[p] - placedCount[p]
+        for p in people.indices where placedOf[p].count < demand[p] {
+            let missing = demand[p] - placedOf[p].count
             if qualified[p].isEmpty {
                 unplaced.append(UnplacedSession(youngPersonID: people[p].id, missing: missing, reason: .noQualifiedCounsellor, counsellorIDs: []))
                 continue
             }
-            let usable = pairs[p].filter { !keptDays[p].contains($0.day) }
+            let usable = pairs[p].filter { keptDays[p] & (1 << UInt8($0.day)) == 0 }
             if usable.isEmpty {
                 unplaced.append(
                     UnplacedSession(
@@ -541,52 +683,101 @@ struct PlanEngine {
                 unplaced.append(UnplacedSession(youngPersonID: people[p].id, missing: missing, reason: .counsellorsFull, counsellorIDs: involved))
             }
         }
-        return WeekPlan(sessions: sessions, unplaced: unplaced, score: score, demand: demand.reduce(0, +), upperBound: bound ?? upperBound())
+        var bound = bound
+        if bound == nil {
+            var flow = relaxation()
+            for edge in flow.other { flow.graph.setCapacity(edge, 1) }
+            bound = flow.graph.maximum(from: flow.source, to: flow.sink)
+        }
+        return WeekPlan(sessions: sessions, unplaced: unplaced, score: score, demand: demand.reduce(0, +), upperBound: bound ?? 0)
     }
 
-    /// A bound on the new sessions any plan can place: the maximum flow from young people
-    /// (their demand) through their free days (one session a day) and the days of counsellors
-    /// they share time with (as many sessions as the day's remaining minutes hold at the
-    /// shortest length) to counsellors (their remaining weekly sessions). Every plan is such a flow.
-    func upperBound() -> Int {
-        let shortest = max(TimeGrid.minutes, people.map(\.minutesPerSession).min() ?? TimeGrid.minutes)
+    /// The flow relaxation every plan is a flow of, and so the bound on the new sessions any plan
+    /// can place: young people (their demand) -> their days free of kept sessions (one session a
+    /// day) -> the days of counsellors they share time with -> counsellors (their remaining
+    /// sessions a week) -> sink. A counsellor's day holds no more sessions than (1) its remaining
+    /// minutes hold of the sessions of the young people who share time with it then,
+    /// nor (2) the sum, over the stretches of time that some such young person shares with it (cut
+    /// by its kept sessions), of the sessions that fit in the stretch: a session lies inside one
+    /// shared window, so inside one stretch. "Fit" counts the shortest sessions of distinct young
+    /// people first: k sessions take at least the k shortest lengths.
+    /// The edges to counsellors other than a young person's continuity counsellor start with no
+    /// capacity (`other`: set them to 1 for the relaxation itself); `caps` lowers counsellors'
+    /// days' capacities (then it is no longer a relaxation); `assignments` are the edges
+    /// from a young person's day to a counsellor's day, with the pair they stand for.
+    func relaxation(caps: [[Int]]? = nil) -> (graph: MaxFlow, source: Int, sink: Int, other: [Int], assignments: [(edge: Int, person: Int, pair: Pair)]) {
         var flow = MaxFlow()
         let source = flow.node()
         let sink = flow.node()
-        var counsellorDay: [[Int]] = []
-        var counsellorNode: [Int] = []
+        // Who shares time with each counsellor's day (their session lengths), and where.
+        var lengths = Array(repeating: Array(repeating: [Int](), count: 7), count: counsellors.count)
+        var shared = Array(repeating: Array(repeating: [(start: Int, end: Int, length: Int)](), count: 7), count: counsellors.count)
+        for p in people.indices where demand[p] > 0 {
+            for pair in pairs[p] where keptDays[p] & (1 << UInt8(pair.day)) == 0 {
+                lengths[pair.counsellor][pair.day].append(length[p])
+                for window in pair.windows { shared[pair.counsellor][pair.day].append((window.start, window.end, length[p])) }
+            }
+        }
+        /// How many of `lengths` (sorted) fit in `room` minutes: no set of more sessions is shorter in all.
+        func fitting(_ lengths: [Int], _ room: Int) -> Int {
+            var total = 0
+            for (count, length) in lengths.enumerated() {
+                total += length
+                if total > room { return count }
+            }
+            return lengths.count
+        }
+        var counsellorDay = Array(repeating: Array(repeating: -1, count: 7), count: counsellors.count)
         for c in counsellors.indices {
             let node = flow.node()
-            counsellorNode.append(node)
             flow.edge(node, sink, max(0, counsellors[c].maxSessionsPerWeek - keptCount[c]))
-            var days: [Int] = []
-            for day in 0..<7 {
+            for day in 0..<7 where !shared[c][day].isEmpty {
+                let windows = shared[c][day].sorted { $0.start < $1.start }
+                let byMinutes = fitting(lengths[c][day].sorted(), max(0, counsellors[c].maxMinutesPerDay - keptMinutes[c][day]))
+                // Stretches: the union of the shared windows, with the lengths of the sessions that may lie there.
+                var stretches: [(start: Int, end: Int, lengths: [Int])] = []
+                for window in windows {
+                    if let last = stretches.last, window.start <= last.end {
+                        stretches[stretches.count - 1].end = max(last.end, window.end)
+                        stretches[stretches.count - 1].lengths.append(window.length)
+                    } else {
+                        stretches.append((window.start, window.end, [window.length]))
+                    }
+                }
+                var byTime = 0
+                for stretch in stretches {
+                    let sorted = stretch.lengths.sorted()
+                    // Cut by kept sessions (sorted by start).
+                    var from = stretch.start
+                    for booking in booked[c][day] where booking.placement == nil && booking.end > from && booking.start < stretch.end {
+                        byTime += fitting(sorted, booking.start - from)
+                        from = max(from, booking.end)
+                    }
+                    byTime += fitting(sorted, stretch.end - from)
+                }
                 let dayNode = flow.node()
-                let windowMinutes = counsellors[c].availability.windows(on: problem.monday.adding(days: day)).reduce(0) { $0 + $1.end - $1.start }
-                let free = max(0, min(counsellors[c].maxMinutesPerDay, windowMinutes) - keptMinutes[c][day])
-                flow.edge(dayNode, node, free / shortest)
-                days.append(dayNode)
+                flow.edge(dayNode, node, min(byMinutes, byTime, caps?[c][day] ?? Int.max))
+                counsellorDay[c][day] = dayNode
             }
-            counsellorDay.append(days)
         }
+        var other: [Int] = []
+        var assignments: [(edge: Int, person: Int, pair: Pair)] = []
         for p in people.indices where demand[p] > 0 {
             let personNode = flow.node()
             flow.edge(source, personNode, demand[p])
-            let kept = keptDays[p]
-            var dayNodes: [Int: Int] = [:]
-            for pair in pairs[p] where !kept.contains(pair.day) {
-                let dayNode =
-                    dayNodes[pair.day]
-                    ?? {
-                        let node = flow.node()
-                        flow.edge(personNode, node, 1)
-                        return node
-                    }()
-                dayNodes[pair.day] = dayNode
-                flow.edge(dayNode, counsellorDay[pair.counsellor][pair.day], 1)
+            var dayNodes = Array(repeating: -1, count: 7)
+            for pair in pairs[p] where keptDays[p] & (1 << UInt8(pair.day)) == 0 && counsellorDay[pair.counsellor][pair.day] >= 0 {
+                if dayNodes[pair.day] < 0 {
+                    dayNodes[pair.day] = flow.node()
+                    flow.edge(personNode, dayNodes[pair.day], 1)
+                }
+                let wanted = continuity[p] == pair.counsellor
+                guard let edge = flow.edge(dayNodes[pair.day], counsellorDay[pair.counsellor][pair.day], 1, open: wanted) else { continue }
+                if !wanted { other.append(edge) }
+                assignments.append((edge, p, pair))
             }
         }
-        return flow.maximum(from: source, to: sink)
+        return (flow, source, sink, other, assignments)
     }
 }
 
@@ -601,16 +792,27 @@ struct MaxFlow {
         return adjacency.count - 1
     }
 
-    mutating func edge(_ from: Int, _ target: Int, _ amount: Int) {
-        guard amount > 0 else { return }
-        adjacency[from].append(to.count)
+    /// Adds an edge of `amount` (with no capacity yet unless `open`); returns its number.
+    @discardableResult
+    mutating func edge(_ from: Int, _ target: Int, _ amount: Int, open: Bool = true) -> Int? {
+        guard amount > 0 else { return nil }
+        let number = to.count
+        adjacency[from].append(number)
         to.append(target)
-        capacity.append(amount)
+        capacity.append(open ? amount : 0)
         adjacency[target].append(to.count)
         to.append(from)
         capacity.append(0)
+        return number
     }
 
+    /// Sets an edge's remaining capacity (before any flow passes it).
+    mutating func setCapacity(_ edge: Int, _ amount: Int) { capacity[edge] = amount }
+
+    /// The flow through an edge.
+    func flow(_ edge: Int) -> Int { capacity[edge ^ 1] }
+
+    /// Augments the current flow to a maximum one; returns what it added.
     mutating func maximum(from source: Int, to sink: Int) -> Int {
         var total = 0
         while true {
