@@ -90,7 +90,10 @@ struct WeekPlannerTests {
         var reports: [PlanningProgress] = []
         let plan = WeekPlanner(seed: 1, rounds: 1_000).plan(problem, until: start + .milliseconds(50), progress: { reports.append($0) })
         let elapsed = clock.now - start
-        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        // The deadline cuts the search and the start's repeats, not the set-up and the bound's one
+        // flow solve (about 0.1 s in a release build; up to about 1.3 s in a debug build on a busy
+        // 2-core machine): a generous limit, so that the test is not flaky.
+        #expect(elapsed < .seconds(3), "took \(elapsed)")
         #expect(!reports.isEmpty)
         #expect(zip(reports, reports.dropFirst()).allSatisfy { !($1.best < $0.best) && $0.round < $1.round })
         #expect(reports.last.map { $0.best <= plan.score } ?? false)

@@ -709,54 +709,77 @@ struct PlanEngine {
         var flow = MaxFlow()
         let source = flow.node()
         let sink = flow.node()
-        // Who shares time with each counsellor's day (their session lengths), and where.
-        var lengths = Array(repeating: Array(repeating: [Int](), count: 7), count: counsellors.count)
-        var shared = Array(repeating: Array(repeating: [(start: Int, end: Int, length: Int)](), count: 7), count: counsellors.count)
+        // Who shares time with each counsellor's day (their session lengths), and where: flat
+        // lists by `counsellor * 7 + day`.
+        var lengths: [(key: Int, length: Int)] = []
+        var shared: [(key: Int, start: Int, end: Int, length: Int)] = []
         for p in people.indices where demand[p] > 0 {
             for pair in pairs[p] where keptDays[p] & (1 << UInt8(pair.day)) == 0 {
-                lengths[pair.counsellor][pair.day].append(length[p])
-                for window in pair.windows { shared[pair.counsellor][pair.day].append((window.start, window.end, length[p])) }
+                let key = pair.counsellor * 7 + pair.day
+                lengths.append((key, length[p]))
+                for window in pair.windows { shared.append((key, window.start, window.end, length[p])) }
             }
         }
+        lengths.sort { ($0.key, $0.length) < ($1.key, $1.length) }
+        shared.sort { ($0.key, $0.start) < ($1.key, $1.start) }
         /// How many of `lengths` (sorted) fit in `room` minutes: no set of more sessions is shorter in all.
-        func fitting(_ lengths: [Int], _ room: Int) -> Int {
+        func fitting(_ lengths: ArraySlice<Int>, _ room: Int) -> Int {
             var total = 0
-            for (count, length) in lengths.enumerated() {
+            var count = 0
+            for length in lengths {
                 total += length
                 if total > room { return count }
+                count += 1
             }
-            return lengths.count
+            return count
+        }
+        // Each counsellor's day's capacity: by minutes, and by the time its stretches hold.
+        var capacity = Array(repeating: -1, count: counsellors.count * 7)
+        var next = 0
+        var all = lengths.map(\.length)[...]
+        while next < lengths.count {
+            let key = lengths[next].key
+            var end = next
+            while end < lengths.count, lengths[end].key == key { end += 1 }
+            let (c, day) = (key / 7, key % 7)
+            capacity[key] = fitting(all[next..<end], max(0, counsellors[c].maxMinutesPerDay - keptMinutes[c][day]))
+            next = end
+        }
+        next = 0
+        var stretchLengths: [Int] = []
+        while next < shared.count {
+            let key = shared[next].key
+            let (c, day) = (key / 7, key % 7)
+            var byTime = 0
+            // Stretches: the union of the shared windows, with the lengths of the sessions that may lie there.
+            while next < shared.count, shared[next].key == key {
+                let start = shared[next].start
+                var end = shared[next].end
+                stretchLengths.removeAll(keepingCapacity: true)
+                while next < shared.count, shared[next].key == key, shared[next].start <= end {
+                    end = max(end, shared[next].end)
+                    stretchLengths.append(shared[next].length)
+                    next += 1
+                }
+                stretchLengths.sort()
+                all = stretchLengths[...]
+                // Cut by kept sessions (sorted by start).
+                var from = start
+                for booking in booked[c][day] where booking.placement == nil && booking.end > from && booking.start < end {
+                    byTime += fitting(all, booking.start - from)
+                    from = max(from, booking.end)
+                }
+                byTime += fitting(all, end - from)
+            }
+            capacity[key] = min(capacity[key], byTime, caps?[c][day] ?? Int.max)
         }
         var counsellorDay = Array(repeating: Array(repeating: -1, count: 7), count: counsellors.count)
         for c in counsellors.indices {
             let node = flow.node()
             flow.edge(node, sink, max(0, counsellors[c].maxSessionsPerWeek - keptCount[c]))
-            for day in 0..<7 where !shared[c][day].isEmpty {
-                let windows = shared[c][day].sorted { $0.start < $1.start }
-                let byMinutes = fitting(lengths[c][day].sorted(), max(0, counsellors[c].maxMinutesPerDay - keptMinutes[c][day]))
-                // Stretches: the union of the shared windows, with the lengths of the sessions that may lie there.
-                var stretches: [(start: Int, end: Int, lengths: [Int])] = []
-                for window in windows {
-                    if let last = stretches.last, window.start <= last.end {
-                        stretches[stretches.count - 1].end = max(last.end, window.end)
-                        stretches[stretches.count - 1].lengths.append(window.length)
-                    } else {
-                        stretches.append((window.start, window.end, [window.length]))
-                    }
-                }
-                var byTime = 0
-                for stretch in stretches {
-                    let sorted = stretch.lengths.sorted()
-                    // Cut by kept sessions (sorted by start).
-                    var from = stretch.start
-                    for booking in booked[c][day] where booking.placement == nil && booking.end > from && booking.start < stretch.end {
-                        byTime += fitting(sorted, booking.start - from)
-                        from = max(from, booking.end)
-                    }
-                    byTime += fitting(sorted, stretch.end - from)
-                }
+            for day in 0..<7 where capacity[c * 7 + day] >= 0 {
                 let dayNode = flow.node()
-                flow.edge(dayNode, node, min(byMinutes, byTime, caps?[c][day] ?? Int.max))
+                flow.edge(dayNode, node, capacity[c * 7 + day])
                 counsellorDay[c][day] = dayNode
             }
         }
