@@ -34,6 +34,16 @@ struct CounsellingPlanning {
         }
     }
 
+    /// Sessions a `PlanWeekResponse` carries at most (a frame stays far under the 4 MiB limit).
+    static let sessionBatch = 1000
+
+    static func sendSessions(_ sessions: [StoredSession], _ writer: ResponseWriter<PlanWeekResponse>) async throws {
+        for start in stride(from: 0, to: sessions.count, by: sessionBatch) {
+            let batch = sessions[start..<min(sessions.count, start + sessionBatch)]
+            try await writer.send(PlanWeekResponse(sessions: batch.map(CounsellingSessionMessage.init)))
+        }
+    }
+
     static func monday(of date: CivilDate) -> CivilDate { date.adding(days: -(date.weekday.rawValue - 1)) }
 
     /// Today in the site's zone, by the server's clock.
@@ -68,8 +78,11 @@ struct CounsellingPlanning {
                 throw SchedulerError(.invalidArgument, "time_budget_ms is at most \(Self.maxBudgetMs)", field: "time_budget_ms")
             }
             try access.checkSite(principal, site)
-            // A save replayed with its key answers the stored plan without searching again.
+            // A save replayed with its key answers the week as stored and the stored summary,
+            // without searching again.
             if !request.dryRun, let stored = try await store.storedReply(for: context.mutation()) {
+                let week = try await store.counsellingSnapshot(siteID: site, from: monday, to: monday.adding(days: 6))?.sessions ?? []
+                try await Self.sendSessions(Self.sorted(week), writer)
                 try await writer.sink.send(stored)
                 return
             }
@@ -124,10 +137,12 @@ struct CounsellingPlanning {
             let unsaved = PlanWeekResponse(
                 plan: WeekPlanResultMessage(
                     siteID: site, week: Self.weekName(monday), saved: false, score: PlanScoreMessage(plan.score), demand: UInt32(clamping: plan.demand),
-                    upperBound: UInt32(clamping: plan.upperBound), sessions: Self.sorted(stays + written).map(CounsellingSessionMessage.init),
+                    upperBound: UInt32(clamping: plan.upperBound),
                     unplaced: plan.unplaced.map(UnplacedSessionMessage.init), kept: UInt32(clamping: problem.kept.count),
                     continuityPossible: UInt32(clamping: possible), elapsedMs: UInt32(clamping: (clock.now - started).milliseconds)))
+            let week = Self.sorted(stays + written)
             if request.dryRun {
+                try await Self.sendSessions(week, writer)
                 try await writer.send(unsaved)
                 return
             }
@@ -138,6 +153,13 @@ struct CounsellingPlanning {
                 siteID: site, expectedVersion: snapshot.version,
                 CounsellingWrite(sessions: written, records: ["week:\(site)/\(Self.weekName(monday))"]), context: context.mutation()
             ) { _ in try WireCodec.encode(final) }
+            if case .replayed = outcome {
+                // Saved by an earlier call with this key meanwhile: the week as it stands.
+                let stored = try await store.counsellingSnapshot(siteID: site, from: monday, to: monday.adding(days: 6))?.sessions ?? []
+                try await Self.sendSessions(Self.sorted(stored), writer)
+            } else {
+                try await Self.sendSessions(week, writer)
+            }
             try await writer.sink.send(NurseryService.reply(outcome))
         }
 

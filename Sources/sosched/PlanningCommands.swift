@@ -72,7 +72,7 @@ struct PlanCommands: AsyncParsableCommand {
         @Flag(help: "Show the plan without saving it.") var dryRun = false
         @Option(help: "Seconds the search may run (at most 60).") var budget: Double = 2
         @Option(help: "The search's seed (the same data and seed give the same plan).") var seed: UInt64 = 1
-        @Flag(help: "List every planned session.") var sessions = false
+        @Flag(name: .customLong("sessions"), help: "List every session of the week.") var listSessions = false
 
         func validate() throws {
             guard CivilDate(isoWeek: week) != nil else { throw ValidationError("--week must be an ISO week such as 2026-W48") }
@@ -84,35 +84,37 @@ struct PlanCommands: AsyncParsableCommand {
             let request = PlanWeekRequest(siteID: site, week: week, dryRun: dryRun, seed: seed, timeBudgetMs: UInt32(budget * 1000))
             var options = dryRun ? global.callOptions : global.mutationOptions
             options.timeout = .milliseconds(Int64((budget + global.timeout) * 1000))
-            let plan: WeekPlanResultMessage = try await global.withClient { client in
+            let (plan, sessions): (WeekPlanResultMessage, [CounsellingSessionMessage]) = try await global.withClient { client in
                 var result: WeekPlanResultMessage?
+                var sessions: [CounsellingSessionMessage] = []
                 for try await message in try await client.stream(RPC.CounsellingService.planWeek, request, options: options) {
                     if let progress = message.progress, let best = progress.best {
                         let line =
                             "planning: \(best.placed)/\(progress.demand) placed (bound \(progress.upperBound)), continuity \(best.continuity), visits \(best.visits), \(progress.elapsedMs) ms"
                         FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
                     }
+                    sessions += message.sessions
                     if let plan = message.plan { result = plan }
                 }
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 guard let result else { throw RPCError(Status(.internal, "the stream ended without a plan")) }
-                return result
+                return (result, sessions)
             }
-            if global.json { return try printJSONObject(Self.json(plan)) }
-            Self.summary(plan, listing: sessions)
+            if global.json { return try printJSONObject(Self.json(plan, sessions)) }
+            Self.summary(plan, sessions, listing: listSessions)
         }
 
-        static func json(_ plan: WeekPlanResultMessage) -> [String: Any] {
+        static func json(_ plan: WeekPlanResultMessage, _ sessions: [CounsellingSessionMessage]) -> [String: Any] {
             let score = plan.score ?? PlanScoreMessage()
             return [
                 "site": plan.siteID, "week": plan.week, "saved": plan.saved, "placed": score.placed, "demand": plan.demand,
                 "upperBound": plan.upperBound, "continuity": score.continuity, "continuityPossible": plan.continuityPossible, "visits": score.visits,
-                "loadSquares": score.loadSquares, "kept": plan.kept, "elapsedMs": plan.elapsedMs, "sessions": plan.sessions.map(sessionJSON),
+                "loadSquares": score.loadSquares, "kept": plan.kept, "elapsedMs": plan.elapsedMs, "sessions": sessions.map(sessionJSON),
                 "unplaced": plan.unplaced.map(unplacedJSON),
             ]
         }
 
-        static func summary(_ plan: WeekPlanResultMessage, listing: Bool) {
+        static func summary(_ plan: WeekPlanResultMessage, _ sessions: [CounsellingSessionMessage], listing: Bool) {
             let score = plan.score ?? PlanScoreMessage()
             say("week \(plan.week) at \(plan.siteID): \(plan.saved ? "saved" : "dry run, nothing saved")")
             let gap = plan.upperBound > score.placed ? " (no plan can place more than \(plan.upperBound))" : " (the most any plan can place)"
@@ -122,7 +124,7 @@ struct PlanCommands: AsyncParsableCommand {
                 say("  continuity: \(score.continuity) of \(plan.continuityPossible) with the preferred or last counsellor (\(String(format: "%.0f", rate))%)")
             }
             say("  visits: \(score.visits) (counsellor, day, home); planned in \(plan.elapsedMs) ms")
-            let live = plan.sessions.filter { $0.status != .sessionCancelled }
+            let live = sessions.filter { $0.status != .sessionCancelled }
             let load = Dictionary(grouping: live, by: \.counsellorID).mapValues(\.count)
             if !load.isEmpty {
                 say("  load: " + load.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

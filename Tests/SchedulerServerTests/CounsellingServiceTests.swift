@@ -14,20 +14,26 @@ struct CounsellingServiceTests {
     static let week = "2030-W02"
     static let monday = CivilDate(parsing: "2030-01-07")!
 
+    /// The week's plan: its progress messages, its summary and the week's sessions (sent in batches).
     static func plan(_ client: SchedulerClient, site: String = "almaty", dryRun: Bool, key: String? = nil, budgetMs: UInt32 = 500) async throws -> (
-        progress: [PlanProgressMessage], plan: WeekPlanResultMessage
+        progress: [PlanProgressMessage], plan: WeekPlanResultMessage, sessions: [CounsellingSessionMessage]
     ) {
         var progress: [PlanProgressMessage] = []
+        var sessions: [CounsellingSessionMessage] = []
         var plan: WeekPlanResultMessage?
         let options = CallOptions(timeout: .seconds(60), idempotencyKey: key)
         for try await message in try await client.stream(
             C.planWeek, PlanWeekRequest(siteID: site, week: week, dryRun: dryRun, timeBudgetMs: budgetMs), options: options)
         {
             #expect(plan == nil, "nothing follows the plan")
-            if let step = message.progress { progress.append(step) }
+            if let step = message.progress {
+                #expect(sessions.isEmpty, "progress comes before the sessions")
+                progress.append(step)
+            }
+            sessions += message.sessions
             if let result = message.plan { plan = result }
         }
-        return (progress, try #require(plan))
+        return (progress, try #require(plan), sessions)
     }
 
     /// The week's problem as the checker sees it, from the store's records.
@@ -58,12 +64,12 @@ struct CounsellingServiceTests {
             try await CounsellingFixture.seed(server.store)
             let coordinator = server.client(token: try await server.makeToken(role: .coordinator, scope: Scope(kind: .site, id: "almaty")))
             // A dry run: progress with the bound, then a plan that keeps every rule, and nothing stored.
-            let (progress, dry) = try await Self.plan(coordinator, dryRun: true)
+            let (progress, dry, drySessions) = try await Self.plan(coordinator, dryRun: true)
             #expect(!progress.isEmpty)
             #expect(progress.allSatisfy { $0.upperBound == 5 && $0.demand == 5 })
             #expect(!dry.saved)
             #expect(dry.demand == 5 && dry.upperBound == 5 && dry.score?.placed == 5)
-            let planned = try dry.sessions.map(Self.core)
+            let planned = try drySessions.map(Self.core)
             #expect(CounsellingChecker.violations(of: planned, in: try await Self.problem(server.store)) == [])
             #expect(
                 try await server.store.sessions(
@@ -71,32 +77,33 @@ struct CounsellingServiceTests {
                 ).isEmpty)
 
             // Saved, then the same call again with its key: the stored plan, nothing new.
-            let (_, saved) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-1")
+            let (_, saved, savedSessions) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-1")
             #expect(saved.saved && saved.score?.placed == 5)
             let stored = try await server.store.counsellingSnapshot(siteID: "almaty", from: Self.monday, to: Self.monday.adding(days: 6))
-            #expect(Set(stored?.sessions.map(\.id) ?? []) == Set(saved.sessions.map(\.id)))
+            #expect(Set(stored?.sessions.map(\.id) ?? []) == Set(savedSessions.map(\.id)))
             // Even after the records change: the stored plan, and no search (no progress).
             _ = try await coordinator.call(
                 C.updateYoungPerson,
                 UpdateYoungPersonRequest(youngPerson: YoungPersonMessage(id: "yp-2", sessionsPerWeek: 3), updateMask: ["sessions_per_week"]),
                 options: .mutation())
             let audit = try await server.store.auditEntries(after: 0, limit: 10_000).count
-            let (replayProgress, replayed) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-1")
+            let (replayProgress, replayed, replayedSessions) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-1")
             #expect(replayed == saved)
+            #expect(replayedSessions == savedSessions)
             #expect(replayProgress.isEmpty)
             #expect(try await server.store.auditEntries(after: 0, limit: 10_000).count == audit)
 
             // Planned again (another key): the same slots keep their ids and their sequence.
-            let (_, again) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-2")
-            let before = Dictionary(uniqueKeysWithValues: saved.sessions.map { ($0.id, $0) })
-            for session in again.sessions where session.status == .sessionScheduled {
+            let (_, again, againSessions) = try await Self.plan(coordinator, dryRun: false, key: "plan-key-2")
+            let before = Dictionary(uniqueKeysWithValues: savedSessions.map { ($0.id, $0) })
+            for session in againSessions where session.status == .sessionScheduled {
                 if let old = before[session.id], old.date == session.date, old.start == session.start, old.counsellorID == session.counsellorID {
                     #expect(session.sequence == old.sequence)
                 }
             }
             // yp-2 now needs three: two new sessions, and every old one's id is still in use.
             #expect(again.score?.placed == 7)
-            #expect(Set(before.keys).isSubset(of: Set(again.sessions.filter { $0.status == .sessionScheduled }.map(\.id))))
+            #expect(Set(before.keys).isSubset(of: Set(againSessions.filter { $0.status == .sessionScheduled }.map(\.id))))
 
             // The schedules: yp-4 (needs trauma) is always with c1; yp-1 has two sessions on two days.
             let schedule = try await coordinator.call(
@@ -222,10 +229,10 @@ struct CounsellingServiceTests {
         try await StoreServer.with(kind) { server in
             try await CounsellingFixture.seed(server.store)
             let admin = server.client(token: server.adminToken)
-            let (_, saved) = try await Self.plan(admin, dryRun: false)
+            let (_, _, saved) = try await Self.plan(admin, dryRun: false)
             let range = (from: "2030-01-07", to: "2030-01-13")
             let before = try await admin.call(C.exportCalendar, ExportCalendarRequest(counsellorID: "c1", from: range.from, to: range.to))
-            let c1Sessions = saved.sessions.filter { $0.counsellorID == "c1" && $0.status == .sessionScheduled }
+            let c1Sessions = saved.filter { $0.counsellorID == "c1" && $0.status == .sessionScheduled }
             let day = try #require(c1Sessions.first?.date)
 
             // A dry run reports what would move and changes nothing.
@@ -292,15 +299,15 @@ struct CounsellingServiceTests {
             try await CounsellingFixture.seed(server.store)
             let admin = server.client(token: server.adminToken)
             clock.now = Date(timeIntervalSince1970: 1_893_456_000)  // 2030-01-01, before the week
-            let (_, first) = try await Self.plan(admin, dryRun: false)
+            let (_, _, first) = try await Self.plan(admin, dryRun: false)
             // Wednesday 2030-01-09, 12:00 in Almaty.
             clock.now = Date(timeIntervalSince1970: 1_894_172_400)
-            let past = first.sessions.filter { $0.date < "2030-01-09" }
-            let (_, again) = try await Self.plan(admin, dryRun: false, budgetMs: 300)
-            let after = Dictionary(uniqueKeysWithValues: again.sessions.map { ($0.id, $0) })
+            let past = first.filter { $0.date < "2030-01-09" }
+            let (_, _, again) = try await Self.plan(admin, dryRun: false, budgetMs: 300)
+            let after = Dictionary(uniqueKeysWithValues: again.map { ($0.id, $0) })
             for session in past { #expect(after[session.id] == session, "\(session.id) on \(session.date) changed") }
-            #expect(again.sessions.filter { $0.date < "2030-01-09" }.count == past.count)
-            let absent = try #require(first.sessions.first { $0.date < "2030-01-09" }?.counsellorID)
+            #expect(again.filter { $0.date < "2030-01-09" }.count == past.count)
+            let absent = try #require(first.first { $0.date < "2030-01-09" }?.counsellorID)
             let report = try await admin.call(
                 C.reportAbsence, ReportAbsenceRequest(counsellorID: absent, from: "2030-01-07", to: "2030-01-13"), options: .mutation())
             #expect(report.changes.allSatisfy { ($0.before?.date ?? "9999") >= "2030-01-09" && ($0.after?.date ?? "9999") >= "2030-01-09" })

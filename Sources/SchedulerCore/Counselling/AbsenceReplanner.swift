@@ -39,10 +39,12 @@ public struct AbsenceReplanner: Sendable {
         let first = planner.plan(fixed)
         let firstSessions = settled + assignIDs(first.sessions, from: affected)
 
-        // Then: may moving others place more? Only pinned and done sessions stay.
+        // Then: may moving others place more? Only pinned and done sessions stay; the rest start
+        // where the first step left them, and ejection chains move one only to make room.
         var open = problem
-        open.kept = current.filter { ($0.pinned || $0.status == .done) && !affectedIDs.contains($0.id) }
-        let second = planner.plan(open)
+        open.kept = current.filter { ($0.pinned || $0.status == .done) && !affectedIDs.contains($0.id) && $0.status != .cancelled }
+        let keptIDs = Set(open.kept.map(\.id))
+        let second = planner.repair(open, from: firstSessions.filter { !keptIDs.contains($0.id) })
         let movable = live.filter { !$0.pinned && !affectedIDs.contains($0.id) } + affected
         if second.sessions.count + open.kept.count > first.sessions.count + settled.count {
             let moved = CounsellingSession.reusingIDs(second.sessions, from: movable)

@@ -864,7 +864,7 @@ public struct WeekPlanResultMessage: WireMessage, Hashable {
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
     public static let protoFieldNames: [String] = [
-        "site_id", "week", "saved", "score", "demand", "upper_bound", "sessions", "unplaced", "kept", "continuity_possible", "elapsed_ms",
+        "site_id", "week", "saved", "score", "demand", "upper_bound", "unplaced", "kept", "continuity_possible", "elapsed_ms",
     ]
     public var siteID: String
     public var week: String
@@ -873,9 +873,6 @@ public struct WeekPlanResultMessage: WireMessage, Hashable {
     public var score: PlanScoreMessage?
     public var demand: UInt32
     public var upperBound: UInt32
-    /// Every session of the week once the plan stands: the ones that stay (pinned, done,
-    /// cancelled) and the planned ones, by date, start and counsellor.
-    public var sessions: [CounsellingSessionMessage]
     public var unplaced: [UnplacedSessionMessage]
     /// Sessions that stay as they were (pinned or done).
     public var kept: UInt32
@@ -886,8 +883,7 @@ public struct WeekPlanResultMessage: WireMessage, Hashable {
 
     public init(
         siteID: String = "", week: String = "", saved: Bool = false, score: PlanScoreMessage? = nil, demand: UInt32 = 0, upperBound: UInt32 = 0,
-        sessions: [CounsellingSessionMessage] = [], unplaced: [UnplacedSessionMessage] = [], kept: UInt32 = 0, continuityPossible: UInt32 = 0,
-        elapsedMs: UInt32 = 0
+        unplaced: [UnplacedSessionMessage] = [], kept: UInt32 = 0, continuityPossible: UInt32 = 0, elapsedMs: UInt32 = 0
     ) {
         self.siteID = siteID
         self.week = week
@@ -895,7 +891,6 @@ public struct WeekPlanResultMessage: WireMessage, Hashable {
         self.score = score
         self.demand = demand
         self.upperBound = upperBound
-        self.sessions = sessions
         self.unplaced = unplaced
         self.kept = kept
         self.continuityPossible = continuityPossible
@@ -909,11 +904,10 @@ public struct WeekPlanResultMessage: WireMessage, Hashable {
         score = try reader.message(3, as: PlanScoreMessage.self)
         demand = try reader.uint32(4)
         upperBound = try reader.uint32(5)
-        sessions = try reader.repeatedMessages(6, as: CounsellingSessionMessage.self)
-        unplaced = try reader.repeatedMessages(7, as: UnplacedSessionMessage.self)
-        kept = try reader.uint32(8)
-        continuityPossible = try reader.uint32(9)
-        elapsedMs = try reader.uint32(10)
+        unplaced = try reader.repeatedMessages(6, as: UnplacedSessionMessage.self)
+        kept = try reader.uint32(7)
+        continuityPossible = try reader.uint32(8)
+        elapsedMs = try reader.uint32(9)
     }
 
     public func write(to writer: inout ProtoWriter) {
@@ -923,37 +917,43 @@ public struct WeekPlanResultMessage: WireMessage, Hashable {
         writer.set(3, message: score)
         writer.set(4, uint32: demand)
         writer.set(5, uint32: upperBound)
-        writer.set(6, messages: sessions)
-        writer.set(7, messages: unplaced)
-        writer.set(8, uint32: kept)
-        writer.set(9, uint32: continuityPossible)
-        writer.set(10, uint32: elapsedMs)
+        writer.set(6, messages: unplaced)
+        writer.set(7, uint32: kept)
+        writer.set(8, uint32: continuityPossible)
+        writer.set(9, uint32: elapsedMs)
     }
 }
 
 /// `sos.scheduler.v1.PlanWeekResponse`.
-/// Exactly one of the two is set; the last message of the stream carries the plan.
+/// Exactly one of the three is set. The stream: progress messages, then the week's sessions in
+/// batches of at most 1000 (every session of the week once the plan stands: the ones that stay,
+/// pinned, done, cancelled or before today, and the planned ones, by date, start and
+/// counsellor), then one message with the plan's summary.
 public struct PlanWeekResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.PlanWeekResponse"
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
-    public static let protoFieldNames: [String] = ["progress", "plan"]
+    public static let protoFieldNames: [String] = ["progress", "plan", "sessions"]
     public var progress: PlanProgressMessage?
     public var plan: WeekPlanResultMessage?
+    public var sessions: [CounsellingSessionMessage]
 
-    public init(progress: PlanProgressMessage? = nil, plan: WeekPlanResultMessage? = nil) {
+    public init(progress: PlanProgressMessage? = nil, plan: WeekPlanResultMessage? = nil, sessions: [CounsellingSessionMessage] = []) {
         self.progress = progress
         self.plan = plan
+        self.sessions = sessions
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         progress = try reader.message(0, as: PlanProgressMessage.self)
         plan = try reader.message(1, as: WeekPlanResultMessage.self)
+        sessions = try reader.repeatedMessages(2, as: CounsellingSessionMessage.self)
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set(0, message: progress)
         writer.set(1, message: plan)
+        writer.set(2, messages: sessions)
     }
 }
 

@@ -3499,7 +3499,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__plan_progress__descriptor =
   (ProtobufCMessageInit) sos__scheduler__v1__plan_progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__week_plan_result__field_descriptors[11] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__week_plan_result__field_descriptors[10] =
 {
   {
     "site_id",
@@ -3574,18 +3574,6 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__week_plan_result__fiel
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "sessions",
-    7,
-    PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_MESSAGE,
-    offsetof(Sos__Scheduler__V1__WeekPlanResult, n_sessions),
-    offsetof(Sos__Scheduler__V1__WeekPlanResult, sessions),
-    &sos__scheduler__v1__counselling_session__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "unplaced",
     8,
     PROTOBUF_C_LABEL_REPEATED,
@@ -3635,22 +3623,22 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__week_plan_result__fiel
   },
 };
 static const unsigned sos__scheduler__v1__week_plan_result__field_indices_by_name[] = {
-  9,   /* field[9] = continuity_possible */
+  8,   /* field[8] = continuity_possible */
   4,   /* field[4] = demand */
-  10,   /* field[10] = elapsed_ms */
-  8,   /* field[8] = kept */
+  9,   /* field[9] = elapsed_ms */
+  7,   /* field[7] = kept */
   2,   /* field[2] = saved */
   3,   /* field[3] = score */
-  6,   /* field[6] = sessions */
   0,   /* field[0] = site_id */
-  7,   /* field[7] = unplaced */
+  6,   /* field[6] = unplaced */
   5,   /* field[5] = upper_bound */
   1,   /* field[1] = week */
 };
-static const ProtobufCIntRange sos__scheduler__v1__week_plan_result__number_ranges[1 + 1] =
+static const ProtobufCIntRange sos__scheduler__v1__week_plan_result__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 8, 6 },
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__week_plan_result__descriptor =
 {
@@ -3660,14 +3648,14 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__week_plan_result__descripto
   "Sos__Scheduler__V1__WeekPlanResult",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__WeekPlanResult),
-  11,
+  10,
   sos__scheduler__v1__week_plan_result__field_descriptors,
   sos__scheduler__v1__week_plan_result__field_indices_by_name,
-  1,  sos__scheduler__v1__week_plan_result__number_ranges,
+  2,  sos__scheduler__v1__week_plan_result__number_ranges,
   (ProtobufCMessageInit) sos__scheduler__v1__week_plan_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__plan_week_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__plan_week_response__field_descriptors[3] =
 {
   {
     "progress",
@@ -3693,15 +3681,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__plan_week_response__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sessions",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sos__Scheduler__V1__PlanWeekResponse, n_sessions),
+    offsetof(Sos__Scheduler__V1__PlanWeekResponse, sessions),
+    &sos__scheduler__v1__counselling_session__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__plan_week_response__field_indices_by_name[] = {
   1,   /* field[1] = plan */
   0,   /* field[0] = progress */
+  2,   /* field[2] = sessions */
 };
 static const ProtobufCIntRange sos__scheduler__v1__plan_week_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__plan_week_response__descriptor =
 {
@@ -3711,7 +3712,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__plan_week_response__descrip
   "Sos__Scheduler__V1__PlanWeekResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__PlanWeekResponse),
-  2,
+  3,
   sos__scheduler__v1__plan_week_response__field_descriptors,
   sos__scheduler__v1__plan_week_response__field_indices_by_name,
   1,  sos__scheduler__v1__plan_week_response__number_ranges,

@@ -506,12 +506,6 @@ struct  Sos__Scheduler__V1__WeekPlanResult
   Sos__Scheduler__V1__PlanScore *score;
   uint32_t demand;
   uint32_t upper_bound;
-  /*
-   * Every session of the week once the plan stands: the ones that stay (pinned, done,
-   * cancelled) and the planned ones, by date, start and counsellor.
-   */
-  size_t n_sessions;
-  Sos__Scheduler__V1__CounsellingSession **sessions;
   size_t n_unplaced;
   Sos__Scheduler__V1__UnplacedSession **unplaced;
   /*
@@ -527,21 +521,26 @@ struct  Sos__Scheduler__V1__WeekPlanResult
 };
 #define SOS__SCHEDULER__V1__WEEK_PLAN_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__week_plan_result__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0, 0, 0,NULL, 0,NULL, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0, 0, 0,NULL, 0, 0, 0 }
 
 
 /*
- * Exactly one of the two is set; the last message of the stream carries the plan.
+ * Exactly one of the three is set. The stream: progress messages, then the week's sessions in
+ * batches of at most 1000 (every session of the week once the plan stands: the ones that stay,
+ * pinned, done, cancelled or before today, and the planned ones, by date, start and
+ * counsellor), then one message with the plan's summary.
  */
 struct  Sos__Scheduler__V1__PlanWeekResponse
 {
   ProtobufCMessage base;
   Sos__Scheduler__V1__PlanProgress *progress;
   Sos__Scheduler__V1__WeekPlanResult *plan;
+  size_t n_sessions;
+  Sos__Scheduler__V1__CounsellingSession **sessions;
 };
 #define SOS__SCHEDULER__V1__PLAN_WEEK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__plan_week_response__descriptor) \
-    , NULL, NULL }
+    , NULL, NULL, 0,NULL }
 
 
 struct  Sos__Scheduler__V1__ReportAbsenceRequest
