@@ -161,10 +161,15 @@ extension UnplacedSessionMessage {
         case .noSharedFreeTime: reason = .noSharedFreeTime
         case .counsellorsFull: reason = .counsellorsFull
         }
-        let who = unplaced.counsellorIDs.isEmpty ? "" : " (counsellors \(unplaced.counsellorIDs.joined(separator: ", ")))"
+        // A large site can involve hundreds of counsellors per young person: ids are capped, so
+        // thousands of unplaced sessions stay a message of reasonable size.
+        let involved = unplaced.counsellorIDs
+        let named = involved.prefix(3).joined(separator: ", ") + (involved.count > 3 ? " and \(involved.count - 3) more" : "")
+        let who = involved.isEmpty ? "" : " (counsellors \(named))"
         let lacks = unplaced.missing == 1 ? "1 session" : "\(unplaced.missing) sessions"
         self.init(
-            youngPersonID: unplaced.youngPersonID, missing: UInt32(clamping: unplaced.missing), reason: reason, counsellorIDs: unplaced.counsellorIDs,
-            message: "young person \(unplaced.youngPersonID) lacks \(lacks): \(unplaced.reason.rawValue)\(who)")
+            youngPersonID: unplaced.youngPersonID, missing: UInt32(clamping: unplaced.missing), reason: reason, counsellorIDs: Array(involved.prefix(10)),
+            message: "young person \(unplaced.youngPersonID) lacks \(lacks): \(unplaced.reason.rawValue)\(who)",
+            counsellorsInvolved: UInt32(clamping: involved.count))
     }
 }

@@ -38,6 +38,7 @@ func json(_ session: CounsellingSessionMessage) -> [String: Any] {
 func json(_ unplaced: UnplacedSessionMessage) -> [String: Any] {
     [
         "youngPerson": unplaced.youngPersonID, "missing": unplaced.missing, "reason": reasonText(unplaced.reason), "counsellors": unplaced.counsellorIDs,
+        "counsellorsInvolved": unplaced.counsellorsInvolved,
         "message": unplaced.message,
     ]
 }
@@ -133,7 +134,13 @@ struct PlanCommands: AsyncParsableCommand {
                 say("  not placed:")
                 printTable(
                     ["  YOUNG PERSON", "MISSING", "REASON", "COUNSELLORS"],
-                    plan.unplaced.map { ["  " + $0.youngPersonID, "\($0.missing)", reasonText($0.reason), $0.counsellorIDs.joined(separator: ", ")] })
+                    plan.unplaced.map { unplaced in
+                        let more = Int(unplaced.counsellorsInvolved) - unplaced.counsellorIDs.count
+                        return [
+                            "  " + unplaced.youngPersonID, "\(unplaced.missing)", reasonText(unplaced.reason),
+                            unplaced.counsellorIDs.joined(separator: ", ") + (more > 0 ? " and \(more) more" : ""),
+                        ]
+                    })
             }
             if listing {
                 printTable(

@@ -262,23 +262,29 @@ public struct UnplacedSessionMessage: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.UnplacedSession"
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
-    public static let protoFieldNames: [String] = ["young_person_id", "missing", "reason", "counsellor_ids", "message"]
+    public static let protoFieldNames: [String] = ["young_person_id", "missing", "reason", "counsellor_ids", "message", "counsellors_involved"]
     public var youngPersonID: String
     /// How many of the week's sessions the young person still lacks.
     public var missing: UInt32
     public var reason: ProtoUnplacedReason
-    /// The counsellors involved: the qualified ones, or those whose time was taken.
+    /// The counsellors involved (the qualified ones, or those whose time was taken), at most 10,
+    /// by id.
     public var counsellorIDs: [String]
     /// The reason in words, naming the people involved.
     public var message: String
+    /// How many counsellors are involved in all (counsellor_ids lists the first 10).
+    public var counsellorsInvolved: UInt32
 
-    public init(youngPersonID: String = "", missing: UInt32 = 0, reason: ProtoUnplacedReason = .unspecified, counsellorIDs: [String] = [], message: String = "")
-    {
+    public init(
+        youngPersonID: String = "", missing: UInt32 = 0, reason: ProtoUnplacedReason = .unspecified, counsellorIDs: [String] = [], message: String = "",
+        counsellorsInvolved: UInt32 = 0
+    ) {
         self.youngPersonID = youngPersonID
         self.missing = missing
         self.reason = reason
         self.counsellorIDs = counsellorIDs
         self.message = message
+        self.counsellorsInvolved = counsellorsInvolved
     }
 
     public init(reader: ProtoReader) throws(WireError) {
@@ -287,6 +293,7 @@ public struct UnplacedSessionMessage: WireMessage, Hashable {
         reason = try reader.enum(2, as: ProtoUnplacedReason.self)
         counsellorIDs = try reader.repeatedStrings(3)
         message = try reader.string(4)
+        counsellorsInvolved = try reader.uint32(5)
     }
 
     public func write(to writer: inout ProtoWriter) {
@@ -295,6 +302,7 @@ public struct UnplacedSessionMessage: WireMessage, Hashable {
         writer.set(2, enum: reason)
         writer.set(3, strings: counsellorIDs)
         writer.set(4, string: message)
+        writer.set(5, uint32: counsellorsInvolved)
     }
 }
 

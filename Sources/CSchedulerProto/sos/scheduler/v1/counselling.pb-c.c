@@ -2246,7 +2246,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__counselling_session__descri
   (ProtobufCMessageInit) sos__scheduler__v1__counselling_session__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__unplaced_session__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__unplaced_session__field_descriptors[6] =
 {
   {
     "young_person_id",
@@ -2308,9 +2308,22 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__unplaced_session__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "counsellors_involved",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__UnplacedSession, counsellors_involved),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__unplaced_session__field_indices_by_name[] = {
   3,   /* field[3] = counsellor_ids */
+  5,   /* field[5] = counsellors_involved */
   4,   /* field[4] = message */
   1,   /* field[1] = missing */
   2,   /* field[2] = reason */
@@ -2319,7 +2332,7 @@ static const unsigned sos__scheduler__v1__unplaced_session__field_indices_by_nam
 static const ProtobufCIntRange sos__scheduler__v1__unplaced_session__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__unplaced_session__descriptor =
 {
@@ -2329,7 +2342,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__unplaced_session__descripto
   "Sos__Scheduler__V1__UnplacedSession",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__UnplacedSession),
-  5,
+  6,
   sos__scheduler__v1__unplaced_session__field_descriptors,
   sos__scheduler__v1__unplaced_session__field_indices_by_name,
   1,  sos__scheduler__v1__unplaced_session__number_ranges,

@@ -209,7 +209,8 @@ struct  Sos__Scheduler__V1__UnplacedSession
   uint32_t missing;
   Sos__Scheduler__V1__UnplacedReason reason;
   /*
-   * The counsellors involved: the qualified ones, or those whose time was taken.
+   * The counsellors involved (the qualified ones, or those whose time was taken), at most 10,
+   * by id.
    */
   size_t n_counsellor_ids;
   char **counsellor_ids;
@@ -217,10 +218,14 @@ struct  Sos__Scheduler__V1__UnplacedSession
    * The reason in words, naming the people involved.
    */
   char *message;
+  /*
+   * How many counsellors are involved in all (counsellor_ids lists the first 10).
+   */
+  uint32_t counsellors_involved;
 };
 #define SOS__SCHEDULER__V1__UNPLACED_SESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sos__scheduler__v1__unplaced_session__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, SOS__SCHEDULER__V1__UNPLACED_REASON__UNPLACED_REASON_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, SOS__SCHEDULER__V1__UNPLACED_REASON__UNPLACED_REASON_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
