@@ -401,6 +401,29 @@ struct CounsellingPlanning {
     private enum Owner {
         case counsellor(Counsellor)
         case youngPerson(YoungPerson, siteID: String)
+
+        var siteID: String {
+            switch self {
+            case .counsellor(let counsellor): counsellor.siteID
+            case .youngPerson(_, let siteID): siteID
+            }
+        }
+
+        var name: String {
+            switch self {
+            case .counsellor(let counsellor): counsellor.name
+            case .youngPerson(let person, _): person.name
+            }
+        }
+
+        func sessions(_ store: any Store, from: CivilDate, to: CivilDate, includeCancelled: Bool) async throws -> [StoredSession] {
+            switch self {
+            case .counsellor(let counsellor):
+                try await store.sessions(counsellorID: counsellor.id, youngPersonID: nil, from: from, to: to, includeCancelled: includeCancelled)
+            case .youngPerson(let person, _):
+                try await store.sessions(counsellorID: nil, youngPersonID: person.id, from: from, to: to, includeCancelled: includeCancelled)
+            }
+        }
     }
 
     private static func owner(
@@ -429,18 +452,8 @@ struct CounsellingPlanning {
             let (from, to) = try Field.range(request.from, request.to, days: 366)
             let owner = try await Self.owner(
                 counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, principal: principal, access: access)
-            let sessions: [StoredSession]
-            let site: String
-            switch owner {
-            case .counsellor(let counsellor):
-                site = counsellor.siteID
-                sessions = try await store.sessions(
-                    counsellorID: counsellor.id, youngPersonID: nil, from: from, to: to, includeCancelled: request.includeCancelled)
-            case .youngPerson(let person, let siteID):
-                site = siteID
-                sessions = try await store.sessions(counsellorID: nil, youngPersonID: person.id, from: from, to: to, includeCancelled: request.includeCancelled)
-            }
-            let zone = try await store.site(id: site)?.timeZone ?? ""
+            let sessions = try await owner.sessions(store, from: from, to: to, includeCancelled: request.includeCancelled)
+            let zone = try await store.site(id: owner.siteID)?.timeZone ?? ""
             return GetScheduleResponse(sessions: sessions.map(CounsellingSessionMessage.init), timeZone: zone)
         }
 
@@ -449,19 +462,10 @@ struct CounsellingPlanning {
             let (from, to) = try Field.range(request.from, request.to, days: 366)
             let owner = try await Self.owner(
                 counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, principal: principal, access: access)
-            let sessions: [StoredSession]
-            let site: String
-            let title: String
-            switch owner {
-            case .counsellor(let counsellor):
-                site = counsellor.siteID
-                title = "Counselling: \(counsellor.name)"
-                sessions = try await store.sessions(counsellorID: counsellor.id, youngPersonID: nil, from: from, to: to, includeCancelled: true)
-            case .youngPerson(let person, let siteID):
-                site = siteID
-                title = "Counselling: \(person.name)"
-                sessions = try await store.sessions(counsellorID: nil, youngPersonID: person.id, from: from, to: to, includeCancelled: true)
-            }
+            // Cancelled sessions too: a calendar application removes them.
+            let sessions = try await owner.sessions(store, from: from, to: to, includeCancelled: true)
+            let site = owner.siteID
+            let title = "Counselling: \(owner.name)"
             guard let zone = try await store.site(id: site)?.timeZone else { throw SchedulerError(.notFound, "no site with id \(site)") }
             var names: [String: String] = [:]
             var homes: [String: String] = [:]
