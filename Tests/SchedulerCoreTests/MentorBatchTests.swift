@@ -333,6 +333,21 @@ struct MentorBatchTests {
         #expect(MentorRefusalReason.mentorsFull.rawValue == "mentors with these fields are full")
     }
 
+    /// Earliest time after both people's busy times and the batch's own sessions of the mentor.
+    @Test func placementSkipsBusyTimesOfBoth() {
+        let monday = Self.base
+        let window = Availability(windows: [WeeklyWindow(weekday: .monday, start: 9 * 60, end: 12 * 60)])
+        let mentor = Mentor(id: "m", siteID: "s", fields: ["it"], capacity: 2, availability: window, sessionMinutes: 60)
+        let items = ["a", "b"].map { MentorBatchItem(youngPersonID: $0, siteID: "s", fields: ["it"], sessions: 1, from: monday, to: monday) }
+        let batch = MentorBatch(
+            items: items, mentors: [mentor], youngPersonAvailability: ["a": window, "b": window],
+            youngPersonBusy: [BusyInterval(personID: "a", date: monday, start: 9 * 60 + 30, end: 10 * 60)],
+            mentorBusy: [BusyInterval(personID: "m", date: monday, start: 9 * 60, end: 9 * 60 + 30)])
+        let plan = MentorBatchPlanner.plan(batch)
+        #expect(plan.sessions.map(\.start) == [10 * 60, 11 * 60])
+        #expect(plan.refusals.isEmpty)
+    }
+
     @Test func validateRefusesDuplicatesAndBadRanges() {
         let item = MentorBatchItem(youngPersonID: "a", siteID: "s", fields: ["it"], sessions: 1, from: Self.base, to: Self.base)
         #expect(throws: SchedulerError.self) { try MentorBatch(items: [item, item], mentors: [], youngPersonAvailability: [:]).validate() }
