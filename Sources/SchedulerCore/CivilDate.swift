@@ -88,6 +88,16 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return (year, (thursday.dayNumber - jan1.dayNumber) / 7 + 1)
     }
 
+    /// The Monday of this date's ISO week.
+    public var mondayOfWeek: CivilDate { adding(days: 1 - weekday.rawValue) }
+
+    /// The ISO week as text, `2026-W48` (the year in four digits, the week in two).
+    public var isoWeekText: String {
+        let (year, week) = isoWeek
+        let yearText = String(year)
+        return String(repeating: "0", count: max(0, 4 - yearText.count)) + yearText + "-W" + (week < 10 ? "0" : "") + "\(week)"
+    }
+
     public func adding(days: Int) -> CivilDate { CivilDate(dayNumber: dayNumber + days) }
 
     /// Whole months from `self` to `later` (an age in months on `later`, for a birth date).

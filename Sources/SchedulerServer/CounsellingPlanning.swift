@@ -23,11 +23,6 @@ struct CounsellingPlanning {
         registerSchedules(in: &registry)
     }
 
-    static func weekName(_ monday: CivilDate) -> String {
-        let (year, week) = monday.isoWeek
-        return String(format: "%04d-W%02d", year, week)
-    }
-
     static func sorted(_ sessions: [StoredSession]) -> [StoredSession] {
         sessions.sorted {
             ($0.session.date, $0.session.start, $0.session.counsellorID, $0.id) < ($1.session.date, $1.session.start, $1.session.counsellorID, $1.id)
@@ -43,8 +38,6 @@ struct CounsellingPlanning {
             try await writer.send(PlanWeekResponse(sessions: batch.map(CounsellingSessionMessage.init)))
         }
     }
-
-    static func monday(of date: CivilDate) -> CivilDate { date.adding(days: -(date.weekday.rawValue - 1)) }
 
     /// Today in the site's zone, by the server's clock.
     static func today(_ context: CallContext, _ site: Site) -> CivilDate {
@@ -131,12 +124,12 @@ struct CounsellingPlanning {
                 gone.sequence += 1
                 written.append(gone)
             }
-            let possible = plan.sessions.filter { session in
-                snapshot.youngPeople.first { $0.id == session.youngPersonID }.flatMap(problem.continuityCounsellor(of:)) != nil
-            }.count
+            // Young people with a preferred or last counsellor: one set, not a search per session.
+            let withContinuity = Set(snapshot.youngPeople.filter { problem.continuityCounsellor(of: $0) != nil }.map(\.id))
+            let possible = plan.sessions.filter { withContinuity.contains($0.youngPersonID) }.count
             let unsaved = PlanWeekResponse(
                 plan: WeekPlanResultMessage(
-                    siteID: site, week: Self.weekName(monday), saved: false, score: PlanScoreMessage(plan.score), demand: UInt32(clamping: plan.demand),
+                    siteID: site, week: monday.isoWeekText, saved: false, score: PlanScoreMessage(plan.score), demand: UInt32(clamping: plan.demand),
                     upperBound: UInt32(clamping: plan.upperBound),
                     unplaced: plan.unplaced.map(UnplacedSessionMessage.init), kept: UInt32(clamping: problem.kept.count),
                     continuityPossible: UInt32(clamping: possible), elapsedMs: UInt32(clamping: (clock.now - started).milliseconds)))
@@ -151,7 +144,7 @@ struct CounsellingPlanning {
             let final = saved
             let outcome = try await store.writeCounselling(
                 siteID: site, expectedVersion: snapshot.version,
-                CounsellingWrite(sessions: written, records: ["week:\(site)/\(Self.weekName(monday))"]), context: context.mutation()
+                CounsellingWrite(sessions: written, records: ["week:\(site)/\(monday.isoWeekText)"]), context: context.mutation()
             ) { _ in try WireCodec.encode(final) }
             if case .replayed = outcome {
                 // Saved by an earlier call with this key meanwhile: the week as it stands.
@@ -169,8 +162,8 @@ struct CounsellingPlanning {
             let (from, to) = try Field.range(request.from, request.to, days: 62)
             try access.checkSite(principal, counsellor.siteID)
             let site = counsellor.siteID
-            let firstMonday = Self.monday(of: from)
-            let lastSunday = Self.monday(of: to).adding(days: 6)
+            let firstMonday = from.mondayOfWeek
+            let lastSunday = to.mondayOfWeek.adding(days: 6)
             guard let snapshot = try await store.counsellingSnapshot(siteID: site, from: firstMonday, to: lastSunday),
                 var absent = snapshot.counsellors.first(where: { $0.id == counsellor.id })
             else { throw SchedulerError(.notFound, "no counsellor with id \(counsellor.id)", field: "counsellor_id") }
@@ -287,7 +280,7 @@ struct CounsellingPlanning {
             let principal = try context.requirePrincipal()
             let current = try await access.session(id)
             try check(principal, current)
-            let monday = Self.monday(of: current.session.date)
+            let monday = current.session.date.mondayOfWeek
             guard let snapshot = try await store.counsellingSnapshot(siteID: current.siteID, from: monday, to: monday.adding(days: 6)),
                 let fresh = snapshot.sessions.first(where: { $0.id == current.id })
             else { throw SchedulerError(.notFound, "no session with id \(id)", field: "session_id") }
@@ -311,7 +304,7 @@ struct CounsellingPlanning {
                     .failedPrecondition, "session \(current.id) is \(current.session.status.rawValue); only a scheduled one moves", field: "session_id")
             }
             // The rules are those of the week the session moves to.
-            let monday = Self.monday(of: date)
+            let monday = date.mondayOfWeek
             guard let snapshot = try await store.counsellingSnapshot(siteID: current.siteID, from: monday, to: monday.adding(days: 6)) else {
                 throw SchedulerError(.notFound, "no session with id \(current.id)", field: "session_id")
             }

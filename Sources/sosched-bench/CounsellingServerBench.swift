@@ -74,7 +74,7 @@ struct CounsellingServerBench: AsyncParsableCommand {
                 let rate = plan.continuityPossible == 0 ? 1.0 : (Double(score.continuity) / Double(plan.continuityPossible) * 1000).rounded() / 1000
                 try emit(
                     parameters.merging([
-                        "name": "counselling_server_plan_week", "value": (total / 1000 * 1000).rounded() / 1000, "unit": "s", "dry_run": dryRun,
+                        "name": "counselling_server_plan_week", "value": total.rounded() / 1000, "unit": "s", "dry_run": dryRun,
                         "placed": score.placed, "demand": plan.demand, "bound": plan.upperBound, "gap": Int(plan.upperBound) - Int(score.placed),
                         "continuity_rate": rate, "visits": score.visits, "server_ms": plan.elapsedMs, "progress_messages": progressMessages,
                         "first_progress_ms": ((firstProgress ?? 0) * 10).rounded() / 10,

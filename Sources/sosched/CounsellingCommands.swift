@@ -23,11 +23,6 @@ struct CounsellingCommands: AsyncParsableCommand {
         subcommands: [HomeCommands.self, YoungCommands.self, CounsellorCommands.self])
 }
 
-extension GlobalOptions {
-    /// Every page of a listing, at 500 a page.
-    func pages<Item>(_ page: (String) async throws -> ([Item], String)) async throws -> [Item] { try await all(page) }
-}
-
 func json(_ home: HomeMessage) -> [String: Any] { ["id": home.id, "site": home.siteID, "name": home.name] }
 
 func json(_ person: YoungPersonMessage) -> [String: Any] {
@@ -87,7 +82,7 @@ struct HomeCommands: AsyncParsableCommand {
         @Option(help: "Site id.") var site: String
 
         func run() async throws {
-            let homes = try await global.pages { token in
+            let homes = try await global.all { token in
                 let page = try await global.nursery(RPC.CounsellingService.listHomes, ListHomesRequest(siteID: site, pageSize: 500, pageToken: token))
                 return (page.homes, page.nextPageToken)
             }
@@ -195,7 +190,7 @@ struct YoungCommands: AsyncParsableCommand {
         func validate() throws { if site.isEmpty, home.isEmpty { throw ValidationError("give --site or --home") } }
 
         func run() async throws {
-            let people = try await global.pages { token in
+            let people = try await global.all { token in
                 let page = try await global.nursery(
                     RPC.CounsellingService.listYoungPeople, ListYoungPeopleRequest(siteID: site, homeID: home, pageSize: 500, pageToken: token))
                 return (page.youngPeople, page.nextPageToken)
@@ -335,7 +330,7 @@ struct CounsellorCommands: AsyncParsableCommand {
         @Option(help: "Site id.") var site: String
 
         func run() async throws {
-            let counsellors = try await global.pages { token in
+            let counsellors = try await global.all { token in
                 let page = try await global.nursery(
                     RPC.CounsellingService.listCounsellors, ListCounsellorsRequest(siteID: site, pageSize: 500, pageToken: token))
                 return (page.counsellors, page.nextPageToken)

@@ -207,7 +207,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         guard !schedule.sessions.isEmpty else { return say("  no sessions") }
         guard let start = CivilDate(parsing: first), let end = CivilDate(parsing: last) else { return }
         // One grid per week: days across, start times down.
-        var monday = start.adding(days: -(start.weekday.rawValue - 1))
+        var monday = start.mondayOfWeek
         while monday <= end {
             let days = (0..<7).map { monday.adding(days: $0) }
             let inWeek = schedule.sessions.filter { session in days.contains { $0.description == session.date } }

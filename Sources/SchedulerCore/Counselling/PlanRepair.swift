@@ -29,10 +29,6 @@ extension WeekPlanner {
 extension PlanEngine {
     /// Whether one session of `p` with `c` on `day` at `start` breaks no rule as things stand.
     func fits(person p: Int, counsellor c: Int, day: Int, start: Int) -> Bool {
-        let counsellor = counsellors[c]
-        guard personDays[p] & (1 << UInt8(day)) == 0, weekCount[c] < counsellor.maxSessionsPerWeek,
-            dayMinutes[c][day] + length[p] <= counsellor.maxMinutesPerDay
-        else { return false }
-        return clash(c, day, start: start, end: start + length[p], home: home[p]) == nil
+        hasRoom(person: p, counsellor: c, day: day) && clash(c, day, start: start, end: start + length[p], home: home[p]) == nil
     }
 }

@@ -35,7 +35,7 @@ public enum SessionRules {
                         + (gap > 0 ? " at another home (\(gap) minutes of travel between)" : ""))
             }
         }
-        let monday = session.date.adding(days: -(session.date.weekday.rawValue - 1))
+        let monday = session.date.mondayOfWeek
         let week = mine.filter { $0.date >= monday && $0.date < monday.adding(days: 7) }
         guard week.count < counsellor.maxSessionsPerWeek else {
             throw refuse("counsellor \(counsellor.id) already has \(week.count) sessions that week (at most \(counsellor.maxSessionsPerWeek))")

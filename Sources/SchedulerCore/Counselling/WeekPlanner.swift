@@ -293,11 +293,8 @@ struct PlanEngine {
     /// The earliest start for `person` with counsellor `c` on `day` that breaks no rule, or nil.
     func firstFit(person p: Int, pair: Pair) -> Int? {
         let c = pair.counsellor
-        let counsellor = counsellors[c]
         let length = length[p]
-        guard personDays[p] & (1 << UInt8(pair.day)) == 0, weekCount[c] < counsellor.maxSessionsPerWeek,
-            dayMinutes[c][pair.day] + length <= counsellor.maxMinutesPerDay
-        else { return nil }
+        guard hasRoom(person: p, counsellor: c, day: pair.day) else { return nil }
         let home = home[p]
         for window in pair.windows {
             var start = window.start
@@ -312,6 +309,13 @@ struct PlanEngine {
             }
         }
         return nil
+    }
+
+    /// Whether `p` has no session on `day` and `c` has a session and the minutes for one more then.
+    func hasRoom(person p: Int, counsellor c: Int, day: Int) -> Bool {
+        let counsellor = counsellors[c]
+        return personDays[p] & (1 << UInt8(day)) == 0 && weekCount[c] < counsellor.maxSessionsPerWeek
+            && dayMinutes[c][day] + length[p] <= counsellor.maxMinutesPerDay
     }
 
     /// The first minute from which a session could start after the booking it clashes with, or nil if none clashes.

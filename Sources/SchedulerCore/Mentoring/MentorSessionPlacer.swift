@@ -24,7 +24,7 @@ public struct MentorSessionPlacer: Sendable {
         var sessions: [MentorSession] = []
         var failedWeeks: [String] = []
         let length = mentor.sessionMinutes
-        var monday = item.from.adding(days: 1 - item.from.weekday.rawValue)
+        var monday = item.from.mondayOfWeek
         weeks: while monday <= item.to, sessions.count < item.sessions {
             defer { monday = monday.adding(days: 7) }
             let first = max(monday, item.from)

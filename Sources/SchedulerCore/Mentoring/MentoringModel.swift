@@ -241,11 +241,3 @@ public struct MentorBatchProgress: Sendable, Hashable {
         self.sessionsPlaced = sessionsPlaced
     }
 }
-
-extension CivilDate {
-    /// `2026-W48`.
-    public var isoWeekText: String {
-        let (year, week) = isoWeek
-        return "\(year)-W" + (week < 10 ? "0" : "") + "\(week)"
-    }
-}
