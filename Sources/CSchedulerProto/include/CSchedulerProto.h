@@ -8,6 +8,7 @@
 #include "sos/scheduler/v1/admin.pb-c.h"
 #include "sos/scheduler/v1/counselling.pb-c.h"
 #include "sos/scheduler/v1/intake.pb-c.h"
+#include "sos/scheduler/v1/mentoring.pb-c.h"
 #include "sos/scheduler/v1/nursery.pb-c.h"
 /** Every message descriptor generated from proto/. */
 size_t csp_message_descriptor_count(void);

@@ -18,19 +18,23 @@ public enum GeneratedMessages {
         RunRoundResponse.self, ChildResultMessage.self, GetResultsRequest.self, GetResultsResponse.self, GetWaitlistRequest.self, WaitlistEntryMessage.self,
         PendingOfferMessage.self, GetWaitlistResponse.self, ExplainRequest.self, ExplainResponse.self, ReleaseSeatRequest.self, RespondToOfferRequest.self,
         ListMovesRequest.self, MoveMessage.self, MovesResponse.self, ConfirmPlacementsRequest.self, ConfirmedPlacementMessage.self,
-        RefusedConfirmationMessage.self, ConfirmPlacementsResponse.self, SiteMessage.self, NurseryMessage.self, GroupMessage.self, FamilyMessage.self,
-        ChildMessage.self, PlacementMessage.self, CreateSiteRequest.self, GetSiteRequest.self, ListSitesRequest.self, ListSitesResponse.self,
-        UpdateSiteRequest.self, CreateNurseryRequest.self, GetNurseryRequest.self, ListNurseriesRequest.self, ListNurseriesResponse.self,
-        UpdateNurseryRequest.self, CreateGroupRequest.self, GetGroupRequest.self, ListGroupsRequest.self, ListGroupsResponse.self, UpdateGroupRequest.self,
-        RegisterFamilyRequest.self, GetFamilyRequest.self, ListFamiliesRequest.self, ListFamiliesResponse.self, UpdateFamilyRequest.self,
-        RegisterChildRequest.self, GetChildRequest.self, ListChildrenRequest.self, ListChildrenResponse.self, UpdateChildRequest.self, BookPlaceRequest.self,
-        BookingConflictMessage.self, SessionConflictMessage.self, BookingAlternativeMessage.self, EndPlacementRequest.self, CancelPlacementRequest.self,
-        ListPlacementsRequest.self, ListPlacementsResponse.self, GetOccupancyRequest.self, GetOccupancyResponse.self, OccupancyDayMessage.self,
-        SessionOccupancyMessage.self,
+        RefusedConfirmationMessage.self, ConfirmPlacementsResponse.self, MentorMessage.self, MentorSessionMessage.self, CreateMentorRequest.self,
+        GetMentorRequest.self, ListMentorsRequest.self, ListMentorsResponse.self, UpdateMentorRequest.self, ImportMentorsRequest.self,
+        ImportMentorsResponse.self, BatchItemMessage.self, BatchAssignRequest.self, BatchProgressMessage.self, MentorAssignmentMessage.self,
+        MentorRefusalMessage.self, BatchAssignResultMessage.self, BatchAssignResponse.self, StoredBatchMessage.self, ListMentorSessionsRequest.self,
+        ListMentorSessionsResponse.self, CancelMentorSessionRequest.self, CancelBatchRequest.self, CancelBatchResponse.self, SiteMessage.self,
+        NurseryMessage.self, GroupMessage.self, FamilyMessage.self, ChildMessage.self, PlacementMessage.self, CreateSiteRequest.self, GetSiteRequest.self,
+        ListSitesRequest.self, ListSitesResponse.self, UpdateSiteRequest.self, CreateNurseryRequest.self, GetNurseryRequest.self, ListNurseriesRequest.self,
+        ListNurseriesResponse.self, UpdateNurseryRequest.self, CreateGroupRequest.self, GetGroupRequest.self, ListGroupsRequest.self, ListGroupsResponse.self,
+        UpdateGroupRequest.self, RegisterFamilyRequest.self, GetFamilyRequest.self, ListFamiliesRequest.self, ListFamiliesResponse.self,
+        UpdateFamilyRequest.self, RegisterChildRequest.self, GetChildRequest.self, ListChildrenRequest.self, ListChildrenResponse.self, UpdateChildRequest.self,
+        BookPlaceRequest.self, BookingConflictMessage.self, SessionConflictMessage.self, BookingAlternativeMessage.self, EndPlacementRequest.self,
+        CancelPlacementRequest.self, ListPlacementsRequest.self, ListPlacementsResponse.self, GetOccupancyRequest.self, GetOccupancyResponse.self,
+        OccupancyDayMessage.self, SessionOccupancyMessage.self,
     ]
 }
 
 extension RPC {
     /// Every method of every service in proto/.
-    public static let allMethods: [AnyRPCMethod] = AdminService.all + CounsellingService.all + IntakeService.all + NurseryService.all
+    public static let allMethods: [AnyRPCMethod] = AdminService.all + CounsellingService.all + IntakeService.all + MentoringService.all + NurseryService.all
 }

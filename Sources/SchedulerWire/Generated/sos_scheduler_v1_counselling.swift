@@ -1061,24 +1061,29 @@ public struct ReportAbsenceResponse: WireMessage, Hashable {
 }
 
 /// `sos.scheduler.v1.GetScheduleRequest`.
-/// counsellor_id or young_person_id (exactly one).
+/// counsellor_id, young_person_id or mentor_id (exactly one). A mentor's schedule is for the
+/// site's coordinators.
 public struct GetScheduleRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetScheduleRequest"
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
-    public static let protoFieldNames: [String] = ["counsellor_id", "young_person_id", "from", "to", "include_cancelled"]
+    public static let protoFieldNames: [String] = ["counsellor_id", "young_person_id", "from", "to", "include_cancelled", "mentor_id"]
     public var counsellorID: String
     public var youngPersonID: String
     public var from: String
     public var to: String
     public var includeCancelled: Bool
+    public var mentorID: String
 
-    public init(counsellorID: String = "", youngPersonID: String = "", from: String = "", to: String = "", includeCancelled: Bool = false) {
+    public init(
+        counsellorID: String = "", youngPersonID: String = "", from: String = "", to: String = "", includeCancelled: Bool = false, mentorID: String = ""
+    ) {
         self.counsellorID = counsellorID
         self.youngPersonID = youngPersonID
         self.from = from
         self.to = to
         self.includeCancelled = includeCancelled
+        self.mentorID = mentorID
     }
 
     public init(reader: ProtoReader) throws(WireError) {
@@ -1087,6 +1092,7 @@ public struct GetScheduleRequest: WireMessage, Hashable {
         from = try reader.string(2)
         to = try reader.string(3)
         includeCancelled = try reader.bool(4)
+        mentorID = try reader.string(5)
     }
 
     public func write(to writer: inout ProtoWriter) {
@@ -1095,6 +1101,7 @@ public struct GetScheduleRequest: WireMessage, Hashable {
         writer.set(2, string: from)
         writer.set(3, string: to)
         writer.set(4, bool: includeCancelled)
+        writer.set(5, string: mentorID)
     }
 }
 
@@ -1103,25 +1110,30 @@ public struct GetScheduleResponse: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.GetScheduleResponse"
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
-    public static let protoFieldNames: [String] = ["sessions", "time_zone"]
-    /// By date and start.
+    public static let protoFieldNames: [String] = ["sessions", "time_zone", "mentor_sessions"]
+    /// Counsellor sessions, by date and start.
     public var sessions: [CounsellingSessionMessage]
     /// The site's IANA time zone, which the dates and times are in.
     public var timeZone: String
+    /// Mentor sessions (of a young person or of a mentor), by date and start.
+    public var mentorSessions: [MentorSessionMessage]
 
-    public init(sessions: [CounsellingSessionMessage] = [], timeZone: String = "") {
+    public init(sessions: [CounsellingSessionMessage] = [], timeZone: String = "", mentorSessions: [MentorSessionMessage] = []) {
         self.sessions = sessions
         self.timeZone = timeZone
+        self.mentorSessions = mentorSessions
     }
 
     public init(reader: ProtoReader) throws(WireError) {
         sessions = try reader.repeatedMessages(0, as: CounsellingSessionMessage.self)
         timeZone = try reader.string(1)
+        mentorSessions = try reader.repeatedMessages(2, as: MentorSessionMessage.self)
     }
 
     public func write(to writer: inout ProtoWriter) {
         writer.set(0, messages: sessions)
         writer.set(1, string: timeZone)
+        writer.set(2, messages: mentorSessions)
     }
 }
 
@@ -1232,22 +1244,24 @@ public struct PinSessionRequest: WireMessage, Hashable {
 }
 
 /// `sos.scheduler.v1.ExportCalendarRequest`.
-/// counsellor_id or young_person_id (exactly one).
+/// counsellor_id, young_person_id or mentor_id (exactly one).
 public struct ExportCalendarRequest: WireMessage, Hashable {
     public static let protoName = "sos.scheduler.v1.ExportCalendarRequest"
     public static let protoDescriptor = ProtoMessageDescriptor(named: protoName)
     /// Field names in protobuf-c's order (by number): index i is `fields[i]` of the descriptor.
-    public static let protoFieldNames: [String] = ["counsellor_id", "young_person_id", "from", "to"]
+    public static let protoFieldNames: [String] = ["counsellor_id", "young_person_id", "from", "to", "mentor_id"]
     public var counsellorID: String
     public var youngPersonID: String
     public var from: String
     public var to: String
+    public var mentorID: String
 
-    public init(counsellorID: String = "", youngPersonID: String = "", from: String = "", to: String = "") {
+    public init(counsellorID: String = "", youngPersonID: String = "", from: String = "", to: String = "", mentorID: String = "") {
         self.counsellorID = counsellorID
         self.youngPersonID = youngPersonID
         self.from = from
         self.to = to
+        self.mentorID = mentorID
     }
 
     public init(reader: ProtoReader) throws(WireError) {
@@ -1255,6 +1269,7 @@ public struct ExportCalendarRequest: WireMessage, Hashable {
         youngPersonID = try reader.string(1)
         from = try reader.string(2)
         to = try reader.string(3)
+        mentorID = try reader.string(4)
     }
 
     public func write(to writer: inout ProtoWriter) {
@@ -1262,6 +1277,7 @@ public struct ExportCalendarRequest: WireMessage, Hashable {
         writer.set(1, string: youngPersonID)
         writer.set(2, string: from)
         writer.set(3, string: to)
+        writer.set(4, string: mentorID)
     }
 }
 
@@ -1328,7 +1344,8 @@ extension RPC {
         /// counsellors or times, others only if that places more sessions. Lists every change.
         public static let reportAbsence = RPCMethod<ReportAbsenceRequest, ReportAbsenceResponse>(
             path: "/sos.scheduler.v1.CounsellingService/ReportAbsence", kind: .unary)
-        /// A counsellor's or a young person's sessions over a date range (at most 366 days).
+        /// A counsellor's, a young person's or a mentor's sessions over a date range (at most 366
+        /// days). A young person's schedule holds their mentor sessions beside the counsellor ones.
         public static let getSchedule = RPCMethod<GetScheduleRequest, GetScheduleResponse>(
             path: "/sos.scheduler.v1.CounsellingService/GetSchedule", kind: .unary)
         /// Moves a session by hand: every rule of planning must still hold.
@@ -1340,7 +1357,8 @@ extension RPC {
         /// Pinned sessions are never moved by planning or re-planning.
         public static let pinSession = RPCMethod<PinSessionRequest, CounsellingSessionMessage>(
             path: "/sos.scheduler.v1.CounsellingService/PinSession", kind: .unary)
-        /// An RFC 5545 calendar of a counsellor's or a young person's sessions over a date range.
+        /// An RFC 5545 calendar of a counsellor's, a young person's or a mentor's sessions over a
+        /// date range; a young person's holds their mentor sessions too.
         public static let exportCalendar = RPCMethod<ExportCalendarRequest, ExportCalendarResponse>(
             path: "/sos.scheduler.v1.CounsellingService/ExportCalendar", kind: .unary)
 

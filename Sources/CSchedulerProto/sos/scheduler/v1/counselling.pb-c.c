@@ -3937,7 +3937,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__report_absence_response__de
   (ProtobufCMessageInit) sos__scheduler__v1__report_absence_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_schedule_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_schedule_request__field_descriptors[6] =
 {
   {
     "counsellor_id",
@@ -3999,18 +3999,31 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_schedule_request__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "mentor_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__GetScheduleRequest, mentor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_schedule_request__field_indices_by_name[] = {
   0,   /* field[0] = counsellor_id */
   2,   /* field[2] = from */
   4,   /* field[4] = include_cancelled */
+  5,   /* field[5] = mentor_id */
   3,   /* field[3] = to */
   1,   /* field[1] = young_person_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_schedule_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_schedule_request__descriptor =
 {
@@ -4020,14 +4033,14 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_schedule_request__descr
   "Sos__Scheduler__V1__GetScheduleRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetScheduleRequest),
-  5,
+  6,
   sos__scheduler__v1__get_schedule_request__field_descriptors,
   sos__scheduler__v1__get_schedule_request__field_indices_by_name,
   1,  sos__scheduler__v1__get_schedule_request__number_ranges,
   (ProtobufCMessageInit) sos__scheduler__v1__get_schedule_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__get_schedule_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__get_schedule_response__field_descriptors[3] =
 {
   {
     "sessions",
@@ -4053,15 +4066,28 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__get_schedule_response_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "mentor_sessions",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sos__Scheduler__V1__GetScheduleResponse, n_mentor_sessions),
+    offsetof(Sos__Scheduler__V1__GetScheduleResponse, mentor_sessions),
+    &sos__scheduler__v1__mentor_session__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__get_schedule_response__field_indices_by_name[] = {
+  2,   /* field[2] = mentor_sessions */
   0,   /* field[0] = sessions */
   1,   /* field[1] = time_zone */
 };
 static const ProtobufCIntRange sos__scheduler__v1__get_schedule_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__get_schedule_response__descriptor =
 {
@@ -4071,7 +4097,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__get_schedule_response__desc
   "Sos__Scheduler__V1__GetScheduleResponse",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__GetScheduleResponse),
-  2,
+  3,
   sos__scheduler__v1__get_schedule_response__field_descriptors,
   sos__scheduler__v1__get_schedule_response__field_indices_by_name,
   1,  sos__scheduler__v1__get_schedule_response__number_ranges,
@@ -4295,7 +4321,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__pin_session_request__descri
   (ProtobufCMessageInit) sos__scheduler__v1__pin_session_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sos__scheduler__v1__export_calendar_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sos__scheduler__v1__export_calendar_request__field_descriptors[5] =
 {
   {
     "counsellor_id",
@@ -4345,17 +4371,30 @@ static const ProtobufCFieldDescriptor sos__scheduler__v1__export_calendar_reques
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "mentor_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sos__Scheduler__V1__ExportCalendarRequest, mentor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sos__scheduler__v1__export_calendar_request__field_indices_by_name[] = {
   0,   /* field[0] = counsellor_id */
   2,   /* field[2] = from */
+  4,   /* field[4] = mentor_id */
   3,   /* field[3] = to */
   1,   /* field[1] = young_person_id */
 };
 static const ProtobufCIntRange sos__scheduler__v1__export_calendar_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sos__scheduler__v1__export_calendar_request__descriptor =
 {
@@ -4365,7 +4404,7 @@ const ProtobufCMessageDescriptor sos__scheduler__v1__export_calendar_request__de
   "Sos__Scheduler__V1__ExportCalendarRequest",
   "sos.scheduler.v1",
   sizeof(Sos__Scheduler__V1__ExportCalendarRequest),
-  4,
+  5,
   sos__scheduler__v1__export_calendar_request__field_descriptors,
   sos__scheduler__v1__export_calendar_request__field_indices_by_name,
   1,  sos__scheduler__v1__export_calendar_request__number_ranges,
