@@ -302,6 +302,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             try await eventLoop.flatSubmit { bound.value.streamMessage(id, generation, payload) }.get()
         }
+        runtime.handlerStarted()
         flight.task = Task {
             let result: Result<[UInt8], any Error>
             do {
@@ -322,6 +323,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 bound.value.finish(id, generation, result, method: method)
                 bound.value.scheduleFlush()
             }
+            runtime.handlerEnded()
         }
         running[id] = flight
     }

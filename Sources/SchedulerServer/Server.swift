@@ -155,13 +155,22 @@ public final class Server: Service, Sendable {
         } onCancel: {
             self.beginShutdown(force: true)
         }
-        try await group.shutdownGracefully()
+        try await stopLoops(waitingForHandlers: .seconds(1))
     }
 
     /// Stops accepting, drains every connection and waits until all are closed.
     public func shutdownGracefully() async throws {
         beginShutdown()
         try await stopped.futureResult.get()
+        try await stopLoops(waitingForHandlers: .seconds(10))
+    }
+
+    /// Every connection is closed and its calls cancelled; their handlers end at their next
+    /// check (a planner's next round). The event loops stop after them, or after `limit`.
+    private func stopLoops(waitingForHandlers limit: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while runtime.handlersRunning > 0, clock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         try await group.shutdownGracefully()
     }
 

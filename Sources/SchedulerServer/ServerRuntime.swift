@@ -103,6 +103,15 @@ final class ServerRuntime: Sendable {
 
     func releaseStream() { openStreams.subtract(1, ordering: .relaxed) }
 
+    private let runningHandlers = Atomic<Int>(0)
+
+    /// Handlers running now. A handler ends after its connection closes (its task is cancelled,
+    /// and long work such as planning stops at its next check), so the server waits for none to
+    /// be left before it stops its event loops: a handler that wrote to a stopped loop would fail.
+    var handlersRunning: Int { runningHandlers.load(ordering: .acquiring) }
+    func handlerStarted() { runningHandlers.add(1, ordering: .relaxed) }
+    func handlerEnded() { runningHandlers.subtract(1, ordering: .releasing) }
+
     func beginDraining() { draining.store(true, ordering: .releasing) }
 
     /// Checks the caller's token against the method's permission. `client` is who asks (the connection's IP address, "unix" for the Unix socket): each

@@ -343,4 +343,33 @@ struct MentoringServiceTests {
             await coordinator.close()
         }
     }
+
+    /// A failure of the database itself half way through saving a batch: the call fails, and
+    /// neither the batch nor any of its sessions is stored; once the database works again the
+    /// same batch saves whole.
+    @Test(arguments: StoreKind.all)
+    func aStoreFailureWhileSavingLeavesNothingSaved(kind: StoreKind) async throws {
+        let first = try #require(CivilDate(parsing: Self.from))
+        let last = try #require(CivilDate(parsing: Self.to))
+        try await StoreServer.with(kind) { server in
+            let coordinator = try await Self.seed(server)
+            let versionBefore = try #require(try await server.store.mentoringSnapshot(siteID: "almaty", from: first, to: last)).version
+            let failure = try await InsertFailure.install(on: server.store, table: "mentor_session", whenRowsReach: 3)
+            await #expect {
+                _ = try await Self.assign(coordinator, Self.items, batchID: "fails", dryRun: false)
+            } throws: { error in
+                (error as? RPCError).map { $0.code != .ok } ?? false
+            }
+            #expect(try await server.store.mentorBatch(id: "fails") == nil)
+            let stored = try await coordinator.call(M.listMentorSessions, ListMentorSessionsRequest(siteID: "almaty", includeCancelled: true))
+            #expect(stored.sessions.isEmpty)
+            #expect(try #require(try await server.store.mentoringSnapshot(siteID: "almaty", from: first, to: last)).version == versionBefore)
+            try await failure.remove()
+            let saved = try await Self.assign(coordinator, Self.items, batchID: "fails", dryRun: false)
+            #expect(saved.result?.saved == true && saved.result?.replayed == false)
+            let after = try await coordinator.call(M.listMentorSessions, ListMentorSessionsRequest(siteID: "almaty", batchID: "fails"))
+            #expect(after.sessions.count == saved.sessions.count && saved.sessions.count > 3)
+            await coordinator.close()
+        }
+    }
 }
