@@ -16,36 +16,47 @@ struct MentorAssign: AsyncParsableCommand {
               almaty-y1,it;finance,4,2027-01-11,2027-03-28
               almaty-y2,cooking,2,2027-01-11,2027-02-28
 
-            young_person: a young person of the site, once in the file; fields: the fields of interest,
-            separated by ';' (1 to 20, such as it, finance, crafts, cooking); sessions: 1 to 53, at most one
-            a week; from, to: the first and last date the sessions may take (YYYY-MM-DD, at most 366 days).
-            JSON lines take the same keys: {"young_person": "almaty-y1", "fields": ["it", "finance"],
-            "sessions": 4, "from": "2027-01-11", "to": "2027-03-28"} (fields an array or ';' text).
-            The format is --format, else the file's extension (.csv, .jsonl, .ndjson), else CSV; --file -
-            reads standard input. Every error in the file is reported with its line number, all at once,
-            and then nothing is sent.
+            young_person: a young person of the site, once in the file;
+            fields: fields of interest separated by ';' (1 to 20: it, finance,
+            crafts, cooking, ...); sessions: 1 to 53, at most one a week;
+            from, to: the first and last date the sessions may take
+            (YYYY-MM-DD, at most 366 days). JSON lines take the same keys, with
+            fields an array or ';' text:
+              {"young_person": "almaty-y1", "fields": ["it", "finance"],
+               "sessions": 4, "from": "2027-01-11", "to": "2027-03-28"}
+            The format is --format, else the file's extension (.csv, .jsonl,
+            .ndjson), else CSV; --file - reads standard input. Every error in
+            the file is reported with its line number, all at once, and then
+            nothing is sent.
 
-            A batch is one unit: a real run saves all of it or nothing; --dry-run shows the plan and saves
-            nothing. The batch id makes it safe to run again: without --batch-id it is made from the site
-            and the file's items ("file-" and 20 hex digits of a SHA-256; the order of the lines, the
-            format and spacing do not count), so running the same file again (a cron job, a retry) answers
-            the saved batch and books nothing twice. The same id with other input is refused. A dry run
+            A batch is one unit: a real run saves all of it or nothing;
+            --dry-run shows the plan and saves nothing. The batch id makes a
+            run safe to repeat: without --batch-id it is made from the site and
+            the file's items ("file-" and 20 hex digits of a SHA-256; line
+            order, format and spacing do not count), so the same file sent
+            again (a cron job, a retry) answers the saved batch and books
+            nothing twice. The same id with other input is refused. A dry run
             sends the id too: once the batch is saved, it shows that batch.
 
-            Progress goes to standard error: a bar on a terminal, plain lines otherwise. Then a summary,
-            the sessions that could not be placed and why, and with --sessions every placed session;
-            --json prints all of it as one JSON object (result, assignments, sessions, refusals) instead.
+            Progress goes to standard error: a bar on a terminal, plain lines
+            otherwise. Then a summary, the sessions that could not be placed
+            and why, and with --sessions every placed session. --json prints
+            all of it as one JSON object (result, assignments, sessions,
+            refusals) instead.
 
             Exit codes:
               0  every young person matched and every session placed
-              3  partly placed: a young person without a mentor, or sessions not placed (see the refusals)
-              4  refused or failed: a bad file or command line, the server refused the batch (say,
-                 ALREADY_EXISTS: the batch id was used with other input), or no answer from the server
+              3  partly placed: a young person without a mentor, or sessions
+                 not placed (the refusals say why)
+              4  refused or failed: a bad file or command line, the server
+                 refused the batch (say ALREADY_EXISTS: the batch id was used
+                 with other input), or no answer from the server
 
             Examples:
               sosched mentors assign --site almaty --file batch.csv --dry-run
               sosched mentors assign --site almaty --file batch.csv
-              some-script | sosched mentors assign --site almaty --file - --format jsonl --batch-id 2027-spring --json
+              export-batch | sosched mentors assign --site almaty --file - \\
+                  --format jsonl --batch-id 2027-spring --json
             """)
 
     static let columns = ["young_person", "fields", "sessions", "from", "to"]

@@ -10,17 +10,20 @@ struct MentorCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mentors", abstract: "Mentors and their sessions: records, batch assignment from a file, sessions, cancellation.",
         discussion: """
-            Mentors come from businesses and trades; a batch (`mentors assign`) matches young people to mentors
-            by their fields (it, finance, crafts, cooking, ...) and places the sessions in shared free time. Fields
-            are lower-case words; availability windows are "mon 16:00-19:00" (15-minute grid), as for counsellors.
-            Import and batch files are CSV (a header line first) or JSON lines; every error in the file is reported
-            with its line number before anything is sent.
+            Mentors come from businesses and trades. A batch (`mentors assign`)
+            matches young people to mentors by their fields (it, finance, crafts,
+            cooking, ...) and places the sessions in shared free time. Fields are
+            lower-case words; availability windows are "mon 16:00-19:00" (15-minute
+            grid), as for counsellors. Import and batch files are CSV (a header
+            line first) or JSON lines; every error in a file is reported with its
+            line number before anything is sent.
 
             Examples:
-              sosched mentors create --site almaty --id m-aigul --name Aigul --organisation "Kaspi" --field it --field finance --capacity 3 --availability "mon 16:00-19:00"
+              sosched mentors create --site almaty --id m-aigul --name Aigul \\
+                  --field it --field finance --capacity 3 --availability "mon 16:00-19:00"
               sosched mentors import --site almaty --file mentors.csv
               sosched mentors assign --site almaty --file batch.csv --dry-run
-              sosched mentors sessions --site almaty --mentor m-aigul --from 2027-01-01 --to 2027-03-31
+              sosched mentors sessions --site almaty --mentor m-aigul
               sosched mentors cancel-batch --batch-id file-3f9a0c1d2e4b5a6c7d8e
             """,
         subcommands: [
@@ -135,11 +138,14 @@ struct MentorCommands: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create or replace a site's mentors from a file, all or none.",
             discussion: """
-                CSV header: \(columns.joined(separator: ","))
-                (id, name, fields and capacity required; lists separated by ';', e.g. "it;finance" or
-                "mon 16:00-19:00;wed 16:00-19:00"; session_minutes 15 to 240, default 60), or JSON lines with the
-                same keys (lists as arrays or ';'-separated text). The format is --format, else the file's
-                extension (.csv, .jsonl, .ndjson), else CSV; --file - reads standard input. Every bad line is
+                CSV header:
+                  \(columns.joined(separator: ","))
+                id, name, fields and capacity required; lists separated by ';'
+                ("it;finance", "mon 16:00-19:00;wed 16:00-19:00"); capacity 0 to
+                10000; session_minutes 15 to 240 on the 15-minute grid (default 60).
+                Or JSON lines with the same keys (lists as arrays or ';' text). The
+                format is --format, else the file's extension (.csv, .jsonl,
+                .ndjson), else CSV; --file - reads standard input. Every bad line is
                 reported with its number, and nothing is sent unless all are good.
 
                 Example:
@@ -172,8 +178,9 @@ struct MentorCommands: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A site's mentor sessions, by mentor, young person, batch and dates; or a calendar file.",
             discussion: """
-                With --ics, writes the RFC 5545 calendar of the mentor (or the young person: their counsellor
-                sessions too) over --from..--to (at most 366 days) to the file, for calendar applications.
+                With --ics, writes the RFC 5545 calendar of the mentor (or of the
+                young person, with their counsellor sessions) over --from..--to (at
+                most 366 days) to the file, for calendar applications.
 
                 Examples:
                   sosched mentors sessions --site almaty --batch file-3f9a0c1d2e4b5a6c7d8e
