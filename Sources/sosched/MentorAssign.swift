@@ -244,6 +244,10 @@ struct MentorAssign: AsyncParsableCommand {
         let state =
             result.replayed ? "saved earlier (replayed: nothing booked now)" : result.saved ? "saved" : dryRun ? "dry run, nothing saved" : "not saved"
         say("batch \(result.batchID) at \(result.siteID): \(state)")
+        let cancelled = outcome.sessions.filter { $0.status == .mentorSessionCancelled }.count
+        if result.replayed, cancelled > 0 {
+            say("  \(cancelled) of its sessions were cancelled since; to book them again, send the file with another --batch-id")
+        }
         printTable(
             ["ITEMS", "MATCHED", "TOTAL FIT", "KEPT PAIRS", "SESSIONS PLACED", "SAVED", "BATCH"],
             [
