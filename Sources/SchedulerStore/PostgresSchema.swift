@@ -321,5 +321,50 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        // Mentor sessions: mentors as JSON texts (with their fields again as `,crafts,it,`, to
+        // list them by field), saved batches, and sessions by column. Mentoring changes move the
+        // site's `counselling_version`: they take the same young people's time.
+        (
+            "v7-mentoring",
+            [
+                """
+                CREATE TABLE mentor (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    fields TEXT NOT NULL,
+                    data TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX mentor_site ON mentor(site_id)",
+                """
+                CREATE TABLE mentor_batch (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    input_digest BYTEA NOT NULL,
+                    answer BYTEA NOT NULL,
+                    created_at_ms BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX mentor_batch_site ON mentor_batch(site_id)",
+                """
+                CREATE TABLE mentor_session (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    site_id TEXT COLLATE "C" NOT NULL REFERENCES site(id),
+                    mentor_id TEXT COLLATE "C" NOT NULL REFERENCES mentor(id),
+                    young_person_id TEXT COLLATE "C" NOT NULL REFERENCES young_person(id),
+                    batch_id TEXT COLLATE "C" REFERENCES mentor_batch(id),
+                    day BIGINT NOT NULL,
+                    start_minute BIGINT NOT NULL,
+                    minutes BIGINT NOT NULL,
+                    status TEXT NOT NULL,
+                    sequence BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX mentor_session_site ON mentor_session(site_id, day)",
+                "CREATE INDEX mentor_session_mentor ON mentor_session(mentor_id, day)",
+                "CREATE INDEX mentor_session_young_person ON mentor_session(young_person_id, day)",
+                "CREATE INDEX mentor_session_batch ON mentor_session(batch_id)",
+            ]
+        ),
     ]
 }

@@ -91,7 +91,7 @@ extension PostgresStore {
         return sites
     }
 
-    private func counsellingPage<T: Sendable>(_ query: PostgresQuery, limit: Int, map: (PostgresRandomAccessRow) throws -> T, id: (T) -> String)
+    func counsellingPage<T: Sendable>(_ query: PostgresQuery, limit: Int, map: (PostgresRandomAccessRow) throws -> T, id: (T) -> String)
         async throws -> Page<T>
     {
         var query = query

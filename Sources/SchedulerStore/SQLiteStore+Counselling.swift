@@ -128,7 +128,7 @@ extension SQLiteStore {
         return try counsellingVersion(db, siteID)
     }
 
-    private func counsellingPage<T: Sendable>(
+    func counsellingPage<T: Sendable>(
         _ sql: String, _ arguments: StatementArguments, limit: Int, map: @escaping @Sendable (Row) throws -> T, id: @escaping @Sendable (T) -> String
     ) async throws -> Page<T> {
         try await read { db in

@@ -160,6 +160,7 @@ public final class SQLiteStore: Store {
         registerIntakeMigrations(&migrator)
         registerLedgerVersionTriggers(&migrator)
         registerCounsellingMigrations(&migrator)
+        registerMentoringMigrations(&migrator)
         return migrator
     }
 

@@ -68,7 +68,7 @@ public struct AuditEntry: Sendable, Hashable {
 
 /// Everything the scheduler keeps. One implementation per database (SQLite now, PostgreSQL
 /// later); later features extend this protocol.
-public protocol Store: NurseryStore, IntakeStore, CounsellingStore {
+public protocol Store: NurseryStore, IntakeStore, CounsellingStore, MentoringStore {
     /// `sqlite` or `postgres`, for `Health`.
     var kind: String { get }
     /// What must run while the store is used (the PostgreSQL store's connection pool; none for

@@ -112,6 +112,16 @@ public enum StoreDump {
                 ("start_minute", .int), ("minutes", .int), ("status", .text), ("pinned", .bool), ("sequence", .int),
             ], sequence: nil, order: "id"),
         Table(name: "counselling_version", columns: [("site_id", .text), ("version", .int)], sequence: nil, order: "site_id"),
+        Table(name: "mentor", columns: [("id", .text), ("site_id", .text), ("fields", .text), ("data", .text)], sequence: nil, order: "id"),
+        Table(
+            name: "mentor_batch", columns: [("id", .text), ("site_id", .text), ("input_digest", .bytes), ("answer", .bytes), ("created_at_ms", .int)],
+            sequence: nil, order: "id"),
+        Table(
+            name: "mentor_session",
+            columns: [
+                ("id", .text), ("site_id", .text), ("mentor_id", .text), ("young_person_id", .text), ("batch_id", .text), ("day", .int),
+                ("start_minute", .int), ("minutes", .int), ("status", .text), ("sequence", .int),
+            ], sequence: nil, order: "id"),
     ]
 
     static func table(_ name: String) throws -> Table {

@@ -47,14 +47,14 @@ extension StoreRules {
         }
     }
 
-    private static func json<T: Encodable>(_ value: T) throws -> String {
+    static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         // The same record is always the same text (sets are stored sorted).
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    private static func decoded<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
+    static func decoded<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {
@@ -62,11 +62,11 @@ extension StoreRules {
         }
     }
 
-    private static func windowsData(_ availability: Availability) -> [[Int]] {
+    static func windowsData(_ availability: Availability) -> [[Int]] {
         availability.windows.sorted().map { [$0.weekday.rawValue, $0.start, $0.end] }
     }
 
-    private static func availability(windows: [[Int]], awayDays: [Int], _ column: String) throws -> Availability {
+    static func availability(windows: [[Int]], awayDays: [Int], _ column: String) throws -> Availability {
         let windows = try windows.map { window in
             guard window.count == 3, let weekday = Weekday(rawValue: window[0]) else { throw unreadable(column, "a window is not [weekday, start, end]") }
             return WeeklyWindow(weekday: weekday, start: window[1], end: window[2])

@@ -31,6 +31,8 @@ extension StoreRules {
         "intake_run_offer.waiting": storedCounts,
         "counselling_session.day": storedDays, "counselling_session.start_minute": storedMinutes,
         "counselling_session.minutes": storedMinutes, "counselling_session.sequence": storedCounts,
+        "mentor_session.day": storedDays, "mentor_session.start_minute": storedMinutes,
+        "mentor_session.minutes": storedMinutes, "mentor_session.sequence": storedCounts,
     ]
 
     /// The stored value of `column` (`table.column`), checked against its range.

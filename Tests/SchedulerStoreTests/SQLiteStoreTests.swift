@@ -181,7 +181,9 @@ struct SQLiteFileTests {
             #expect(try store.pragma("synchronous") == "2")  // FULL
             #expect(try store.pragma("journal_mode") == "wal")
             #expect(
-                try store.appliedMigrations() == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers", "v6-counselling"])
+                try store.appliedMigrations() == [
+                    "v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers", "v6-counselling", "v7-mentoring",
+                ])
             try await store.close()
         }
         let reopened = try SQLiteStore(directory: directory)
@@ -224,7 +226,7 @@ struct PostgresDatabaseTests {
         }
         for store in stores {
             let applied = try await StoreKind.run(store) { try await $0.appliedMigrations() }
-            #expect(applied == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers", "v6-counselling"])
+            #expect(applied == ["v1-access", "v2-nursery", "v3-intake", "v4-intake-runs", "v5-ledger-version-triggers", "v6-counselling", "v7-mentoring"])
         }
     }
 
