@@ -1,9 +1,7 @@
-import Dispatch
 import Foundation
 import SchedulerCore
 import SchedulerStore
 import SchedulerWire
-import Synchronization
 
 /// Week planning, re-planning after an absence, schedules, changes by hand and calendars.
 /// Each change reads a snapshot of the site, decides in the core, and writes what it decided
@@ -57,6 +55,23 @@ struct CounsellingPlanning {
         }
     }
 
+    /// The young people with their mentor sessions of the week cut out of their time, so that no
+    /// counsellor session is planned or moved onto one. Read after the snapshot: a batch saved
+    /// later changes the version, and the write is refused.
+    static func withoutMentorSessions(_ people: [YoungPerson], _ store: any Store, siteID: String, monday: CivilDate) async throws -> [YoungPerson] {
+        let sessions = try await MentorBatches.allSessions(store, MentorSessionFilter(siteID: siteID, from: monday, to: monday.adding(days: 6)))
+        guard !sessions.isEmpty else { return people }
+        let taken = Dictionary(
+            grouping: sessions.map { BusyInterval(personID: $0.session.youngPersonID, date: $0.session.date, start: $0.session.start, end: $0.session.end) },
+            by: \.personID)
+        return people.map { person in
+            guard let busy = taken[person.id] else { return person }
+            var free = person
+            free.availability = person.availability.cuttingOut(busy)
+            return free
+        }
+    }
+
     // MARK: PlanWeek and ReportAbsence
 
     private func registerPlanning(in registry: inout HandlerRegistry) {
@@ -89,8 +104,9 @@ struct CounsellingPlanning {
             let replaceable = snapshot.sessions.filter { $0.session.status == .scheduled && !$0.session.pinned && $0.session.date >= today }
             let replaced = Set(replaceable.map(\.id))
             let stays = snapshot.sessions.filter { !replaced.contains($0.id) }
+            let people = try await Self.withoutMentorSessions(snapshot.youngPeople, store, siteID: site, monday: monday)
             let problem = WeekPlanningProblem(
-                monday: monday, youngPeople: snapshot.youngPeople, counsellors: Self.closingPastDays(snapshot.counsellors, monday: monday, today: today),
+                monday: monday, youngPeople: people, counsellors: Self.closingPastDays(snapshot.counsellors, monday: monday, today: today),
                 kept: stays.map(\.session).filter { $0.status != .cancelled }, lastCounsellor: snapshot.lastCounsellor)
             let budget = request.timeBudgetMs == 0 ? Self.defaultBudget : .milliseconds(Int(request.timeBudgetMs))
             let planner = WeekPlanner(seed: request.seed == 0 ? 1 : request.seed, rounds: 1000)
@@ -185,8 +201,8 @@ struct CounsellingPlanning {
                 let weekDays = days.filter { $0 >= monday && $0 < monday.adding(days: 7) && $0 >= today }
                 guard week.contains(where: { $0.session.counsellorID == absent.id && weekDays.contains($0.session.date) && $0.session.status == .scheduled })
                 else { continue }
-                let problem = WeekPlanningProblem(
-                    monday: monday, youngPeople: snapshot.youngPeople, counsellors: counsellors, lastCounsellor: snapshot.lastCounsellor)
+                let people = try await Self.withoutMentorSessions(snapshot.youngPeople, store, siteID: site, monday: monday)
+                let problem = WeekPlanningProblem(monday: monday, youngPeople: people, counsellors: counsellors, lastCounsellor: snapshot.lastCounsellor)
                 // Past sessions are held like pinned ones.
                 let current = week.map { stored in
                     var session = stored.session
@@ -228,42 +244,14 @@ struct CounsellingPlanning {
         }
     }
 
-    /// Runs the planner on a thread of its own (it computes for up to the budget, which would
-    /// hold one of the few threads that run every call), and sends its progress at most four
-    /// times a second meanwhile. The call's cancellation stops the search.
+    /// Runs the planner off the call's threads (`BackgroundWork`); cancelling the call stops the search.
     static func runPlanner(
         _ planner: WeekPlanner, _ problem: WeekPlanningProblem, until deadline: ContinuousClock.Instant,
         progress send: @escaping @Sendable (PlanningProgress) async throws -> Void
     ) async throws -> WeekPlan {
-        let (updates, feed) = AsyncStream<PlanningProgress>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let stopping = StopFlag()
-        return try await withTaskCancellationHandler {
-            async let plan: WeekPlan = withCheckedContinuation { (continuation: CheckedContinuation<WeekPlan, Never>) in
-                DispatchQueue.global(qos: .userInitiated).async {
-                    let plan = planner.plan(problem, until: deadline, isCancelled: { stopping.isSet }, progress: { feed.yield($0) })
-                    feed.finish()
-                    continuation.resume(returning: plan)
-                }
-            }
-            let clock = ContinuousClock()
-            var last: ContinuousClock.Instant?
-            do {
-                for await update in updates {
-                    if let last, clock.now - last < progressInterval { continue }
-                    last = clock.now
-                    try await send(update)
-                }
-            } catch {
-                stopping.set()
-                _ = await plan
-                throw error
-            }
-            let result = await plan
-            try Task.checkCancellation()
-            return result
-        } onCancel: {
-            stopping.set()
-        }
+        try await BackgroundWork.run(
+            progressEvery: progressInterval,
+            { isStopped, progress in planner.plan(problem, until: deadline, isCancelled: isStopped, progress: progress) }, progress: send)
     }
 
     // MARK: Sessions by hand
@@ -317,7 +305,11 @@ struct CounsellingPlanning {
             moved.session.start = start
             if let newCounsellor { moved.session.counsellorID = newCounsellor }
             moved.session.pinned = current.session.pinned || request.pin
-            guard let person = snapshot.youngPeople.first(where: { $0.id == current.session.youngPersonID }) else {
+            guard
+                let person = try await Self.withoutMentorSessions(
+                    snapshot.youngPeople.filter { $0.id == current.session.youngPersonID }, store, siteID: current.siteID, monday: monday
+                ).first
+            else {
                 throw SchedulerError(.failedPrecondition, "the session's young person is no longer recorded", field: "session_id")
             }
             guard let counsellor = snapshot.counsellors.first(where: { $0.id == moved.session.counsellorID }) else {
@@ -394,11 +386,13 @@ struct CounsellingPlanning {
     private enum Owner {
         case counsellor(Counsellor)
         case youngPerson(YoungPerson, siteID: String)
+        case mentor(Mentor)
 
         var siteID: String {
             switch self {
             case .counsellor(let counsellor): counsellor.siteID
             case .youngPerson(_, let siteID): siteID
+            case .mentor(let mentor): mentor.siteID
             }
         }
 
@@ -406,6 +400,7 @@ struct CounsellingPlanning {
             switch self {
             case .counsellor(let counsellor): counsellor.name
             case .youngPerson(let person, _): person.name
+            case .mentor(let mentor): mentor.name
             }
         }
 
@@ -415,24 +410,41 @@ struct CounsellingPlanning {
                 try await store.sessions(counsellorID: counsellor.id, youngPersonID: nil, from: from, to: to, includeCancelled: includeCancelled)
             case .youngPerson(let person, _):
                 try await store.sessions(counsellorID: nil, youngPersonID: person.id, from: from, to: to, includeCancelled: includeCancelled)
+            case .mentor: []
             }
+        }
+
+        func mentorSessions(_ store: any Store, from: CivilDate, to: CivilDate, includeCancelled: Bool) async throws -> [StoredMentorSession] {
+            let filter: MentorSessionFilter
+            switch self {
+            case .counsellor: return []
+            case .youngPerson(let person, let siteID):
+                filter = MentorSessionFilter(siteID: siteID, youngPersonID: person.id, from: from, to: to, includeCancelled: includeCancelled)
+            case .mentor(let mentor):
+                filter = MentorSessionFilter(siteID: mentor.siteID, mentorID: mentor.id, from: from, to: to, includeCancelled: includeCancelled)
+            }
+            return try await MentorBatches.allSessions(store, filter)
         }
     }
 
     private static func owner(
-        counsellorID: String, youngPersonID: String, principal: Principal, access: CounsellingAccess
+        counsellorID: String, youngPersonID: String, mentorID: String, principal: Principal, access: CounsellingAccess
     ) async throws -> Owner {
-        switch (counsellorID.isEmpty, youngPersonID.isEmpty) {
-        case (false, true):
+        switch (counsellorID.isEmpty, youngPersonID.isEmpty, mentorID.isEmpty) {
+        case (false, true, true):
             let counsellor = try await access.counsellor(counsellorID, field: "counsellor_id")
             try access.checkCounsellor(principal, counsellor)
             return .counsellor(counsellor)
-        case (true, false):
+        case (true, false, true):
             let (person, site) = try await access.youngPerson(youngPersonID, field: "young_person_id")
             try access.checkSite(principal, site)
             return .youngPerson(person, siteID: site)
+        case (true, true, false):
+            let mentor = try await access.mentor(mentorID, field: "mentor_id")
+            try access.checkSite(principal, mentor.siteID)
+            return .mentor(mentor)
         default:
-            throw SchedulerError(.invalidArgument, "give exactly one of counsellor_id and young_person_id", field: "counsellor_id")
+            throw SchedulerError(.invalidArgument, "give exactly one of counsellor_id, young_person_id and mentor_id", field: "counsellor_id")
         }
     }
 
@@ -444,28 +456,32 @@ struct CounsellingPlanning {
             let principal = try context.requirePrincipal()
             let (from, to) = try Field.range(request.from, request.to, days: 366)
             let owner = try await Self.owner(
-                counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, principal: principal, access: access)
+                counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, mentorID: request.mentorID, principal: principal, access: access)
             let sessions = try await owner.sessions(store, from: from, to: to, includeCancelled: request.includeCancelled)
+            let mentorSessions = try await owner.mentorSessions(store, from: from, to: to, includeCancelled: request.includeCancelled)
             let zone = try await store.site(id: owner.siteID)?.timeZone ?? ""
-            return GetScheduleResponse(sessions: sessions.map(CounsellingSessionMessage.init), timeZone: zone)
+            return GetScheduleResponse(
+                sessions: sessions.map(CounsellingSessionMessage.init), timeZone: zone, mentorSessions: mentorSessions.map(MentorSessionMessage.init))
         }
 
         registry.async(RPC.CounsellingService.exportCalendar) { (request: ExportCalendarRequest, context) in
             let principal = try context.requirePrincipal()
             let (from, to) = try Field.range(request.from, request.to, days: 366)
             let owner = try await Self.owner(
-                counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, principal: principal, access: access)
+                counsellorID: request.counsellorID, youngPersonID: request.youngPersonID, mentorID: request.mentorID, principal: principal, access: access)
             // Cancelled sessions too: a calendar application removes them.
             let sessions = try await owner.sessions(store, from: from, to: to, includeCancelled: true)
+            let mentorSessions = try await owner.mentorSessions(store, from: from, to: to, includeCancelled: true)
             let site = owner.siteID
-            let title = "Counselling: \(owner.name)"
+            let title: String
+            if case .mentor = owner { title = "Mentoring: \(owner.name)" } else { title = "Counselling: \(owner.name)" }
             guard let zone = try await store.site(id: site)?.timeZone else { throw SchedulerError(.notFound, "no site with id \(site)") }
             var names: [String: String] = [:]
             var homes: [String: String] = [:]
             for stored in sessions {
                 let session = stored.session
                 switch owner {
-                case .counsellor:
+                case .counsellor, .mentor:
                     if names[session.youngPersonID] == nil { names[session.youngPersonID] = try await store.youngPerson(id: session.youngPersonID)?.name ?? "" }
                 case .youngPerson:
                     if names[session.counsellorID] == nil { names[session.counsellorID] = try await store.counsellor(id: session.counsellorID)?.name ?? "" }
@@ -476,7 +492,7 @@ struct CounsellingPlanning {
                 let session = stored.session
                 let who: String
                 switch owner {
-                case .counsellor: who = names[session.youngPersonID] ?? session.youngPersonID
+                case .counsellor, .mentor: who = names[session.youngPersonID] ?? session.youngPersonID
                 case .youngPerson: who = names[session.counsellorID] ?? session.counsellorID
                 }
                 return CalendarEvent(
@@ -484,15 +500,32 @@ struct CounsellingPlanning {
                     summary: "Counselling session with \(who)", location: homes[session.homeID] ?? session.homeID, sequence: stored.sequence,
                     cancelled: session.status == .cancelled)
             }
-            let calendar = try ICalendarWriter.calendar(name: title, timeZone: zone, events: events, stamp: context.now())
-            return ExportCalendarResponse(calendar: calendar, events: UInt32(events.count))
+            // Mentor sessions name the other person: the mentor in a young person's calendar, the
+            // young person in a mentor's. They have no place of their own.
+            var mentorNames: [String: String] = [:]
+            for stored in mentorSessions {
+                let session = stored.session
+                switch owner {
+                case .mentor:
+                    if mentorNames[session.youngPersonID] == nil {
+                        mentorNames[session.youngPersonID] = try await store.youngPerson(id: session.youngPersonID)?.name ?? ""
+                    }
+                default:
+                    if mentorNames[session.mentorID] == nil { mentorNames[session.mentorID] = try await store.mentor(id: session.mentorID)?.name ?? "" }
+                }
+            }
+            let mentorEvents = mentorSessions.map { stored in
+                let session = stored.session
+                let other: String
+                if case .mentor = owner { other = session.youngPersonID } else { other = session.mentorID }
+                let who = mentorNames[other].flatMap { $0.isEmpty ? nil : $0 } ?? other
+                return CalendarEvent(
+                    uid: "\(session.id)@\(site).sosched", date: session.date, start: session.start, minutes: session.minutes,
+                    summary: "Mentor session with \(who)", location: "", sequence: stored.sequence, cancelled: stored.status == .cancelled)
+            }
+            let all = events + mentorEvents
+            let calendar = try ICalendarWriter.calendar(name: title, timeZone: zone, events: all, stamp: context.now())
+            return ExportCalendarResponse(calendar: calendar, events: UInt32(all.count))
         }
     }
-}
-
-/// Set once, read from the planner's thread.
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
 }

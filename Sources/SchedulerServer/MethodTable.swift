@@ -124,6 +124,15 @@ public enum MethodPermissions {
         .init(Counselling.markDone): Rule(permission: ownSchedule, mutating: true),
         .init(Counselling.pinSession): Rule(permission: planning, mutating: true),
         .init(Counselling.exportCalendar): Rule(permission: ownSchedule, mutating: false),
+        .init(Mentoring.createMentor): Rule(permission: planning, mutating: true),
+        .init(Mentoring.getMentor): Rule(permission: planning, mutating: false),
+        .init(Mentoring.listMentors): Rule(permission: planning, mutating: false),
+        .init(Mentoring.updateMentor): Rule(permission: planning, mutating: true),
+        .init(Mentoring.importMentors): Rule(permission: planning, mutating: true),
+        .init(Mentoring.batchAssign): Rule(permission: planning, mutating: true),
+        .init(Mentoring.listMentorSessions): Rule(permission: planning, mutating: false),
+        .init(Mentoring.cancelMentorSession): Rule(permission: planning, mutating: true),
+        .init(Mentoring.cancelBatch): Rule(permission: planning, mutating: true),
     ]
 
     private static let nurseryWork = Permission.roles([.admin, .manager])
@@ -131,7 +140,9 @@ public enum MethodPermissions {
     private typealias Nursery = RPC.NurseryService
     private typealias Intake = RPC.IntakeService
     private typealias Counselling = RPC.CounsellingService
-    /// Coordinators plan their site's counselling; counsellors read their own schedule.
+    private typealias Mentoring = RPC.MentoringService
+    /// Coordinators plan their site's counselling and run its mentor batches; counsellors read
+    /// their own schedule.
     private static let planning = Permission.roles([.admin, .coordinator])
     private static let ownSchedule = Permission.roles([.admin, .coordinator, .counsellor])
 }

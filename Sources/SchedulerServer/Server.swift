@@ -68,6 +68,7 @@ public final class Server: Service, Sendable {
         NurseryService(store: store).register(in: &registry)
         IntakeService(store: store).register(in: &registry)
         CounsellingService(store: store).register(in: &registry)
+        MentoringService(store: store).register(in: &registry)
         let methods = try MethodTable(handlers: registry.handlers)
         runtime = ServerRuntime(
             configuration: configuration, methods: methods, store: store, tokens: tokens, logger: logger, now: now)

@@ -105,8 +105,9 @@ enum DemoData {
         }
         let intake = try await intakeRound(store, random: &random)
         let counselling = try await counselling(store, random: &random)
+        let mentoring = try await mentors(store)
         return "loaded the demo: 2 sites (almaty, astana), 2 nurseries (almaty-1, astana-1), 6 groups, \(families) families, "
-            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out); \(intake); \(counselling)"
+            + "\(children) children, \(placements) placements (\(refused) bookings did not fit and were left out); \(intake); \(counselling); \(mentoring)"
     }
 
     /// An open intake round at Almaty for the 2027 term: offers in each group that fit, and an
@@ -177,6 +178,30 @@ enum DemoData {
                 siteID: site, homes: homes, youngPeople: young, counsellors: counsellors, context: context(), reply: { _ in [] })
         }
         return "counselling: 6 homes, \(people) young people and 6 counsellors (try: sosched plan week --site almaty --week 2026-W50 --dry-run)"
+    }
+
+    /// Mentors at each site from local companies and crafts, with evening and weekend hours.
+    static func mentors(_ store: any Store) async throws -> String {
+        var count = 0
+        for site in ["almaty", "astana"] {
+            let mentors = [
+                Mentor(
+                    id: "\(site)-m1", siteID: site, organisation: "Kaspi tech club", name: "Arman", fields: ["it", "design"], capacity: 3,
+                    availability: try windows("mon,wed", "17:00-20:00")),
+                Mentor(
+                    id: "\(site)-m2", siteID: site, organisation: "Halyk finance volunteers", name: "Dana", fields: ["finance", "it"], capacity: 2,
+                    availability: try windows("tue,thu", "18:00-20:00")),
+                Mentor(
+                    id: "\(site)-m3", siteID: site, organisation: "Village crafts workshop", name: "Bolat", fields: ["crafts", "design"], capacity: 4,
+                    availability: try windows("sat", "10:00-14:00"), sessionMinutes: 90),
+                Mentor(
+                    id: "\(site)-m4", siteID: site, organisation: "Chefs for kids", name: "Madina", fields: ["cooking"], capacity: 3,
+                    availability: try windows("wed,fri", "16:00-19:00")),
+            ]
+            count += mentors.count
+            _ = try await store.importMentors(siteID: site, mentors: mentors, context: context(), reply: { _ in [] })
+        }
+        return "mentoring: \(count) mentors (try: sosched mentors assign --site almaty --file Docs/examples/mentor-batch.csv --dry-run)"
     }
 
     /// Windows on the days of `days` (a pattern's day part, "mon-fri") from the times "HH:MM-HH:MM".

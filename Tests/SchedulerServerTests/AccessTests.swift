@@ -67,6 +67,7 @@ struct AccessTests {
         default: break
         }
         if RPC.CounsellingService.all.contains(where: { $0.path == path }) { return try await Self.counsellingSample(for: path, n: n, store: store) }
+        if RPC.MentoringService.all.contains(where: { $0.path == path }) { return try await Self.mentoringSample(for: path, n: n, store: store) }
         guard RPC.IntakeService.all.contains(where: { $0.path == path }) else { return nil }
         try await Self.intakeRounds(store, fixture)
         switch path {
@@ -156,6 +157,36 @@ struct AccessTests {
         case C.pinSession.path:
             return try WireCodec.encode(PinSessionRequest(sessionID: try await CounsellingFixture.newSession(store, n: n, date: future).id, pinned: true))
         case C.exportCalendar.path: return try WireCodec.encode(ExportCalendarRequest(counsellorID: "c1", from: "2030-01-01", to: "2030-12-31"))
+        default: return nil
+        }
+    }
+
+    /// Mentoring requests: mentor `m-1` at almaty, and a fresh batch for each call that cancels.
+    static func mentoringSample(for path: String, n: UInt64, store: any Store) async throws -> [UInt8]? {
+        if try await store.home(id: "home-1") == nil { try await CounsellingFixture.seed(store) }
+        try await CounsellingFixture.seedMentor(store)
+        typealias M = RPC.MentoringService
+        let future = CivilDate(parsing: "2031-01-06")!.adding(days: 7 * Int(n))
+        switch path {
+        case M.createMentor.path:
+            return try WireCodec.encode(CreateMentorRequest(mentor: MentorMessage(id: "mn-\(n)", siteID: "almaty", name: "M", fields: ["it"], capacity: 1)))
+        case M.getMentor.path: return try WireCodec.encode(GetMentorRequest(id: "m-1"))
+        case M.listMentors.path: return try WireCodec.encode(ListMentorsRequest(siteID: "almaty"))
+        case M.updateMentor.path: return try WireCodec.encode(UpdateMentorRequest(mentor: MentorMessage(id: "m-1", name: "Mentor \(n)"), updateMask: ["name"]))
+        case M.importMentors.path:
+            return try WireCodec.encode(ImportMentorsRequest(siteID: "almaty", mentors: [MentorMessage(id: "im-\(n)", name: "I", fields: ["it"], capacity: 1)]))
+        case M.batchAssign.path:
+            let day = future.description
+            return try WireCodec.encode(
+                BatchAssignRequest(
+                    siteID: "almaty", batchID: "access-\(n)", items: [BatchItemMessage(youngPersonID: "yp-1", fields: ["it"], sessions: 1, from: day, to: day)])
+            )
+        case M.listMentorSessions.path: return try WireCodec.encode(ListMentorSessionsRequest(siteID: "almaty"))
+        case M.cancelMentorSession.path:
+            return try WireCodec.encode(CancelMentorSessionRequest(sessionID: try await CounsellingFixture.newMentorBatch(store, n: n, date: future).id))
+        case M.cancelBatch.path:
+            _ = try await CounsellingFixture.newMentorBatch(store, n: n, date: future)
+            return try WireCodec.encode(CancelBatchRequest(batchID: "batch-\(n)"))
         default: return nil
         }
     }

@@ -55,12 +55,42 @@ public enum CounsellingFixture {
     }
 }
 
+extension CounsellingFixture {
+    /// Mentor `m-1` at almaty (it, cooking; everyone's hours).
+    public static func seedMentor(_ store: any Store) async throws {
+        guard try await store.mentor(id: "m-1") == nil else { return }
+        _ = try await store.importMentors(
+            siteID: "almaty",
+            mentors: [
+                Mentor(id: "m-1", siteID: "almaty", name: "Mentor", fields: ["it", "cooking"], capacity: 1000, availability: Availability(windows: allWeek))
+            ],
+            context: context(), reply: { _ in [] })
+    }
+
+    /// A saved batch `batch-N` of one future session of `m-1` with a young person of its own.
+    public static func newMentorBatch(_ store: any Store, n: UInt64, date: CivilDate) async throws -> StoredMentorSession {
+        try await seedMentor(store)
+        let person = YoungPerson(id: "ym-\(n)", homeID: "home-1", name: "Mentee \(n)", availability: Availability(windows: allWeek))
+        _ = try await store.createYoungPerson(person, context: context()) { _ in [] }
+        guard let snapshot = try await store.mentoringSnapshot(siteID: "almaty", from: date, to: date) else { throw TestFailure("no site almaty") }
+        let session = StoredMentorSession(
+            session: MentorSession(id: "mses-\(n)", mentorID: "m-1", youngPersonID: person.id, date: date, start: 9 * 60, minutes: 60, batchID: "batch-\(n)"),
+            siteID: "almaty")
+        _ = try await store.saveMentorBatch(
+            StoredMentorBatch(id: "batch-\(n)", siteID: "almaty", inputDigest: [UInt8(n % 256)], answer: [], createdAt: Date()), sessions: [session],
+            expectedVersion: snapshot.version, context: context(), reply: { _ in [] })
+        return session
+    }
+}
+
 /// A real server on a free loopback port over a store of any kind (SQLite or PostgreSQL).
 public struct StoreServer: Sendable {
     public let server: Server
     public let store: any Store
     public let port: Int
     public let adminToken: String
+    /// The store's directory (the SQLite file, or the name of the PostgreSQL test database).
+    public let directory: URL
 
     public var address: ServerAddress { .tcp(host: "127.0.0.1", port: port) }
     public func client(token: String?) -> SchedulerClient { SchedulerClient(address: address, token: token) }
@@ -74,22 +104,26 @@ public struct StoreServer: Sendable {
     }
 
     /// Runs `body` against a server over a fresh store of `kind`, and always stops both.
-    /// `now` is the server's clock (the real one unless a test fixes the day).
+    /// `now` is the server's clock (the real one unless a test fixes the day); `configure`
+    /// changes the configuration before the server starts.
     public static func with<T>(
-        _ kind: StoreKind, now: @escaping @Sendable () -> Date = { Date() }, _ body: (StoreServer) async throws -> T
+        _ kind: StoreKind, now: @escaping @Sendable () -> Date = { Date() }, configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (StoreServer) async throws -> T
     ) async throws -> T {
-        try await kind.withStore { store, _ in
+        try await kind.withStore { store, directory in
             var configuration = ServerConfiguration()
             configuration.listeners = [.tcp(host: "127.0.0.1", port: 0)]
             configuration.eventLoopThreads = 2
+            configure(&configuration)
             var logger = Logger(label: "test-server")
             logger.logLevel = .critical
             let server = try Server(configuration: configuration, store: store, logger: logger, now: now)
             try await server.start()
             do {
                 let port = server.localAddresses.compactMap(\.port).first ?? 0
-                var running = StoreServer(server: server, store: store, port: port, adminToken: "")
-                running = StoreServer(server: server, store: store, port: port, adminToken: try await running.makeToken(role: .admin))
+                var running = StoreServer(server: server, store: store, port: port, adminToken: "", directory: directory)
+                running = StoreServer(
+                    server: server, store: store, port: port, adminToken: try await running.makeToken(role: .admin), directory: directory)
                 let result = try await body(running)
                 try await server.shutdownGracefully()
                 return result

@@ -92,6 +92,23 @@ public struct Availability: Sendable, Hashable, Codable {
     }
 
     /// The windows open on `date`: none on an away date.
+    /// For planning one week, whose every weekday is one date: the windows with `busy` (times
+    /// taken on dates of that week, such as mentor sessions) cut out of their weekday.
+    public func cuttingOut(_ busy: [BusyInterval]) -> Availability {
+        var windows = self.windows
+        for taken in busy {
+            let day = taken.date.weekday
+            windows = windows.flatMap { window -> [WeeklyWindow] in
+                guard window.weekday == day, window.start < taken.end, taken.start < window.end else { return [window] }
+                var parts: [WeeklyWindow] = []
+                if window.start < taken.start { parts.append(WeeklyWindow(weekday: day, start: window.start, end: taken.start)) }
+                if taken.end < window.end { parts.append(WeeklyWindow(weekday: day, start: taken.end, end: window.end)) }
+                return parts
+            }
+        }
+        return Availability(windows: windows, awayDates: awayDates)
+    }
+
     public func windows(on date: CivilDate) -> [WeeklyWindow] {
         guard !awayDates.contains(date) else { return [] }
         let day = date.weekday

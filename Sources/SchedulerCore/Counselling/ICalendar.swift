@@ -53,7 +53,10 @@ public enum ICalendarWriter {
                 "DTSTART;TZID=\(identifier):" + localText(event.date, event.start),
                 "DTEND;TZID=\(identifier):" + end,
                 "SUMMARY:" + escape(event.summary),
-                "LOCATION:" + escape(event.location),
+            ]
+            // An event without a place (a mentor session) has no LOCATION.
+            if !event.location.isEmpty { lines.append("LOCATION:" + escape(event.location)) }
+            lines += [
                 "SEQUENCE:\(event.sequence)",
                 "STATUS:" + (event.cancelled ? "CANCELLED" : "CONFIRMED"),
                 "END:VEVENT",
