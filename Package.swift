@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "SchedulerCore", "SchedulerWire", "SchedulerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -127,7 +127,7 @@ struct HomeCommands: AsyncParsableCommand {
 
         func run() async throws {
             let homes = try ImportFile.read(file, columns: ["id", "name"], required: ["id", "name"]) { row in
-                HomeMessage(id: try row.id("id"), siteID: site, name: try row.text("name"))
+                HomeMessage(id: row.id("id"), siteID: site, name: row.text("name"))
             }
             try await CounsellingImport.send(ImportCounsellingRequest(siteID: site, homes: homes), global)
         }
@@ -271,10 +271,10 @@ struct YoungCommands: AsyncParsableCommand {
                 required: ["id", "home", "name", "sessions"]
             ) { row in
                 YoungPersonMessage(
-                    id: try row.id("id"), homeID: try row.id("home"), name: try row.text("name"), birthDate: try row.date("birth_date"),
-                    availability: try row.windows("availability"), awayDates: try row.dates("away"), sessionsPerWeek: try row.number("sessions", 1...3),
-                    minutesPerSession: try row.number("minutes", 15...240, default: 60), preferredCounsellorID: try row.optionalID("preferred"),
-                    requiredQualifications: try row.list("qualifications"))
+                    id: row.id("id"), homeID: row.id("home"), name: row.text("name"), birthDate: row.date("birth_date"),
+                    availability: row.windows("availability"), awayDates: row.dates("away"), sessionsPerWeek: row.number("sessions", 1...3),
+                    minutesPerSession: row.number("minutes", 15...240, default: 60), preferredCounsellorID: row.optionalID("preferred"),
+                    requiredQualifications: row.list("qualifications"))
             }
             try await CounsellingImport.send(ImportCounsellingRequest(siteID: site, youngPeople: people), global)
         }
@@ -405,10 +405,10 @@ struct CounsellorCommands: AsyncParsableCommand {
                 file, columns: ["id", "name", "availability", "away", "qualifications", "max_sessions", "max_minutes_per_day"], required: ["id", "name"]
             ) { row in
                 CounsellorMessage(
-                    id: try row.id("id"), siteID: site, name: try row.text("name"), availability: try row.windows("availability"),
-                    awayDates: try row.dates("away"), qualifications: try row.list("qualifications"),
-                    maxSessionsPerWeek: try row.number("max_sessions", 1...100, default: 20),
-                    maxMinutesPerDay: try row.number("max_minutes_per_day", 15...1440, default: 360))
+                    id: row.id("id"), siteID: site, name: row.text("name"), availability: row.windows("availability"),
+                    awayDates: row.dates("away"), qualifications: row.list("qualifications"),
+                    maxSessionsPerWeek: row.number("max_sessions", 1...100, default: 20),
+                    maxMinutesPerDay: row.number("max_minutes_per_day", 15...1440, default: 360))
             }
             try await CounsellingImport.send(ImportCounsellingRequest(siteID: site, counsellors: counsellors), global)
         }
@@ -428,205 +428,5 @@ enum CounsellingImport {
         say(
             "imported: homes \(result.homesCreated) new, \(result.homesReplaced) replaced; young people \(result.youngPeopleCreated) new, "
                 + "\(result.youngPeopleReplaced) replaced; counsellors \(result.counsellorsCreated) new, \(result.counsellorsReplaced) replaced")
-    }
-}
-
-// MARK: Import files
-
-/// One record of an import file: its values by column, and its line for messages.
-struct ImportRow {
-    let line: Int
-    let values: [String: String]
-    /// JSON lines may give lists as arrays.
-    let lists: [String: [String]]
-
-    struct Problem: Error { let message: String }
-
-    func raw(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespaces) }
-
-    func text(_ key: String) throws -> String {
-        let value = raw(key)
-        guard !value.isEmpty else { throw Problem(message: "\(key) is empty") }
-        return value
-    }
-
-    func id(_ key: String) throws -> String {
-        let value = try text(key)
-        guard Scope.isValidID(value) else { throw Problem(message: "\(key) '\(value)' must be 1-64 letters, digits, '-' or '_'") }
-        return value
-    }
-
-    func optionalID(_ key: String) throws -> String { raw(key).isEmpty ? "" : try id(key) }
-
-    func list(_ key: String) throws -> [String] {
-        if let list = lists[key] { return list }
-        return raw(key).split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    func windows(_ key: String) throws -> [String] {
-        let windows = try list(key)
-        for window in windows where WeeklyWindow(parsing: window) == nil {
-            throw Problem(message: "\(key): '\(window)' is not a window such as \"mon 16:00-19:00\" (15-minute grid)")
-        }
-        return windows
-    }
-
-    func date(_ key: String) throws -> String {
-        let value = raw(key)
-        guard value.isEmpty || CivilDate(parsing: value) != nil else { throw Problem(message: "\(key) '\(value)' is not a date YYYY-MM-DD") }
-        return value
-    }
-
-    func dates(_ key: String) throws -> [String] {
-        let dates = try list(key)
-        for date in dates where CivilDate(parsing: date) == nil { throw Problem(message: "\(key): '\(date)' is not a date YYYY-MM-DD") }
-        return dates
-    }
-
-    func number(_ key: String, _ range: ClosedRange<UInt32>, default fallback: UInt32? = nil) throws -> UInt32 {
-        let value = raw(key)
-        if value.isEmpty, let fallback { return fallback }
-        guard let number = UInt32(value), range.contains(number) else {
-            throw Problem(message: "\(key) '\(value)' must be a number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
-    }
-}
-
-enum ImportFile {
-    /// Reads a CSV (header first) or JSON lines file into records; every bad line is reported,
-    /// all at once, with its number, and nothing is returned unless all are good.
-    static func read<Record>(_ path: String, columns: [String], required: [String], _ make: (ImportRow) throws -> Record) throws -> [Record] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ValidationError("cannot read \(path): \(error.localizedDescription)") }
-        let rows: [ImportRow]
-        var errors: [String] = []
-        let firstLine = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-        if firstLine.hasPrefix("{") {
-            rows = jsonLines(text, columns: columns, errors: &errors)
-        } else {
-            rows = csv(text, columns: columns, required: required, errors: &errors)
-        }
-        var records: [Record] = []
-        for row in rows {
-            do {
-                for key in required where row.raw(key).isEmpty && row.lists[key] == nil { throw ImportRow.Problem(message: "\(key) is empty") }
-                records.append(try make(row))
-            } catch let problem as ImportRow.Problem {
-                errors.append("line \(row.line): \(problem.message)")
-            }
-        }
-        if rows.isEmpty, errors.isEmpty { errors.append("\(path) holds no record") }
-        guard errors.isEmpty else {
-            FileHandle.standardError.write(Data((errors.map { "\(path): \(visible($0))" }.joined(separator: "\n") + "\n").utf8))
-            FileHandle.standardError.write(Data("error: \(errors.count) problem(s) in \(path); nothing was sent\n".utf8))
-            throw ExitCode(1)
-        }
-        return records
-    }
-
-    static func jsonLines(_ text: String, columns: [String], errors: inout [String]) -> [ImportRow] {
-        var rows: [ImportRow] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { continue }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
-                errors.append("line \(index + 1): not a JSON object")
-                continue
-            }
-            var values: [String: String] = [:]
-            var lists: [String: [String]] = [:]
-            for (key, value) in object {
-                guard columns.contains(key) else {
-                    errors.append("line \(index + 1): unknown key \(key) (known: \(columns.joined(separator: ", ")))")
-                    continue
-                }
-                switch value {
-                case let text as String: values[key] = text
-                case let number as NSNumber: values[key] = number.stringValue
-                case let list as [Any]: lists[key] = list.map { "\($0)" }
-                default: errors.append("line \(index + 1): \(key) must be text, a number or a list")
-                }
-            }
-            rows.append(ImportRow(line: index + 1, values: values, lists: lists))
-        }
-        return rows
-    }
-
-    static func csv(_ text: String, columns: [String], required: [String], errors: inout [String]) -> [ImportRow] {
-        let (records, unclosed) = parseCSV(text)
-        if let unclosed {
-            errors.append("line \(unclosed): a quoted field is not closed (a \" is missing)")
-            return []
-        }
-        guard let header = records.first else { return [] }
-        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        for name in names where !columns.contains(name) {
-            errors.append("line \(header.line): unknown column \(name) (known: \(columns.joined(separator: ", ")))")
-        }
-        for name in required where !names.contains(name) { errors.append("line \(header.line): the header lacks the column \(name)") }
-        var rows: [ImportRow] = []
-        for record in records.dropFirst() {
-            if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
-            guard record.fields.count == names.count else {
-                errors.append("line \(record.line): \(record.fields.count) fields, the header has \(names.count)")
-                continue
-            }
-            rows.append(ImportRow(line: record.line, values: Dictionary(zip(names, record.fields), uniquingKeysWith: { first, _ in first }), lists: [:]))
-        }
-        return rows
-    }
-
-    /// RFC 4180 records: fields separated by commas, quoted with double quotes (a quote inside
-    /// doubled), quoted fields may hold commas and line breaks. Each record keeps its first line.
-    /// `unclosedQuote`: the line of a quoted field still open at the end (nil when all are closed).
-    static func parseCSV(_ text: String) -> (records: [(line: Int, fields: [String])], unclosedQuote: Int?) {
-        var records: [(line: Int, fields: [String])] = []
-        var fields: [String] = []
-        var field = ""
-        var quoted = false
-        var line = 1
-        var recordLine = 1
-        var characters = Array(text.replacingOccurrences(of: "\r\n", with: "\n"))
-        if characters.first == "\u{FEFF}" { characters.removeFirst() }
-        var index = 0
-        while index < characters.count {
-            let character = characters[index]
-            if quoted {
-                if character == "\"" {
-                    if index + 1 < characters.count, characters[index + 1] == "\"" {
-                        field.append("\"")
-                        index += 1
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    if character == "\n" { line += 1 }
-                    field.append(character)
-                }
-            } else {
-                switch character {
-                case "\"" where field.isEmpty: quoted = true
-                case ",":
-                    fields.append(field)
-                    field = ""
-                case "\n":
-                    fields.append(field)
-                    records.append((recordLine, fields))
-                    fields = []
-                    field = ""
-                    line += 1
-                    recordLine = line
-                default: field.append(character)
-                }
-            }
-            index += 1
-        }
-        if quoted { return (records, recordLine) }
-        if !field.isEmpty || !fields.isEmpty {
-            fields.append(field)
-            records.append((recordLine, fields))
-        }
-        return (records, nil)
     }
 }

@@ -157,17 +157,20 @@ func unplacedJSON(_ unplaced: UnplacedSessionMessage) -> [String: Any] { json(un
 
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "schedule", abstract: "A counsellor's or a young person's sessions as a week grid, or an iCalendar file.",
+        commandName: "schedule", abstract: "A counsellor's, a young person's or a mentor's sessions as a week grid, or an iCalendar file.",
         discussion: """
-            Days across, times down. A counsellor token sees only its own schedule.
+            Days across, times down. A young person's grid holds their mentor sessions ("mentor M") beside the
+            counsellor sessions. A counsellor token sees only its own schedule; a mentor's is for coordinators.
             Examples:
               sosched schedule --counsellor c-aigerim --week 2026-W48
               sosched schedule --young-person yp_x --from 2026-11-23 --to 2026-12-20
+              sosched schedule --mentor m-aigul --week 2027-W03
               sosched schedule --counsellor c-aigerim --week 2026-W48 --ics aigerim.ics
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Counsellor id.") var counsellor = ""
     @Option(help: "Young person id.") var youngPerson = ""
+    @Option(help: "Mentor id.") var mentor = ""
     @Option(help: "ISO week, e.g. 2026-W48.") var week: String?
     @Option(help: "First day (with --to, instead of --week).") var from: String?
     @Option(help: "Last day.") var to: String?
@@ -175,7 +178,9 @@ struct ScheduleCommand: AsyncParsableCommand {
     @Flag(help: "Show cancelled sessions too.") var includeCancelled = false
 
     func validate() throws {
-        guard counsellor.isEmpty != youngPerson.isEmpty else { throw ValidationError("give --counsellor or --young-person") }
+        guard [counsellor, youngPerson, mentor].filter({ !$0.isEmpty }).count == 1 else {
+            throw ValidationError("give one of --counsellor, --young-person or --mentor")
+        }
         if week == nil, from == nil || to == nil { throw ValidationError("give --week, or --from and --to") }
     }
 
@@ -191,7 +196,8 @@ struct ScheduleCommand: AsyncParsableCommand {
         let (first, last) = try range()
         if let ics {
             let calendar = try await global.nursery(
-                RPC.CounsellingService.exportCalendar, ExportCalendarRequest(counsellorID: counsellor, youngPersonID: youngPerson, from: first, to: last))
+                RPC.CounsellingService.exportCalendar,
+                ExportCalendarRequest(counsellorID: counsellor, youngPersonID: youngPerson, from: first, to: last, mentorID: mentor))
             do { try Data(calendar.calendar.utf8).write(to: URL(fileURLWithPath: ics)) } catch {
                 throw ValidationError("cannot write \(ics): \(error.localizedDescription)")
             }
@@ -200,28 +206,42 @@ struct ScheduleCommand: AsyncParsableCommand {
         }
         let schedule = try await global.nursery(
             RPC.CounsellingService.getSchedule,
-            GetScheduleRequest(counsellorID: counsellor, youngPersonID: youngPerson, from: first, to: last, includeCancelled: includeCancelled))
-        if global.json { return try printJSONObject(["timeZone": schedule.timeZone, "sessions": schedule.sessions.map(sessionJSON)]) }
-        let who = counsellor.isEmpty ? "young person \(youngPerson)" : "counsellor \(counsellor)"
+            GetScheduleRequest(
+                counsellorID: counsellor, youngPersonID: youngPerson, from: first, to: last, includeCancelled: includeCancelled, mentorID: mentor))
+        if global.json {
+            return try printJSONObject([
+                "timeZone": schedule.timeZone, "sessions": schedule.sessions.map(sessionJSON), "mentorSessions": schedule.mentorSessions.map(mentorSessionJSON),
+            ])
+        }
+        let who = !counsellor.isEmpty ? "counsellor \(counsellor)" : !mentor.isEmpty ? "mentor \(mentor)" : "young person \(youngPerson)"
         say("\(who), \(first) to \(last) (times in \(schedule.timeZone))")
-        guard !schedule.sessions.isEmpty else { return say("  no sessions") }
+        // Counsellor and mentor sessions alike: date, start, and the cell's text.
+        typealias Entry = (date: String, start: String, text: String)
+        let counselling: [Entry] = schedule.sessions.map { session in
+            let other = counsellor.isEmpty ? session.counsellorID : session.youngPersonID
+            let mark = session.status == .sessionCancelled ? " (cancelled)" : session.status == .sessionDone ? " (done)" : ""
+            return (session.date, session.start, "\(other) to \(sessionEnd(session))\(mark)")
+        }
+        let mentoring: [Entry] = schedule.mentorSessions.map { session in
+            let other = mentor.isEmpty ? "mentor \(session.mentorID)" : session.youngPersonID
+            let mark = session.status == .mentorSessionCancelled ? " (cancelled)" : ""
+            return (session.date, session.start, "\(other) to \(mentorSessionEnd(session))\(mark)")
+        }
+        let entries = counselling + mentoring
+        guard !entries.isEmpty else { return say("  no sessions") }
         guard let start = CivilDate(parsing: first), let end = CivilDate(parsing: last) else { return }
         // One grid per week: days across, start times down.
         var monday = start.mondayOfWeek
         while monday <= end {
             let days = (0..<7).map { monday.adding(days: $0) }
-            let inWeek = schedule.sessions.filter { session in days.contains { $0.description == session.date } }
+            let inWeek = entries.filter { entry in days.contains { $0.description == entry.date } }
             if !inWeek.isEmpty {
                 let times = Set(inWeek.map(\.start)).sorted()
                 let header = ["TIME"] + days.map { "\($0.weekday.shortName) \($0.description.suffix(5))" }
                 let rows = times.map { time in
                     [time]
                         + days.map { day in
-                            inWeek.filter { $0.date == day.description && $0.start == time }.map { session in
-                                let other = counsellor.isEmpty ? session.counsellorID : session.youngPersonID
-                                let mark = session.status == .sessionCancelled ? " (cancelled)" : session.status == .sessionDone ? " (done)" : ""
-                                return "\(other) to \(sessionEnd(session))\(mark)"
-                            }.joined(separator: " ")
+                            inWeek.filter { $0.date == day.description && $0.start == time }.map(\.text).joined(separator: " ")
                         }
                 }
                 say("")

@@ -8,7 +8,7 @@ import SchedulerWire
 struct Sosched: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sosched",
-        abstract: "Talk to a sosched server: nursery places, intake rounds, counsellor sessions, sites, tokens.",
+        abstract: "Talk to a sosched server: nursery places, intake rounds, counsellor and mentor sessions, sites, tokens.",
         discussion: """
             The server is --server, else $SOSCHED_SERVER, else 127.0.0.1:7433.
             The token is --token, else $SOSCHED_TOKEN, else the file --token-file, else ./var/admin.token.
@@ -20,13 +20,39 @@ struct Sosched: AsyncParsableCommand {
               sosched token create --role manager --scope site:almaty --name "Almaty office"
               sosched plan week --site almaty --week 2026-W49 --dry-run
               sosched schedule --counsellor almaty-c1 --week 2026-W49
+              sosched mentors assign --site almaty --file batch.csv --dry-run
+
+            Commands exit 0 when done and 1 on an error (64 for a command line they cannot read);
+            `sosched mentors assign` has codes of its own (see its --help).
             """,
         subcommands: [
             Health.self, WhoAmI.self, TokenCommands.self, SiteCommands.self, NurseryCommands.self, GroupCommands.self,
             FamilyCommands.self, ChildCommands.self, PlaceCommands.self, OccupancyCommand.self, IntakeCommands.self,
             CounsellingCommands.self, PlanCommands.self, ScheduleCommand.self, AbsenceCommand.self, SessionCommands.self,
+            MentorCommands.self,
         ]
     )
+
+    /// As argument-parser's own `main`, except that `mentors assign` ends with one of its
+    /// documented codes whatever went wrong (a command line it cannot read too).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code != .success, let failure = MentorAssign.failureCode(for: code, arguments: CommandLine.arguments) {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                Foundation.exit(failure.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command takes.
@@ -43,8 +69,11 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
 
-    @Option(help: "Seconds to wait for the answer.")
-    var timeout: Double = 30
+    @Option(name: .customLong("timeout"), help: "Seconds to wait for the answer (default 30; `mentors assign`: 600).")
+    var timeoutOption: Double?
+
+    /// Seconds to wait for an answer.
+    var timeout: Double { timeoutOption ?? 30 }
 
     @Flag(help: "Speak TLS to a TCP server, verifying its certificate against the system's trusted roots (env SOSCHED_TLS=1).")
     var tls = false
@@ -99,8 +128,11 @@ struct GlobalOptions: ParsableArguments {
         try await withClient(explain: { _ in nil }, body)
     }
 
-    /// As `withClient`, with `explain` adding lines for errors it knows more about.
-    func withClient<T>(explain: (RPCError) -> String?, _ body: (SchedulerClient) async throws -> T) async throws -> T {
+    /// As `withClient`, with `explain` adding lines for errors it knows more about, and
+    /// `failure` the exit code of an RPC error.
+    func withClient<T>(
+        explain: (RPCError) -> String?, failure: ExitCode = ExitCode(1), _ body: (SchedulerClient) async throws -> T
+    ) async throws -> T {
         let client = try makeClient()
         do {
             let result = try await body(client)
@@ -119,7 +151,7 @@ struct GlobalOptions: ParsableArguments {
                 line += "\nhint: is the server running at \(try address())? (Scripts/serve starts one; a server with TLS needs --tls or --tls-ca)"
             }
             FileHandle.standardError.write(Data((line + "\n").utf8))
-            throw ExitCode(1)
+            throw failure
         } catch {
             await client.close()
             throw error

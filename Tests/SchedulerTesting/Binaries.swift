@@ -23,10 +23,11 @@ public struct ProcessResult: Sendable {
     public var stderr: String
 }
 
-/// Runs a binary to completion (killing it after `timeout`).
+/// Runs a binary to completion (killing it after `timeout`); `input` is its standard input
+/// (none: it inherits the test's).
 public func runProcess(
     _ executable: URL, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-    timeout: Duration = .seconds(60)
+    input: Data? = nil, timeout: Duration = .seconds(60)
 ) async throws -> ProcessResult {
     let process = Process()
     process.executableURL = executable
@@ -41,7 +42,17 @@ public func runProcess(
     let err = OutputCollector()
     process.standardOutput = out.pipe
     process.standardError = err.pipe
+    let stdin = input.map { _ in Pipe() }
+    if let stdin { process.standardInput = stdin }
     try process.run()
+    if let stdin, let input {
+        // On a thread of its own: a child that reads slowly must not block the test.
+        let writer = stdin.fileHandleForWriting
+        Thread {
+            writer.write(input)
+            try? writer.close()
+        }.start()
+    }
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
         if ContinuousClock.now > deadline {
