@@ -23,12 +23,20 @@ enum BackgroundWork {
             }
             let clock = ContinuousClock()
             var last: ContinuousClock.Instant?
+            // The latest update held back by the interval: sent when the work ends, so the
+            // caller's last progress is where the work ended.
+            var held: Progress?
             do {
                 for await update in updates {
-                    if let last, clock.now - last < interval { continue }
+                    if let last, clock.now - last < interval {
+                        held = update
+                        continue
+                    }
                     last = clock.now
+                    held = nil
                     try await send(update)
                 }
+                if let held { try await send(held) }
             } catch {
                 stopping.set()
                 _ = await result

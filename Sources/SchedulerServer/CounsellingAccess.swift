@@ -13,7 +13,7 @@ struct CounsellingAccess {
         if principal.role == .admin { return }
         if principal.role == .coordinator, let scope = principal.scope, scope.kind == .site, scope.id == siteID { return }
         // The site is not named: a record's site is not the caller's to learn.
-        throw SchedulerError(.permissionDenied, "a token scoped to \(principal.scope?.description ?? "nothing") may not use this site's counselling records")
+        throw SchedulerError(.permissionDenied, "a token scoped to \(principal.scope?.description ?? "nothing") may not use this site's records")
     }
 
     /// One counsellor's own schedule: theirs, or the site's coordinator.

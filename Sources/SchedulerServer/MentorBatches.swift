@@ -91,8 +91,9 @@ struct MentorBatches {
             // A batch id already saved: the same input answers the stored batch, other input is refused.
             if let batchID, let stored = try await store.mentorBatch(id: batchID) {
                 guard stored.siteID == site, stored.inputDigest == digest else {
+                    // Not which site's, nor what it held: only that the id is taken.
                     throw SchedulerError(
-                        .alreadyExists, "batch \(batchID) was saved with other input; give the new batch another batch_id", field: "batch_id")
+                        .alreadyExists, "batch id \(batchID) is taken by a batch with other input; give the new batch another batch_id", field: "batch_id")
                 }
                 return try await Self.replay(stored, store: store, writer)
             }
@@ -133,9 +134,10 @@ struct MentorBatches {
                                 elapsedMs: UInt32(clamping: (clock.now - started).milliseconds))))
                 })
 
+            // A dry run's sessions have no id: they are not stored, and nothing can refer to them.
             let sessions = plan.sessions.map { planned in
                 var session = planned
-                session.id = RecordID.make("mses")
+                session.id = request.dryRun ? "" : RecordID.make("mses")
                 session.batchID = batchID
                 return StoredMentorSession(session: session, siteID: site)
             }
@@ -176,14 +178,18 @@ struct MentorBatches {
     /// so far, the young people's availability and everyone's sessions in the range.
     private static func batch(_ id: String?, _ checked: [CheckedItem], _ snapshot: MentoringSnapshot, today: CivilDate) throws -> MentorBatch {
         let people = Dictionary(snapshot.youngPeople.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        // Every unknown young person at once (the field names the first), so a script fixes its
+        // file in one go.
+        let unknown = checked.filter { people[$0.item.youngPersonID] == nil }
+        if let first = unknown.first {
+            let listed = unknown.prefix(20).map { "\($0.item.youngPersonID) (items[\($0.index)])" }.joined(separator: ", ")
+            let more = unknown.count > 20 ? " and \(unknown.count - 20) more" : ""
+            throw SchedulerError(
+                .notFound, "no young person at site \(snapshot.site.id) with id \(listed)\(more)", field: "items[\(first.index)].young_person_id")
+        }
         var items: [MentorBatchItem] = []
         for checked in checked {
             var item = checked.item
-            guard people[item.youngPersonID] != nil else {
-                throw SchedulerError(
-                    .notFound, "no young person with id \(item.youngPersonID) at site \(snapshot.site.id)",
-                    field: "items[\(checked.index)].young_person_id")
-            }
             guard item.to >= today else {
                 throw SchedulerError(
                     .invalidArgument, "to \(item.to) is before today (\(today)) at the site", field: "items[\(checked.index)].to")

@@ -238,7 +238,8 @@ struct Serve: AsyncParsableCommand {
             server = try Server(configuration: configuration, store: store, logger: logger)
         } catch let error as SchedulerError {
             try? await store.close()
-            throw ValidationError("--\(error.field ?? "tls"): \(error.message)")
+            // A field names the flag at fault (--tls-cert); without one the error is the server's own.
+            throw ValidationError(error.field.map { "--\($0): \(error.message)" } ?? error.message)
         }
         // Bounded: the server stops its connections by the drain timeout (and a second); the
         // store gets two seconds to finish what it has started (a SQLite write waiting on a lock,

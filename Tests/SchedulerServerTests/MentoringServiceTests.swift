@@ -117,7 +117,7 @@ struct MentoringServiceTests {
         func minutes(_ text: String) -> Int { (Int(text.prefix(2)) ?? -1) * 60 + (Int(text.suffix(2)) ?? -1) }
         let weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         var weeks: Set<String> = []
-        for s in answer.sessions {
+        for (index, s) in answer.sessions.enumerated() {
             guard let mentor = mentors[s.mentorID], let item = items[s.youngPersonID], let date = CivilDate(parsing: s.date) else {
                 problems.append("session \(s.id): unknown mentor, item or date")
                 continue
@@ -140,8 +140,8 @@ struct MentoringServiceTests {
                 let cStart = minutes(c.start)
                 if cStart < end && start < cStart + Int(c.minutes) { problems.append("\(s.id) clashes with counsellor session \(c.id)") }
             }
-            for other in answer.sessions
-            where other.id < s.id && other.date == s.date
+            for other in answer.sessions[..<index]
+            where other.date == s.date
                 && (other.mentorID == s.mentorID || other.youngPersonID == s.youngPersonID)
             {
                 let oStart = minutes(other.start)
