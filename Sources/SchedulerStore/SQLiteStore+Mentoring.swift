@@ -91,7 +91,7 @@ extension SQLiteStore {
     {
         try await mutate(context, reply: reply) { db, _ in
             _ = try Self.require(try Self.fetchSite(db, mentor.siteID), "site", mentor.siteID, field: "mentor.site_id")
-            try StoreRules.checkMentorFields(mentor.fields, field: "mentor.fields")
+            try StoreRules.checkMentor(mentor, field: "mentor")
             var mentor = mentor
             if mentor.id.isEmpty { mentor.id = RecordID.make("mnt") }
             guard try Self.fetchMentor(db, mentor.id) == nil else {
@@ -130,7 +130,7 @@ extension SQLiteStore {
             // A mentor stays at its site (its sessions are there).
             mentor.id = old.id
             mentor.siteID = old.siteID
-            try StoreRules.checkMentorFields(mentor.fields, field: "mentor.fields")
+            try StoreRules.checkMentor(mentor, field: "mentor")
             try db.run(
                 sql: "UPDATE mentor SET fields = ?, data = ? WHERE id = ?",
                 arguments: [StoreRules.mentorFieldsText(mentor.fields), try StoreRules.mentorData(mentor), id])

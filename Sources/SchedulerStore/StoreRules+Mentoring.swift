@@ -86,10 +86,22 @@ extension StoreRules {
 
     // MARK: Checks
 
-    /// A mentor's fields go into the `fields` column between commas: a field may not hold one.
-    static func checkMentorFields(_ fields: Set<String>, field: String) throws {
-        if let bad = fields.sorted().first(where: { $0.contains(",") }) {
-            throw SchedulerError(.invalidArgument, "field \"\(bad)\" holds a comma; a field is a word such as it or finance", field: field)
+    /// A mentor as the store can hold it and read it back (the server checks the domain's
+    /// limits before): fields without commas (they go into the `fields` column between commas),
+    /// a capacity, a session length and away dates inside what a stored mentor may hold.
+    /// `field` names the mentor in the request (`mentor`, `mentors[3]`).
+    static func checkMentor(_ mentor: Mentor, field: String) throws {
+        if let bad = mentor.fields.sorted().first(where: { $0.contains(",") }) {
+            throw SchedulerError(.invalidArgument, "field \"\(bad)\" holds a comma; a field is a word such as it or finance", field: field + ".fields")
+        }
+        guard storedCounts.contains(mentor.capacity) else {
+            throw SchedulerError(.invalidArgument, "capacity \(mentor.capacity) is outside \(storedCounts)", field: field + ".capacity")
+        }
+        guard storedMinutes.contains(mentor.sessionMinutes) else {
+            throw SchedulerError(.invalidArgument, "session length \(mentor.sessionMinutes) is outside \(storedMinutes)", field: field + ".session_minutes")
+        }
+        guard mentor.availability.awayDates.allSatisfy({ storedDays.contains($0.dayNumber) }) else {
+            throw SchedulerError(.invalidArgument, "an away date is outside the years 1 to 9999", field: field + ".away_dates")
         }
     }
 
@@ -113,7 +125,7 @@ extension StoreRules {
                 throw SchedulerError(
                     .failedPrecondition, "mentor \(given.id) is at site \(site); an import replaces mentors of site \(siteID) only", field: field + ".id")
             }
-            try checkMentorFields(given.fields, field: field + ".fields")
+            try checkMentor(given, field: field)
             if stored[given.id] == nil { counts.created += 1 } else { counts.replaced += 1 }
             var mentor = given
             mentor.siteID = siteID
