@@ -18,6 +18,16 @@ extension Database {
     func int(sql: String, arguments: StatementArguments = []) throws -> Int? {
         try Int.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
+
+    /// Each row turned into a value as it is read, with no copy of the row (`rows` copies
+    /// every row's values first): for reads of tens of thousands of rows. `transform` must not
+    /// keep the row.
+    func values<T>(sql: String, arguments: StatementArguments = [], _ transform: (Row) throws -> T) throws -> [T] {
+        let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: arguments)
+        var values: [T] = []
+        while let row = try cursor.next() { values.append(try transform(row)) }
+        return values
+    }
 }
 
 extension Array {

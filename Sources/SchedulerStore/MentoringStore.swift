@@ -130,16 +130,21 @@ public struct MentorImportCounts: Sendable, Hashable {
 /// change afterwards only by cancellation (`writeMentorSessions`).
 public protocol MentoringStore: Sendable {
     /// An empty id: the store makes one (`mnt_...`). The site must exist (`NOT_FOUND`, field
-    /// `mentor.site_id`); an id in use is `ALREADY_EXISTS`.
+    /// `mentor.site_id`); an id in use is `ALREADY_EXISTS`. A field with a comma, or a capacity,
+    /// session length or away date no stored mentor can hold, is `INVALID_ARGUMENT`
+    /// (`mentor.fields`, `mentor.capacity`, ...).
     func createMentor(_ mentor: Mentor, context: MutationContext, reply: @escaping @Sendable (Mentor) throws -> [UInt8]) async throws -> Mutated<Mentor>
     func mentor(id: String) async throws -> Mentor?
-    /// A site's mentors by id after the cursor; only those with `field` when given.
+    /// A site's mentors by id after the cursor (the previous page's last id); only those with
+    /// `field` when given (a whole field: `it` is not `i`).
     func listMentors(siteID: String, field: String?, after: String?, limit: Int) async throws -> Page<Mentor>
+    /// `change` cannot move the mentor's id or site. `NOT_FOUND` (field `mentor.id`).
     func updateMentor(
         id: String, context: MutationContext, reply: @escaping @Sendable (Mentor) throws -> [UInt8], _ change: @escaping @Sendable (inout Mentor) throws -> Void
     ) async throws -> Mutated<Mentor>
     /// Creates or replaces (by id) all of them at `siteID`, or nothing; a mentor of another site
-    /// under the same id is `FAILED_PRECONDITION` naming `mentors[i].id`.
+    /// under the same id is `FAILED_PRECONDITION` naming `mentors[i].id`; ids are needed, once
+    /// each (`INVALID_ARGUMENT`, `mentors[i].id`).
     func importMentors(
         siteID: String, mentors: [Mentor], context: MutationContext, reply: @escaping @Sendable (MentorImportCounts) throws -> [UInt8]
     ) async throws -> Mutated<MentorImportCounts>
@@ -150,18 +155,24 @@ public protocol MentoringStore: Sendable {
     /// The batch saved under this id, at any site.
     func mentorBatch(id: String) async throws -> StoredMentorBatch?
     /// Stores the batch and its sessions in one transaction, and bumps the site's version; all or
-    /// nothing. `ABORTED` if the site's version is no longer `expectedVersion`;
-    /// `ALREADY_EXISTS` (field `batch_id`) if a batch with this id was saved meanwhile.
+    /// nothing. `ALREADY_EXISTS` (field `batch_id`) if a batch with this id was saved meanwhile,
+    /// at any site (checked first: the caller answers that batch rather than deciding again);
+    /// else `ABORTED` if the site's version is no longer `expectedVersion`. Sessions with an
+    /// empty id get one (`mses_...`), and all get the batch's id; their mentors and young people
+    /// are of the batch's site, and an id stored already is `ALREADY_EXISTS` (errors name
+    /// `sessions[i]...`). The audit entry names the batch, not each session.
     func saveMentorBatch(
         _ batch: StoredMentorBatch, sessions: [StoredMentorSession], expectedVersion: Int64, context: MutationContext,
         reply: @escaping @Sendable (StoredMentorBatch) throws -> [UInt8]
     ) async throws -> Mutated<StoredMentorBatch>
 
     func mentorSession(id: String) async throws -> StoredMentorSession?
-    /// By date, start and id, after the cursor (the previous page's `next`, opaque to callers).
+    /// By date, start and id, after the cursor (the previous page's `next`, opaque to callers);
+    /// a cursor the store did not give is `INVALID_ARGUMENT` (field `page_token`).
     func mentorSessions(_ filter: MentorSessionFilter, after: String?, limit: Int) async throws -> Page<StoredMentorSession>
     /// Replaces these sessions (by id; all exist, at `siteID`) in one transaction, for
-    /// cancellations; bumps the site's version. `records` go to the audit besides the ids.
+    /// cancellations; bumps the site's version. A session keeps its mentor, young person and
+    /// batch (errors name `sessions[i]...`). `records` go to the audit besides the ids.
     func writeMentorSessions(
         siteID: String, _ sessions: [StoredMentorSession], records: [String], context: MutationContext,
         reply: @escaping @Sendable ([StoredMentorSession]) throws -> [UInt8]

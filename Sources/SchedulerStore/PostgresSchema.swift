@@ -361,9 +361,12 @@ enum PostgresSchema {
                 )
                 """,
                 "CREATE INDEX mentor_session_site ON mentor_session(site_id, day)",
-                "CREATE INDEX mentor_session_mentor ON mentor_session(mentor_id, day)",
                 "CREATE INDEX mentor_session_young_person ON mentor_session(young_person_id, day)",
                 "CREATE INDEX mentor_session_batch ON mentor_session(batch_id)",
+                // A mentor's sessions (a site's, by mentor, then young person), and the site's
+                // pairs (GROUP BY mentor, young person; max(day) of those not cancelled) from the
+                // index alone, without a sort of all the site's sessions: read for every batch.
+                "CREATE INDEX mentor_session_mentor ON mentor_session(site_id, mentor_id, young_person_id, status, day)",
             ]
         ),
     ]

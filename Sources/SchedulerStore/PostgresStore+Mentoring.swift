@@ -60,7 +60,7 @@ extension PostgresStore {
     {
         try await mutate(context, reply: reply) { tx in
             _ = try StoreRules.require(try await fetchSite(tx, mentor.siteID), "site", mentor.siteID, field: "mentor.site_id")
-            try StoreRules.checkMentorFields(mentor.fields, field: "mentor.fields")
+            try StoreRules.checkMentor(mentor, field: "mentor")
             var mentor = mentor
             if mentor.id.isEmpty { mentor.id = RecordID.make("mnt") }
             try await bumpCounsellingVersion(tx, mentor.siteID)
@@ -105,7 +105,7 @@ extension PostgresStore {
             try change(&mentor)
             mentor.id = old.id
             mentor.siteID = old.siteID
-            try StoreRules.checkMentorFields(mentor.fields, field: "mentor.fields")
+            try StoreRules.checkMentor(mentor, field: "mentor")
             try await tx.run(
                 "UPDATE mentor SET fields = \(StoreRules.mentorFieldsText(mentor.fields)), data = \(try StoreRules.mentorData(mentor)) WHERE id = \(id)")
             return (mentor, ["mentor:\(id)"])

@@ -9,7 +9,7 @@ extension StoreRules {
     // MARK: Stored forms
 
     /// A young person's `data` column: everything but the id and home, which have columns.
-    struct YoungPersonData: Codable {
+    struct YoungPersonData: Codable, StoredJSONDecodable {
         var name: String
         var birthDay: Int?
         var windows: [[Int]]
@@ -18,6 +18,32 @@ extension StoreRules {
         var minutesPerSession: Int
         var preferredCounsellorID: String?
         var requiredQualifications: [String]
+
+        init(
+            name: String, birthDay: Int?, windows: [[Int]], awayDays: [Int], sessionsPerWeek: Int, minutesPerSession: Int, preferredCounsellorID: String?,
+            requiredQualifications: [String]
+        ) {
+            self.name = name
+            self.birthDay = birthDay
+            self.windows = windows
+            self.awayDays = awayDays
+            self.sessionsPerWeek = sessionsPerWeek
+            self.minutesPerSession = minutesPerSession
+            self.preferredCounsellorID = preferredCounsellorID
+            self.requiredQualifications = requiredQualifications
+        }
+
+        init?(json: StoredJSON) {
+            guard let name = json["name"]?.string, let windows = json["windows"]?.intArrays, let awayDays = json["away_days"]?.ints,
+                let sessionsPerWeek = json["sessions_per_week"]?.int, let minutesPerSession = json["minutes_per_session"]?.int,
+                let requiredQualifications = json["required_qualifications"]?.strings,
+                let birthDay = StoredJSON.optional(json["birth_day"], \.int),
+                let preferredCounsellorID = StoredJSON.optional(json["preferred_counsellor_id"], \.string)
+            else { return nil }
+            self.init(
+                name: name, birthDay: birthDay, windows: windows, awayDays: awayDays, sessionsPerWeek: sessionsPerWeek, minutesPerSession: minutesPerSession,
+                preferredCounsellorID: preferredCounsellorID, requiredQualifications: requiredQualifications)
+        }
 
         enum CodingKeys: String, CodingKey {
             case name, windows
@@ -31,13 +57,32 @@ extension StoreRules {
     }
 
     /// A counsellor's `data` column: everything but the id and site, which have columns.
-    struct CounsellorData: Codable {
+    struct CounsellorData: Codable, StoredJSONDecodable {
         var name: String
         var windows: [[Int]]
         var awayDays: [Int]
         var qualifications: [String]
         var maxSessionsPerWeek: Int
         var maxMinutesPerDay: Int
+
+        init(name: String, windows: [[Int]], awayDays: [Int], qualifications: [String], maxSessionsPerWeek: Int, maxMinutesPerDay: Int) {
+            self.name = name
+            self.windows = windows
+            self.awayDays = awayDays
+            self.qualifications = qualifications
+            self.maxSessionsPerWeek = maxSessionsPerWeek
+            self.maxMinutesPerDay = maxMinutesPerDay
+        }
+
+        init?(json: StoredJSON) {
+            guard let name = json["name"]?.string, let windows = json["windows"]?.intArrays, let awayDays = json["away_days"]?.ints,
+                let qualifications = json["qualifications"]?.strings, let maxSessionsPerWeek = json["max_sessions_per_week"]?.int,
+                let maxMinutesPerDay = json["max_minutes_per_day"]?.int
+            else { return nil }
+            self.init(
+                name: name, windows: windows, awayDays: awayDays, qualifications: qualifications, maxSessionsPerWeek: maxSessionsPerWeek,
+                maxMinutesPerDay: maxMinutesPerDay)
+        }
 
         enum CodingKeys: String, CodingKey {
             case name, windows, qualifications
@@ -55,6 +100,16 @@ extension StoreRules {
     }
 
     static func decoded<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw unreadable(column, "not the record's JSON")
+        }
+    }
+
+    /// A stored form the parser reads fast, or `JSONDecoder` (which decides) when it gives up.
+    static func decoded<T: StoredJSONDecodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
+        if let json = StoredJSON.parse(text), let value = T(json: json) { return value }
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {

@@ -9,7 +9,7 @@ extension StoreRules {
     // MARK: Stored forms
 
     /// A mentor's `data` column: everything but the id and site, which have columns.
-    struct MentorData: Codable {
+    struct MentorData: Codable, StoredJSONDecodable {
         var organisation: String
         var name: String
         var fields: [String]
@@ -17,6 +17,26 @@ extension StoreRules {
         var windows: [[Int]]
         var awayDays: [Int]
         var sessionMinutes: Int
+
+        init(organisation: String, name: String, fields: [String], capacity: Int, windows: [[Int]], awayDays: [Int], sessionMinutes: Int) {
+            self.organisation = organisation
+            self.name = name
+            self.fields = fields
+            self.capacity = capacity
+            self.windows = windows
+            self.awayDays = awayDays
+            self.sessionMinutes = sessionMinutes
+        }
+
+        init?(json: StoredJSON) {
+            guard let organisation = json["organisation"]?.string, let name = json["name"]?.string, let fields = json["fields"]?.strings,
+                let capacity = json["capacity"]?.int, let windows = json["windows"]?.intArrays, let awayDays = json["away_days"]?.ints,
+                let sessionMinutes = json["session_minutes"]?.int
+            else { return nil }
+            self.init(
+                organisation: organisation, name: name, fields: fields, capacity: capacity, windows: windows, awayDays: awayDays,
+                sessionMinutes: sessionMinutes)
+        }
 
         enum CodingKeys: String, CodingKey {
             case organisation, name, fields, capacity, windows
@@ -58,11 +78,18 @@ extension StoreRules {
         sequence: Int
     ) throws -> StoredMentorSession {
         guard let status = MentorSessionStatus(rawValue: status) else { throw unreadable("mentor_session.status", "not a mentor session status") }
+        // The ranges of `storedRanges`, checked without looking them up: a snapshot reads tens of
+        // thousands of sessions.
+        func checked(_ value: Int, _ range: ClosedRange<Int>, _ column: String) throws -> Int {
+            guard range.contains(value) else { throw unreadable(column, "\(value) is outside \(range.lowerBound)-\(range.upperBound)") }
+            return value
+        }
         return StoredMentorSession(
             session: MentorSession(
-                id: id, mentorID: mentorID, youngPersonID: youngPersonID, date: try storedDay(day, "mentor_session.day"),
-                start: try stored(start, "mentor_session.start_minute"), minutes: try stored(minutes, "mentor_session.minutes"), batchID: batchID),
-            siteID: siteID, status: status, sequence: try stored(sequence, "mentor_session.sequence"))
+                id: id, mentorID: mentorID, youngPersonID: youngPersonID, date: CivilDate(dayNumber: try checked(day, storedDays, "mentor_session.day")),
+                start: try checked(start, storedMinutes, "mentor_session.start_minute"),
+                minutes: try checked(minutes, storedMinutes, "mentor_session.minutes"), batchID: batchID),
+            siteID: siteID, status: status, sequence: try checked(sequence, storedCounts, "mentor_session.sequence"))
     }
 
     static func mentorBatch(id: String, siteID: String, inputDigest: [UInt8], answer: [UInt8], createdAtMS: Int64) -> StoredMentorBatch {
@@ -86,10 +113,22 @@ extension StoreRules {
 
     // MARK: Checks
 
-    /// A mentor's fields go into the `fields` column between commas: a field may not hold one.
-    static func checkMentorFields(_ fields: Set<String>, field: String) throws {
-        if let bad = fields.sorted().first(where: { $0.contains(",") }) {
-            throw SchedulerError(.invalidArgument, "field \"\(bad)\" holds a comma; a field is a word such as it or finance", field: field)
+    /// A mentor as the store can hold it and read it back (the server checks the domain's
+    /// limits before): fields without commas (they go into the `fields` column between commas),
+    /// a capacity, a session length and away dates inside what a stored mentor may hold.
+    /// `field` names the mentor in the request (`mentor`, `mentors[3]`).
+    static func checkMentor(_ mentor: Mentor, field: String) throws {
+        if let bad = mentor.fields.sorted().first(where: { $0.contains(",") }) {
+            throw SchedulerError(.invalidArgument, "field \"\(bad)\" holds a comma; a field is a word such as it or finance", field: field + ".fields")
+        }
+        guard storedCounts.contains(mentor.capacity) else {
+            throw SchedulerError(.invalidArgument, "capacity \(mentor.capacity) is outside \(storedCounts)", field: field + ".capacity")
+        }
+        guard storedMinutes.contains(mentor.sessionMinutes) else {
+            throw SchedulerError(.invalidArgument, "session length \(mentor.sessionMinutes) is outside \(storedMinutes)", field: field + ".session_minutes")
+        }
+        guard mentor.availability.awayDates.allSatisfy({ storedDays.contains($0.dayNumber) }) else {
+            throw SchedulerError(.invalidArgument, "an away date is outside the years 1 to 9999", field: field + ".away_dates")
         }
     }
 
@@ -113,7 +152,7 @@ extension StoreRules {
                 throw SchedulerError(
                     .failedPrecondition, "mentor \(given.id) is at site \(site); an import replaces mentors of site \(siteID) only", field: field + ".id")
             }
-            try checkMentorFields(given.fields, field: field + ".fields")
+            try checkMentor(given, field: field)
             if stored[given.id] == nil { counts.created += 1 } else { counts.replaced += 1 }
             var mentor = given
             mentor.siteID = siteID
@@ -141,23 +180,26 @@ extension StoreRules {
     {
         guard !batch.id.isEmpty else { throw SchedulerError(.invalidArgument, "a saved batch needs an id", field: "batch_id") }
         let siteID = batch.siteID
-        func check(_ id: String, _ what: String, _ site: String?, field: String) throws {
-            guard let site else { throw SchedulerError.missing(what, id, field: field) }
-            guard site == siteID else { throw SchedulerError(.failedPrecondition, "\(what) \(id) is at site \(site), not at site \(siteID)", field: field) }
+        // Field names are made only for an error: a batch has 20,000 sessions.
+        func check(_ id: String, _ what: String, _ site: String?, field: @autoclosure () -> String) throws {
+            guard let site else { throw SchedulerError.missing(what, id, field: field()) }
+            guard site == siteID else {
+                throw SchedulerError(.failedPrecondition, "\(what) \(id) is at site \(site), not at site \(siteID)", field: field())
+            }
         }
         var checked: [StoredMentorSession] = []
         checked.reserveCapacity(sessions.count)
         for (index, given) in sessions.enumerated() {
-            let field = "sessions[\(index)]"
+            func field(_ name: String = "") -> String { "sessions[\(index)]" + name }
             guard given.siteID == siteID else {
-                throw SchedulerError(.failedPrecondition, "session \(given.id) is for site \(given.siteID), not site \(siteID)", field: field + ".site_id")
+                throw SchedulerError(.failedPrecondition, "session \(given.id) is for site \(given.siteID), not site \(siteID)", field: field(".site_id"))
             }
             if let other = given.session.batchID, other != batch.id {
-                throw SchedulerError(.invalidArgument, "session \(given.id) names batch \(other), not \(batch.id)", field: field + ".batch_id")
+                throw SchedulerError(.invalidArgument, "session \(given.id) names batch \(other), not \(batch.id)", field: field(".batch_id"))
             }
-            try check(given.session.mentorID, "mentor", mentors[given.session.mentorID], field: field + ".mentor_id")
-            try check(given.session.youngPersonID, "young person", youngPeople[given.session.youngPersonID], field: field + ".young_person_id")
-            try checkMentorSessionRanges(given, field: field)
+            try check(given.session.mentorID, "mentor", mentors[given.session.mentorID], field: field(".mentor_id"))
+            try check(given.session.youngPersonID, "young person", youngPeople[given.session.youngPersonID], field: field(".young_person_id"))
+            try checkMentorSessionRanges(given, field: field())
             var session = given
             if session.id.isEmpty { session.session.id = RecordID.make("mses") }
             session.session.batchID = batch.id
@@ -166,12 +208,12 @@ extension StoreRules {
         return checked
     }
 
-    static func checkMentorSessionRanges(_ given: StoredMentorSession, field: String) throws {
+    static func checkMentorSessionRanges(_ given: StoredMentorSession, field: @autoclosure () -> String) throws {
         let session = given.session
         guard storedMinutes.contains(session.start), storedMinutes.contains(session.minutes), storedDays.contains(session.date.dayNumber),
             storedCounts.contains(given.sequence)
         else {
-            throw SchedulerError(.invalidArgument, "session \(given.id) has a date, time, length or sequence out of range", field: field)
+            throw SchedulerError(.invalidArgument, "session \(given.id) has a date, time, length or sequence out of range", field: field())
         }
     }
 

@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmarks for Scripts/bench; each prints one JSON line.",
         subcommands: [
             LoadGenerator.self, BookingLoad.self, LedgerBench.self, MemoryBench.self, IntakeBench.self, IntakeServerBench.self, CounsellingBench.self,
-            CounsellingServerBench.self, MentoringBench.self, MentoringServerBench.self,
+            CounsellingServerBench.self, MentoringBench.self, MentoringServerBench.self, MentoringStoreBench.self,
         ],
         defaultSubcommand: LoadGenerator.self)
 }

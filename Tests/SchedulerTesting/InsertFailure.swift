@@ -1,7 +1,4 @@
 import Foundation
-import GRDB
-import Logging
-import PostgresNIO
 import SchedulerStore
 
 /// A failure of the database itself, injected in the middle of a write: a real trigger on the
@@ -36,7 +33,7 @@ public struct InsertFailure: Sendable {
         let name = failure.name
         switch store {
         case is SQLiteStore:
-            try await execute(
+            try await StoreDatabase.execute(
                 [
                     """
                     CREATE TRIGGER \(name) BEFORE INSERT ON \(table) WHEN (SELECT count(*) FROM \(table)) >= \(rows)
@@ -44,7 +41,7 @@ public struct InsertFailure: Sendable {
                     """
                 ], on: store)
         default:
-            try await execute(
+            try await StoreDatabase.execute(
                 [
                     """
                     CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -63,44 +60,9 @@ public struct InsertFailure: Sendable {
     public func remove() async throws {
         switch store {
         case is SQLiteStore:
-            try await Self.execute(["DROP TRIGGER IF EXISTS \(name)"], on: store)
+            try await StoreDatabase.execute(["DROP TRIGGER IF EXISTS \(name)"], on: store)
         default:
-            try await Self.execute(["DROP TRIGGER IF EXISTS \(name) ON \(table)", "DROP FUNCTION IF EXISTS \(name)()"], on: store)
-        }
-    }
-
-    /// Runs `statements` in order on `store`'s database from outside the store.
-    public static func execute(_ statements: [String], on store: any Store) async throws {
-        switch store {
-        case let sqlite as SQLiteStore:
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
-            let queue = try DatabaseQueue(path: sqlite.path, configuration: configuration)
-            do {
-                try await queue.write { db in
-                    for statement in statements { try db.execute(sql: statement) }
-                }
-                try queue.close()
-            } catch {
-                try? queue.close()
-                throw error
-            }
-        case let postgres as PostgresStore:
-            let location = postgres.location
-            let password = try TestPostgres.server().password
-            let configuration = PostgresConnection.Configuration(
-                host: location.host, port: location.port, username: location.user, password: password, database: location.database, tls: .disable)
-            let logger = Logger(label: "sosched.test.postgres")
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 4, logger: logger)
-            do {
-                for statement in statements { _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect() }
-                try await connection.close()
-            } catch {
-                try? await connection.close()
-                throw error
-            }
-        default:
-            throw TestFailure("no way to reach the database of a \(store.kind) store")
+            try await StoreDatabase.execute(["DROP TRIGGER IF EXISTS \(name) ON \(table)", "DROP FUNCTION IF EXISTS \(name)()"], on: store)
         }
     }
 }
