@@ -11,15 +11,30 @@ public enum MentorBatchPlanner {
         progress(MentorBatchProgress(itemsMatched: pairs, pairsPlaced: 0, pairs: pairs, sessionsPlaced: 0))
         var placer = MentorSessionPlacer(batchID: batch.id, youngPersonBusy: batch.youngPersonBusy, mentorBusy: batch.mentorBusy)
         var sessions: [MentorSession] = []
-        var refusals = matching.refusals
+        var placingRefusals: [MentorRefusal] = []
         for (index, assignment) in matching.assignments.enumerated() {
             guard let item = items[assignment.youngPersonID], let mentor = mentors[assignment.mentorID] else { continue }
             let placed = placer.place(item, with: mentor, youngPersonAvailability: batch.youngPersonAvailability[item.youngPersonID] ?? Availability())
             sessions += placed.sessions
-            refusals += placed.refusals
+            placingRefusals += placed.refusals.count < 2 ? placed.refusals : placed.refusals.sorted { ($0.week ?? "~") < ($1.week ?? "~") }
             progress(MentorBatchProgress(itemsMatched: pairs, pairsPlaced: index + 1, pairs: pairs, sessionsPlaced: sessions.count))
         }
-        refusals.sort { ($0.youngPersonID, $0.week ?? "~") < ($1.youngPersonID, $1.week ?? "~") }
+        // By young person id, then week (none last): both lists already are, and no one is in
+        // both (matched or not), so a merge gives what sorting all of them would.
+        var refusals: [MentorRefusal] = []
+        refusals.reserveCapacity(matching.refusals.count + placingRefusals.count)
+        var (unmatched, unplaced) = (matching.refusals[...], placingRefusals[...])
+        while let next = unmatched.first, let other = unplaced.first {
+            if next.youngPersonID < other.youngPersonID {
+                refusals.append(next)
+                unmatched.removeFirst()
+            } else {
+                refusals.append(other)
+                unplaced.removeFirst()
+            }
+        }
+        refusals += unmatched
+        refusals += unplaced
         return MentorBatchPlan(assignments: matching.assignments, sessions: sessions, refusals: refusals)
     }
 }
