@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Synchronization
 
 /// Long computations of a call (week planning, a mentor batch) run on a thread of their own: they
@@ -14,12 +14,15 @@ enum BackgroundWork {
         let (updates, feed) = AsyncStream<Progress>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let stopping = StopFlag()
         return try await withTaskCancellationHandler {
+            // A thread of its own, not a shared queue's: a few long jobs must not hold up every other.
             async let result: Result = withCheckedContinuation { (continuation: CheckedContinuation<Result, Never>) in
-                DispatchQueue.global(qos: .userInitiated).async {
+                let thread = Thread {
                     let result = work({ stopping.isSet }, { feed.yield($0) })
                     feed.finish()
                     continuation.resume(returning: result)
                 }
+                thread.stackSize = 8 << 20
+                thread.start()
             }
             let clock = ContinuousClock()
             var last: ContinuousClock.Instant?

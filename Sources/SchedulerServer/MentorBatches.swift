@@ -119,8 +119,8 @@ struct MentorBatches {
             let matched = MatchClock()
             let plan = try await BackgroundWork.run(
                 progressEvery: CounsellingPlanning.progressInterval,
-                { _, progress in
-                    MentorBatchPlanner.plan(batch) { step in
+                { isStopped, progress in
+                    MentorBatchPlanner.plan(batch, isCancelled: isStopped) { step in
                         if step.pairsPlaced == 0 { matched.mark() }
                         progress(step)
                     }
@@ -218,7 +218,8 @@ struct MentorBatches {
                 + mentorSessions.filter { inBatch.contains($0.youngPersonID) }.map {
                     BusyInterval(personID: $0.youngPersonID, date: $0.date, start: $0.start, end: $0.end)
                 },
-            mentorBusy: mentorSessions.map { BusyInterval(personID: $0.mentorID, date: $0.date, start: $0.start, end: $0.end) })
+            mentorBusy: mentorSessions.map { BusyInterval(personID: $0.mentorID, date: $0.date, start: $0.start, end: $0.end) },
+            pairSessions: mentorSessions.filter { inBatch.contains($0.youngPersonID) })
     }
 
     private static func sendParts(

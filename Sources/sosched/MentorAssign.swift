@@ -180,7 +180,9 @@ struct MentorAssign: AsyncParsableCommand {
             Self.summary(outcome, dryRun: dryRun, listing: listSessions)
         }
         let result = outcome.result
-        if result.itemsMatched < result.items || result.sessionsPlaced < result.sessionsRequested { throw Self.partlyPlaced }
+        // A replayed batch whose sessions were cancelled since is not all booked.
+        let cancelled = outcome.sessions.contains { $0.status == .mentorSessionCancelled }
+        if result.itemsMatched < result.items || result.sessionsPlaced < result.sessionsRequested || cancelled { throw Self.partlyPlaced }
     }
 
     /// More for the errors a batch meets: the file's line of an item the server names

@@ -3,16 +3,22 @@
 public enum MentorBatchPlanner {
     /// `progress` is called once the matching is done and after each pair is placed; the caller
     /// decides how often to pass it on.
-    public static func plan(_ batch: MentorBatch, progress: (MentorBatchProgress) -> Void = { _ in }) -> MentorBatchPlan {
+    /// `isCancelled` is asked between pairs: once it says yes, the plan stops where it is (the
+    /// caller throws it away).
+    public static func plan(
+        _ batch: MentorBatch, isCancelled: () -> Bool = { false }, progress: (MentorBatchProgress) -> Void = { _ in }
+    ) -> MentorBatchPlan {
         let matching = MentorMatcher.match(batch)
         let items = Dictionary(batch.items.map { ($0.youngPersonID, $0) }, uniquingKeysWith: { first, _ in first })
         let mentors = Dictionary(batch.mentors.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let pairs = matching.assignments.count
         progress(MentorBatchProgress(itemsMatched: pairs, pairsPlaced: 0, pairs: pairs, sessionsPlaced: 0))
-        var placer = MentorSessionPlacer(batchID: batch.id, youngPersonBusy: batch.youngPersonBusy, mentorBusy: batch.mentorBusy)
+        var placer = MentorSessionPlacer(
+            batchID: batch.id, youngPersonBusy: batch.youngPersonBusy, mentorBusy: batch.mentorBusy, pairSessions: batch.pairSessions)
         var sessions: [MentorSession] = []
         var placingRefusals: [MentorRefusal] = []
         for (index, assignment) in matching.assignments.enumerated() {
+            if isCancelled() { break }
             guard let item = items[assignment.youngPersonID], let mentor = mentors[assignment.mentorID] else { continue }
             let placed = placer.place(item, with: mentor, youngPersonAvailability: batch.youngPersonAvailability[item.youngPersonID] ?? Availability())
             sessions += placed.sessions

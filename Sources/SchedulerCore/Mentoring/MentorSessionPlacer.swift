@@ -2,7 +2,7 @@
 /// date, at the earliest time on the 15-minute grid that is inside a window of both the mentor
 /// and the young person, inside the item's dates, and clashes with nothing either has (the busy
 /// lists given and the sessions this batch placed before). At most one session a pair in an ISO
-/// week. Pairs go in young person id order.
+/// week, counting the pair's sessions from before the batch. Pairs go in young person id order.
 public struct MentorSessionPlacer: Sendable {
     private typealias Taken = (day: Int, start: Int, end: Int)
 
@@ -12,9 +12,12 @@ public struct MentorSessionPlacer: Sendable {
     private var mentorTaken: [[Taken]] = []
     private var mentorIndex: [String: Int] = [:]
     private let batchID: String?
+    /// "mentor|young person|Monday's day number" of the weeks where a pair has a session already.
+    private let pairWeeks: Set<String>
 
-    public init(batchID: String? = nil, youngPersonBusy: [BusyInterval], mentorBusy: [BusyInterval]) {
+    public init(batchID: String? = nil, youngPersonBusy: [BusyInterval], mentorBusy: [BusyInterval], pairSessions: [MentorSession] = []) {
         self.batchID = batchID
+        pairWeeks = Set(pairSessions.map { Self.pairWeek($0.mentorID, $0.youngPersonID, $0.date.mondayOfWeek) })
         for busy in youngPersonBusy {
             let index = Self.index(of: busy.personID, in: &youngPersonIndex, lists: &youngPersonTaken)
             youngPersonTaken[index].append((busy.date.dayNumber, busy.start, busy.end))
@@ -24,6 +27,8 @@ public struct MentorSessionPlacer: Sendable {
             mentorTaken[index].append((busy.date.dayNumber, busy.start, busy.end))
         }
     }
+
+    private static func pairWeek(_ mentor: String, _ person: String, _ monday: CivilDate) -> String { "\(mentor)|\(person)|\(monday.dayNumber)" }
 
     private static func index(of id: String, in index: inout [String: Int], lists: inout [[Taken]]) -> Int {
         if let known = index[id] { return known }
@@ -68,7 +73,7 @@ public struct MentorSessionPlacer: Sendable {
         var monday = item.from.mondayOfWeek
         weeks: while monday <= item.to, sessions.count < item.sessions {
             defer { monday = monday.adding(days: 7) }
-            if !shared.isEmpty {
+            if !shared.isEmpty, !pairWeeks.contains(Self.pairWeek(mentor.id, item.youngPersonID, monday)) {
                 var day = max(monday, item.from)
                 let last = min(monday.adding(days: 6), item.to)
                 while day <= last {

@@ -156,6 +156,9 @@ public struct MentorBatch: Sendable, Hashable {
     public var youngPersonBusy: [BusyInterval]
     /// The mentors' other mentor sessions.
     public var mentorBusy: [BusyInterval]
+    /// Mentor sessions stored before the batch for its young people: a pair with one in a week
+    /// gets no other that week (one a week at most, across batches).
+    public var pairSessions: [MentorSession]
 
     public static let maxItems = 20_000
     public static let maxFields = 20
@@ -163,7 +166,8 @@ public struct MentorBatch: Sendable, Hashable {
 
     public init(
         id: String? = nil, items: [MentorBatchItem], mentors: [Mentor], currentMentor: [String: String] = [:], activeMentees: [String: Int] = [:],
-        youngPersonAvailability: [String: Availability], youngPersonBusy: [BusyInterval] = [], mentorBusy: [BusyInterval] = []
+        youngPersonAvailability: [String: Availability], youngPersonBusy: [BusyInterval] = [], mentorBusy: [BusyInterval] = [],
+        pairSessions: [MentorSession] = []
     ) {
         self.id = id
         self.items = items
@@ -173,6 +177,7 @@ public struct MentorBatch: Sendable, Hashable {
         self.youngPersonAvailability = youngPersonAvailability
         self.youngPersonBusy = youngPersonBusy
         self.mentorBusy = mentorBusy
+        self.pairSessions = pairSessions
     }
 
     /// One item per young person, at least one session, `from <= to`; mentors with distinct ids,
