@@ -55,15 +55,21 @@ struct CounsellingPlanning {
         }
     }
 
-    /// The young people with their mentor sessions of the week cut out of their time, so that no
-    /// counsellor session is planned or moved onto one. Read after the snapshot: a batch saved
-    /// later changes the version, and the write is refused.
-    static func withoutMentorSessions(_ people: [YoungPerson], _ store: any Store, siteID: String, monday: CivilDate) async throws -> [YoungPerson] {
-        let sessions = try await MentorBatches.allSessions(store, MentorSessionFilter(siteID: siteID, from: monday, to: monday.adding(days: 6)))
-        guard !sessions.isEmpty else { return people }
+    /// The site's mentor sessions (not cancelled) from `from` to `to`. Read after the snapshot: a
+    /// batch saved later changes the version, and the write is refused.
+    static func mentorSessions(_ store: any Store, siteID: String, from: CivilDate, to: CivilDate) async throws -> [StoredMentorSession] {
+        try await MentorBatches.allSessions(store, MentorSessionFilter(siteID: siteID, from: from, to: to))
+    }
+
+    /// The young people with their mentor sessions of the week of `monday` cut out of their time,
+    /// so that no counsellor session is planned or moved onto one.
+    static func withoutMentorSessions(_ people: [YoungPerson], _ sessions: [StoredMentorSession], week monday: CivilDate) -> [YoungPerson] {
+        let sunday = monday.adding(days: 6)
         let taken = Dictionary(
-            grouping: sessions.map { BusyInterval(personID: $0.session.youngPersonID, date: $0.session.date, start: $0.session.start, end: $0.session.end) },
-            by: \.personID)
+            grouping: sessions.filter { $0.session.date >= monday && $0.session.date <= sunday }.map {
+                BusyInterval(personID: $0.session.youngPersonID, date: $0.session.date, start: $0.session.start, end: $0.session.end)
+            }, by: \.personID)
+        guard !taken.isEmpty else { return people }
         return people.map { person in
             guard let busy = taken[person.id] else { return person }
             var free = person
@@ -104,9 +110,10 @@ struct CounsellingPlanning {
             let replaceable = snapshot.sessions.filter { $0.session.status == .scheduled && !$0.session.pinned && $0.session.date >= today }
             let replaced = Set(replaceable.map(\.id))
             let stays = snapshot.sessions.filter { !replaced.contains($0.id) }
-            let people = try await Self.withoutMentorSessions(snapshot.youngPeople, store, siteID: site, monday: monday)
+            let mentoring = try await Self.mentorSessions(store, siteID: site, from: monday, to: monday.adding(days: 6))
             let problem = WeekPlanningProblem(
-                monday: monday, youngPeople: people, counsellors: Self.closingPastDays(snapshot.counsellors, monday: monday, today: today),
+                monday: monday, youngPeople: Self.withoutMentorSessions(snapshot.youngPeople, mentoring, week: monday),
+                counsellors: Self.closingPastDays(snapshot.counsellors, monday: monday, today: today),
                 kept: stays.map(\.session).filter { $0.status != .cancelled }, lastCounsellor: snapshot.lastCounsellor)
             let budget = request.timeBudgetMs == 0 ? Self.defaultBudget : .milliseconds(Int(request.timeBudgetMs))
             let planner = WeekPlanner(seed: request.seed == 0 ? 1 : request.seed, rounds: 1000)
@@ -191,6 +198,7 @@ struct CounsellingPlanning {
             let counsellors = Self.closingPastDays(
                 snapshot.counsellors.map { $0.id == absent.id ? absent : $0 }, monday: firstMonday, today: today, through: lastSunday)
             let stored = Dictionary(uniqueKeysWithValues: snapshot.sessions.map { ($0.id, $0) })
+            let mentoring = try await Self.mentorSessions(store, siteID: site, from: firstMonday, to: lastSunday)
             var changes: [SessionChangeMessage] = []
             var written: [StoredSession] = []
             var unplaced: [UnplacedSessionMessage] = []
@@ -201,8 +209,9 @@ struct CounsellingPlanning {
                 let weekDays = days.filter { $0 >= monday && $0 < monday.adding(days: 7) && $0 >= today }
                 guard week.contains(where: { $0.session.counsellorID == absent.id && weekDays.contains($0.session.date) && $0.session.status == .scheduled })
                 else { continue }
-                let people = try await Self.withoutMentorSessions(snapshot.youngPeople, store, siteID: site, monday: monday)
-                let problem = WeekPlanningProblem(monday: monday, youngPeople: people, counsellors: counsellors, lastCounsellor: snapshot.lastCounsellor)
+                let problem = WeekPlanningProblem(
+                    monday: monday, youngPeople: Self.withoutMentorSessions(snapshot.youngPeople, mentoring, week: monday), counsellors: counsellors,
+                    lastCounsellor: snapshot.lastCounsellor)
                 // Past sessions are held like pinned ones.
                 let current = week.map { stored in
                     var session = stored.session
@@ -305,10 +314,10 @@ struct CounsellingPlanning {
             moved.session.start = start
             if let newCounsellor { moved.session.counsellorID = newCounsellor }
             moved.session.pinned = current.session.pinned || request.pin
+            let mentoring = try await Self.mentorSessions(store, siteID: current.siteID, from: monday, to: monday.adding(days: 6))
             guard
-                let person = try await Self.withoutMentorSessions(
-                    snapshot.youngPeople.filter { $0.id == current.session.youngPersonID }, store, siteID: current.siteID, monday: monday
-                ).first
+                let person = Self.withoutMentorSessions(snapshot.youngPeople.filter { $0.id == current.session.youngPersonID }, mentoring, week: monday)
+                    .first
             else {
                 throw SchedulerError(.failedPrecondition, "the session's young person is no longer recorded", field: "session_id")
             }
@@ -476,56 +485,47 @@ struct CounsellingPlanning {
             let title: String
             if case .mentor = owner { title = "Mentoring: \(owner.name)" } else { title = "Counselling: \(owner.name)" }
             guard let zone = try await store.site(id: site)?.timeZone else { throw SchedulerError(.notFound, "no site with id \(site)") }
+            // The other person's name and the home's, each read once (the id when there is none).
             var names: [String: String] = [:]
-            var homes: [String: String] = [:]
+            func name(_ kind: String, _ id: String, _ read: () async throws -> String?) async throws -> String {
+                if let known = names[kind + ":" + id] { return known }
+                let found = try await read().flatMap { $0.isEmpty ? nil : $0 } ?? id
+                names[kind + ":" + id] = found
+                return found
+            }
+            func youngPerson(_ id: String) async throws -> String { try await name("young_person", id) { try await store.youngPerson(id: id)?.name } }
+            var events: [CalendarEvent] = []
             for stored in sessions {
                 let session = stored.session
-                switch owner {
-                case .counsellor, .mentor:
-                    if names[session.youngPersonID] == nil { names[session.youngPersonID] = try await store.youngPerson(id: session.youngPersonID)?.name ?? "" }
-                case .youngPerson:
-                    if names[session.counsellorID] == nil { names[session.counsellorID] = try await store.counsellor(id: session.counsellorID)?.name ?? "" }
-                }
-                if homes[session.homeID] == nil { homes[session.homeID] = try await store.home(id: session.homeID)?.name ?? session.homeID }
-            }
-            let events = sessions.map { stored in
-                let session = stored.session
                 let who: String
-                switch owner {
-                case .counsellor, .mentor: who = names[session.youngPersonID] ?? session.youngPersonID
-                case .youngPerson: who = names[session.counsellorID] ?? session.counsellorID
+                if case .youngPerson = owner {
+                    who = try await name("counsellor", session.counsellorID) { try await store.counsellor(id: session.counsellorID)?.name }
+                } else {
+                    who = try await youngPerson(session.youngPersonID)
                 }
-                return CalendarEvent(
-                    uid: "\(session.id)@\(site).sosched", date: session.date, start: session.start, minutes: session.minutes,
-                    summary: "Counselling session with \(who)", location: homes[session.homeID] ?? session.homeID, sequence: stored.sequence,
-                    cancelled: session.status == .cancelled)
+                let home = try await name("home", session.homeID) { try await store.home(id: session.homeID)?.name }
+                events.append(
+                    CalendarEvent(
+                        uid: "\(session.id)@\(site).sosched", date: session.date, start: session.start, minutes: session.minutes,
+                        summary: "Counselling session with \(who)", location: home, sequence: stored.sequence, cancelled: session.status == .cancelled))
             }
-            // Mentor sessions name the other person: the mentor in a young person's calendar, the
-            // young person in a mentor's. They have no place of their own.
-            var mentorNames: [String: String] = [:]
+            // Mentor sessions name the mentor in a young person's calendar and the young person in
+            // a mentor's. They have no place of their own.
             for stored in mentorSessions {
                 let session = stored.session
-                switch owner {
-                case .mentor:
-                    if mentorNames[session.youngPersonID] == nil {
-                        mentorNames[session.youngPersonID] = try await store.youngPerson(id: session.youngPersonID)?.name ?? ""
-                    }
-                default:
-                    if mentorNames[session.mentorID] == nil { mentorNames[session.mentorID] = try await store.mentor(id: session.mentorID)?.name ?? "" }
+                let who: String
+                if case .mentor = owner {
+                    who = try await youngPerson(session.youngPersonID)
+                } else {
+                    who = try await name("mentor", session.mentorID) { try await store.mentor(id: session.mentorID)?.name }
                 }
+                events.append(
+                    CalendarEvent(
+                        uid: "\(session.id)@\(site).sosched", date: session.date, start: session.start, minutes: session.minutes,
+                        summary: "Mentor session with \(who)", location: "", sequence: stored.sequence, cancelled: stored.status == .cancelled))
             }
-            let mentorEvents = mentorSessions.map { stored in
-                let session = stored.session
-                let other: String
-                if case .mentor = owner { other = session.youngPersonID } else { other = session.mentorID }
-                let who = mentorNames[other].flatMap { $0.isEmpty ? nil : $0 } ?? other
-                return CalendarEvent(
-                    uid: "\(session.id)@\(site).sosched", date: session.date, start: session.start, minutes: session.minutes,
-                    summary: "Mentor session with \(who)", location: "", sequence: stored.sequence, cancelled: stored.status == .cancelled)
-            }
-            let all = events + mentorEvents
-            let calendar = try ICalendarWriter.calendar(name: title, timeZone: zone, events: all, stamp: context.now())
-            return ExportCalendarResponse(calendar: calendar, events: UInt32(all.count))
+            let calendar = try ICalendarWriter.calendar(name: title, timeZone: zone, events: events, stamp: context.now())
+            return ExportCalendarResponse(calendar: calendar, events: UInt32(events.count))
         }
     }
 }

@@ -97,11 +97,9 @@ struct MentorBatches {
                 }
                 return try await Self.replay(stored, store: store, writer)
             }
-            if !request.dryRun, try await store.storedReply(for: context.mutation()) != nil, let batchID,
-                let stored = try await store.mentorBatch(id: batchID)
-            {
-                return try await Self.replay(stored, store: store, writer)
-            }
+            // An idempotency key used for another request is refused before planning (a key used
+            // for this one saved its batch with it, answered just above).
+            if !request.dryRun { _ = try await store.storedReply(for: context.mutation()) }
 
             let clock = ContinuousClock()
             let started = clock.now
@@ -210,31 +208,28 @@ struct MentorBatches {
         }
         let busy = snapshot.counsellingSessions.filter { inBatch.contains($0.youngPersonID) }.map(BusyInterval.init(youngPersonOf:))
         let mentorSessions = snapshot.mentorSessions.map(\.session)
+        let theirs = mentorSessions.filter { inBatch.contains($0.youngPersonID) }
         return MentorBatch(
             id: id, items: items, mentors: snapshot.mentors, currentMentor: current.mapValues(\.mentorID), activeMentees: mentees.mapValues(\.count),
             youngPersonAvailability: Dictionary(
                 snapshot.youngPeople.filter { inBatch.contains($0.id) }.map { ($0.id, $0.availability) }, uniquingKeysWith: { first, _ in first }),
-            youngPersonBusy: busy
-                + mentorSessions.filter { inBatch.contains($0.youngPersonID) }.map {
-                    BusyInterval(personID: $0.youngPersonID, date: $0.date, start: $0.start, end: $0.end)
-                },
+            youngPersonBusy: busy + theirs.map { BusyInterval(personID: $0.youngPersonID, date: $0.date, start: $0.start, end: $0.end) },
             mentorBusy: mentorSessions.map { BusyInterval(personID: $0.mentorID, date: $0.date, start: $0.start, end: $0.end) },
-            pairSessions: mentorSessions.filter { inBatch.contains($0.youngPersonID) })
+            pairSessions: theirs)
     }
 
     private static func sendParts(
         _ assignments: [MentorAssignmentMessage], _ sessions: [MentorSessionMessage], _ refusals: [MentorRefusalMessage],
         _ writer: ResponseWriter<BatchAssignResponse>
     ) async throws {
-        for start in stride(from: 0, to: assignments.count, by: partSize) {
-            try await writer.send(BatchAssignResponse(assignments: Array(assignments[start..<min(assignments.count, start + partSize)])))
+        func send<Part>(_ parts: [Part], _ message: ([Part]) -> BatchAssignResponse) async throws {
+            for start in stride(from: 0, to: parts.count, by: partSize) {
+                try await writer.send(message(Array(parts[start..<min(parts.count, start + partSize)])))
+            }
         }
-        for start in stride(from: 0, to: sessions.count, by: partSize) {
-            try await writer.send(BatchAssignResponse(sessions: Array(sessions[start..<min(sessions.count, start + partSize)])))
-        }
-        for start in stride(from: 0, to: refusals.count, by: partSize) {
-            try await writer.send(BatchAssignResponse(refusals: Array(refusals[start..<min(refusals.count, start + partSize)])))
-        }
+        try await send(assignments) { BatchAssignResponse(assignments: $0) }
+        try await send(sessions) { BatchAssignResponse(sessions: $0) }
+        try await send(refusals) { BatchAssignResponse(refusals: $0) }
     }
 
     /// A saved batch answered again: its assignments and refusals as stored, its sessions as

@@ -29,13 +29,13 @@ struct MentoringServerBench: AsyncParsableCommand {
             let slow = CallOptions(timeout: .seconds(300))
             _ = try await client.call(
                 RPC.NurseryService.createSite, CreateSiteRequest(site: SiteMessage(id: site, name: "Bench", timeZone: "Asia/Almaty")), options: .mutation())
+            // The batch's young people as records (MentorBatchInstance's own), at one home.
             let people = ImportCounsellingRequest(
                 siteID: site, homes: [HomeMessage(id: "bench-home", name: "Bench home")],
-                youngPeople: batch.items.map { item in
+                youngPeople: MentorBatchInstance.youngPeople(of: batch, homes: 1).map { person in
                     YoungPersonMessage(
-                        id: item.youngPersonID, homeID: "bench-home", name: item.youngPersonID,
-                        availability: batch.youngPersonAvailability[item.youngPersonID]?.windows.map(\.description) ?? [],
-                        awayDates: batch.youngPersonAvailability[item.youngPersonID]?.awayDates.sorted().map(\.description) ?? [], sessionsPerWeek: 1)
+                        id: person.id, homeID: "bench-home", name: person.name, availability: person.availability.windows.map(\.description),
+                        awayDates: person.availability.awayDates.sorted().map(\.description), sessionsPerWeek: 1)
                 })
             let mentorRequest = ImportMentorsRequest(
                 siteID: site,
