@@ -42,7 +42,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
             parts[1].count == 3, parts[1].first == "W", let week = Int(parts[1].dropFirst()), week >= 1,
             let jan4 = CivilDate(year: year, month: 1, day: 4)
         else { return nil }
-        let monday = jan4.adding(days: -(jan4.weekday.rawValue - 1)).adding(days: (week - 1) * 7)
+        let monday = jan4.mondayOfWeek.adding(days: (week - 1) * 7)
         // Week 53 exists only in years that have it.
         guard monday.isoWeek.year == year else { return nil }
         self = monday

@@ -66,9 +66,8 @@ struct CounsellingPlanning {
     static func withoutMentorSessions(_ people: [YoungPerson], _ sessions: [StoredMentorSession], week monday: CivilDate) -> [YoungPerson] {
         let sunday = monday.adding(days: 6)
         let taken = Dictionary(
-            grouping: sessions.filter { $0.session.date >= monday && $0.session.date <= sunday }.map {
-                BusyInterval(personID: $0.session.youngPersonID, date: $0.session.date, start: $0.session.start, end: $0.session.end)
-            }, by: \.personID)
+            grouping: sessions.filter { $0.session.date >= monday && $0.session.date <= sunday }.map { BusyInterval(youngPersonOf: $0.session) },
+            by: \.personID)
         guard !taken.isEmpty else { return people }
         return people.map { person in
             guard let busy = taken[person.id] else { return person }

@@ -127,7 +127,7 @@ struct MentorBatches {
                     try await writer.send(
                         BatchAssignResponse(
                             progress: BatchProgressMessage(
-                                items: items, itemsMatched: UInt32(clamping: step.itemsMatched), pairsPlaced: UInt32(clamping: step.pairsPlaced),
+                                items: items, itemsMatched: UInt32(clamping: step.pairs), pairsPlaced: UInt32(clamping: step.pairsPlaced),
                                 pairs: UInt32(clamping: step.pairs), sessionsPlaced: UInt32(clamping: step.sessionsPlaced),
                                 elapsedMs: UInt32(clamping: (clock.now - started).milliseconds))))
                 })
@@ -136,7 +136,6 @@ struct MentorBatches {
             let sessions = plan.sessions.map { planned in
                 var session = planned
                 session.id = request.dryRun ? "" : RecordID.make("mses")
-                session.batchID = batchID
                 return StoredMentorSession(session: session, siteID: site)
             }
             let assignments = plan.assignments.map(MentorAssignmentMessage.init)
@@ -213,8 +212,8 @@ struct MentorBatches {
             id: id, items: items, mentors: snapshot.mentors, currentMentor: current.mapValues(\.mentorID), activeMentees: mentees.mapValues(\.count),
             youngPersonAvailability: Dictionary(
                 snapshot.youngPeople.filter { inBatch.contains($0.id) }.map { ($0.id, $0.availability) }, uniquingKeysWith: { first, _ in first }),
-            youngPersonBusy: busy + theirs.map { BusyInterval(personID: $0.youngPersonID, date: $0.date, start: $0.start, end: $0.end) },
-            mentorBusy: mentorSessions.map { BusyInterval(personID: $0.mentorID, date: $0.date, start: $0.start, end: $0.end) },
+            youngPersonBusy: busy + theirs.map(BusyInterval.init(youngPersonOf:)),
+            mentorBusy: mentorSessions.map(BusyInterval.init(mentorOf:)),
             pairSessions: theirs)
     }
 

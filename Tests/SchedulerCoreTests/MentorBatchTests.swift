@@ -105,65 +105,6 @@ struct MentorBatchTests {
         return best
     }
 
-    /// The greatest total fit by the Hungarian algorithm (potentials, O(n^2 m)) on a matrix of
-    /// items against copies of each mentor, one per free place, plus one "nobody" column per item.
-    static func hungarianBestFit(_ batch: MentorBatch) -> Int {
-        var columns: [Mentor?] = []
-        for mentor in batch.mentors { columns += Array(repeating: mentor, count: room(mentor, batch)) }
-        columns += Array(repeating: nil, count: batch.items.count)
-        let n = batch.items.count
-        let m = columns.count
-        func cost(_ row: Int, _ column: Int) -> Int {
-            guard let mentor = columns[column], mentor.siteID == batch.items[row].siteID else { return 0 }
-            return -sharedFields(mentor.fields, batch.items[row].fields)
-        }
-        // 1-based rows and columns, column 0 the virtual start.
-        var u = Array(repeating: 0, count: n + 1)
-        var v = Array(repeating: 0, count: m + 1)
-        var owner = Array(repeating: 0, count: m + 1)
-        var way = Array(repeating: 0, count: m + 1)
-        for row in 1...max(n, 1) where n > 0 {
-            owner[0] = row
-            var column0 = 0
-            var minimum = Array(repeating: Int.max, count: m + 1)
-            var used = Array(repeating: false, count: m + 1)
-            repeat {
-                used[column0] = true
-                let row0 = owner[column0]
-                var delta = Int.max
-                var column1 = 0
-                for column in 1...m where !used[column] {
-                    let current = cost(row0 - 1, column - 1) - u[row0] - v[column]
-                    if current < minimum[column] {
-                        minimum[column] = current
-                        way[column] = column0
-                    }
-                    if minimum[column] < delta {
-                        delta = minimum[column]
-                        column1 = column
-                    }
-                }
-                for column in 0...m {
-                    if used[column] {
-                        u[owner[column]] += delta
-                        v[column] -= delta
-                    } else {
-                        minimum[column] -= delta
-                    }
-                }
-                column0 = column1
-            } while owner[column0] != 0
-            repeat {
-                let column1 = way[column0]
-                owner[column0] = owner[column1]
-                column0 = column1
-            } while column0 != 0
-        }
-        var total = 0
-        for column in 1...max(m, 1) where m > 0 && owner[column] != 0 { total -= cost(owner[column] - 1, column - 1) }
-        return total
-    }
-
     /// Weekday 1 (Monday) to 7 and a week number that changes on Mondays, from the day number
     /// (day 0, 1970-01-01, was a Thursday).
     static func weekday(_ day: Int) -> Int { ((day + 3) % 7 + 7) % 7 + 1 }
@@ -292,7 +233,7 @@ struct MentorBatchTests {
     func mediumMatchingIsExactAndStable(seed: UInt64) {
         let batch = Self.instance(seed: seed, items: 10 + Int(seed % 25), mentors: 2 + Int(seed % 7), capacities: 0...4)
         let plan = MentorBatchPlanner.plan(batch)
-        #expect(plan.totalFit == Self.hungarianBestFit(batch), "seed \(seed)")
+        #expect(plan.totalFit == MentorMatcherTests.hungarianBest(batch).fit, "seed \(seed)")
         let broken = Self.violations(of: plan, in: batch)
         #expect(broken.isEmpty, "seed \(seed): \(broken.prefix(3))")
         #expect(MentorBatchPlanner.plan(batch) == plan)

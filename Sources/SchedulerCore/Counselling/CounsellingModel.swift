@@ -91,7 +91,6 @@ public struct Availability: Sendable, Hashable, Codable {
         }
     }
 
-    /// The windows open on `date`: none on an away date.
     /// For planning one week, whose every weekday is one date: the windows with `busy` (times
     /// taken on dates of that week, such as mentor sessions) cut out of their weekday.
     public func cuttingOut(_ busy: [BusyInterval]) -> Availability {
@@ -109,6 +108,7 @@ public struct Availability: Sendable, Hashable, Codable {
         return Availability(windows: windows, awayDates: awayDates)
     }
 
+    /// The windows open on `date`: none on an away date.
     public func windows(on date: CivilDate) -> [WeeklyWindow] {
         guard !awayDates.contains(date) else { return [] }
         let day = date.weekday

@@ -12,7 +12,7 @@ public enum MentorBatchPlanner {
         let items = Dictionary(batch.items.map { ($0.youngPersonID, $0) }, uniquingKeysWith: { first, _ in first })
         let mentors = Dictionary(batch.mentors.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let pairs = matching.assignments.count
-        progress(MentorBatchProgress(itemsMatched: pairs, pairsPlaced: 0, pairs: pairs, sessionsPlaced: 0))
+        progress(MentorBatchProgress(pairsPlaced: 0, pairs: pairs, sessionsPlaced: 0))
         var placer = MentorSessionPlacer(
             batchID: batch.id, youngPersonBusy: batch.youngPersonBusy, mentorBusy: batch.mentorBusy, pairSessions: batch.pairSessions)
         var sessions: [MentorSession] = []
@@ -22,8 +22,8 @@ public enum MentorBatchPlanner {
             guard let item = items[assignment.youngPersonID], let mentor = mentors[assignment.mentorID] else { continue }
             let placed = placer.place(item, with: mentor, youngPersonAvailability: batch.youngPersonAvailability[item.youngPersonID] ?? Availability())
             sessions += placed.sessions
-            placingRefusals += placed.refusals.count < 2 ? placed.refusals : placed.refusals.sorted { ($0.week ?? "~") < ($1.week ?? "~") }
-            progress(MentorBatchProgress(itemsMatched: pairs, pairsPlaced: index + 1, pairs: pairs, sessionsPlaced: sessions.count))
+            placingRefusals += placed.refusals
+            progress(MentorBatchProgress(pairsPlaced: index + 1, pairs: pairs, sessionsPlaced: sessions.count))
         }
         // By young person id, then week (none last): both lists already are, and no one is in
         // both (matched or not), so a merge gives what sorting all of them would.

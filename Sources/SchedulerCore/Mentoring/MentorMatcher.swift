@@ -23,9 +23,6 @@ public enum MentorMatcher {
         public var refusals: [MentorRefusal]
     }
 
-    /// Shared fields.
-    public static func fit(_ mentor: Mentor, _ item: MentorBatchItem) -> Int { mentor.fields.intersection(item.fields).count }
-
     /// Items and mentors in id order, whatever the order given, so a batch gives one answer.
     public static func match(_ batch: MentorBatch) -> Matching { match(batch, grouped: true) }
 

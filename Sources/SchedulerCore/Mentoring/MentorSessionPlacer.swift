@@ -12,12 +12,17 @@ public struct MentorSessionPlacer: Sendable {
     private var mentorTaken: [[Taken]] = []
     private var mentorIndex: [String: Int] = [:]
     private let batchID: String?
-    /// "mentor|young person|Monday's day number" of the weeks where a pair has a session already.
-    private let pairWeeks: Set<String>
+    /// The weeks where a pair has a session already.
+    private struct PairWeek: Hashable {
+        var mentor: String
+        var person: String
+        var monday: Int
+    }
+    private let pairWeeks: Set<PairWeek>
 
     public init(batchID: String? = nil, youngPersonBusy: [BusyInterval], mentorBusy: [BusyInterval], pairSessions: [MentorSession] = []) {
         self.batchID = batchID
-        pairWeeks = Set(pairSessions.map { Self.pairWeek($0.mentorID, $0.youngPersonID, $0.date.mondayOfWeek) })
+        pairWeeks = Set(pairSessions.map { PairWeek(mentor: $0.mentorID, person: $0.youngPersonID, monday: $0.date.mondayOfWeek.dayNumber) })
         for busy in youngPersonBusy {
             let index = Self.index(of: busy.personID, in: &youngPersonIndex, lists: &youngPersonTaken)
             youngPersonTaken[index].append((busy.date.dayNumber, busy.start, busy.end))
@@ -27,8 +32,6 @@ public struct MentorSessionPlacer: Sendable {
             mentorTaken[index].append((busy.date.dayNumber, busy.start, busy.end))
         }
     }
-
-    private static func pairWeek(_ mentor: String, _ person: String, _ monday: CivilDate) -> String { "\(mentor)|\(person)|\(monday.dayNumber)" }
 
     private static func index(of id: String, in index: inout [String: Int], lists: inout [[Taken]]) -> Int {
         if let known = index[id] { return known }
@@ -73,7 +76,7 @@ public struct MentorSessionPlacer: Sendable {
         var monday = item.from.mondayOfWeek
         weeks: while monday <= item.to, sessions.count < item.sessions {
             defer { monday = monday.adding(days: 7) }
-            if !shared.isEmpty, !pairWeeks.contains(Self.pairWeek(mentor.id, item.youngPersonID, monday)) {
+            if !shared.isEmpty, pairWeeks.isEmpty || !pairWeeks.contains(PairWeek(mentor: mentor.id, person: item.youngPersonID, monday: monday.dayNumber)) {
                 var day = max(monday, item.from)
                 let last = min(monday.adding(days: 6), item.to)
                 while day <= last {

@@ -69,6 +69,16 @@ public struct BusyInterval: Sendable, Hashable, Codable {
     public init(youngPersonOf session: CounsellingSession) {
         self.init(personID: session.youngPersonID, date: session.date, start: session.start, end: session.end)
     }
+
+    /// The young person's side of a mentor session.
+    public init(youngPersonOf session: MentorSession) {
+        self.init(personID: session.youngPersonID, date: session.date, start: session.start, end: session.end)
+    }
+
+    /// The mentor's side of a mentor session.
+    public init(mentorOf session: MentorSession) {
+        self.init(personID: session.mentorID, date: session.date, start: session.start, end: session.end)
+    }
 }
 
 /// A young person matched to a mentor by a batch.
@@ -234,13 +244,12 @@ public struct MentorBatchPlan: Sendable, Hashable {
 
 /// Where a batch is, for progress messages.
 public struct MentorBatchProgress: Sendable, Hashable {
-    public var itemsMatched: Int
     public var pairsPlaced: Int
+    /// The pairs the matching made: the items matched.
     public var pairs: Int
     public var sessionsPlaced: Int
 
-    public init(itemsMatched: Int, pairsPlaced: Int, pairs: Int, sessionsPlaced: Int) {
-        self.itemsMatched = itemsMatched
+    public init(pairsPlaced: Int, pairs: Int, sessionsPlaced: Int) {
         self.pairsPlaced = pairsPlaced
         self.pairs = pairs
         self.sessionsPlaced = sessionsPlaced
