@@ -32,14 +32,14 @@ struct ImportSource {
     let name: String
     let bytes: Data
 
-    /// The file's bytes; a file that cannot be read is said on standard error, and exits with `failure`.
-    static func read(_ path: String, failure: ExitCode = ExitCode(1)) throws -> ImportSource {
+    /// The file's bytes; a file that cannot be read is said on standard error, and exits 1.
+    static func read(_ path: String) throws -> ImportSource {
         if path == "-" { return ImportSource(name: "stdin", bytes: FileHandle.standardInput.readDataToEndOfFile()) }
         do {
             return ImportSource(name: path, bytes: try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             FileHandle.standardError.write(Data("error: cannot read \(visible(path)): \(error.localizedDescription)\n".utf8))
-            throw failure
+            throw ExitCode(1)
         }
     }
 
@@ -189,43 +189,35 @@ enum ImportFile {
 
     /// Reads a CSV (header first) or JSON lines file into records; every bad line is reported,
     /// all at once, with its number, and nothing is returned unless all are good (else it exits
-    /// with `failure`). Without `format`, a file whose first line starts with "{" is JSON lines.
+    /// 1; `mentors assign` turns that into its own code). Without `format`, a file whose first line starts with "{" is JSON lines.
     /// `unique` names what a record may hold only once in the file (an id) and how to find it.
     static func read<Record>(
         _ path: String, format: ImportFormat? = nil, columns: [String], required: [String], unique: (name: String, key: (Record) -> String)? = nil,
-        failure: ExitCode = ExitCode(1), _ make: (ImportRow) -> Record
+        _ make: (ImportRow) -> Record
     ) throws -> [Record] {
-        let source = try ImportSource.read(path, failure: failure)
-        return try records(in: source, format: format, columns: columns, required: required, unique: unique, failure: failure, make)
+        let source = try ImportSource.read(path)
+        return try numberedRecords(in: source, format: format, columns: columns, required: required, unique: unique, make).map(\.record)
     }
 
-    /// As `read`, for a file read already.
-    static func records<Record>(
-        in source: ImportSource, format: ImportFormat?, columns: [String], required: [String], unique: (name: String, key: (Record) -> String)? = nil,
-        failure: ExitCode = ExitCode(1), _ make: (ImportRow) -> Record
-    ) throws -> [Record] {
-        try numberedRecords(in: source, format: format, columns: columns, required: required, unique: unique, failure: failure, make).map(\.record)
-    }
-
-    /// As `records`, each with its line.
+    /// As `read`, for a file read already, each record with its line.
     static func numberedRecords<Record>(
         in source: ImportSource, format: ImportFormat?, columns: [String], required: [String], unique: (name: String, key: (Record) -> String)? = nil,
-        failure: ExitCode = ExitCode(1), _ make: (ImportRow) -> Record
+        _ make: (ImportRow) -> Record
     ) throws -> [(line: Int, record: Record)] {
         let parsed: Parsed<Record>
         switch source.text {
         case .failure(let bad): parsed = Parsed(errors: bad.lines.map { "line \($0): not UTF-8 text" })
         case .success(let text): parsed = parse(text, format: format, columns: columns, required: required, unique: unique, make)
         }
-        guard parsed.errors.isEmpty else { throw report(parsed.errors, in: source.name, failure: failure) }
+        guard parsed.errors.isEmpty else { throw report(parsed.errors, in: source.name) }
         return parsed.records
     }
 
     /// Writes every problem to standard error, and the error to exit with.
-    static func report(_ errors: [String], in name: String, failure: ExitCode) -> ExitCode {
+    static func report(_ errors: [String], in name: String) -> ExitCode {
         FileHandle.standardError.write(Data((errors.map { "\(name): \(visible($0))" }.joined(separator: "\n") + "\n").utf8))
         FileHandle.standardError.write(Data("error: \(errors.count) problem(s) in \(visible(name)); nothing was sent\n".utf8))
-        return failure
+        return ExitCode(1)
     }
 
     /// Every record of `text` and every problem, without reading or writing anything.
@@ -343,8 +335,8 @@ enum ImportFile {
         var quoted = false
         var line = 1
         var recordLine = 1
-        var characters = Array(text.replacingOccurrences(of: "\r\n", with: "\n"))
-        if characters.first == "\u{FEFF}" { characters.removeFirst() }
+        // `parse` has already made the line ends LF and taken off a byte-order mark.
+        let characters = Array(text)
         var index = 0
         while index < characters.count {
             let character = characters[index]

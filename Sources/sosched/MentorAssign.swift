@@ -112,7 +112,7 @@ struct MentorAssign: AsyncParsableCommand {
     /// The file's items and their lines; every bad line is reported and the command exits 4.
     static func items(in source: ImportSource, format: ImportFormat) throws -> [(line: Int, item: BatchItemMessage)] {
         let items = try ImportFile.numberedRecords(
-            in: source, format: format, columns: columns, required: columns, unique: ("young person", { $0.youngPersonID }), failure: refused
+            in: source, format: format, columns: columns, required: columns, unique: ("young person", { $0.youngPersonID })
         ) { (row: ImportRow) -> BatchItemMessage in
             // In the columns' order, so a line's problems read left to right.
             let youngPerson = row.id("young_person")
@@ -132,7 +132,7 @@ struct MentorAssign: AsyncParsableCommand {
         }
         guard items.count <= MentorBatch.maxItems else {
             throw ImportFile.report(
-                ["the file holds \(items.count) young people; a batch holds at most \(MentorBatch.maxItems) (split it)"], in: source.name, failure: refused)
+                ["the file holds \(items.count) young people; a batch holds at most \(MentorBatch.maxItems) (split it)"], in: source.name)
         }
         return items.map { (line: $0.line, item: $0.record) }
     }
@@ -146,7 +146,7 @@ struct MentorAssign: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let source = try ImportSource.read(file, failure: Self.refused)
+        let source = try ImportSource.read(file)
         let numbered = try Self.items(in: source, format: ImportFormat.resolve(format, path: file))
         let items = numbered.map(\.item)
         let batch = batchId ?? Self.derivedBatchID(site: site, items: items)
@@ -158,7 +158,7 @@ struct MentorAssign: AsyncParsableCommand {
         let people = items.count == 1 ? "1 young person" : "\(items.count) young people"
         progress.start("batch \(batch): \(people) for site \(site)\(dryRun ? " (dry run)" : "")")
         let explain = { (error: RPCError) in Self.explain(error, batch: batch, lines: numbered.map(\.line), file: source.name) }
-        let outcome: Outcome = try await global.withClient(explain: explain, failure: Self.refused) { client in
+        let outcome: Outcome = try await global.withClient(explain: explain) { client in
             var outcome = Outcome()
             var result: BatchAssignResultMessage?
             defer { progress.finish() }

@@ -206,13 +206,7 @@ struct MentorCommands: AsyncParsableCommand {
             let first = try from.map { try dateArgument($0, "--from") } ?? ""
             let last = try to.map { try dateArgument($0, "--to") } ?? ""
             if let ics {
-                let calendar = try await global.nursery(
-                    RPC.CounsellingService.exportCalendar, ExportCalendarRequest(youngPersonID: youngPerson, from: first, to: last, mentorID: mentor))
-                do { try Data(calendar.calendar.utf8).write(to: URL(fileURLWithPath: ics)) } catch {
-                    throw ValidationError("cannot write \(ics): \(error.localizedDescription)")
-                }
-                if global.json { return try printJSONObject(["file": ics, "events": calendar.events]) }
-                return say("wrote \(calendar.events) event(s) to \(ics)")
+                return try await writeCalendar(ExportCalendarRequest(youngPersonID: youngPerson, from: first, to: last, mentorID: mentor), to: ics, global)
             }
             let sessions = try await global.all { token in
                 let page = try await global.nursery(
@@ -257,7 +251,7 @@ struct MentorCommands: AsyncParsableCommand {
                 RPC.MentoringService.cancelMentorSession, CancelMentorSessionRequest(sessionID: session), change: true)
             if global.json { return try printJSONObject(json(cancelled)) }
             say(
-                "mentor session \(cancelled.id): \(cancelled.date) \(cancelled.start)-\(mentorSessionEnd(cancelled)), \(cancelled.youngPersonID) with \(cancelled.mentorID), "
+                "mentor session \(cancelled.id): \(cancelled.date) \(cancelled.start)-\(endText(start: cancelled.start, minutes: cancelled.minutes)), \(cancelled.youngPersonID) with \(cancelled.mentorID), "
                     + mentorSessionStatusText(cancelled.status))
         }
     }
@@ -282,7 +276,7 @@ func json(_ mentor: MentorMessage) -> [String: Any] {
 func json(_ session: MentorSessionMessage) -> [String: Any] {
     [
         "id": session.id, "site": session.siteID, "mentor": session.mentorID, "youngPerson": session.youngPersonID, "date": session.date,
-        "start": session.start, "end": mentorSessionEnd(session), "minutes": session.minutes, "batch": session.batchID,
+        "start": session.start, "end": endText(start: session.start, minutes: session.minutes), "minutes": session.minutes, "batch": session.batchID,
         "status": mentorSessionStatusText(session.status), "sequence": session.sequence,
     ]
 }
@@ -292,18 +286,14 @@ func mentorSessionJSON(_ session: MentorSessionMessage) -> [String: Any] { json(
 
 func mentorSessionStatusText(_ status: ProtoMentorSessionStatus) -> String { status == .mentorSessionCancelled ? "cancelled" : "scheduled" }
 
-/// The end of a mentor session, "HH:MM".
-func mentorSessionEnd(_ session: MentorSessionMessage) -> String {
-    TimeGrid.text((TimeGrid.minutes(parsing: session.start) ?? 0) + Int(session.minutes))
-}
-
 /// Mentor sessions as a table, in the order given.
 func printMentorSessions(_ sessions: [MentorSessionMessage]) {
     printTable(
         ["DATE", "TIME", "MENTOR", "YOUNG PERSON", "BATCH", "STATUS", "SESSION"],
         sessions.map {
             [
-                $0.date, "\($0.start)-\(mentorSessionEnd($0))", $0.mentorID, $0.youngPersonID, $0.batchID, mentorSessionStatusText($0.status), $0.id,
+                $0.date, "\($0.start)-\(endText(start: $0.start, minutes: $0.minutes))", $0.mentorID, $0.youngPersonID, $0.batchID,
+                mentorSessionStatusText($0.status), $0.id,
             ]
         })
 }

@@ -43,9 +43,19 @@ func json(_ unplaced: UnplacedSessionMessage) -> [String: Any] {
     ]
 }
 
-/// The end of a session, "HH:MM".
-func sessionEnd(_ session: CounsellingSessionMessage) -> String {
-    TimeGrid.text((TimeGrid.minutes(parsing: session.start) ?? 0) + Int(session.minutes))
+/// The end of a session starting at `start` ("HH:MM"), "HH:MM".
+func endText(start: String, minutes: UInt32) -> String {
+    TimeGrid.text((TimeGrid.minutes(parsing: start) ?? 0) + Int(minutes))
+}
+
+/// Writes the calendar `request` asks for to `path` and says so (or prints it with `--json`).
+func writeCalendar(_ request: ExportCalendarRequest, to path: String, _ global: GlobalOptions) async throws {
+    let calendar = try await global.nursery(RPC.CounsellingService.exportCalendar, request)
+    do { try Data(calendar.calendar.utf8).write(to: URL(fileURLWithPath: path)) } catch {
+        throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+    }
+    if global.json { return try printJSONObject(["file": path, "events": calendar.events]) }
+    say("wrote \(calendar.events) event(s) to \(path)")
 }
 
 /// Whether standard error is a terminal (a live progress line) or not (plain lines).
@@ -145,7 +155,12 @@ struct PlanCommands: AsyncParsableCommand {
             if listing {
                 printTable(
                     ["DATE", "TIME", "COUNSELLOR", "YOUNG PERSON", "HOME", "STATUS"],
-                    live.map { [$0.date, "\($0.start)-\(sessionEnd($0))", $0.counsellorID, $0.youngPersonID, $0.homeID, sessionStatusText($0.status)] })
+                    live.map {
+                        [
+                            $0.date, "\($0.start)-\(endText(start: $0.start, minutes: $0.minutes))", $0.counsellorID, $0.youngPersonID, $0.homeID,
+                            sessionStatusText($0.status),
+                        ]
+                    })
             }
         }
     }
@@ -195,14 +210,8 @@ struct ScheduleCommand: AsyncParsableCommand {
     func run() async throws {
         let (first, last) = try range()
         if let ics {
-            let calendar = try await global.nursery(
-                RPC.CounsellingService.exportCalendar,
-                ExportCalendarRequest(counsellorID: counsellor, youngPersonID: youngPerson, from: first, to: last, mentorID: mentor))
-            do { try Data(calendar.calendar.utf8).write(to: URL(fileURLWithPath: ics)) } catch {
-                throw ValidationError("cannot write \(ics): \(error.localizedDescription)")
-            }
-            if global.json { return try printJSONObject(["file": ics, "events": calendar.events]) }
-            return say("wrote \(calendar.events) event(s) to \(ics)")
+            return try await writeCalendar(
+                ExportCalendarRequest(counsellorID: counsellor, youngPersonID: youngPerson, from: first, to: last, mentorID: mentor), to: ics, global)
         }
         let schedule = try await global.nursery(
             RPC.CounsellingService.getSchedule,
@@ -220,12 +229,12 @@ struct ScheduleCommand: AsyncParsableCommand {
         let counselling: [Entry] = schedule.sessions.map { session in
             let other = counsellor.isEmpty ? session.counsellorID : session.youngPersonID
             let mark = session.status == .sessionCancelled ? " (cancelled)" : session.status == .sessionDone ? " (done)" : ""
-            return (session.date, session.start, "\(other) to \(sessionEnd(session))\(mark)")
+            return (session.date, session.start, "\(other) to \(endText(start: session.start, minutes: session.minutes))\(mark)")
         }
         let mentoring: [Entry] = schedule.mentorSessions.map { session in
             let other = mentor.isEmpty ? "mentor \(session.mentorID)" : session.youngPersonID
             let mark = session.status == .mentorSessionCancelled ? " (cancelled)" : ""
-            return (session.date, session.start, "\(other) to \(mentorSessionEnd(session))\(mark)")
+            return (session.date, session.start, "\(other) to \(endText(start: session.start, minutes: session.minutes))\(mark)")
         }
         let entries = counselling + mentoring
         guard !entries.isEmpty else { return say("  no sessions") }
@@ -284,7 +293,7 @@ struct AbsenceCommand: AsyncParsableCommand {
         func text(_ session: CounsellingSessionMessage?) -> String {
             guard let session else { return "-" }
             if session.status == .sessionCancelled { return "cancelled" }
-            return "\(session.date) \(session.start)-\(sessionEnd(session)) \(session.counsellorID)"
+            return "\(session.date) \(session.start)-\(endText(start: session.start, minutes: session.minutes)) \(session.counsellorID)"
         }
         if !response.changes.isEmpty {
             printTable(
@@ -303,7 +312,7 @@ struct SessionCommands: AsyncParsableCommand {
     static func show(_ session: CounsellingSessionMessage, _ global: GlobalOptions) throws {
         if global.json { return try printJSONObject(json(session)) }
         say(
-            "session \(session.id): \(session.date) \(session.start)-\(sessionEnd(session)), \(session.youngPersonID) with \(session.counsellorID) at \(session.homeID), "
+            "session \(session.id): \(session.date) \(session.start)-\(endText(start: session.start, minutes: session.minutes)), \(session.youngPersonID) with \(session.counsellorID) at \(session.homeID), "
                 + "\(sessionStatusText(session.status))\(session.pinned ? ", pinned" : "")")
     }
 

@@ -128,11 +128,8 @@ struct GlobalOptions: ParsableArguments {
         try await withClient(explain: { _ in nil }, body)
     }
 
-    /// As `withClient`, with `explain` adding lines for errors it knows more about, and
-    /// `failure` the exit code of an RPC error.
-    func withClient<T>(
-        explain: (RPCError) -> String?, failure: ExitCode = ExitCode(1), _ body: (SchedulerClient) async throws -> T
-    ) async throws -> T {
+    /// As `withClient`, with `explain` adding lines for errors it knows more about.
+    func withClient<T>(explain: (RPCError) -> String?, _ body: (SchedulerClient) async throws -> T) async throws -> T {
         let client = try makeClient()
         do {
             let result = try await body(client)
@@ -151,7 +148,7 @@ struct GlobalOptions: ParsableArguments {
                 line += "\nhint: is the server running at \(try address())? (Scripts/serve starts one; a server with TLS needs --tls or --tls-ca)"
             }
             FileHandle.standardError.write(Data((line + "\n").utf8))
-            throw failure
+            throw ExitCode(1)
         } catch {
             await client.close()
             throw error
