@@ -36,14 +36,6 @@ struct BulkInsert {
             try check(code)
         }
 
-        mutating func text(_ value: String?) throws {
-            guard let value else {
-                index += 1
-                return try check(sqlite3_bind_null(handle, index))
-            }
-            try text(value)
-        }
-
         mutating func int(_ value: Int) throws {
             index += 1
             try check(sqlite3_bind_int64(handle, index, Int64(value)))

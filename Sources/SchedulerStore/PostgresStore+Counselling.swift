@@ -303,11 +303,16 @@ extension PostgresStore {
 
     // MARK: Snapshot and write
 
+    /// The site's counselling version as the transaction sees it (0 before its first change).
+    func counsellingVersion(_ tx: PostgresTransaction, _ siteID: String) async throws -> Int64 {
+        try await tx.row("SELECT version FROM counselling_version WHERE site_id = \(siteID)").map { Int64(try $0.int(0)) } ?? 0
+    }
+
     public func counsellingSnapshot(siteID: String, from: CivilDate, to: CivilDate) async throws -> CounsellingSnapshot? {
         // One REPEATABLE READ transaction: the version and every row are of one snapshot.
         try await read { tx in
             guard let site = try await fetchSite(tx, siteID) else { return nil }
-            let version = try await tx.row("SELECT version FROM counselling_version WHERE site_id = \(siteID)").map { Int64(try $0.int(0)) } ?? 0
+            let version = try await counsellingVersion(tx, siteID)
             let homes = try await tx.rows("SELECT \(unescaped: Self.homeColumns) FROM home WHERE site_id = \(siteID) ORDER BY id").map(Self.home)
             let people = try await tx.rows("SELECT \(unescaped: Self.youngPersonColumns) FROM young_person WHERE site_id = \(siteID) ORDER BY id")
                 .map(Self.youngPerson)

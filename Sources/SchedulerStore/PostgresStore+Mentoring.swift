@@ -140,7 +140,7 @@ extension PostgresStore {
         // One REPEATABLE READ transaction: the version and every row are of one snapshot.
         try await read { tx in
             guard let site = try await fetchSite(tx, siteID) else { return nil }
-            let version = try await tx.row("SELECT version FROM counselling_version WHERE site_id = \(siteID)").map { Int64(try $0.int(0)) } ?? 0
+            let version = try await counsellingVersion(tx, siteID)
             let mentors = try await tx.rows("SELECT \(unescaped: Self.mentorColumns) FROM mentor WHERE site_id = \(siteID) ORDER BY id").map(Self.mentor)
             let people = try await tx.rows("SELECT \(unescaped: Self.youngPersonColumns) FROM young_person WHERE site_id = \(siteID) ORDER BY id")
                 .map(Self.youngPerson)
@@ -237,25 +237,20 @@ extension PostgresStore {
         let cursor = try StoreRules.mentorSessionCursor(after)
         let from = filter.from.map { Int64($0.dayNumber) }, to = filter.to.map { Int64($0.dayNumber) }
         let afterDay = cursor.map { Int64($0.day) }, afterStart = cursor.map { Int64($0.start) }, afterID = cursor?.id
-        let count = max(0, limit)
         // Planned with the values bound (an unnamed statement): the conditions of filters not
         // given fall away, and the narrowest filter's index is used.
-        let rows = try await read { tx in
-            try await tx.rows(
-                """
-                SELECT \(unescaped: Self.mentorSessionColumns) FROM mentor_session
-                WHERE site_id = \(filter.siteID)
-                  AND (\(filter.mentorID)::text IS NULL OR mentor_id = \(filter.mentorID))
-                  AND (\(filter.youngPersonID)::text IS NULL OR young_person_id = \(filter.youngPersonID))
-                  AND (\(filter.batchID)::text IS NULL OR batch_id = \(filter.batchID))
-                  AND (\(from)::int8 IS NULL OR day >= \(from)) AND (\(to)::int8 IS NULL OR day <= \(to))
-                  AND (\(filter.includeCancelled) OR status <> 'cancelled')
-                  AND (\(afterDay)::int8 IS NULL OR (day >= \(afterDay) AND (day, start_minute, id) > (\(afterDay), \(afterStart), \(afterID)::text)))
-                ORDER BY day, start_minute, id LIMIT \(count + 1)
-                """)
-        }
-        let items = try rows.prefix(count).map(Self.storedMentorSession)
-        return Page(items: items, next: rows.count > count ? items.last.map(StoreRules.mentorSessionCursor(of:)) : nil)
+        return try await counsellingPage(
+            """
+            SELECT \(unescaped: Self.mentorSessionColumns) FROM mentor_session
+            WHERE site_id = \(filter.siteID)
+              AND (\(filter.mentorID)::text IS NULL OR mentor_id = \(filter.mentorID))
+              AND (\(filter.youngPersonID)::text IS NULL OR young_person_id = \(filter.youngPersonID))
+              AND (\(filter.batchID)::text IS NULL OR batch_id = \(filter.batchID))
+              AND (\(from)::int8 IS NULL OR day >= \(from)) AND (\(to)::int8 IS NULL OR day <= \(to))
+              AND (\(filter.includeCancelled) OR status <> 'cancelled')
+              AND (\(afterDay)::int8 IS NULL OR (day >= \(afterDay) AND (day, start_minute, id) > (\(afterDay), \(afterStart), \(afterID)::text)))
+            ORDER BY day, start_minute, id
+            """, limit: limit, map: Self.storedMentorSession, id: StoreRules.mentorSessionCursor(of:))
     }
 
     public func writeMentorSessions(

@@ -307,15 +307,9 @@ extension SQLiteStore {
             conditions.append("day >= ? AND (day, start_minute, id) > (?, ?, ?)")
             arguments += [cursor.day, cursor.day, cursor.start, cursor.id]
         }
-        let count = max(0, limit)
-        let sql =
-            "SELECT \(Self.mentorSessionColumns) FROM mentor_session WHERE \(conditions.joined(separator: " AND ")) ORDER BY day, start_minute, id LIMIT \(count + 1)"
-        let bound = arguments
-        return try await read { db in
-            let rows = try db.rows(sql: sql, arguments: bound)
-            let items = try rows.prefix(count).map(Self.storedMentorSession)
-            return Page(items: items, next: rows.count > count ? items.last.map(StoreRules.mentorSessionCursor(of:)) : nil)
-        }
+        return try await counsellingPage(
+            "SELECT \(Self.mentorSessionColumns) FROM mentor_session WHERE \(conditions.joined(separator: " AND ")) ORDER BY day, start_minute, id",
+            arguments, limit: limit, map: Self.storedMentorSession, id: StoreRules.mentorSessionCursor(of:))
     }
 
     public func writeMentorSessions(

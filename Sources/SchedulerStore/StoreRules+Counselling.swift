@@ -99,14 +99,6 @@ extension StoreRules {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func decoded<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
-        } catch {
-            throw unreadable(column, "not the record's JSON")
-        }
-    }
-
     /// A stored form the parser reads fast, or `JSONDecoder` (which decides) when it gives up.
     static func decoded<T: StoredJSONDecodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
         if let json = StoredJSON.parse(text), let value = T(json: json) { return value }
